@@ -1,0 +1,83 @@
+"""Builds a service's FastAPI app: lifespan, middleware, problem+json, health and metrics."""
+
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qunyun_shared import health, logs, metrics, problems
+from qunyun_shared.correlation import CorrelationMiddleware
+from qunyun_shared.inbox import Handler
+from qunyun_shared.messaging import MessagingTables
+from qunyun_shared.runtime import ServiceRuntime
+from qunyun_shared.settings import ServiceSettings
+
+
+def create_service_app(
+    *,
+    name: str,
+    description: str,
+    settings_factory: Callable[[], ServiceSettings],
+    tables: MessagingTables,
+    routers: Sequence[APIRouter],
+    handlers: Mapping[str, Handler] | None = None,
+    resources: Callable[[FastAPI, ServiceRuntime], AbstractAsyncContextManager[None]] | None = None,
+    version: str = "0.1.0",
+) -> FastAPI:
+    """The app of one service; settings and runtime are built in the lifespan, so importing does no I/O.
+
+    `resources` opens whatever else the service needs for its lifetime (HTTP clients, ...).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = ServiceRuntime(name=name, settings=settings_factory(), tables=tables, handlers=handlers)
+        logs.configure(runtime.name, runtime.settings.log_level)
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            if resources is None:
+                yield
+            else:
+                async with resources(app, runtime):
+                    yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=f"Qunyun {name}", version=version, description=description, lifespan=lifespan)
+    problems.install(app)
+    app.include_router(health.router)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(CorrelationMiddleware)
+    return app
+
+
+class HttpMetricsMiddleware:
+    """Counts and times requests by route template (not raw path, which would explode the labels)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            metrics.HTTP_SECONDS.labels(scope["method"], route).observe(time.perf_counter() - started)

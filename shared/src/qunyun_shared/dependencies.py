@@ -1,0 +1,54 @@
+"""FastAPI dependencies every service uses: the request's transaction and the caller's identity."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qunyun_shared import identity
+from qunyun_shared.outbox import Outbox
+from qunyun_shared.problems import Unauthorized
+from qunyun_shared.runtime import ServiceRuntime
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+async def transaction(runtime: Runtime) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent: state and outbox rows
+    commit together, and a client never sees success for a write that did not commit."""
+    async with runtime.sessionmaker() as session:
+        async with session.begin():
+            yield session
+        if session.info.get("outbox_written"):
+            runtime.outbox.committed()
+
+
+DbSession = Annotated[AsyncSession, Depends(transaction, scope="function")]
+
+
+def get_outbox(runtime: Runtime) -> Outbox:
+    return runtime.outbox
+
+
+EventOutbox = Annotated[Outbox, Depends(get_outbox)]
+
+
+def current_identity(request: Request, runtime: Runtime) -> identity.Identity:
+    """The caller as signed by the gateway; anything else is refused."""
+    token = request.headers.get(identity.IDENTITY_HEADER)
+    if not token:
+        raise Unauthorized("Missing internal identity: call this service through the gateway.")
+    try:
+        return identity.verify(token, runtime.settings.internal_token_secret.get_secret_value())
+    except identity.InvalidIdentity as exc:
+        raise Unauthorized(f"Invalid internal identity: {exc}") from None
+
+
+CurrentIdentity = Annotated[identity.Identity, Depends(current_identity)]

@@ -1,0 +1,91 @@
+"""CloudEvents Kafka protocol binding, binary content mode: attributes in `ce_` headers, payload as value."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from pydantic import ValidationError
+
+from qunyun_shared.events.catalogue import CATALOGUE, latest_versions
+from qunyun_shared.events.envelope import JSON, SPEC_VERSION, Envelope
+
+Headers = list[tuple[str, bytes]]
+
+_REQUIRED = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_tenantid", "ce_dataversion")
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaRecord:
+    """What goes on the wire: key, value and headers of one Kafka message."""
+
+    key: bytes
+    value: bytes
+    headers: Headers
+
+
+class MalformedEvent(Exception):
+    """The message is not a valid Qunyun CloudEvent; retrying will never help."""
+
+
+class UnknownEvent(Exception):
+    """A well-formed event this build does not know (new type or newer version): skipped, not failed."""
+
+
+def to_kafka(envelope: Envelope) -> KafkaRecord:
+    """Encodes an envelope in binary content mode; the partition key becomes the message key."""
+    headers: Headers = [
+        ("ce_specversion", envelope.specversion.encode()),
+        ("ce_id", envelope.id.encode()),
+        ("ce_source", envelope.source.encode()),
+        ("ce_type", envelope.type.encode()),
+        ("ce_time", envelope.time.isoformat().encode()),
+        ("ce_subject", envelope.subject.encode()),
+        ("content-type", envelope.datacontenttype.encode()),
+        ("ce_tenantid", envelope.tenantid.encode()),
+        ("ce_partitionkey", envelope.partitionkey.encode()),
+        ("ce_dataversion", str(envelope.dataversion).encode()),
+    ]
+    if envelope.correlationid:
+        headers.append(("ce_correlationid", envelope.correlationid.encode()))
+    value = envelope.data.model_dump_json().encode()
+    return KafkaRecord(key=envelope.partitionkey.encode(), value=value, headers=headers)
+
+
+def from_kafka(value: bytes | None, headers: Headers) -> Envelope:
+    """Decodes a binary-mode message; raises MalformedEvent or UnknownEvent."""
+    attrs = {name: raw.decode("utf-8", "replace") for name, raw in headers}
+    missing = [name for name in _REQUIRED if name not in attrs]
+    if missing:
+        raise MalformedEvent(f"missing CloudEvents headers: {', '.join(missing)}")
+    if attrs["ce_specversion"] != SPEC_VERSION:
+        raise MalformedEvent(f"unsupported specversion {attrs['ce_specversion']!r}")
+    type_, version = attrs["ce_type"], _version(attrs["ce_dataversion"])
+    spec = CATALOGUE.get((type_, version))
+    if spec is None:
+        known = latest_versions().get(type_)
+        raise UnknownEvent(f"{type_} v{version}" + (f" (newest known v{known})" if known else ""))
+    try:
+        data = spec.model.model_validate(orjson.loads(value or b""))
+        time = datetime.fromisoformat(attrs.get("ce_time", ""))
+    except (orjson.JSONDecodeError, ValidationError, ValueError) as exc:
+        raise MalformedEvent(f"invalid {type_} v{version}: {exc}") from exc
+    return Envelope(
+        id=attrs["ce_id"],
+        source=attrs["ce_source"],
+        type=type_,
+        time=time,
+        subject=attrs.get("ce_subject", ""),
+        tenantid=attrs["ce_tenantid"],
+        partitionkey=attrs.get("ce_partitionkey", ""),
+        dataversion=version,
+        data=data,
+        correlationid=attrs.get("ce_correlationid", ""),
+        datacontenttype=attrs.get("content-type", JSON),
+    )
+
+
+def _version(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise MalformedEvent(f"dataversion {raw!r} is not an integer") from None

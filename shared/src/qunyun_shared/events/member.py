@@ -1,0 +1,72 @@
+"""Events published by member-svc."""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from qunyun_shared.events.base import EventPayload, event
+
+JoinChannel = Literal["ad", "friend", "qr", "store", "invite", "import", "other"]
+
+
+@event("member.joined", 1, producer="member-svc", summary="A member entered a community.")
+class MemberJoinedV1(EventPayload):
+    member_id: UUID
+    community_id: UUID
+    channel: JoinChannel
+    inviter_id: UUID | None = None
+    joined_at: datetime
+
+
+@event("member.left", 1, producer="member-svc", summary="A member left or was removed from a community.")
+class MemberLeftV1(EventPayload):
+    member_id: UUID
+    community_id: UUID
+    reason: Literal["left", "removed"]
+    left_at: datetime
+
+
+@event("member.profile_updated", 1, producer="member-svc", summary="Profile fields of a member changed.")
+class MemberProfileUpdatedV1(EventPayload):
+    member_id: UUID
+    changed_fields: list[str]
+
+
+@event("member.tagged", 1, producer="member-svc", summary="A tag was added to or removed from a member.")
+class MemberTaggedV1(EventPayload):
+    member_id: UUID
+    tag: str
+    kind: Literal["manual", "rule", "system"]
+    action: Literal["added", "removed"]
+
+
+@event("member.points_changed", 1, producer="member-svc", summary="Points were earned, spent, expired or clawed back.")
+class MemberPointsChangedV1(EventPayload):
+    member_id: UUID
+    delta: int
+    balance: int = Field(ge=0)
+    reason: str
+
+
+@event("member.level_changed", 1, producer="member-svc", summary="A member crossed a level threshold.")
+class MemberLevelChangedV1(EventPayload):
+    member_id: UUID
+    from_level: int
+    to_level: int
+
+
+@event(
+    "member.consent_changed", 1, producer="member-svc", summary="Service or marketing consent was given or withdrawn."
+)
+class MemberConsentChangedV1(EventPayload):
+    member_id: UUID
+    purpose: Literal["service", "marketing"]
+    granted: bool
+    source: str
+
+
+@event("member.erased", 1, producer="member-svc", summary="A member's personal data must be erased everywhere (PIPL).")
+class MemberErasedV1(EventPayload):
+    member_id: UUID

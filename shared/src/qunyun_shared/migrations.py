@@ -1,0 +1,65 @@
+"""What every service's Alembic environment and first migration share."""
+
+import asyncio
+
+from alembic import context, op
+from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, func
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import JSON
+
+
+def run_environment(target_metadata: MetaData) -> None:
+    """The body of a service's `migrations/env.py`; the URL comes from the Alembic config."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set: run migrations with `python -m <service> migrate`"
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    asyncio.run(_run_online(url, target_metadata))
+
+
+async def _run_online(url: str, target_metadata: MetaData) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    async with engine.connect() as connection:
+        await connection.run_sync(_migrate, target_metadata)
+        await connection.commit()
+    await engine.dispose()
+
+
+def _migrate(connection: Connection, target_metadata: MetaData) -> None:
+    # SQLite cannot ALTER most things in place; batch mode recreates tables instead.
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def create_messaging_tables_v1() -> None:
+    """Creates `outbox` and `inbox` as first defined; later changes get their own function."""
+    op.create_table(
+        "outbox",
+        Column("id", BigInteger().with_variant(sqlite.INTEGER(), "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("key", LargeBinary, nullable=False),
+        Column("value", LargeBinary, nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    op.create_table(
+        "inbox",
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("event_type", String(100), nullable=False),
+        Column("outcome", String(20), nullable=False),
+        Column("attempts", Integer, nullable=False, server_default="1"),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )

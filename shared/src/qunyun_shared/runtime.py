@@ -1,0 +1,79 @@
+"""A service's composition root: what it opens at start and closes at shutdown."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from qunyun_shared.db import create_engine, create_sessionmaker
+from qunyun_shared.health import KafkaProbe
+from qunyun_shared.inbox import EventConsumer, Handler
+from qunyun_shared.messaging import MessagingTables
+from qunyun_shared.outbox import Outbox, OutboxRelay
+from qunyun_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    """Engine, outbox relay and event consumer of one service process."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        settings: ServiceSettings,
+        tables: MessagingTables,
+        handlers: Mapping[str, Handler] | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
+        self.outbox = Outbox(table=tables.outbox, source=name, topic_prefix=settings.kafka_topic_prefix)
+        self.kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers)
+        client_id = f"{name}-{settings.service_instance}" if settings.service_instance else name
+        self.relay = OutboxRelay(
+            engine=self.engine,
+            outbox=self.outbox,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id=client_id,
+        )
+        self.consumer = (
+            EventConsumer(
+                name=name,
+                engine=self.engine,
+                inbox=tables.inbox,
+                handlers=handlers,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                topic_prefix=settings.kafka_topic_prefix,
+                outbox=self.outbox,
+            )
+            if handlers
+            else None
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Starts the relay and the consumer in the background."""
+        self._tasks.append(asyncio.create_task(self._supervise("outbox-relay", self.relay.run), name="outbox-relay"))
+        if self.consumer is not None:
+            self._tasks.append(asyncio.create_task(self._supervise("consumer", self.consumer.run), name="consumer"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.engine.dispose()
+
+    async def _supervise(self, what: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Restarts a background loop that crashed, so one bad moment never stops publishing."""
+        while True:
+            try:
+                await run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background loop crashed; restarting", extra={"loop": what})
+                await asyncio.sleep(1.0)
