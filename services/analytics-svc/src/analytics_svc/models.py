@@ -1,0 +1,29 @@
+"""analytics-svc tables: its own projections of the event stream."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from qunyun_shared.db import new_metadata
+from qunyun_shared.messaging import messaging_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+MESSAGING = messaging_tables(Base.metadata)
+
+
+class CommunityMembership(Base):
+    """Joins and leaves per community, as counted from `member.joined` and `member.left`."""
+
+    __tablename__ = "community_membership"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    joined_total: Mapped[int] = mapped_column(Integer, default=0)
+    left_total: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,55 @@
+"""analytics-svc use cases."""
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_svc.models import CommunityMembership
+from analytics_svc.schemas import CommunityMemberCount
+from qunyun_shared.db import upsert
+
+
+async def count_membership_changes(
+    *, session: AsyncSession, joins: Sequence[tuple[str, uuid.UUID]] = (), leaves: Sequence[tuple[str, uuid.UUID]] = ()
+) -> None:
+    """Adds joins and leaves (tenant, community) to the running counts, one upsert per community."""
+    joined, left = Counter(joins), Counter(leaves)
+    table = CommunityMembership.__table__
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "tenant_id": key[0],
+            "community_id": key[1],
+            "joined_total": joined[key],
+            "left_total": left[key],
+            "updated_at": now,
+        }
+        for key in joined.keys() | left.keys()
+    ]
+    if not rows:
+        return
+    statement = upsert(session, table)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.tenant_id, table.c.community_id],
+            set_={
+                "joined_total": table.c.joined_total + statement.excluded.joined_total,
+                "left_total": table.c.left_total + statement.excluded.left_total,
+                "updated_at": statement.excluded.updated_at,
+            },
+        ),
+        rows,
+    )
+
+
+async def community_member_count(
+    *, session: AsyncSession, tenant_id: str, community_id: uuid.UUID
+) -> CommunityMemberCount:
+    """How many members a community has, as seen on the event stream (zero before its first join)."""
+    counts = await session.get(CommunityMembership, (tenant_id, community_id))
+    joined = counts.joined_total if counts else 0
+    left = counts.left_total if counts else 0
+    return CommunityMemberCount(community_id=community_id, members=joined - left, joined_total=joined, left_total=left)

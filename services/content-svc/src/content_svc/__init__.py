@@ -1,0 +1,1 @@
+"""content-svc: content matrix, calendar and scheduling, moderation, engagement, targeted feeds, surveys."""

@@ -1,0 +1,1 @@
+"""content-svc HTTP routes."""

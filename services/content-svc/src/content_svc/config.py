@@ -1,0 +1,7 @@
+"""content-svc settings."""
+
+from qunyun_shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    port: int = 8002

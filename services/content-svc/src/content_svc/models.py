@@ -1,0 +1,28 @@
+"""content-svc tables."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from qunyun_shared.db import new_metadata
+from qunyun_shared.messaging import messaging_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+MESSAGING = messaging_tables(Base.metadata)
+
+
+class AudienceMember(Base):
+    """Who is in each community, learned from `member.joined`/`member.left`: the audience content targets."""
+
+    __tablename__ = "audience_members"
+
+    community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,1 @@
+"""gateway: the one API for front-ends: tenants, roles, rate limits, aggregated views, partner webhooks."""

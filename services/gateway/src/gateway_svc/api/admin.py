@@ -1,0 +1,15 @@
+"""Platform administration: onboarding tenants."""
+
+from fastapi import APIRouter, status
+
+from gateway_svc import credentials
+from gateway_svc.dependencies import PlatformAdmin
+from gateway_svc.schemas import TenantCreate, TenantCreated
+from qunyun_shared.dependencies import DbSession
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[PlatformAdmin])
+
+
+@router.post("/tenants", status_code=status.HTTP_201_CREATED, response_model=TenantCreated)
+async def create_tenant(body: TenantCreate, session: DbSession) -> TenantCreated:
+    return await credentials.create_tenant(session=session, tenant_in=body)

@@ -1,0 +1,1 @@
+"""member-svc: communities, members, tags, points and levels, referrals, consent and personal-data rights."""

@@ -1,0 +1,1 @@
+"""member-svc HTTP routes."""

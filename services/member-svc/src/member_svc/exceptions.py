@@ -1,0 +1,31 @@
+"""What can go wrong in member-svc, in the domain's words."""
+
+from qunyun_shared.problems import Conflict, InvalidInput, NotFound
+
+
+class CommunityNotFound(NotFound):
+    slug = "community-not-found"
+
+
+class MemberNotFound(NotFound):
+    slug = "member-not-found"
+
+
+class CommunityNameTaken(Conflict):
+    slug = "community-name-taken"
+
+
+class AlreadyMember(Conflict):
+    slug = "already-member"
+
+
+class CommunityFull(Conflict):
+    slug = "community-full"
+
+
+class NotAMember(NotFound):
+    slug = "not-a-member"
+
+
+class SelfInvite(InvalidInput):
+    slug = "self-invite"
