@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Creates .venv and installs the platform and its tools; re-runs only when requirements changed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+stamp=.venv/.requirements.sha
+wanted=$(cat requirements-dev.txt shared/pyproject.toml services/*/pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements-dev.txt
+  echo "$wanted" > "$stamp"
+fi
