@@ -34,7 +34,8 @@ def demo_key(gateway: str, admin_token: str, key_file: Path) -> tuple[str, bool]
         if httpx.get(f"{gateway}/api/v1/communities", headers={"Authorization": f"Bearer {key}"}).status_code == 200:
             return key, False
     created = httpx.post(
-        f"{gateway}/admin/tenants", json={"name": f"Demo Brand {secrets.token_hex(3)}"},
+        f"{gateway}/admin/tenants",
+        json={"name": f"Demo Brand {secrets.token_hex(3)}"},
         headers={"Authorization": f"Bearer {admin_token}"},
     )
     created.raise_for_status()

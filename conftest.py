@@ -1,0 +1,35 @@
+"""Fixtures shared by every test tier: the real platform for integration and end-to-end tests."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from qunyun_shared.testing import SERVICES, Platform
+
+
+@pytest_asyncio.fixture(scope="session")
+async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    """All five services as real processes on real PostgreSQL and Kafka, for the whole session."""
+    started = await Platform.create(tmp_path_factory.mktemp("platform"), list(SERVICES))
+    try:
+        yield started
+    finally:
+        await started.close()
+
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def tenant_api(platform: Platform, http: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway's public API for a brand-new tenant."""
+    key = await platform.new_tenant(http)
+    async with httpx.AsyncClient(
+        base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as client:
+        yield client

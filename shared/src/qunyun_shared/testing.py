@@ -1,0 +1,259 @@
+"""Test harness: real PostgreSQL databases, real Kafka topics and real service processes.
+
+Every test session gets its own topic prefix and its own databases, so sessions never collide and
+nothing a previous run left behind is read.
+"""
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from qunyun_shared import identity
+from qunyun_shared.topics import create_topics
+
+ROOT = Path(__file__).resolve().parents[3]
+KAFKA_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+POSTGRES_ADMIN_DSN = os.environ.get("QUNYUN_TEST_POSTGRES", "postgresql://qunyun:qunyun@127.0.0.1:55432/postgres")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    dir: str
+    package: str
+
+
+SERVICES = {
+    "member-svc": ServiceSpec("member-svc", "member_svc"),
+    "content-svc": ServiceSpec("content-svc", "content_svc"),
+    "campaign-svc": ServiceSpec("campaign-svc", "campaign_svc"),
+    "analytics-svc": ServiceSpec("analytics-svc", "analytics_svc"),
+    "gateway": ServiceSpec("gateway", "gateway_svc"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.1) -> T:
+    """Polls `check` until it returns without raising AssertionError, or fails with its last error."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(interval)
+
+
+async def create_database(name: str) -> str:
+    """Creates an empty PostgreSQL database and returns its SQLAlchemy URL."""
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+
+
+async def drop_database(name: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def kafka_control(action: str) -> None:
+    """Stops or starts the real broker through the project's own script."""
+    subprocess.run([str(ROOT / "scripts/infra/kafka.sh"), action], check=True, capture_output=True, timeout=180)
+
+
+@dataclass
+class ServiceProcess:
+    """One service running as a real process (`python -m <package> serve`)."""
+
+    name: str
+    spec: ServiceSpec
+    env: dict[str, str]
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def migrate(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", self.spec.package, "migrate"],
+            env=self._environment(),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.spec.package, "serve"], env=self._environment(), stdout=log, stderr=log
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, as when a pod is evicted or a node dies."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while True:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited; log:\n{self.log_tail()}")
+                try:
+                    if (await client.get(f"{self.url}/readyz", timeout=2)).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} not ready in {timeout}s; log:\n{self.log_tail()}")
+                await asyncio.sleep(0.2)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def _environment(self) -> dict[str, str]:
+        return {**os.environ, **self.env, "PORT": str(self.port)}
+
+
+@dataclass
+class Platform:
+    """The services of one test session on their own databases and topics."""
+
+    prefix: str
+    secret: str
+    admin_token: str
+    workdir: Path
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    databases: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    async def create(cls, workdir: Path, names: list[str]) -> "Platform":
+        platform = cls(
+            prefix=f"qt{secrets.token_hex(4)}",
+            secret=secrets.token_urlsafe(32),
+            admin_token=secrets.token_urlsafe(32),
+            workdir=workdir,
+        )
+        await create_topics(KAFKA_BOOTSTRAP, platform.prefix)
+        for name in names:
+            await platform.add(name)
+        if "gateway" in platform.services:
+            gateway = platform.services["gateway"]
+            for upstream in ("member", "content", "campaign", "analytics"):
+                if f"{upstream}-svc" in platform.services:
+                    gateway.env[f"{upstream.upper()}_SVC_URL"] = platform.services[f"{upstream}-svc"].url
+        for service in platform.services.values():
+            await asyncio.to_thread(service.migrate)
+            service.start()
+        for service in platform.services.values():
+            await service.wait_ready()
+        return platform
+
+    async def add(self, name: str) -> None:
+        spec = SERVICES[name]
+        database = f"{self.prefix}_{spec.package}"
+        self.databases[name] = await create_database(database)
+        self.services[name] = ServiceProcess(
+            name=name,
+            spec=spec,
+            log_path=self.workdir / f"{name}.log",
+            env={
+                "DATABASE_URL": self.databases[name],
+                "KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP,
+                "KAFKA_TOPIC_PREFIX": self.prefix,
+                "INTERNAL_TOKEN_SECRET": self.secret,
+                "PLATFORM_ADMIN_TOKEN": self.admin_token,
+                "LOG_LEVEL": "INFO",
+            },
+        )
+
+    async def close(self) -> None:
+        for service in self.services.values():
+            service.stop()
+        for name in self.databases:
+            await drop_database(f"{self.prefix}_{SERVICES[name].package}")
+
+    def url(self, name: str) -> str:
+        return self.services[name].url
+
+    def identity_header(self, tenant_id: str) -> dict[str, str]:
+        """What the gateway would send for a caller of `tenant_id`: for calling a service directly."""
+        caller = identity.Identity(
+            tenant_id=tenant_id, principal="test", roles=("owner",), permissions=frozenset({"*"})
+        )
+        return {identity.IDENTITY_HEADER: identity.sign(caller, self.secret)}
+
+    async def new_tenant(self, client: httpx.AsyncClient) -> str:
+        """Onboards a tenant through the gateway and returns its API key."""
+        response = await client.post(
+            f"{self.url('gateway')}/admin/tenants",
+            json={"name": f"tenant-{secrets.token_hex(4)}"},
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )
+        response.raise_for_status()
+        return str(response.json()["api_key"])
+
+    async def read_topic(
+        self, stream: str, *, until: Callable[[list[object]], bool], timeout: float = 30.0
+    ) -> list[object]:
+        """Reads a topic of this session from the start until `until(records)` holds."""
+        consumer = AIOKafkaConsumer(
+            f"{self.prefix}.{stream}",
+            bootstrap_servers=KAFKA_BOOTSTRAP,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+        )
+        await consumer.start()
+        records: list[object] = []
+        try:
+            deadline = time.monotonic() + timeout
+            while not until(records):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{stream}: condition not met with {len(records)} records")
+                batch = await consumer.getmany(timeout_ms=500)
+                for partition_records in batch.values():
+                    records.extend(partition_records)
+        finally:
+            await consumer.stop()
+        return records

@@ -1,0 +1,38 @@
+"""Small steps the end-to-end tests take through the public API."""
+
+import uuid
+
+import httpx
+
+from qunyun_shared.testing import eventually
+
+
+async def new_community(api: httpx.AsyncClient, *, capacity: int = 500) -> str:
+    response = await api.post(
+        "/communities", json={"name": f"群-{uuid.uuid4().hex[:8]}", "kind": "vertical", "capacity": capacity}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def new_members(api: httpx.AsyncClient, count: int) -> list[str]:
+    members = []
+    for index in range(count):
+        response = await api.post("/members", json={"nickname": f"member {index}"})
+        assert response.status_code == 201, response.text
+        members.append(str(response.json()["id"]))
+    return members
+
+
+async def join(api: httpx.AsyncClient, community_id: str, member_id: str) -> httpx.Response:
+    return await api.post(f"/communities/{community_id}/members", json={"member_id": member_id, "channel": "qr"})
+
+
+async def wait_for_count(api: httpx.AsyncClient, community_id: str, members: int, *, timeout: float = 30) -> None:
+    """Waits until analytics shows exactly `members` joins and no leaves for the community."""
+
+    async def counted() -> None:
+        count = (await api.get(f"/analytics/communities/{community_id}/members")).json()
+        assert (count["members"], count["joined_total"], count["left_total"]) == (members, members, 0), count
+
+    await eventually(counted, timeout=timeout)

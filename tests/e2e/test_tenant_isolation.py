@@ -1,0 +1,58 @@
+"""The tenant comes only from the credential: no route shows one tenant another tenant's data."""
+
+import httpx
+import pytest
+
+from qunyun_shared import identity
+from qunyun_shared.testing import Platform
+from tests.e2e.helpers import join, new_community, new_members, wait_for_count
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def other_tenant_api(platform: Platform, http: httpx.AsyncClient):  # type: ignore[no-untyped-def]
+    key = await platform.new_tenant(http)
+    async with httpx.AsyncClient(
+        base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+        yield client
+
+
+async def test_another_tenant_sees_nothing_of_a_community(
+    tenant_api: httpx.AsyncClient, other_tenant_api: httpx.AsyncClient
+) -> None:
+    community_id = await new_community(tenant_api)
+    (member_id,) = await new_members(tenant_api, 1)
+    assert (await join(tenant_api, community_id, member_id)).status_code == 201
+    await wait_for_count(tenant_api, community_id, 1)
+
+    assert (await other_tenant_api.get(f"/communities/{community_id}")).status_code == 404
+    assert (await other_tenant_api.get(f"/members/{member_id}")).status_code == 404
+    assert community_id not in {c["id"] for c in (await other_tenant_api.get("/communities")).json()}
+    (intruder,) = await new_members(other_tenant_api, 1)
+    assert (await join(other_tenant_api, community_id, intruder)).status_code == 404
+    assert (await other_tenant_api.get(f"/analytics/communities/{community_id}/members")).json()["members"] == 0
+    assert (await other_tenant_api.get(f"/content/communities/{community_id}/audience")).json()["members"] == 0
+    assert (await other_tenant_api.get(f"/campaigns/prospects/{member_id}")).status_code == 404
+
+
+async def test_client_supplied_identity_headers_are_ignored(
+    platform: Platform, tenant_api: httpx.AsyncClient, other_tenant_api: httpx.AsyncClient
+) -> None:
+    community_id = await new_community(tenant_api)
+    owner_tenant = (await tenant_api.get(f"/communities/{community_id}")).status_code
+    assert owner_tenant == 200
+    # A real, validly signed identity for some tenant, smuggled in by a client: the gateway replaces it.
+    smuggled = platform.identity_header("any-tenant") | {"X-Tenant-Id": "any-tenant"}
+    assert (await other_tenant_api.get(f"/communities/{community_id}", headers=smuggled)).status_code == 404
+
+
+async def test_services_refuse_calls_without_a_valid_gateway_signature(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    url = f"{platform.url('member-svc')}/communities"
+    assert (await http.get(url)).status_code == 401
+    forged = identity.sign(identity.Identity(tenant_id="t", principal="p"), "not-the-platform-secret" * 2)
+    assert (await http.get(url, headers={identity.IDENTITY_HEADER: forged})).status_code == 401
+    assert (await http.get(url, headers=platform.identity_header("t"))).status_code == 200
