@@ -51,6 +51,6 @@ def is_sqlite(engine: AsyncEngine | Engine) -> bool:
 
 def upsert(session: AsyncSession, table: Any) -> Any:
     """An INSERT supporting ON CONFLICT for the session's dialect (PostgreSQL or SQLite)."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -19,8 +20,11 @@ from typing import TypeVar
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from qunyun_shared import identity
+from qunyun_shared.db import create_engine
 from qunyun_shared.topics import create_topics
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -257,3 +261,15 @@ class Platform:
         finally:
             await consumer.stop()
         return records
+
+
+@asynccontextmanager
+async def in_memory_database(metadata: MetaData) -> AsyncIterator[AsyncEngine]:
+    """An embedded SQLite database with a service's tables, for unit tests of its use cases."""
+    engine = create_engine("sqlite+aiosqlite://")
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

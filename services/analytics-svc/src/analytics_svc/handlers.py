@@ -1,5 +1,6 @@
 """Events analytics-svc consumes, each type to one handler."""
 
+import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +11,7 @@ from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
 from qunyun_shared.inbox import Handler
 
 
-def _community(envelope: Envelope) -> tuple[str, object]:
+def _community(envelope: Envelope) -> tuple[str, uuid.UUID]:
     assert isinstance(envelope.data, MemberJoinedV1 | MemberLeftV1)
     return envelope.tenantid, envelope.data.community_id
 

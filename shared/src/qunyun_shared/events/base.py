@@ -1,5 +1,6 @@
 """What an event type is: a versioned, typed payload owned by one producing service."""
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal, TypeVar
@@ -30,7 +31,7 @@ class EventSpec:
     version: int
     producer: Producer
     summary: str
-    model: type[EventPayload]
+    model: builtins.type[EventPayload]  # `type` alone would mean the field above
 
     @property
     def stream(self) -> str:

@@ -1,0 +1,43 @@
+"""The audience content-svc learns from join and leave events."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content_svc import service
+from content_svc.handlers import HANDLERS
+from content_svc.models import Base
+from qunyun_shared.events import new_event
+from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
+from qunyun_shared.testing import in_memory_database
+
+pytestmark = pytest.mark.unit
+
+
+@pytest_asyncio.fixture
+async def session() -> AsyncIterator[AsyncSession]:
+    async with in_memory_database(Base.metadata) as engine, AsyncSession(engine) as session:
+        yield session
+
+
+async def test_joins_build_the_audience_and_leaves_shrink_it(session: AsyncSession) -> None:
+    community_id, stays, goes = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    joins = [
+        new_event(
+            source="member-svc",
+            tenant_id="t",
+            payload=MemberJoinedV1(member_id=m, community_id=community_id, channel="qr", joined_at=datetime.now(UTC)),
+        )
+        for m in (stays, goes, stays)
+    ]
+    await HANDLERS["member.joined"](session, joins)
+    assert (await service.community_audience(session=session, tenant_id="t", community_id=community_id)).members == 2
+
+    leave = MemberLeftV1(member_id=goes, community_id=community_id, reason="left", left_at=datetime.now(UTC))
+    await HANDLERS["member.left"](session, [new_event(source="member-svc", tenant_id="t", payload=leave)])
+    assert (await service.community_audience(session=session, tenant_id="t", community_id=community_id)).members == 1
+    assert (await service.community_audience(session=session, tenant_id="x", community_id=community_id)).members == 0

@@ -1,0 +1,156 @@
+"""The outbox relay and the idempotent consumer against real PostgreSQL and Kafka."""
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import Column, String, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from qunyun_shared.db import create_engine, new_metadata
+from qunyun_shared.events import Envelope
+from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.inbox import EventConsumer
+from qunyun_shared.messaging import messaging_tables
+from qunyun_shared.outbox import Outbox, OutboxRelay
+from qunyun_shared.testing import KAFKA_BOOTSTRAP, create_database, create_topics, drop_database, eventually
+
+pytestmark = pytest.mark.integration
+
+METADATA = new_metadata()
+TABLES = messaging_tables(METADATA)
+SEEN = Table("seen", METADATA, Column("event_id", String(36), primary_key=True), Column("member_id", String(36)))
+
+
+@pytest_asyncio.fixture
+async def engine() -> AsyncIterator[AsyncEngine]:
+    name = f"it_{secrets.token_hex(4)}"
+    engine = create_engine(await create_database(name))
+    async with engine.begin() as connection:
+        await connection.run_sync(METADATA.create_all)
+    yield engine
+    await engine.dispose()
+    await drop_database(name)
+
+
+@pytest_asyncio.fixture
+async def prefix() -> str:
+    prefix = f"it{secrets.token_hex(4)}"
+    await create_topics(KAFKA_BOOTSTRAP, prefix)
+    return prefix
+
+
+def joined(member_id: uuid.UUID | None = None) -> MemberJoinedV1:
+    return MemberJoinedV1(
+        member_id=member_id or uuid.uuid4(), community_id=uuid.uuid4(), channel="qr", joined_at=datetime.now(UTC)
+    )
+
+
+async def run_in_background(*loops: object) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(loop.run()) for loop in loops]  # type: ignore[attr-defined]
+
+
+async def stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def count(engine: AsyncEngine, table: Table) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def test_events_of_a_rolled_back_transaction_are_never_published(engine: AsyncEngine, prefix: str) -> None:
+    outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
+    with pytest.raises(RuntimeError):
+        async with AsyncSession(engine) as session, session.begin():
+            await outbox.add(session, tenant_id="t", payloads=[joined()])
+            raise RuntimeError("the state change failed")
+    assert await count(engine, TABLES.outbox) == 0
+
+
+async def test_the_relay_publishes_everything_once_in_order_per_member(engine: AsyncEngine, prefix: str) -> None:
+    outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
+    members = [uuid.uuid4() for _ in range(5)]
+    written: dict[str, list[str]] = {str(m): [] for m in members}
+    for batch in range(20):
+        async with AsyncSession(engine) as session, session.begin():
+            payloads = [joined(members[(batch + i) % 5]) for i in range(10)]
+            for envelope in await outbox.add(session, tenant_id="t", payloads=payloads):
+                written[envelope.subject].append(envelope.id)
+
+    received: dict[str, list[str]] = {str(m): [] for m in members}
+
+    async def record(session: AsyncSession, events: Sequence[Envelope]) -> None:
+        for event in events:
+            received[event.subject].append(event.id)
+
+    consumer = EventConsumer(
+        name=f"it-{prefix}",
+        engine=engine,
+        inbox=TABLES.inbox,
+        handlers={"member.joined": record},
+        bootstrap_servers=KAFKA_BOOTSTRAP,
+        topic_prefix=prefix,
+    )
+    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
+    tasks = await run_in_background(relay, consumer)
+    try:
+
+        async def all_received() -> None:
+            assert received == written
+
+        await eventually(all_received)
+        assert await count(engine, TABLES.outbox) == 0
+    finally:
+        await stop(tasks)
+
+
+async def test_redelivered_events_are_handled_once_and_poison_is_dead_lettered(
+    engine: AsyncEngine, prefix: str
+) -> None:
+    outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
+    poison_member = uuid.uuid4()
+    async with AsyncSession(engine) as session, session.begin():
+        first = await outbox.add(session, tenant_id="t", payloads=[joined(), joined(poison_member), joined()])
+    # The same rows published again, as after a relay crash between sending and deleting.
+    async with engine.begin() as connection:
+        rows = (await connection.execute(select(TABLES.outbox))).mappings().all()
+        await connection.execute(insert(TABLES.outbox), [{k: v for k, v in r.items() if k != "id"} for r in rows])
+
+    async def remember(session: AsyncSession, events: Sequence[Envelope]) -> None:
+        for event in events:
+            if event.subject == str(poison_member):
+                raise ValueError("this member breaks the handler")
+            await session.execute(insert(SEEN).values(event_id=event.id, member_id=event.subject))
+
+    consumer = EventConsumer(
+        name=f"it-{prefix}",
+        engine=engine,
+        inbox=TABLES.inbox,
+        handlers={"member.joined": remember},
+        bootstrap_servers=KAFKA_BOOTSTRAP,
+        topic_prefix=prefix,
+        max_attempts=2,
+    )
+    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
+    tasks = await run_in_background(relay, consumer)
+    try:
+
+        async def settled() -> None:
+            async with engine.connect() as connection:
+                seen = set((await connection.execute(select(SEEN.c.event_id))).scalars())
+                outcomes = dict(
+                    (await connection.execute(select(TABLES.inbox.c.event_id, TABLES.inbox.c.outcome))).all()
+                )
+            assert seen == {first[0].id, first[2].id}
+            assert outcomes == {first[0].id: "processed", first[1].id: "dead_lettered", first[2].id: "processed"}
+
+        await eventually(settled)
+    finally:
+        await stop(tasks)
