@@ -1,0 +1,38 @@
+"""member-svc as a real process on PostgreSQL: what it puts on Kafka."""
+
+import uuid
+
+import httpx
+import pytest
+
+from qunyun_shared.events.kafka_binding import from_kafka
+from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.testing import Platform
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_join_is_published_as_a_cloudevent_keyed_by_tenant_and_member(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    tenant = f"tenant-{uuid.uuid4().hex[:8]}"
+    headers = platform.identity_header(tenant)
+    base = platform.url("member-svc")
+    community = (await http.post(f"{base}/communities", json={"name": "群", "kind": "vip"}, headers=headers)).json()
+    member = (await http.post(f"{base}/members", json={"nickname": "阿杰"}, headers=headers)).json()
+    joined = await http.post(
+        f"{base}/communities/{community['id']}/members",
+        json={"member_id": member["id"], "channel": "store"},
+        headers=headers,
+    )
+    assert joined.status_code == 201
+
+    def published(records: list[object]) -> bool:
+        return any(r.key == f"{tenant}:{member['id']}".encode() for r in records)  # type: ignore[attr-defined]
+
+    records = await platform.read_topic("member", until=published)
+    [record] = [r for r in records if r.key == f"{tenant}:{member['id']}".encode()]  # type: ignore[attr-defined]
+    event = from_kafka(record.value, list(record.headers))  # type: ignore[attr-defined]
+    assert (event.type, event.source, event.tenantid, event.dataversion) == ("member.joined", "member-svc", tenant, 1)
+    assert isinstance(event.data, MemberJoinedV1)
+    assert (str(event.data.community_id), event.data.channel) == (community["id"], "store")
