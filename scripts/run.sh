@@ -8,8 +8,10 @@ mkdir -p "$RUN/data" "$RUN/logs" "$RUN/pids"
 
 scripts/bootstrap.sh
 scripts/infra/kafka.sh install
+# `make stop` stops Kafka only if this started it (a test run or benchmark may be using it).
+scripts/infra/kafka.sh status >/dev/null || touch "$RUN/pids/kafka.started-by-run"
 scripts/infra/kafka.sh start
-.venv/bin/python -m qunyun_shared.topics create
+scripts/infra/kafka.sh create-topics
 
 # Secrets are generated once per checkout and never committed (.run/ is ignored).
 if [ ! -f "$RUN/secrets.env" ]; then
@@ -19,7 +21,7 @@ if [ ! -f "$RUN/secrets.env" ]; then
     "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')" > "$RUN/secrets.env"
 fi
 set -a; . "$RUN/secrets.env"; set +a
-export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092}
+export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092} HOST=127.0.0.1
 
 start_service() {  # dir package port
   local pidfile="$RUN/pids/$1.pid"

@@ -10,4 +10,7 @@ for pidfile in .run/pids/*.pid; do
   kill -9 "$pid" 2>/dev/null
   rm -f "$pidfile"
 done
-scripts/infra/kafka.sh stop
+if [ -f .run/pids/kafka.started-by-run ]; then
+  scripts/infra/kafka.sh stop
+  rm -f .run/pids/kafka.started-by-run
+fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Single-node Kafka (KRaft, no ZooKeeper) for dev, tests and CI.
-# Usage: scripts/infra/kafka.sh install|start|stop|status|wait
+# Usage: scripts/infra/kafka.sh install|start|stop|status|wait|create-topics
 # Kafka comes from Maven Central (not the tarball site) because CI/dev boxes
 # may only reach package registries; it is a plain JVM classpath, no Docker.
 set -euo pipefail
@@ -175,11 +175,17 @@ cmd_status() {
   if pid="$(running_pid)"; then echo "kafka running (pid $pid) on $BOOTSTRAP"; else echo "kafka not running"; return 1; fi
 }
 
+# The topics come from the event catalogue (one source of truth), so the platform's own module creates them.
+cmd_create_topics() {
+  KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" "$ROOT/.venv/bin/python" -m qunyun_shared.topics create
+}
+
 case "${1:-}" in
   install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   wait) cmd_wait ;;
-  *) echo "usage: $0 install|start|stop|status|wait" >&2; exit 2 ;;
+  create-topics) cmd_create_topics ;;
+  *) echo "usage: $0 install|start|stop|status|wait|create-topics" >&2; exit 2 ;;
 esac

@@ -1,11 +1,13 @@
 """`python -m <service> migrate | serve`: the two commands every service image runs."""
 
 import argparse
-import os
+from collections.abc import Callable
 
 import uvicorn
 from alembic import command
 from alembic.config import Config
+
+from qunyun_shared.settings import ServiceSettings
 
 
 def alembic_config(package: str, database_url: str) -> Config:
@@ -16,18 +18,19 @@ def alembic_config(package: str, database_url: str) -> Config:
     return config
 
 
-def main(*, package: str, default_port: int) -> None:
+def main(*, package: str, settings: Callable[[], ServiceSettings]) -> None:
     parser = argparse.ArgumentParser(prog=package)
     parser.add_argument("command", choices=["migrate", "serve"])
     args = parser.parse_args()
+    configured = settings()  # validated before anything starts: a bad setting fails here, loudly
     if args.command == "migrate":
-        command.upgrade(alembic_config(package, os.environ["DATABASE_URL"]), "head")
+        command.upgrade(alembic_config(package, configured.database_url), "head")
         return
     uvicorn.run(
         f"{package}.main:create_app",
         factory=True,
-        host=os.environ.get("HOST", "0.0.0.0"),
-        port=int(os.environ.get("PORT", default_port)),
+        host=configured.host,
+        port=configured.port,
         log_config=None,
         access_log=False,
         loop="uvloop",

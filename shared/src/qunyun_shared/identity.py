@@ -21,9 +21,6 @@ class Identity:
     roles: tuple[str, ...] = ()
     permissions: frozenset[str] = field(default_factory=frozenset)
 
-    def may(self, permission: str) -> bool:
-        return permission in self.permissions
-
 
 class InvalidIdentity(Exception):
     """The identity header is missing, forged or expired."""

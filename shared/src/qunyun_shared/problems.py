@@ -1,5 +1,6 @@
 """Errors as `application/problem+json` (RFC 9457): domain errors, validation and HTTP errors alike."""
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -11,6 +12,8 @@ from starlette.responses import Response
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _TYPE_BASE = "https://qunyun.dev/problems/"
+
+log = logging.getLogger(__name__)
 
 
 class ProblemResponse(Response):
@@ -43,10 +46,6 @@ class Conflict(DomainError):
 
 class Unauthorized(DomainError):
     status, slug, title = 401, "unauthorized", "Authentication required"
-
-
-class Forbidden(DomainError):
-    status, slug, title = 403, "forbidden", "Not allowed"
 
 
 class InvalidInput(DomainError):
@@ -120,8 +119,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    return problem(
+        status=500,
+        slug="internal-error",
+        title="Internal error",
+        detail="The request failed unexpectedly; the error is logged under this request's correlation id.",
+        instance=request.url.path,
+    )
+
+
 def install(app: FastAPI) -> None:
     """Makes every error the app returns a problem+json document."""
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -16,6 +16,7 @@ class ServiceSettings(BaseSettings):
     kafka_topic_prefix: str = Field(default="qunyun", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     internal_token_secret: SecretStr
     log_level: str = "INFO"
+    host: str = "0.0.0.0"
     port: int = 8000
     service_instance: str = ""
 
@@ -26,7 +27,3 @@ class ServiceSettings(BaseSettings):
         if secret.lower() in _PLACEHOLDER_SECRETS or len(secret) < 32:
             raise ValueError("must be a random secret of at least 32 characters")
         return value
-
-    @property
-    def uses_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

@@ -156,7 +156,7 @@ class ServiceProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def _environment(self) -> dict[str, str]:
-        return {**os.environ, **self.env, "PORT": str(self.port)}
+        return {**os.environ, **self.env, "HOST": "127.0.0.1", "PORT": str(self.port)}
 
 
 @dataclass

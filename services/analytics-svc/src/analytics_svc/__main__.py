@@ -1,3 +1,4 @@
+from analytics_svc.config import Settings
 from qunyun_shared.cli import main
 
-main(package="analytics_svc", default_port=8004)
+main(package="analytics_svc", settings=Settings)

@@ -27,7 +27,8 @@ async def count_membership_changes(
             "left_total": left[key],
             "updated_at": now,
         }
-        for key in joined.keys() | left.keys()
+        # Sorted, so concurrent consumers lock rows in one order and cannot deadlock.
+        for key in sorted(joined.keys() | left.keys())
     ]
     if not rows:
         return

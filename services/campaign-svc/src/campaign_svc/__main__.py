@@ -1,3 +1,4 @@
+from campaign_svc.config import Settings
 from qunyun_shared.cli import main
 
-main(package="campaign_svc", default_port=8003)
+main(package="campaign_svc", settings=Settings)

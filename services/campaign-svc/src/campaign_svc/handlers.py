@@ -5,14 +5,13 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import service
-from qunyun_shared.events import Envelope
+from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.inbox import Handler
 
 
 async def on_member_joined(session: AsyncSession, events: Sequence[Envelope]) -> None:
-    joins = [(e.tenantid, e.data) for e in events if isinstance(e.data, MemberJoinedV1)]
-    await service.record_joins(session=session, joins=joins)
+    await service.record_joins(session=session, joins=payloads_of(events, MemberJoinedV1))
 
 
 HANDLERS: dict[str, Handler] = {"member.joined": on_member_joined}

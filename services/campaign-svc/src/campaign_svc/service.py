@@ -1,6 +1,7 @@
 """campaign-svc use cases."""
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,22 +13,34 @@ from qunyun_shared.events.member import MemberJoinedV1
 
 
 async def record_joins(*, session: AsyncSession, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
-    """Counts each join against its member; the first join fixes the inviter and the join time."""
-    table = Prospect.__table__
+    """Counts joins against their members; a member's first join fixes the inviter and the join time."""
+    first_joins: dict[uuid.UUID, tuple[str, MemberJoinedV1]] = {}
+    joins_per_member: Counter[uuid.UUID] = Counter()
     for tenant_id, join in joins:
-        statement = upsert(session, table).values(
-            member_id=join.member_id,
-            tenant_id=tenant_id,
-            inviter_id=join.inviter_id,
-            first_joined_at=join.joined_at,
-            communities_joined=1,
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[table.c.member_id],
-                set_={"communities_joined": table.c.communities_joined + 1},
-            )
-        )
+        first_joins.setdefault(join.member_id, (tenant_id, join))
+        joins_per_member[join.member_id] += 1
+    if not first_joins:
+        return
+    # Sorted, so concurrent consumers lock rows in one order and cannot deadlock.
+    rows = [
+        {
+            "member_id": member_id,
+            "tenant_id": tenant_id,
+            "inviter_id": join.inviter_id,
+            "first_joined_at": join.joined_at,
+            "communities_joined": joins_per_member[member_id],
+        }
+        for member_id, (tenant_id, join) in sorted(first_joins.items())
+    ]
+    table = Prospect.__table__
+    statement = upsert(session, table)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.member_id],
+            set_={"communities_joined": table.c.communities_joined + statement.excluded.communities_joined},
+        ),
+        rows,
+    )
 
 
 async def get_prospect(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Prospect:

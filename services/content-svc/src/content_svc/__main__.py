@@ -1,3 +1,4 @@
+from content_svc.config import Settings
 from qunyun_shared.cli import main
 
-main(package="content_svc", default_port=8002)
+main(package="content_svc", settings=Settings)

@@ -1,3 +1,4 @@
+from gateway_svc.config import Settings
 from qunyun_shared.cli import main
 
-main(package="gateway_svc", default_port=8000)
+main(package="gateway_svc", settings=Settings)

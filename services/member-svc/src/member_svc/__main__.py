@@ -1,3 +1,4 @@
+from member_svc.config import Settings
 from qunyun_shared.cli import main
 
-main(package="member_svc", default_port=8001)
+main(package="member_svc", settings=Settings)

@@ -1,8 +1,10 @@
 """The CloudEvents 1.0 envelope every Qunyun event travels in."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from qunyun_shared import correlation
 from qunyun_shared.events.catalogue import EventPayload, spec_for
@@ -50,3 +52,16 @@ def new_event(*, source: str, tenant_id: str, payload: EventPayload) -> Envelope
         data=payload,
         correlationid=correlation.current(),
     )
+
+
+P = TypeVar("P", bound=EventPayload)
+
+
+def payloads_of(events: Sequence[Envelope], model: type[P]) -> list[tuple[str, P]]:
+    """The (tenant, payload) pairs of a run of events that a handler registered for `model` receives."""
+    pairs = []
+    for envelope in events:
+        if not isinstance(envelope.data, model):
+            raise TypeError(f"{envelope.type} v{envelope.dataversion} delivered to a {model.__name__} handler")
+        pairs.append((envelope.tenantid, envelope.data))
+    return pairs
