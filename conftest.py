@@ -6,7 +6,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from qunyun_shared.testing import SERVICES, Platform
+from qunyun_shared.testing import SERVICES, Platform, TenantKey
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -26,10 +26,15 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest_asyncio.fixture
-async def tenant_api(platform: Platform, http: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the gateway's public API for a brand-new tenant."""
-    key = await platform.new_tenant(http)
+async def tenant(platform: Platform, http: httpx.AsyncClient) -> TenantKey:
+    """A brand-new tenant, onboarded through the gateway."""
+    return await platform.new_tenant(http)
+
+
+@pytest_asyncio.fixture
+async def tenant_api(platform: Platform, tenant: TenantKey) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway's public API for `tenant`."""
     async with httpx.AsyncClient(
-        base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
+        base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {tenant.api_key}"}, timeout=30
     ) as client:
         yield client

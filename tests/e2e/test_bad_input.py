@@ -4,13 +4,26 @@ import uuid
 
 import httpx
 import pytest
+from aiokafka import ConsumerRecord
 
+from qunyun_shared.events.kafka_binding import from_kafka
+from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.testing import Platform
 from tests.e2e.helpers import join, new_community, new_members, wait_for_count
 
 pytestmark = pytest.mark.e2e
 
 PROBLEM = "application/problem+json"
+
+
+def joins_on(records: list[ConsumerRecord], communities: set[str]) -> list[tuple[str, str]]:
+    """The (community, member) pairs of the member.joined events among `records` for `communities`."""
+    events = [from_kafka(r.value, list(r.headers)) for r in records]
+    return [
+        (str(e.data.community_id), str(e.data.member_id))
+        for e in events
+        if isinstance(e.data, MemberJoinedV1) and str(e.data.community_id) in communities
+    ]
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str) -> None:
@@ -20,7 +33,7 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> None:
     assert body["status"] == status and body["type"].endswith("/" + slug) and body["detail"]
 
 
-async def test_rejected_joins_write_nothing(tenant_api: httpx.AsyncClient) -> None:
+async def test_rejected_joins_write_nothing(platform: Platform, tenant_api: httpx.AsyncClient) -> None:
     community_id, full_community = await new_community(tenant_api), await new_community(tenant_api, capacity=1)
     first, second = await new_members(tenant_api, 2)
     assert (await join(tenant_api, community_id, first)).status_code == 201
@@ -33,11 +46,19 @@ async def test_rejected_joins_write_nothing(tenant_api: httpx.AsyncClient) -> No
     self_invite = {"member_id": second, "channel": "invite", "inviter_id": second}
     assert_problem(await tenant_api.post(f"/communities/{community_id}/members", json=self_invite), 422, "self-invite")
 
-    # A later accepted join of the same member shares their partition, so once it is counted,
-    # any event of the rejected joins before it would have been counted as well.
     assert (await join(tenant_api, community_id, second)).status_code == 201
     await wait_for_count(tenant_api, community_id, 2)
     await wait_for_count(tenant_api, full_community, 1)
+
+    # The relay publishes in commit order, so once the last accepted join is on the topic, an event
+    # staged by any rejected join before it would be there too.
+    ours = {community_id, full_community}
+
+    def last_join_published(records: list[ConsumerRecord]) -> bool:
+        return (community_id, second) in joins_on(records, ours)
+
+    published = joins_on(await platform.read_topic("member", until=last_join_published), ours)
+    assert sorted(published) == sorted([(community_id, first), (full_community, first), (community_id, second)])
     seats = (await tenant_api.get(f"/communities/{full_community}")).json()
     assert (seats["member_count"], seats["capacity"]) == (1, 1)
 

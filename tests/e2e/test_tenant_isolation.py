@@ -1,20 +1,22 @@
 """The tenant comes only from the credential: no route shows one tenant another tenant's data."""
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
 from qunyun_shared import identity
-from qunyun_shared.testing import Platform
+from qunyun_shared.testing import Platform, TenantKey
 from tests.e2e.helpers import join, new_community, new_members, wait_for_count
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-async def other_tenant_api(platform: Platform, http: httpx.AsyncClient):  # type: ignore[no-untyped-def]
-    key = await platform.new_tenant(http)
+async def other_tenant_api(platform: Platform, http: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    other = await platform.new_tenant(http)
     async with httpx.AsyncClient(
-        base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {key}"}
+        base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {other.api_key}"}
     ) as client:
         yield client
 
@@ -38,14 +40,17 @@ async def test_another_tenant_sees_nothing_of_a_community(
 
 
 async def test_client_supplied_identity_headers_are_ignored(
-    platform: Platform, tenant_api: httpx.AsyncClient, other_tenant_api: httpx.AsyncClient
+    platform: Platform, tenant: TenantKey, tenant_api: httpx.AsyncClient, other_tenant_api: httpx.AsyncClient
 ) -> None:
     community_id = await new_community(tenant_api)
-    owner_tenant = (await tenant_api.get(f"/communities/{community_id}")).status_code
-    assert owner_tenant == 200
-    # A real, validly signed identity for some tenant, smuggled in by a client: the gateway replaces it.
-    smuggled = platform.identity_header("any-tenant") | {"X-Tenant-Id": "any-tenant"}
+    assert (await tenant_api.get(f"/communities/{community_id}")).status_code == 200
+    # A validly signed identity of the owning tenant, smuggled in by another tenant's client:
+    # honoured, it would open the community; the gateway replaces it with the caller's own.
+    smuggled = platform.identity_header(tenant.tenant_id) | {"X-Tenant-Id": tenant.tenant_id}
     assert (await other_tenant_api.get(f"/communities/{community_id}", headers=smuggled)).status_code == 404
+    direct = f"{platform.url('member-svc')}/communities/{community_id}"
+    async with httpx.AsyncClient() as client:  # the smuggled header really is a key to the community
+        assert (await client.get(direct, headers=smuggled)).status_code == 200
 
 
 async def test_services_refuse_calls_without_a_valid_gateway_signature(

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -227,40 +227,46 @@ class Platform:
         )
         return {identity.IDENTITY_HEADER: identity.sign(caller, self.secret)}
 
-    async def new_tenant(self, client: httpx.AsyncClient) -> str:
-        """Onboards a tenant through the gateway and returns its API key."""
+    async def new_tenant(self, client: httpx.AsyncClient) -> "TenantKey":
+        """Onboards a tenant through the gateway: its id and its owner API key."""
         response = await client.post(
             f"{self.url('gateway')}/admin/tenants",
             json={"name": f"tenant-{secrets.token_hex(4)}"},
             headers={"Authorization": f"Bearer {self.admin_token}"},
         )
         response.raise_for_status()
-        return str(response.json()["api_key"])
+        return TenantKey(tenant_id=response.json()["tenant_id"], api_key=response.json()["api_key"])
 
     async def read_topic(
-        self, stream: str, *, until: Callable[[list[object]], bool], timeout: float = 30.0
-    ) -> list[object]:
-        """Reads a topic of this session from the start until `until(records)` holds."""
+        self, stream: str, *, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 30.0
+    ) -> list[ConsumerRecord]:
+        """Reads a topic of this session from the start until `until(records)` holds, then on to its end."""
         consumer = AIOKafkaConsumer(
-            f"{self.prefix}.{stream}",
-            bootstrap_servers=KAFKA_BOOTSTRAP,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            group_id=None,
+            f"{self.prefix}.{stream}", bootstrap_servers=KAFKA_BOOTSTRAP, auto_offset_reset="earliest",
+            enable_auto_commit=False, group_id=None,
         )
         await consumer.start()
-        records: list[object] = []
+        records: list[ConsumerRecord] = []
         try:
             deadline = time.monotonic() + timeout
             while not until(records):
                 if time.monotonic() > deadline:
                     raise AssertionError(f"{stream}: condition not met with {len(records)} records")
-                batch = await consumer.getmany(timeout_ms=500)
-                for partition_records in batch.values():
+                for partition_records in (await consumer.getmany(timeout_ms=500)).values():
+                    records.extend(partition_records)
+            ends = await consumer.end_offsets(list(consumer.assignment()))
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                for partition_records in (await consumer.getmany(timeout_ms=500)).values():
                     records.extend(partition_records)
         finally:
             await consumer.stop()
         return records
+
+
+@dataclass(frozen=True)
+class TenantKey:
+    tenant_id: str
+    api_key: str
 
 
 @asynccontextmanager
