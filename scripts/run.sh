@@ -44,7 +44,8 @@ cat <<TXT
 
 Qunyun is running.
   Gateway:   http://127.0.0.1:8000/api/v1/
-  API docs:  http://127.0.0.1:8000/docs
+  API docs:  http://127.0.0.1:8000/docs (gateway); per service: member :8001/docs, content :8002/docs,
+             campaign :8003/docs, analytics :8004/docs (all routes reachable through the gateway's /api/v1/)
   Demo key:  $(cat "$RUN/demo-api-key")   (send as: Authorization: Bearer <key>)
   Logs:      $RUN/logs/   Stop with: make stop
 TXT
