@@ -86,8 +86,13 @@ class OutboxRelay:
         """Publishes forever; cancelled by the service's lifespan at shutdown."""
         try:
             async with self.engine.connect() as lock_connection:
-                await self._become_leader(lock_connection)
-                await self._publish_forever()
+                try:
+                    await self._become_leader(lock_connection)
+                    await self._publish_forever()
+                finally:
+                    # The advisory lock belongs to the session: a pooled connection would keep it and
+                    # starve the next relay of this process (restart after a crash). Closing releases it.
+                    await lock_connection.invalidate()
         finally:
             await self._close_producer()
 

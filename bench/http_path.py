@@ -1,0 +1,281 @@
+"""HTTP path: joins through the gateway (and straight to member-svc) of the five real service processes."""
+
+import asyncio
+import math
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from bench.bus_path import plain_dsn
+from qunyun_shared.testing import SERVICES, Platform
+
+MEMBERS = 500
+POLL_INTERVAL_SECONDS = 0.02
+TIME_LIMIT_SECONDS = 120.0
+
+
+class InternalIdentity(httpx.Auth):
+    """The gateway's signed identity header, re-signed every 30 s as the gateway does (tokens live 60 s)."""
+
+    def __init__(self, platform: Platform, tenant_id: str) -> None:
+        self.platform, self.tenant_id = platform, tenant_id
+        self._signed_at, self._headers = -math.inf, {}
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        if time.monotonic() - self._signed_at > 30:
+            self._signed_at, self._headers = time.monotonic(), self.platform.identity_header(self.tenant_id)
+        request.headers.update(self._headers)
+        yield request
+
+
+@dataclass
+class Clients:
+    gateway: httpx.AsyncClient
+    direct: httpx.AsyncClient
+    analytics: httpx.AsyncClient
+    counts: asyncpg.Connection
+
+
+async def measure(
+    *, joins: int, concurrency: int, rate: int, seconds: float, latency_communities: int
+) -> dict[str, object]:
+    """Sustained joins/s through the gateway and directly, then latency to analytics at a fixed offered rate."""
+    with tempfile.TemporaryDirectory(prefix="bench-platform-") as workdir:
+        platform = await Platform.create(Path(workdir), list(SERVICES))
+        try:
+            return await _measure(platform, joins, concurrency, rate, seconds, latency_communities)
+        finally:
+            await platform.close()
+
+
+async def _measure(
+    platform: Platform, joins: int, concurrency: int, rate: int, seconds: float, latency_communities: int
+) -> dict[str, object]:
+    # Below uvicorn's 5 s keep-alive, so the client never reuses a connection the server is closing.
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2)
+    async with httpx.AsyncClient(timeout=30) as admin:
+        api_key, tenant_id = await _tenant(platform, admin)
+    inner = InternalIdentity(platform, tenant_id)
+    bearer = {"Authorization": f"Bearer {api_key}"}
+    counts = await asyncpg.connect(plain_dsn(platform.databases["analytics-svc"]))
+    try:
+        async with (
+            httpx.AsyncClient(
+                base_url=f"{platform.url('gateway')}/api/v1", headers=bearer, limits=limits, timeout=30
+            ) as gateway,
+            httpx.AsyncClient(base_url=platform.url("member-svc"), auth=inner, limits=limits, timeout=30) as direct,
+            httpx.AsyncClient(
+                base_url=platform.url("analytics-svc"), auth=inner, limits=limits, timeout=30
+            ) as analytics,
+        ):
+            clients = Clients(gateway, direct, analytics, counts)
+            members = await _new_members(direct, MEMBERS, concurrency)
+            per_community = min(len(members), 100)
+            communities = math.ceil(joins / per_community)
+            via_gateway = await _sustained(
+                clients,
+                gateway,
+                await _new_communities(direct, communities),
+                members[:per_community],
+                joins,
+                concurrency,
+            )
+            via_direct = await _sustained(
+                clients,
+                direct,
+                await _new_communities(direct, communities),
+                members[:per_community],
+                joins,
+                concurrency,
+            )
+            latency = await _latency(
+                clients, await _new_communities(direct, latency_communities), members, rate, seconds
+            )
+    finally:
+        await counts.close()
+    return {
+        "topic_prefix": platform.prefix,
+        "load_generator": f"httpx.AsyncClient in the benchmark process, {concurrency} concurrent joins (shares the cores)",
+        "sustained_gateway": via_gateway,
+        "sustained_direct": via_direct,
+        "gateway_vs_direct": round(via_gateway["joins_per_second"] / via_direct["joins_per_second"], 2),
+        "latency": latency,
+    }
+
+
+async def _tenant(platform: Platform, client: httpx.AsyncClient) -> tuple[str, str]:
+    tenant = await platform.new_tenant(client)
+    if isinstance(tenant, str):  # older harness: the key alone
+        raise RuntimeError("Platform.new_tenant must return the tenant id with the key")
+    return tenant.api_key, tenant.tenant_id
+
+
+async def _bounded(concurrency: int, jobs: Sequence[object], run) -> list[object]:  # type: ignore[no-untyped-def]
+    """Runs `run(job)` for every job with at most `concurrency` in flight; results in job order."""
+    results: list[object] = [None] * len(jobs)
+    cursor = iter(range(len(jobs)))
+
+    async def worker() -> None:
+        for index in cursor:
+            results[index] = await run(jobs[index])
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
+async def _new_members(direct: httpx.AsyncClient, count: int, concurrency: int) -> list[str]:
+    async def create(index: object) -> str:
+        response = await direct.post("/members", json={"nickname": f"bench member {index}"})
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    return [str(m) for m in await _bounded(min(concurrency, 32), list(range(count)), create)]
+
+
+async def _new_communities(direct: httpx.AsyncClient, count: int) -> list[str]:
+    async def create(_: object) -> str:
+        body = {"name": f"bench-{uuid.uuid4().hex[:12]}", "kind": "vertical", "capacity": 100_000}
+        response = await direct.post("/communities", json=body)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    return [str(c) for c in await _bounded(16, list(range(count)), create)]
+
+
+async def _post_join(api: httpx.AsyncClient, community_id: str, member_id: str) -> int:
+    """The join's status code; 0 when the connection failed."""
+    body = {"member_id": member_id, "channel": "qr"}
+    try:
+        return (await api.post(f"/communities/{community_id}/members", json=body)).status_code
+    except httpx.TransportError:
+        return 0
+
+
+async def _sustained(
+    clients: Clients, api: httpx.AsyncClient, communities: list[str], members: list[str], joins: int, concurrency: int
+) -> dict[str, object]:
+    """A fixed number of joins, `concurrency` at a time; joins/s until analytics counts them all."""
+    # Consecutive joins go to different communities, as many tenants' joins would.
+    jobs = [(communities[i % len(communities)], members[i // len(communities)]) for i in range(joins)]
+
+    async def join(job: object) -> int:
+        community_id, member_id = job  # type: ignore[misc]
+        return await _post_join(api, community_id, member_id)
+
+    started = time.perf_counter()
+    statuses = await asyncio.wait_for(_bounded(concurrency, jobs, join), TIME_LIMIT_SECONDS)
+    answered = time.perf_counter() - started
+    created = sum(1 for s in statuses if s == 201)
+    await _wait_counted(clients.counts, communities, created)
+    visible = time.perf_counter() - started
+    return {
+        "joins": joins,
+        "created": created,
+        "errors": joins - created,
+        "answered_per_second": round(joins / answered),
+        "joins_per_second": round(created / visible),
+        "seconds_to_last_counted": round(visible, 3),
+    }
+
+
+async def _wait_counted(counts: asyncpg.Connection, communities: list[str], expected: int) -> None:
+    ids = [uuid.UUID(c) for c in communities]
+    deadline = time.perf_counter() + TIME_LIMIT_SECONDS
+    while True:
+        counted = await counts.fetchval(
+            "SELECT coalesce(sum(joined_total), 0) FROM community_membership WHERE community_id = ANY($1)", ids
+        )
+        if counted >= expected:
+            return
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"analytics counted {counted} of {expected} joins in time")
+        await asyncio.sleep(POLL_INTERVAL_SECONDS)
+
+
+@dataclass
+class _Community:
+    id: str
+    pending: list[tuple[int, float]] = field(default_factory=list)
+    """(how many joins the count must reach, when the join was due to be sent)"""
+
+
+async def _latency(
+    clients: Clients, community_ids: list[str], members: list[str], rate: int, seconds: float
+) -> dict[str, object]:
+    """Open loop at `rate` joins/s: each join's time from its scheduled send to its count readable in analytics."""
+    total = int(rate * seconds)
+    communities = [_Community(c) for c in community_ids]
+    if total > len(communities) * len(members):
+        raise ValueError("not enough member x community pairs for the latency run")
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def join(index: int, due: float) -> None:
+        community = communities[index % len(communities)]
+        member_id = members[index // len(communities)]
+        community.pending.append((index // len(communities) + 1, due))
+        statuses.append(await _post_join(clients.gateway, community.id, member_id))
+
+    async def watch(community: _Community) -> None:
+        # One poller per community: each GET settles every pending join the count has reached.
+        while not (done.is_set() and not community.pending):
+            if community.pending:
+                response = await clients.analytics.get(f"/analytics/communities/{community.id}/members")
+                seen, now = response.json()["joined_total"], time.perf_counter()
+                latencies.extend(now - due for k, due in community.pending if k <= seen)
+                community.pending = [(k, due) for k, due in community.pending if k > seen]
+            await asyncio.sleep(POLL_INTERVAL_SECONDS)
+
+    watchers = [asyncio.create_task(watch(c)) for c in communities]
+    senders: list[asyncio.Task[None]] = []
+    started = time.perf_counter()
+    for index in range(total):
+        due = started + index / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        lags.append(time.perf_counter() - due)
+        senders.append(asyncio.create_task(join(index, due)))
+    await asyncio.wait_for(asyncio.gather(*senders), TIME_LIMIT_SECONDS)
+    done.set()
+    try:
+        await asyncio.wait_for(asyncio.gather(*watchers), 30)
+    except TimeoutError:
+        for watcher in watchers:
+            watcher.cancel()
+    return {
+        "offered_per_second": rate,
+        "seconds": seconds,
+        "joins": total,
+        "errors": sum(1 for s in statuses if s != 201),
+        "measured": len(latencies),
+        "communities": len(communities),
+        "p50_ms": _ms(_percentile(latencies, 50)),
+        "p95_ms": _ms(_percentile(latencies, 95)),
+        "p99_ms": _ms(_percentile(latencies, 99)),
+        "max_ms": _ms(max(latencies, default=math.nan)),
+        "send_lag_p99_ms": _ms(_percentile(lags, 99)),
+        "timing": (
+            "from the join's scheduled send time (open loop) to the GET on analytics-svc (direct, not through the "
+            f"gateway, polled every {POLL_INTERVAL_SECONDS * 1000:.0f} ms per community) that shows it"
+        ),
+    }
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)

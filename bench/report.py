@@ -1,0 +1,48 @@
+"""The Markdown table for the README, from the results."""
+
+
+def table(results: dict) -> str:  # type: ignore[type-arg]
+    raw, bus, http = results["raw_kafka"], results["bus_path"], results["http_path"]
+    machine = results["machine"]
+    gateway, direct, latency = http["sustained_gateway"], http["sustained_direct"], http["latency"]
+    rows = [
+        (
+            "Raw aiokafka produce (acks=all, idempotent, linger 5 ms, 256 KB batches)",
+            f"{raw['produce_per_second']:,} msg/s",
+            f"{raw['messages']:,} x {raw['message_bytes']} B",
+        ),
+        (
+            "Raw aiokafka consume (group, one manual commit)",
+            f"{raw['consume_per_second']:,} msg/s",
+            f"{raw['messages']:,} messages",
+        ),
+        (
+            "Bus: outbox → relay → Kafka → consumer + inbox → analytics rows",
+            f"{bus['end_to_end_per_second']:,} events/s",
+            f"{bus['ratio_to_raw_produce']:.0%} of raw produce; relay alone {bus['relay_drained_per_second']:,}/s",
+        ),
+        (
+            "HTTP joins via gateway, until counted in analytics",
+            f"{gateway['joins_per_second']:,} joins/s",
+            f"{gateway['joins']:,} joins, {http['concurrency']} concurrent, {gateway['errors']} errors",
+        ),
+        (
+            "HTTP joins straight to member-svc, until counted",
+            f"{direct['joins_per_second']:,} joins/s",
+            f"gateway/direct = {http['gateway_vs_direct']:.2f}",
+        ),
+        (
+            f"Join → count readable, offered {latency['offered_per_second']}/s for {latency['seconds']:g} s",
+            f"p50 {latency['p50_ms']:,.0f} ms · p95 {latency['p95_ms']:,.0f} ms · p99 {latency['p99_ms']:,.0f} ms",
+            f"{latency['measured']:,} of {latency['joins']:,} measured, {latency['errors']} errors",
+        ),
+    ]
+    lines = [
+        f"Measured {machine['date']} on {machine['cores']} cores ({machine['cpu']}), Python {machine['python']}, "
+        f"Kafka {machine['kafka']}, PostgreSQL {machine['postgres']}; one broker, one run.",
+        "",
+        "| Path | Throughput / latency | Notes |",
+        "|---|---|---|",
+        *(f"| {path} | {figure} | {note} |" for path, figure, note in rows),
+    ]
+    return "\n".join(lines)

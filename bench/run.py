@@ -1,0 +1,62 @@
+"""`python -m bench.run`: every measurement in one run on the same broker; JSON to bench/results, table to stdout."""
+
+import argparse
+import json
+import logging
+
+import asyncpg
+import uvloop
+
+from bench import bus_path, http_path, machine, raw_kafka, report
+from qunyun_shared.testing import POSTGRES_ADMIN_DSN, ROOT
+
+RESULTS = ROOT / "bench/results/foundation.json"
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--raw-messages", type=int, default=200_000)
+    parser.add_argument("--bus-events", type=int, default=100_000)
+    parser.add_argument("--joins", type=int, default=2_000, help="joins per sustained run (gateway, then direct)")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=int, default=500, help="offered joins/s of the latency run")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of the latency run")
+    parser.add_argument("--latency-communities", type=int, default=10)
+    parser.add_argument("--output", default=str(RESULTS))
+    return parser.parse_args()
+
+
+async def main(args: argparse.Namespace) -> dict[str, object]:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        postgres = await connection.fetchval("SHOW server_version")
+    finally:
+        await connection.close()
+    raw = await raw_kafka.measure(count=args.raw_messages)
+    bus = await bus_path.measure(count=args.bus_events)
+    bus["ratio_to_raw_produce"] = round(bus["end_to_end_per_second"] / raw["produce_per_second"], 3)  # type: ignore[operator]
+    http = await http_path.measure(
+        joins=args.joins,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        seconds=args.seconds,
+        latency_communities=args.latency_communities,
+    )
+    http["concurrency"] = args.concurrency
+    return {
+        "machine": machine.describe(postgres=machine.postgres_version(postgres)),
+        "raw_kafka": raw,
+        "bus_path": bus,
+        "http_path": http,
+    }
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.ERROR)
+    options = arguments()
+    results = uvloop.run(main(options))
+    with open(options.output, "w") as out:
+        json.dump(results, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    print(report.table(results))
+    print(f"\nResults: {options.output}")
