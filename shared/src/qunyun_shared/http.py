@@ -15,6 +15,4 @@ async def _stamp_correlation(request: httpx.Request) -> None:
 def new_client(*, timeout: float, max_connections: int = 100, **options: Any) -> httpx.AsyncClient:
     """An async client for calls between services; whoever opens it closes it (in a lifespan)."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    return httpx.AsyncClient(
-        timeout=timeout, limits=limits, event_hooks={"request": [_stamp_correlation]}, **options
-    )
+    return httpx.AsyncClient(timeout=timeout, limits=limits, event_hooks={"request": [_stamp_correlation]}, **options)

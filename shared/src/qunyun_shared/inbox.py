@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import correlation, metrics
@@ -97,8 +98,7 @@ class EventConsumer:
             try:
                 envelope = from_kafka(record.value, list(record.headers))
             except UnknownEvent as exc:
-                metrics.EVENTS_CONSUMED.labels(self.name, "unknown", "skipped_unknown").inc()
-                log.info("skipping event this build does not know", extra={"event": str(exc)})
+                await self._skip_unknown(record, exc)
                 continue
             except MalformedEvent as exc:
                 await self._dead_letter(record, exc)
@@ -187,6 +187,14 @@ class EventConsumer:
                 )
             )
 
+    async def _skip_unknown(self, record: ConsumerRecord, unknown: UnknownEvent) -> None:
+        """Skips what this build cannot read; a newer version of an event it handles is parked for replay."""
+        handled = unknown.type in self.handlers
+        metrics.EVENTS_CONSUMED.labels(self.name, unknown.type, "skipped_unknown").inc()
+        log.info("skipping event this build does not know", extra={"event": str(unknown), "parked": handled})
+        if handled:
+            await self._dead_letter(record, unknown)
+
     async def _dead_letter(self, record: ConsumerRecord, error: Exception) -> None:
         """Parks a message with the reason; the consumer moves on."""
         if self._dead_letters is None:
@@ -208,4 +216,8 @@ class EventConsumer:
         )
 
 
-__all__ = ["EventConsumer", "Handler", "TopicPartition"]
+def is_infrastructure_failure(error: BaseException) -> bool:
+    """The database or the network failed, not the event: retry later rather than dead-letter it."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError | KafkaError)

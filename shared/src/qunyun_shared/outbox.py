@@ -88,7 +88,7 @@ class OutboxRelay:
             async with self.engine.connect() as lock_connection:
                 try:
                     await self._become_leader(lock_connection)
-                    await self._publish_forever()
+                    await self._publish_forever(lock_connection)
                 finally:
                     # The advisory lock belongs to the session: a pooled connection would keep it and
                     # starve the next relay of this process (restart after a crash). Closing releases it.
@@ -104,10 +104,11 @@ class OutboxRelay:
             await asyncio.sleep(1.0)
         await connection.commit()
 
-    async def _publish_forever(self) -> None:
+    async def _publish_forever(self, lock_connection: AsyncConnection) -> None:
         backoff = 0.1
         while True:
             self.outbox.wakeup.clear()
+            await self._confirm_leadership(lock_connection)
             try:
                 published = await self.publish_batch()
                 backoff = 0.1
@@ -121,6 +122,13 @@ class OutboxRelay:
             if published < self.batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.outbox.wakeup.wait(), self.idle_poll_seconds)
+
+    async def _confirm_leadership(self, connection: AsyncConnection) -> None:
+        """The lock lives as long as its session: if that connection is gone, so is the lock, and another
+        replica may publish now. The query then raises, and the supervisor restarts this relay as a candidate."""
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT 1"))
+            await connection.rollback()
 
     async def publish_batch(self) -> int:
         """Publishes the oldest unpublished rows; returns how many."""

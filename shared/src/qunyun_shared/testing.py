@@ -242,8 +242,11 @@ class Platform:
     ) -> list[ConsumerRecord]:
         """Reads a topic of this session from the start until `until(records)` holds, then on to its end."""
         consumer = AIOKafkaConsumer(
-            f"{self.prefix}.{stream}", bootstrap_servers=KAFKA_BOOTSTRAP, auto_offset_reset="earliest",
-            enable_auto_commit=False, group_id=None,
+            f"{self.prefix}.{stream}",
+            bootstrap_servers=KAFKA_BOOTSTRAP,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
         )
         await consumer.start()
         records: list[ConsumerRecord] = []

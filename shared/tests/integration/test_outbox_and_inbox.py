@@ -3,11 +3,12 @@
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy import Column, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -154,3 +155,58 @@ async def test_redelivered_events_are_handled_once_and_poison_is_dead_lettered(
         await eventually(settled)
     finally:
         await stop(tasks)
+
+
+async def test_a_newer_version_of_a_handled_event_is_parked_for_replay(engine: AsyncEngine, prefix: str) -> None:
+    outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
+    async with AsyncSession(engine) as session, session.begin():
+        [future, present] = await outbox.add(session, tenant_id="t", payloads=[joined(), joined()])
+    # As if a newer producer had written the first one as v2.
+    async with engine.begin() as connection:
+        row = (await connection.execute(select(TABLES.outbox).where(TABLES.outbox.c.event_id == future.id))).one()
+        headers = [[name, "2" if name == "ce_dataversion" else value] for name, value in row.headers]
+        await connection.execute(TABLES.outbox.update().where(TABLES.outbox.c.id == row.id).values(headers=headers))
+
+    handled: list[str] = []
+
+    async def remember(session: AsyncSession, events: Sequence[Envelope]) -> None:
+        handled.extend(event.id for event in events)
+
+    consumer = EventConsumer(
+        name=f"it-{prefix}",
+        engine=engine,
+        inbox=TABLES.inbox,
+        handlers={"member.joined": remember},
+        bootstrap_servers=KAFKA_BOOTSTRAP,
+        topic_prefix=prefix,
+    )
+    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
+    tasks = await run_in_background(relay, consumer)
+    try:
+
+        async def present_handled() -> None:
+            assert handled == [present.id]
+
+        await eventually(present_handled)
+        parked = await read_all(f"{prefix}.deadletter", until=lambda records: bool(records))
+        assert [dict(r.headers)["ce_id"] for r in parked] == [future.id.encode()]
+        assert dict(parked[0].headers)["dlq_error"].startswith(b"UnknownEvent: member.joined v2")
+    finally:
+        await stop(tasks)
+
+
+async def read_all(topic: str, *, until: Callable[[list[ConsumerRecord]], bool]) -> list[ConsumerRecord]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=KAFKA_BOOTSTRAP, auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+
+        async def arrived() -> None:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+            assert until(records)
+
+        await eventually(arrived)
+    finally:
+        await consumer.stop()
+    return records

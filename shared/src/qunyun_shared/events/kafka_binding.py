@@ -30,6 +30,12 @@ class MalformedEvent(Exception):
 class UnknownEvent(Exception):
     """A well-formed event this build does not know (new type or newer version): skipped, not failed."""
 
+    def __init__(self, type_: str, version: int, newest_known: int | None) -> None:
+        known = f" (newest known v{newest_known})" if newest_known else ""
+        super().__init__(f"{type_} v{version}{known}")
+        self.type = type_
+        self.version = version
+
 
 def to_kafka(envelope: Envelope) -> KafkaRecord:
     """Encodes an envelope in binary content mode; the partition key becomes the message key."""
@@ -62,8 +68,7 @@ def from_kafka(value: bytes | None, headers: Headers) -> Envelope:
     type_, version = attrs["ce_type"], _version(attrs["ce_dataversion"])
     spec = CATALOGUE.get((type_, version))
     if spec is None:
-        known = latest_versions().get(type_)
-        raise UnknownEvent(f"{type_} v{version}" + (f" (newest known v{known})" if known else ""))
+        raise UnknownEvent(type_, version, latest_versions().get(type_))
     try:
         data = spec.model.model_validate(orjson.loads(value or b""))
         time = datetime.fromisoformat(attrs.get("ce_time", ""))
