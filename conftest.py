@@ -6,7 +6,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from qunyun_shared.testing import SERVICES, Platform, TenantKey
+from tests.support.harness import SERVICES, Platform, TenantKey
 
 
 @pytest_asyncio.fixture(scope="session")

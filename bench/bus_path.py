@@ -17,8 +17,8 @@ from bench.sample import member_joined
 from member_svc.models import MESSAGING as MEMBER_TABLES
 from qunyun_shared.db import create_engine
 from qunyun_shared.outbox import Outbox, OutboxRelay
-from qunyun_shared.testing import KAFKA_BOOTSTRAP, ROOT, create_database, drop_database
 from qunyun_shared.topics import create_topics
+from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, create_database, drop_database
 
 WARMUP_EVENTS = 200
 EVENTS_PER_TRANSACTION = 500

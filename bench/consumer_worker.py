@@ -13,7 +13,7 @@ from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING
 from qunyun_shared.db import create_engine
 from qunyun_shared.inbox import EventConsumer
-from qunyun_shared.testing import KAFKA_BOOTSTRAP
+from tests.support.harness import KAFKA_BOOTSTRAP
 
 MAX_SECONDS = 600
 

@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 
 from bench.bus_path import plain_dsn
-from qunyun_shared.testing import SERVICES, Platform
+from tests.support.harness import SERVICES, Platform
 
 MEMBERS = 500
 POLL_INTERVAL_SECONDS = 0.02

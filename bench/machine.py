@@ -6,7 +6,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qunyun_shared.testing import ROOT
+from tests.support.harness import ROOT
 
 
 def kafka_version() -> str:

@@ -7,8 +7,8 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.sample import member_joined_record, wire_size
-from qunyun_shared.testing import KAFKA_BOOTSTRAP
 from qunyun_shared.topics import create_topics
+from tests.support.harness import KAFKA_BOOTSTRAP
 
 TIME_LIMIT_SECONDS = 30.0
 

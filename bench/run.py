@@ -8,7 +8,7 @@ import asyncpg
 import uvloop
 
 from bench import bus_path, http_path, machine, raw_kafka, report
-from qunyun_shared.testing import POSTGRES_ADMIN_DSN, ROOT
+from tests.support.harness import POSTGRES_ADMIN_DSN, ROOT
 
 RESULTS = ROOT / "bench/results/foundation.json"
 

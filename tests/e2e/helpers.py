@@ -4,7 +4,7 @@ import uuid
 
 import httpx
 
-from qunyun_shared.testing import eventually
+from tests.support.harness import eventually
 
 
 async def new_community(api: httpx.AsyncClient, *, capacity: int = 500) -> str:

@@ -8,8 +8,8 @@ from aiokafka import ConsumerRecord
 
 from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.events.member import MemberJoinedV1
-from qunyun_shared.testing import Platform
 from tests.e2e.helpers import join, new_community, new_members, wait_for_count
+from tests.support.harness import Platform
 
 pytestmark = pytest.mark.e2e
 

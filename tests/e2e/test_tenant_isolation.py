@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from qunyun_shared import identity
-from qunyun_shared.testing import Platform, TenantKey
 from tests.e2e.helpers import join, new_community, new_members, wait_for_count
+from tests.support.harness import Platform, TenantKey
 
 pytestmark = pytest.mark.e2e
 

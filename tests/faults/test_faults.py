@@ -7,8 +7,8 @@ import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from qunyun_shared.events.kafka_binding import MalformedEvent, UnknownEvent, from_kafka
-from qunyun_shared.testing import KAFKA_BOOTSTRAP, Platform, TenantKey, eventually, kafka_control
 from tests.e2e.helpers import join, new_community, new_members, wait_for_count
+from tests.support.harness import KAFKA_BOOTSTRAP, Platform, TenantKey, eventually, kafka_control
 
 pytestmark = pytest.mark.faults
 

@@ -18,7 +18,7 @@ from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.inbox import EventConsumer
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox, OutboxRelay
-from qunyun_shared.testing import KAFKA_BOOTSTRAP, create_database, create_topics, drop_database, eventually
+from tests.support.harness import KAFKA_BOOTSTRAP, create_database, create_topics, drop_database, eventually
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 from qunyun_shared.events import new_event
 from qunyun_shared.events.kafka_binding import to_kafka
 from qunyun_shared.events.member import MemberJoinedV1
-from qunyun_shared.testing import KAFKA_BOOTSTRAP, Platform, eventually
+from tests.support.harness import KAFKA_BOOTSTRAP, Platform, eventually
 
 pytestmark = pytest.mark.integration
 

@@ -1,11 +1,9 @@
 """What campaign-svc learns about members from their joins."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import service
@@ -14,15 +12,12 @@ from campaign_svc.handlers import HANDLERS
 from campaign_svc.models import Base
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1
-from qunyun_shared.testing import in_memory_database
+from tests.support.harness import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
 
 
-@pytest_asyncio.fixture
-async def session() -> AsyncIterator[AsyncSession]:
-    async with in_memory_database(Base.metadata) as engine, AsyncSession(engine) as session:
-        yield session
+session = in_memory_session_fixture(Base.metadata)
 
 
 def joined(member_id: uuid.UUID, inviter_id: uuid.UUID | None):  # type: ignore[no-untyped-def]

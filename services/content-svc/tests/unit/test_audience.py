@@ -1,11 +1,9 @@
 """The audience content-svc learns from join and leave events."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc import service
@@ -13,15 +11,12 @@ from content_svc.handlers import HANDLERS
 from content_svc.models import Base
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
-from qunyun_shared.testing import in_memory_database
+from tests.support.harness import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
 
 
-@pytest_asyncio.fixture
-async def session() -> AsyncIterator[AsyncSession]:
-    async with in_memory_database(Base.metadata) as engine, AsyncSession(engine) as session:
-        yield session
+session = in_memory_session_fixture(Base.metadata)
 
 
 async def test_joins_build_the_audience_and_leaves_shrink_it(session: AsyncSession) -> None:

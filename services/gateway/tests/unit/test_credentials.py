@@ -13,7 +13,7 @@ from gateway_svc.exceptions import InvalidCredentials, TenantNameTaken
 from gateway_svc.models import ApiKey, Base
 from gateway_svc.proxy import ROUTES
 from gateway_svc.schemas import TenantCreate
-from qunyun_shared.testing import in_memory_database
+from tests.support.harness import in_memory_database
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ import pytest
 
 from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.events.member import MemberJoinedV1
-from qunyun_shared.testing import Platform
+from tests.support.harness import Platform
 
 pytestmark = pytest.mark.integration
 

@@ -1,10 +1,8 @@
 """Joining and leaving communities, without HTTP."""
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,17 +12,14 @@ from member_svc.models import MESSAGING, Base
 from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate
 from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.outbox import Outbox
-from qunyun_shared.testing import in_memory_database
+from tests.support.harness import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
 
 TENANT = "tenant-a"
 
 
-@pytest_asyncio.fixture
-async def session() -> AsyncIterator[AsyncSession]:
-    async with in_memory_database(Base.metadata) as engine, AsyncSession(engine) as session:
-        yield session
+session = in_memory_session_fixture(Base.metadata)
 
 
 @pytest.fixture

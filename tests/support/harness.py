@@ -15,19 +15,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import identity
 from qunyun_shared.db import create_engine
 from qunyun_shared.topics import create_topics
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 KAFKA_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 POSTGRES_ADMIN_DSN = os.environ.get("QUNYUN_TEST_POSTGRES", "postgresql://qunyun:qunyun@127.0.0.1:55432/postgres")
 
@@ -282,3 +283,14 @@ async def in_memory_database(metadata: MetaData) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+def in_memory_session_fixture(metadata: MetaData) -> Any:
+    """A pytest fixture `session`: an AsyncSession on an embedded database with `metadata`'s tables."""
+
+    @pytest_asyncio.fixture
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with in_memory_database(metadata) as engine, AsyncSession(engine) as session:
+            yield session
+
+    return session
