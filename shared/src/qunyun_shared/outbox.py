@@ -73,6 +73,7 @@ class OutboxRelay:
         client_id: str,
         batch_size: int = 1000,
         idle_poll_seconds: float = 0.2,
+        linger_seconds: float = 0.005,
     ) -> None:
         self.engine = engine
         self.outbox = outbox
@@ -80,6 +81,7 @@ class OutboxRelay:
         self.client_id = client_id
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
+        self.linger_seconds = linger_seconds
         self._producer: AIOKafkaProducer | None = None
 
     async def run(self) -> None:
@@ -122,6 +124,9 @@ class OutboxRelay:
             if published < self.batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.outbox.wakeup.wait(), self.idle_poll_seconds)
+                    # Woken by a commit: let the commits right behind it land too, so one batch
+                    # carries many events instead of a round of queries per event.
+                    await asyncio.sleep(self.linger_seconds)
 
     async def _confirm_leadership(self, connection: AsyncConnection) -> None:
         """The lock lives as long as its session: if that connection is gone, so is the lock, and another

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from qunyun_shared.db import create_engine, create_sessionmaker
 from qunyun_shared.health import KafkaProbe
+from qunyun_shared.identity import IdentityVerifier
 from qunyun_shared.inbox import EventConsumer, Handler
 from qunyun_shared.messaging import MessagingTables
 from qunyun_shared.outbox import Outbox, OutboxRelay
@@ -33,6 +34,7 @@ class ServiceRuntime:
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
         self.outbox = Outbox(table=tables.outbox, source=name, topic_prefix=settings.kafka_topic_prefix)
         self.kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers)
+        self.identities = IdentityVerifier(settings.internal_token_secret.get_secret_value())
         client_id = f"{name}-{settings.service_instance}" if settings.service_instance else name
         self.relay = OutboxRelay(
             engine=self.engine,

@@ -16,12 +16,12 @@ _bearer = HTTPBearer(auto_error=False, description="An API key `qk_...` as a bea
 _api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="An API key `qk_...`.")
 
 
-def get_router(request: Request) -> UpstreamRouter:
+async def get_router(request: Request) -> UpstreamRouter:
     router: UpstreamRouter = request.app.state.upstreams
     return router
 
 
-def get_resolver(request: Request) -> ApiKeyResolver:
+async def get_resolver(request: Request) -> ApiKeyResolver:
     resolver: ApiKeyResolver = request.app.state.api_keys
     return resolver
 
@@ -38,7 +38,9 @@ async def current_caller(
     return await resolver.identify(presented)
 
 
-def platform_admin(runtime: Runtime, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+async def platform_admin(
+    runtime: Runtime, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
     """Only the platform's operators (holding PLATFORM_ADMIN_TOKEN) may create tenants."""
     expected = runtime.settings.platform_admin_token.get_secret_value()  # type: ignore[attr-defined]
     if bearer is None or not hmac.compare_digest(bearer.credentials.encode(), expected.encode()):

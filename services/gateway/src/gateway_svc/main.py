@@ -3,7 +3,6 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from gateway_svc.api import admin, proxy
@@ -12,6 +11,7 @@ from gateway_svc.credentials import ApiKeyResolver
 from gateway_svc.models import MESSAGING
 from gateway_svc.proxy import UpstreamRouter
 from qunyun_shared.app import create_service_app
+from qunyun_shared.http import new_session
 from qunyun_shared.runtime import ServiceRuntime
 
 
@@ -19,9 +19,8 @@ from qunyun_shared.runtime import ServiceRuntime
 async def _upstream_clients(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(timeout=settings.upstream_timeout_seconds, limits=limits) as client:
-        app.state.upstreams = UpstreamRouter(settings, client)
+    async with new_session(timeout=settings.upstream_timeout_seconds, max_connections=200) as session:
+        app.state.upstreams = UpstreamRouter(settings, session)
         app.state.api_keys = ApiKeyResolver(runtime.sessionmaker)
         yield
 

@@ -3,13 +3,13 @@
 import time
 from collections.abc import Mapping
 
-import httpx
+import aiohttp
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway_svc.config import Settings
 from gateway_svc.exceptions import PayloadTooLarge, UnknownRoute, UpstreamTimeout
-from qunyun_shared import correlation, identity
+from qunyun_shared import identity
 from qunyun_shared.problems import UpstreamUnavailable
 
 # The first path segment names the resource; each resource has exactly one owning service.
@@ -20,15 +20,15 @@ ROUTES: Mapping[str, str] = {
     "campaigns": "campaign",
     "analytics": "analytics",
 }
-_FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
+_FORWARDED_REQUEST_HEADERS = ("content-type", "accept")
 _FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after")
 
 
 class UpstreamRouter:
-    """Knows the upstream of every route and forwards requests to it over a pooled client."""
+    """Knows the upstream of every route and forwards requests to it over a pooled session."""
 
-    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
-        self.client = client
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
+        self.session = session
         self.secret = settings.internal_token_secret.get_secret_value()
         self.max_body_bytes = settings.max_body_bytes
         self.upstreams = {
@@ -40,35 +40,48 @@ class UpstreamRouter:
         self._signed: dict[str, tuple[float, str]] = {}
 
     def upstream_for(self, path: str) -> str:
-        service = ROUTES.get(path.split("/", 1)[0])
-        if service is None:
+        segments = path.split("/")
+        # Dot segments could climb out of /api/v1 to a service's internal endpoints (/metrics, /docs).
+        service = ROUTES.get(segments[0])
+        if service is None or any(segment in (".", "..") for segment in segments):
             raise UnknownRoute(f"No API at /api/v1/{path}.")
         return self.upstreams[service]
 
     async def forward(self, request: Request, path: str, caller: identity.Identity) -> Response:
         base = self.upstream_for(path)
-        body = await request.body()
-        if len(body) > self.max_body_bytes:
-            raise PayloadTooLarge(f"The body exceeds {self.max_body_bytes} bytes.")
+        body = await self._bounded_body(request)
         headers = {name: request.headers[name] for name in _FORWARDED_REQUEST_HEADERS if name in request.headers}
         headers[identity.IDENTITY_HEADER] = self._identity_token(caller)
-        headers["x-correlation-id"] = correlation.current()
         try:
-            upstream = await self.client.request(
+            async with self.session.request(
                 request.method,
                 f"{base}/{path}",
                 params=request.query_params.multi_items(),
-                content=body,
+                data=body,
                 headers=headers,
-            )
-        except httpx.TimeoutException:
+            ) as upstream:
+                content = await upstream.read()
+        except TimeoutError:
             raise UpstreamTimeout(f"{base} did not answer in time.") from None
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"{base} is unreachable: {type(exc).__name__}.") from None
         response_headers = {
             name: upstream.headers[name] for name in _FORWARDED_RESPONSE_HEADERS if name in upstream.headers
         }
-        return Response(upstream.content, status_code=upstream.status_code, headers=response_headers)
+        return Response(content, status_code=upstream.status, headers=response_headers)
+
+    async def _bounded_body(self, request: Request) -> bytes:
+        """The body, refused as soon as it passes the limit rather than after buffering all of it."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise PayloadTooLarge(f"The body exceeds {self.max_body_bytes} bytes.")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise PayloadTooLarge(f"The body exceeds {self.max_body_bytes} bytes.")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _identity_token(self, caller: identity.Identity) -> str:
         # Signing costs more than the rest of the hop; a token lives 60 s, so reuse it for 30.

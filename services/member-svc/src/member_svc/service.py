@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from member_svc.exceptions import (
     SelfInvite,
 )
 from member_svc.models import Community, Member, Membership
-from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate
+from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate, MembershipRead
 from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
 
@@ -70,23 +70,18 @@ async def get_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.U
 
 async def join_community(
     *, session: AsyncSession, outbox: Outbox, tenant_id: str, community_id: uuid.UUID, join: JoinRequest
-) -> Membership:
+) -> MembershipRead:
     """Puts a member into a community, claiming a seat, and records `member.joined`."""
-    await get_community(session=session, tenant_id=tenant_id, community_id=community_id)
     await get_member(session=session, tenant_id=tenant_id, member_id=join.member_id)
     if join.inviter_id is not None:
         if join.inviter_id == join.member_id:
             raise SelfInvite("A member cannot invite themselves.")
         await get_member(session=session, tenant_id=tenant_id, member_id=join.inviter_id)
-    if await session.get(Membership, (community_id, join.member_id)) is not None:
-        raise AlreadyMember(f"Member {join.member_id} is already in community {community_id}.")
-    await _claim_seat(session, community_id)
-    membership = Membership(
-        community_id=community_id, tenant_id=tenant_id, joined_at=datetime.now(UTC), **join.model_dump()
-    )
-    session.add(membership)
+    await _claim_seat(session, tenant_id, community_id)
+    membership = MembershipRead(community_id=community_id, joined_at=datetime.now(UTC), **join.model_dump())
     try:
-        await session.flush()
+        # A duplicate join fails on the primary key; raising rolls back the seat claimed above too.
+        await session.execute(insert(Membership).values(tenant_id=tenant_id, **membership.model_dump()))
     except IntegrityError:
         raise AlreadyMember(f"Member {join.member_id} is already in community {community_id}.") from None
     event = MemberJoinedV1(
@@ -117,12 +112,18 @@ async def leave_community(
     await outbox.add(session, tenant_id=tenant_id, payloads=[event])
 
 
-async def _claim_seat(session: AsyncSession, community_id: uuid.UUID) -> None:
+async def _claim_seat(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> None:
     # One conditional UPDATE: concurrent joins can never push a community past its capacity.
     claimed = await session.execute(
         update(Community)
-        .where(Community.id == community_id, Community.member_count < Community.capacity)
+        .where(
+            Community.id == community_id,
+            Community.tenant_id == tenant_id,
+            Community.member_count < Community.capacity,
+        )
         .values(member_count=Community.member_count + 1)
+        .execution_options(synchronize_session=False)
     )
     if claimed.rowcount == 0:  # type: ignore[attr-defined]
+        await get_community(session=session, tenant_id=tenant_id, community_id=community_id)
         raise CommunityFull(f"Community {community_id} is full.")
