@@ -37,6 +37,16 @@ def table(results: dict) -> str:  # type: ignore[type-arg]
             f"{latency['measured']:,} of {latency['joins']:,} measured, {latency['errors']} errors",
         ),
     ]
+    if sustainable := http.get("latency_sustainable"):  # absent from results of older runs
+        rows.append(
+            (
+                f"Join → count readable, offered {sustainable['offered_per_second']}/s "
+                f"(half the sustained gateway rate) for {sustainable['seconds']:g} s",
+                f"p50 {sustainable['p50_ms']:,.0f} ms · p95 {sustainable['p95_ms']:,.0f} ms · "
+                f"p99 {sustainable['p99_ms']:,.0f} ms",
+                f"{sustainable['measured']:,} of {sustainable['joins']:,} measured, {sustainable['errors']} errors",
+            )
+        )
     lines = [
         f"Measured {machine['date']} on {machine['cores']} cores ({machine['cpu']}), Python {machine['python']}, "
         f"Kafka {machine['kafka']}, PostgreSQL {machine['postgres']}; one broker, one run.",

@@ -74,8 +74,8 @@ class EventConsumer:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
                 if not batches:
                     continue
-                for records in batches.values():
-                    await self.handle_records(records)
+                # One transaction for the whole poll: each partition's records stay in their order.
+                await self.handle_records([record for records in batches.values() for record in records])
                 await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
         finally:
             await consumer.stop()
@@ -92,7 +92,7 @@ class EventConsumer:
                 await asyncio.sleep(1.0)
 
     async def handle_records(self, records: Sequence[ConsumerRecord]) -> None:
-        """Handles one partition's batch: the good events together, the rest on their own."""
+        """Handles a batch: the good events together, the rest on their own."""
         deliveries: list[Delivery] = []
         for record in records:
             try:
