@@ -71,7 +71,7 @@ class OutboxRelay:
         outbox: Outbox,
         bootstrap_servers: str,
         client_id: str,
-        batch_size: int = 1000,
+        batch_size: int = 5000,
         idle_poll_seconds: float = 0.2,
         linger_seconds: float = 0.005,
     ) -> None:

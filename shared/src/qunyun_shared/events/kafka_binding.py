@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
 from pydantic import ValidationError
 
 from qunyun_shared.events.catalogue import CATALOGUE, latest_versions
@@ -70,9 +69,9 @@ def from_kafka(value: bytes | None, headers: Headers) -> Envelope:
     if spec is None:
         raise UnknownEvent(type_, version, latest_versions().get(type_))
     try:
-        data = spec.model.model_validate(orjson.loads(value or b""))
+        data = spec.model.model_validate_json(value or b"")
         time = datetime.fromisoformat(attrs.get("ce_time", ""))
-    except (orjson.JSONDecodeError, ValidationError, ValueError) as exc:
+    except (ValidationError, ValueError) as exc:
         raise MalformedEvent(f"invalid {type_} v{version}: {exc}") from exc
     return Envelope(
         id=attrs["ce_id"],
