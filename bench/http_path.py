@@ -20,6 +20,8 @@ from bench.bus_path import plain_dsn
 from tests.support.harness import SERVICES, Platform
 
 MEMBERS = 500
+# Two HTTP processes for the services on the join path, so they can use both cores; the others keep one.
+WORKERS = {"gateway": 2, "member-svc": 2}
 POLL_INTERVAL_SECONDS = 0.02
 TIME_LIMIT_SECONDS = 120.0
 MIN_SUSTAINABLE_RATE = 10
@@ -99,7 +101,7 @@ async def measure(
     The latency runs offer half the sustained gateway rate (what the platform keeps up with), then `rate`.
     """
     with tempfile.TemporaryDirectory(prefix="bench-platform-") as workdir:
-        platform = await Platform.create(Path(workdir), list(SERVICES))
+        platform = await Platform.create(Path(workdir), list(SERVICES), workers=WORKERS)
         try:
             return await _measure(platform, joins, concurrency, rate, seconds, latency_communities)
         finally:
@@ -153,6 +155,7 @@ async def _measure(
         await counts.close()
     return {
         "topic_prefix": platform.prefix,
+        "http_workers": {name: WORKERS.get(name, 1) for name in platform.services},
         "load_generator": (
             f"aiohttp {aiohttp.__version__} ClientSession in the benchmark process (shares the cores), one per target "
             f"with TCPConnector(limit={concurrency}, keepalive_timeout={KEEPALIVE_SECONDS:g}); {concurrency} "

@@ -31,6 +31,7 @@ def main(*, package: str, settings: Callable[[], ServiceSettings]) -> None:
         factory=True,
         host=configured.host,
         port=configured.port,
+        workers=configured.workers,
         log_config=None,
         access_log=False,
         loop="uvloop",

@@ -21,6 +21,8 @@ from qunyun_shared.topics import topic_for
 
 log = logging.getLogger(__name__)
 
+_CHANNEL = "qunyun_outbox"
+
 
 class Outbox:
     """Writes a service's events into its outbox table, inside the caller's transaction."""
@@ -36,6 +38,9 @@ class Outbox:
         envelopes = [new_event(source=self.source, tenant_id=tenant_id, payload=p) for p in payloads]
         if envelopes:
             await session.execute(insert(self.table), [self._row(e) for e in envelopes])
+            if not session.info.get("outbox_written") and session.get_bind().dialect.name == "postgresql":
+                # Delivered at commit, to whichever process of whichever replica runs the relay.
+                await session.execute(text(f"NOTIFY {_CHANNEL}"))
             session.info["outbox_written"] = True
         return envelopes
 
@@ -105,6 +110,9 @@ class OutboxRelay:
             await connection.rollback()
             await asyncio.sleep(1.0)
         await connection.commit()
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None, "the lock connection is open"
+        await raw.add_listener(_CHANNEL, lambda *_: self.outbox.wakeup.set())
 
     async def _publish_forever(self, lock_connection: AsyncConnection) -> None:
         backoff = 0.1

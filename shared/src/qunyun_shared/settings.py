@@ -18,6 +18,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     host: str = "0.0.0.0"
     port: int = 8000
+    # Processes serving HTTP on this instance; on Kubernetes scale with replicas and keep 1.
+    workers: int = Field(default=1, ge=1, le=16)
     service_instance: str = ""
 
     @field_validator("internal_token_secret")

@@ -210,3 +210,21 @@ async def read_all(topic: str, *, until: Callable[[list[ConsumerRecord]], bool])
     finally:
         await consumer.stop()
     return records
+
+
+async def test_a_commit_in_another_process_wakes_the_relay(engine: AsyncEngine, prefix: str) -> None:
+    relay_outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
+    # A relay that would otherwise sleep 60 s between polls: only PostgreSQL's NOTIFY can wake it in time.
+    relay = OutboxRelay(
+        engine=engine, outbox=relay_outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it", idle_poll_seconds=60
+    )
+    tasks = await run_in_background(relay)
+    try:
+        await asyncio.sleep(1.0)  # let it take the lock and go idle
+        other_process_outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
+        async with AsyncSession(engine) as session, session.begin():
+            [event] = await other_process_outbox.add(session, tenant_id="t", payloads=[joined()])
+        records = await read_all(f"{prefix}.member", until=lambda rs: bool(rs))
+        assert dict(records[0].headers)["ce_id"] == event.id.encode()
+    finally:
+        await stop(tasks)
