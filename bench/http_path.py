@@ -20,8 +20,6 @@ from bench.bus_path import plain_dsn
 from tests.support.harness import SERVICES, Platform
 
 MEMBERS = 500
-# Two HTTP processes for the services on the join path, so they can use both cores; the others keep one.
-WORKERS = {"gateway": 2, "member-svc": 2}
 POLL_INTERVAL_SECONDS = 0.02
 TIME_LIMIT_SECONDS = 120.0
 MIN_SUSTAINABLE_RATE = 10
@@ -101,7 +99,7 @@ async def measure(
     The latency runs offer half the sustained gateway rate (what the platform keeps up with), then `rate`.
     """
     with tempfile.TemporaryDirectory(prefix="bench-platform-") as workdir:
-        platform = await Platform.create(Path(workdir), list(SERVICES), workers=WORKERS)
+        platform = await Platform.create(Path(workdir), list(SERVICES))
         try:
             return await _measure(platform, joins, concurrency, rate, seconds, latency_communities)
         finally:
@@ -155,7 +153,7 @@ async def _measure(
         await counts.close()
     return {
         "topic_prefix": platform.prefix,
-        "http_workers": {name: WORKERS.get(name, 1) for name in platform.services},
+        "http_workers": "one process per service (two for gateway and member-svc measured slower: the cores are the limit)",
         "load_generator": (
             f"aiohttp {aiohttp.__version__} ClientSession in the benchmark process (shares the cores), one per target "
             f"with TCPConnector(limit={concurrency}, keepalive_timeout={KEEPALIVE_SECONDS:g}); {concurrency} "

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,8 +172,8 @@ class Platform:
     databases: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    async def create(cls, workdir: Path, names: list[str], *, workers: Mapping[str, int] | None = None) -> "Platform":
-        """Starts `names` on fresh databases and topics; `workers` sets HTTP processes per service (1)."""
+    async def create(cls, workdir: Path, names: list[str]) -> "Platform":
+        """Starts `names` on fresh databases and topics."""
         platform = cls(
             prefix=f"qt{secrets.token_hex(4)}",
             secret=secrets.token_urlsafe(32),
@@ -183,7 +183,6 @@ class Platform:
         await create_topics(KAFKA_BOOTSTRAP, platform.prefix)
         for name in names:
             await platform.add(name)
-            platform.services[name].env["WORKERS"] = str((workers or {}).get(name, 1))
         if "gateway" in platform.services:
             gateway = platform.services["gateway"]
             for upstream in ("member", "content", "campaign", "analytics"):
