@@ -1,18 +1,10 @@
 #!/usr/bin/env bash
 # `make test`: lint, then the whole suite against real Kafka and PostgreSQL (installed and started when absent).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
-
-scripts/bootstrap.sh
-scripts/infra/kafka.sh install
-scripts/infra/kafka.sh start
-scripts/infra/postgres.sh start
+cd "$(dirname "$0")/.."
+. scripts/infra/up.sh
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy shared/src services/*/src
-
-export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092}
-export QUNYUN_TEST_POSTGRES="postgresql://qunyun:qunyun@127.0.0.1:${QUNYUN_PG_PORT:-55432}/postgres"
 exec .venv/bin/pytest "$@"

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from qunyun_shared.db import create_engine, new_metadata
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.member import MemberJoinedV1
-from qunyun_shared.inbox import EventConsumer
+from qunyun_shared.inbox import EventConsumer, Handler
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox, OutboxRelay
 from tests.support.harness import KAFKA_BOOTSTRAP, create_database, create_topics, drop_database, eventually
@@ -49,6 +49,23 @@ def joined(member_id: uuid.UUID | None = None) -> MemberJoinedV1:
     return MemberJoinedV1(
         member_id=member_id or uuid.uuid4(), community_id=uuid.uuid4(), channel="qr", joined_at=datetime.now(UTC)
     )
+
+
+async def start_pipeline(
+    engine: AsyncEngine, outbox: Outbox, handler: Handler, **options: int
+) -> list[asyncio.Task[None]]:
+    """The relay publishing `outbox` and a consumer handing its member.joined events to `handler`, running."""
+    consumer = EventConsumer(
+        name=f"it-{outbox.topic_prefix}",
+        engine=engine,
+        inbox=TABLES.inbox,
+        handlers={"member.joined": handler},
+        bootstrap_servers=KAFKA_BOOTSTRAP,
+        topic_prefix=outbox.topic_prefix,
+        **options,
+    )
+    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
+    return await run_in_background(relay, consumer)
 
 
 async def run_in_background(*loops: object) -> list[asyncio.Task[None]]:
@@ -91,16 +108,7 @@ async def test_the_relay_publishes_everything_once_in_order_per_member(engine: A
         for event in events:
             received[event.subject].append(event.id)
 
-    consumer = EventConsumer(
-        name=f"it-{prefix}",
-        engine=engine,
-        inbox=TABLES.inbox,
-        handlers={"member.joined": record},
-        bootstrap_servers=KAFKA_BOOTSTRAP,
-        topic_prefix=prefix,
-    )
-    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
-    tasks = await run_in_background(relay, consumer)
+    tasks = await start_pipeline(engine, outbox, record)
     try:
 
         async def all_received() -> None:
@@ -130,17 +138,7 @@ async def test_redelivered_events_are_handled_once_and_poison_is_dead_lettered(
                 raise ValueError("this member breaks the handler")
             await session.execute(insert(SEEN).values(event_id=event.id, member_id=event.subject))
 
-    consumer = EventConsumer(
-        name=f"it-{prefix}",
-        engine=engine,
-        inbox=TABLES.inbox,
-        handlers={"member.joined": remember},
-        bootstrap_servers=KAFKA_BOOTSTRAP,
-        topic_prefix=prefix,
-        max_attempts=2,
-    )
-    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
-    tasks = await run_in_background(relay, consumer)
+    tasks = await start_pipeline(engine, outbox, remember, max_attempts=2)
     try:
 
         async def settled() -> None:
@@ -172,16 +170,7 @@ async def test_a_newer_version_of_a_handled_event_is_parked_for_replay(engine: A
     async def remember(session: AsyncSession, events: Sequence[Envelope]) -> None:
         handled.extend(event.id for event in events)
 
-    consumer = EventConsumer(
-        name=f"it-{prefix}",
-        engine=engine,
-        inbox=TABLES.inbox,
-        handlers={"member.joined": remember},
-        bootstrap_servers=KAFKA_BOOTSTRAP,
-        topic_prefix=prefix,
-    )
-    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
-    tasks = await run_in_background(relay, consumer)
+    tasks = await start_pipeline(engine, outbox, remember)
     try:
 
         async def present_handled() -> None:
