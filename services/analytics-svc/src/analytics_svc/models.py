@@ -3,10 +3,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, func
+from sqlalchemy import Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from qunyun_shared.db import new_metadata
+from qunyun_shared.db import UtcDateTime, new_metadata
 from qunyun_shared.messaging import messaging_tables
 
 
@@ -26,4 +26,4 @@ class CommunityMembership(Base):
     community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     joined_total: Mapped[int] = mapped_column(Integer, default=0)
     left_total: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())

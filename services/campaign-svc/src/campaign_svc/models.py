@@ -3,10 +3,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from qunyun_shared.db import new_metadata
+from qunyun_shared.db import UtcDateTime, new_metadata
 from qunyun_shared.messaging import messaging_tables
 
 
@@ -28,5 +28,5 @@ class Prospect(Base):
     member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
     inviter_id: Mapped[uuid.UUID | None]
-    first_joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
     communities_joined: Mapped[int] = mapped_column(Integer)

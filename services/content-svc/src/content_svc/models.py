@@ -3,10 +3,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from qunyun_shared.db import new_metadata
+from qunyun_shared.db import UtcDateTime, new_metadata
 from qunyun_shared.messaging import messaging_tables
 
 
@@ -25,4 +25,4 @@ class AudienceMember(Base):
     community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
-    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime)

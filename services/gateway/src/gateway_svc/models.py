@@ -3,10 +3,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, LargeBinary, String, func
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from qunyun_shared.db import new_metadata
+from qunyun_shared.db import UtcDateTime, new_metadata
 from qunyun_shared.messaging import messaging_tables
 
 
@@ -22,7 +22,7 @@ class Tenant(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
 class ApiKey(Base):
@@ -35,5 +35,5 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(100))
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     roles: Mapped[list[str]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -3,10 +3,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from qunyun_shared.db import new_metadata
+from qunyun_shared.db import UtcDateTime, new_metadata
 from qunyun_shared.messaging import messaging_tables
 
 
@@ -29,7 +29,7 @@ class Community(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     # Kept on the row so a join can claim a seat atomically (UPDATE ... WHERE member_count < capacity).
     member_count: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
 class Member(Base):
@@ -38,7 +38,7 @@ class Member(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
     nickname: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
 class Membership(Base):
@@ -49,4 +49,4 @@ class Membership(Base):
     tenant_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(20))
     inviter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
-    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
