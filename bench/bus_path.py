@@ -1,6 +1,7 @@
 """Bus path: outbox rows in PostgreSQL -> OutboxRelay -> Kafka -> EventConsumer + inbox -> analytics rows."""
 
 import asyncio
+import base64
 import contextlib
 import os
 import secrets
@@ -38,6 +39,7 @@ def migrate(package: str, url: str) -> None:
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP,
         "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(32),
         "PLATFORM_ADMIN_TOKEN": secrets.token_urlsafe(32),
+        "PERSONAL_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     subprocess.run([sys.executable, "-m", package, "migrate"], env=env, check=True, capture_output=True, timeout=120)
 

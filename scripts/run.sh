@@ -14,12 +14,13 @@ scripts/infra/kafka.sh start
 scripts/infra/kafka.sh create-topics
 
 # Secrets are generated once per checkout and never committed (.run/ is ignored).
-if [ ! -f "$RUN/secrets.env" ]; then
-  umask 077
-  printf 'INTERNAL_TOKEN_SECRET=%s\nPLATFORM_ADMIN_TOKEN=%s\n' \
-    "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
-    "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')" > "$RUN/secrets.env"
-fi
+add_secret() {  # NAME python-expression
+  grep -q "^$1=" "$RUN/secrets.env" 2>/dev/null || echo "$1=$(.venv/bin/python -c "import base64, os, secrets; print($2)")" >> "$RUN/secrets.env"
+}
+(umask 077 && touch "$RUN/secrets.env")
+add_secret INTERNAL_TOKEN_SECRET "secrets.token_urlsafe(32)"
+add_secret PLATFORM_ADMIN_TOKEN "secrets.token_urlsafe(32)"
+add_secret PERSONAL_DATA_KEY "base64.b64encode(os.urandom(32)).decode()"
 set -a; . "$RUN/secrets.env"; set +a
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092} HOST=127.0.0.1
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from analytics_svc.handlers import HANDLERS as ANALYTICS_HANDLERS
 from qunyun_shared.events.kafka_binding import MalformedEvent, UnknownEvent, from_kafka
 from tests.e2e.helpers import join, new_community, new_members, wait_for_count
 from tests.support.harness import KAFKA_BOOTSTRAP, Platform, TenantKey, eventually, kafka_control
@@ -100,18 +101,17 @@ async def test_analytics_killed_mid_stream_and_fed_everything_again_counts_each_
 
 
 async def republish_member_topic(platform: Platform) -> int:
-    """Sends every valid event of the session's member topic once more; returns how many."""
-    records = await platform.read_topic("member", until=lambda rs: bool(rs))
-    valid = [r for r in records if is_event(r)]
+    """Sends every valid event of the session's member topic once more; returns how many analytics handles."""
+    records = [r for r in await platform.read_topic("member", until=lambda rs: bool(rs)) if is_event(r)]
     producer = AIOKafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP)
     await producer.start()
     try:
-        for record in valid:
+        for record in records:
             await producer.send(record.topic, record.value, key=record.key, headers=list(record.headers))
         await producer.flush()
     finally:
         await producer.stop()
-    return len(valid)
+    return sum(1 for r in records if from_kafka(r.value, list(r.headers)).type in ANALYTICS_HANDLERS)
 
 
 def is_event(record: ConsumerRecord) -> bool:

@@ -5,6 +5,7 @@ nothing a previous run left behind is read.
 """
 
 import asyncio
+import base64
 import os
 import secrets
 import socket
@@ -168,6 +169,7 @@ class Platform:
     secret: str
     admin_token: str
     workdir: Path
+    personal_data_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
 
@@ -209,6 +211,7 @@ class Platform:
                 "KAFKA_TOPIC_PREFIX": self.prefix,
                 "INTERNAL_TOKEN_SECRET": self.secret,
                 "PLATFORM_ADMIN_TOKEN": self.admin_token,
+                "PERSONAL_DATA_KEY": self.personal_data_key,
                 "LOG_LEVEL": "INFO",
             },
         )
@@ -222,11 +225,9 @@ class Platform:
     def url(self, name: str) -> str:
         return self.services[name].url
 
-    def identity_header(self, tenant_id: str) -> dict[str, str]:
+    def identity_header(self, tenant_id: str, permissions: frozenset[str] = frozenset({"*"})) -> dict[str, str]:
         """What the gateway would send for a caller of `tenant_id`: for calling a service directly."""
-        caller = identity.Identity(
-            tenant_id=tenant_id, principal="test", roles=("owner",), permissions=frozenset({"*"})
-        )
+        caller = identity.Identity(tenant_id=tenant_id, principal="test", roles=("owner",), permissions=permissions)
         return {identity.IDENTITY_HEADER: identity.sign(caller, self.secret)}
 
     async def new_tenant(self, client: httpx.AsyncClient) -> "TenantKey":

@@ -48,6 +48,10 @@ class Unauthorized(DomainError):
     status, slug, title = 401, "unauthorized", "Authentication required"
 
 
+class Forbidden(DomainError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
 class InvalidInput(DomainError):
     status, slug, title = 422, "invalid-input", "Invalid input"
 

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import service
 from qunyun_shared.events import Envelope, payloads_of
-from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1
 from qunyun_shared.inbox import Handler
 
 
@@ -14,4 +14,12 @@ async def on_member_joined(session: AsyncSession, events: Sequence[Envelope]) ->
     await service.record_joins(session=session, joins=payloads_of(events, MemberJoinedV1))
 
 
-HANDLERS: dict[str, Handler] = {"member.joined": on_member_joined}
+async def on_member_erased(session: AsyncSession, events: Sequence[Envelope]) -> None:
+    erased = [erasure.member_id for _, erasure in payloads_of(events, MemberErasedV1)]
+    await service.forget_members(session=session, member_ids=erased)
+
+
+HANDLERS: dict[str, Handler] = {
+    "member.joined": on_member_joined,
+    "member.erased": on_member_erased,
+}

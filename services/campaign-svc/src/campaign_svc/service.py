@@ -4,6 +4,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc.exceptions import ProspectNotFound
@@ -41,6 +42,11 @@ async def record_joins(*, session: AsyncSession, joins: Sequence[tuple[str, Memb
         ),
         rows,
     )
+
+
+async def forget_members(*, session: AsyncSession, member_ids: Sequence[uuid.UUID]) -> None:
+    """Deletes every trace of erased members (PIPL)."""
+    await session.execute(delete(Prospect).where(Prospect.member_id.in_(member_ids)))
 
 
 async def get_prospect(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Prospect:

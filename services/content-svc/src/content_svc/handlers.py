@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc import service
 from qunyun_shared.events import Envelope, payloads_of
-from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
+from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1, MemberLeftV1
 from qunyun_shared.inbox import Handler
 
 
@@ -19,7 +19,13 @@ async def on_member_left(session: AsyncSession, events: Sequence[Envelope]) -> N
     await service.remove_from_audience(session=session, leaves=leaves)
 
 
+async def on_member_erased(session: AsyncSession, events: Sequence[Envelope]) -> None:
+    erased = [erasure.member_id for _, erasure in payloads_of(events, MemberErasedV1)]
+    await service.forget_members(session=session, member_ids=erased)
+
+
 HANDLERS: dict[str, Handler] = {
     "member.joined": on_member_joined,
     "member.left": on_member_left,
+    "member.erased": on_member_erased,
 }

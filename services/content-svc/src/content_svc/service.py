@@ -27,6 +27,11 @@ async def remove_from_audience(*, session: AsyncSession, leaves: Sequence[tuple[
     await session.execute(delete(AudienceMember).where(key.in_(leaves)))
 
 
+async def forget_members(*, session: AsyncSession, member_ids: Sequence[uuid.UUID]) -> None:
+    """Deletes every trace of erased members (PIPL)."""
+    await session.execute(delete(AudienceMember).where(AudienceMember.member_id.in_(member_ids)))
+
+
 async def community_audience(*, session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> CommunityAudience:
     """How many members content published to a community reaches."""
     members = await session.scalar(

@@ -1,6 +1,6 @@
 """What can go wrong in member-svc, in the domain's words."""
 
-from qunyun_shared.problems import Conflict, InvalidInput, NotFound
+from qunyun_shared.problems import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class CommunityNotFound(NotFound):
@@ -29,3 +29,15 @@ class NotAMember(NotFound):
 
 class SelfInvite(InvalidInput):
     slug = "self-invite"
+
+
+class PhoneTaken(Conflict):
+    slug = "phone-taken"
+
+
+class MemberErased(Conflict):
+    slug = "member-erased"
+
+
+class PersonalDataNotAllowed(Forbidden):
+    slug = "personal-data-not-allowed"

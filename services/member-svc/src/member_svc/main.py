@@ -1,18 +1,32 @@
 """member-svc app factory (`uvicorn --factory member_svc.main:create_app`)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from member_svc.api import communities, members
 from member_svc.config import Settings
 from member_svc.models import MESSAGING
+from member_svc.personal_data import PersonalDataCipher
 from qunyun_shared.app import create_service_app
+from qunyun_shared.runtime import ServiceRuntime
+
+
+@asynccontextmanager
+async def _personal_data_cipher(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    app.state.cipher = PersonalDataCipher(settings.personal_data_key.get_secret_value())
+    yield
 
 
 def create_app() -> FastAPI:
     return create_service_app(
         name="member-svc",
-        description="Communities, members, tags, points and levels, referrals, consent.",
+        description="Communities, members, tags, points and levels, referrals, consent and personal-data rights.",
         settings_factory=Settings,
         tables=MESSAGING,
         routers=[communities.router, members.router],
+        resources=_personal_data_cipher,
     )

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from qunyun_shared.db import UtcDateTime, new_metadata
@@ -33,12 +33,37 @@ class Community(Base):
 
 
 class Member(Base):
+    """A member's profile. Identifiers are kept only encrypted, with a keyed hash to find them by."""
+
     __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("tenant_id", "phone_hash"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
     nickname: Mapped[str] = mapped_column(String(64))
+    gender: Mapped[str | None] = mapped_column(String(10))
+    age_band: Mapped[str | None] = mapped_column(String(10))
+    region: Mapped[str | None] = mapped_column(String(64))
+    persona_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active_hours: Mapped[list[int]] = mapped_column(JSON, default=list)
+    phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Consent(Base):
+    """One consent decision, as given or withdrawn; the latest per purpose is in force. Never updated."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    granted: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Membership(Base):

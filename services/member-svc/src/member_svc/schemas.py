@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,15 +34,78 @@ class CommunityRead(BaseModel):
     created_at: datetime
 
 
-class MemberCreate(_Input):
+Gender = Literal["female", "male", "other", "undisclosed"]
+AgeBand = Literal["<18", "18-24", "25-34", "35-44", "45-54", "55+"]
+PersonaTag = Annotated[str, Field(min_length=1, max_length=20)]
+Hour = Annotated[int, Field(ge=0, le=23)]
+
+
+class _Profile(_Input):
+    gender: Gender | None = None
+    age_band: AgeBand | None = None
+    region: str | None = Field(default=None, max_length=64, examples=["上海"])
+    persona_tags: list[PersonaTag] = Field(default=[], max_length=20, examples=[["宝妈", "烘焙爱好者"]])
+    active_hours: list[Hour] = Field(default=[], max_length=24, examples=[[20, 21, 22]])
+    phone: str | None = Field(default=None, max_length=20, examples=["13812341234"], description="Stored encrypted.")
+
+
+class MemberCreate(_Profile):
     nickname: str = Field(min_length=1, max_length=64, examples=["小雨妈妈"])
 
 
+class MemberUpdate(_Profile):
+    """A correction: only the fields sent change."""
+
+    nickname: str | None = Field(default=None, min_length=1, max_length=64)
+
+
 class MemberRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     nickname: str
+    phone: str | None = Field(description="Masked (138****1234) unless the caller may see personal data.")
+    gender: Gender | None
+    age_band: AgeBand | None
+    region: str | None
+    persona_tags: list[str]
+    active_hours: list[int]
     created_at: datetime
+    erased: bool
+
+
+class PhoneLookup(_Input):
+    phone: str = Field(max_length=20, examples=["13812341234"])
+
+
+ConsentPurpose = Literal["service", "marketing"]
+
+
+class ConsentCreate(_Input):
+    purpose: ConsentPurpose
+    granted: bool
+    source: str = Field(min_length=1, max_length=64, examples=["mini-program signup form v3"])
+
+
+class ConsentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    purpose: ConsentPurpose
+    granted: bool
+    source: str
+    recorded_at: datetime
+
+
+class ConsentState(BaseModel):
+    service: bool = Field(description="In force now: the latest decision for the purpose, false if none.")
+    marketing: bool
+    history: list[ConsentRead]
+
+
+class MemberExport(BaseModel):
+    """Everything member-svc holds about a member (PIPL access and copy)."""
+
+    member: MemberRead
+    memberships: list["MembershipRead"]
+    consents: list[ConsentRead]
+    exported_at: datetime
 
 
 class JoinRequest(_Input):
@@ -58,3 +121,6 @@ class MembershipRead(BaseModel):
     channel: JoinChannel
     inviter_id: uuid.UUID | None
     joined_at: datetime
+
+
+MemberExport.model_rebuild()

@@ -12,12 +12,12 @@ from member_svc.exceptions import (
     CommunityFull,
     CommunityNameTaken,
     CommunityNotFound,
-    MemberNotFound,
     NotAMember,
     SelfInvite,
 )
-from member_svc.models import Community, Member, Membership
-from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate, MembershipRead
+from member_svc.members import get_active_member, get_member
+from member_svc.models import Community, Membership
+from member_svc.schemas import CommunityCreate, JoinRequest, MembershipRead
 from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
 
@@ -52,27 +52,11 @@ async def list_communities(
     return list((await session.scalars(query)).all())
 
 
-async def create_member(*, session: AsyncSession, tenant_id: str, member_in: MemberCreate) -> Member:
-    """Registers a member of the tenant."""
-    member = Member(tenant_id=tenant_id, **member_in.model_dump())
-    session.add(member)
-    await session.flush()
-    return member
-
-
-async def get_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member:
-    """Returns one of the tenant's members."""
-    member = await session.get(Member, member_id)
-    if member is None or member.tenant_id != tenant_id:
-        raise MemberNotFound(f"No member {member_id}.")
-    return member
-
-
 async def join_community(
     *, session: AsyncSession, outbox: Outbox, tenant_id: str, community_id: uuid.UUID, join: JoinRequest
 ) -> MembershipRead:
     """Puts a member into a community, claiming a seat, and records `member.joined`."""
-    await get_member(session=session, tenant_id=tenant_id, member_id=join.member_id)
+    await get_active_member(session=session, tenant_id=tenant_id, member_id=join.member_id)
     if join.inviter_id is not None:
         if join.inviter_id == join.member_id:
             raise SelfInvite("A member cannot invite themselves.")

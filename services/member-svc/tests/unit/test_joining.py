@@ -1,14 +1,17 @@
 """Joining and leaving communities, without HTTP."""
 
+import base64
+import os
 import uuid
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import service
+from member_svc import members, service
 from member_svc.exceptions import AlreadyMember, CommunityFull, CommunityNotFound, NotAMember, SelfInvite
 from member_svc.models import MESSAGING, Base
+from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate
 from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.outbox import Outbox
@@ -17,6 +20,7 @@ from tests.support.harness import in_memory_session_fixture
 pytestmark = pytest.mark.unit
 
 TENANT = "tenant-a"
+CIPHER = PersonalDataCipher(base64.b64encode(os.urandom(32)).decode())
 
 
 session = in_memory_session_fixture(Base.metadata)
@@ -33,7 +37,8 @@ async def community(session: AsyncSession, *, capacity: int = 500, tenant: str =
 
 
 async def member(session: AsyncSession) -> uuid.UUID:
-    return (await service.create_member(session=session, tenant_id=TENANT, member_in=MemberCreate(nickname="小雨"))).id
+    body = MemberCreate(nickname="小雨")
+    return (await members.register(session=session, cipher=CIPHER, tenant_id=TENANT, member_in=body)).id
 
 
 async def staged_events(session: AsyncSession) -> list[tuple[str, object]]:

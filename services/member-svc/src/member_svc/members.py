@@ -1,0 +1,210 @@
+"""Member profiles, consent and personal-data rights (PIPL: access and copy, correction, erasure)."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
+from member_svc.models import Community, Consent, Member, Membership
+from member_svc.personal_data import PersonalDataCipher, mask_phone, normalise_phone
+from member_svc.schemas import (
+    ConsentCreate,
+    ConsentRead,
+    ConsentState,
+    MemberCreate,
+    MemberExport,
+    MemberRead,
+    MembershipRead,
+    MemberUpdate,
+)
+from qunyun_shared.events.member import (
+    MemberConsentChangedV1,
+    MemberErasedV1,
+    MemberLeftV1,
+    MemberProfileUpdatedV1,
+)
+from qunyun_shared.identity import Identity
+from qunyun_shared.outbox import Outbox
+from qunyun_shared.problems import InvalidInput
+
+PERSONAL_DATA_PERMISSION = "members:personal_data"
+ERASED_NICKNAME = "已注销用户"
+
+
+def may_see_personal_data(caller: Identity) -> bool:
+    """Whether the caller's role may see identifiers unmasked."""
+    return bool({"*", PERSONAL_DATA_PERMISSION} & caller.permissions)
+
+
+def present(member: Member, cipher: PersonalDataCipher, *, reveal: bool) -> MemberRead:
+    """The member as the API shows them: the phone decrypted, and masked unless `reveal`."""
+    phone = None
+    if member.phone_encrypted is not None:
+        phone = cipher.decrypt(member.phone_encrypted, tenant_id=member.tenant_id)
+        phone = phone if reveal else mask_phone(phone)
+    return MemberRead(
+        id=member.id,
+        nickname=member.nickname,
+        phone=phone,
+        gender=member.gender,
+        age_band=member.age_band,
+        region=member.region,
+        persona_tags=member.persona_tags,
+        active_hours=member.active_hours,
+        created_at=member.created_at,
+        erased=member.erased_at is not None,
+    )
+
+
+async def register(
+    *, session: AsyncSession, cipher: PersonalDataCipher, tenant_id: str, member_in: MemberCreate
+) -> Member:
+    """Registers a member of the tenant, their phone sealed."""
+    member = Member(tenant_id=tenant_id, **member_in.model_dump(exclude={"phone"}))
+    if member_in.phone is not None:
+        _seal_phone(member, cipher, member_in.phone)
+    session.add(member)
+    await _flush_checking_phone(session)
+    return member
+
+
+async def get_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member:
+    """Returns one of the tenant's members, erased ones included."""
+    member = await session.get(Member, member_id)
+    if member is None or member.tenant_id != tenant_id:
+        raise MemberNotFound(f"No member {member_id}.")
+    return member
+
+
+async def get_active_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member:
+    """Returns one of the tenant's members who has not been erased."""
+    member = await get_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    if member.erased_at is not None:
+        raise MemberErased(f"Member {member_id} has been erased.")
+    return member
+
+
+async def find_by_phone(*, session: AsyncSession, cipher: PersonalDataCipher, tenant_id: str, phone: str) -> Member:
+    """Finds a member by phone through its keyed hash; the phone itself is never compared in clear."""
+    digest = cipher.lookup_hash(normalise_phone(phone), tenant_id=tenant_id)
+    member = await session.scalar(select(Member).where(Member.tenant_id == tenant_id, Member.phone_hash == digest))
+    if member is None:
+        raise MemberNotFound("No member has this phone.")
+    return member
+
+
+async def correct(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    cipher: PersonalDataCipher,
+    tenant_id: str,
+    member_id: uuid.UUID,
+    changes: MemberUpdate,
+) -> Member:
+    """Applies a correction and records `member.profile_updated` with the names of the fields changed."""
+    member = await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    fields = changes.model_dump(exclude_unset=True)
+    if "nickname" in fields and fields["nickname"] is None:
+        raise InvalidInput("A nickname cannot be removed, only changed.", field="nickname")
+    if "phone" in fields:
+        phone = fields.pop("phone")
+        _seal_phone(member, cipher, phone) if phone is not None else _forget_phone(member)
+    for name, value in fields.items():
+        setattr(member, name, value)
+    await _flush_checking_phone(session)
+    changed = sorted(changes.model_fields_set)
+    if changed:
+        event = MemberProfileUpdatedV1(member_id=member.id, changed_fields=changed)
+        await outbox.add(session, tenant_id=tenant_id, payloads=[event])
+    return member
+
+
+async def record_consent(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, consent_in: ConsentCreate
+) -> Consent:
+    """Records a consent given or withdrawn, and `member.consent_changed`."""
+    await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    consent = Consent(
+        tenant_id=tenant_id, member_id=member_id, recorded_at=datetime.now(UTC), **consent_in.model_dump()
+    )
+    session.add(consent)
+    event = MemberConsentChangedV1(
+        member_id=member_id, purpose=consent_in.purpose, granted=consent_in.granted, source=consent_in.source
+    )
+    await outbox.add(session, tenant_id=tenant_id, payloads=[event])
+    return consent
+
+
+async def consent_state(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> ConsentState:
+    """The consent in force per purpose, with the whole history."""
+    await get_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    history = [ConsentRead.model_validate(c) for c in await _consents(session, member_id)]
+    latest = {c.purpose: c.granted for c in history}
+    return ConsentState(service=latest.get("service", False), marketing=latest.get("marketing", False), history=history)
+
+
+async def export(
+    *, session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, member_id: uuid.UUID
+) -> MemberExport:
+    """Everything held about a member, unmasked: only for a role allowed to see personal data."""
+    if not may_see_personal_data(caller):
+        raise PersonalDataNotAllowed("Exporting a member's data needs the members:personal_data permission.")
+    member = await get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    memberships = await session.scalars(select(Membership).where(Membership.member_id == member_id))
+    return MemberExport(
+        member=present(member, cipher, reveal=True),
+        memberships=[MembershipRead.model_validate(m) for m in memberships],
+        consents=[ConsentRead.model_validate(c) for c in await _consents(session, member_id)],
+        exported_at=datetime.now(UTC),
+    )
+
+
+async def erase(*, session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID) -> None:
+    """Erases a member (PIPL deletion): out of every community, personal fields wiped, `member.erased` sent
+    so every other service deletes or anonymises what it holds. The id stays, as a tombstone."""
+    member = await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    now = datetime.now(UTC)
+    left = (
+        await session.scalars(
+            delete(Membership).where(Membership.member_id == member_id).returning(Membership.community_id)
+        )
+    ).all()
+    for community_id in left:
+        await session.execute(
+            update(Community)
+            .where(Community.id == community_id)
+            .values(member_count=Community.member_count - 1)
+            .execution_options(synchronize_session=False)
+        )
+    member.nickname, member.gender, member.age_band, member.region = ERASED_NICKNAME, None, None, None
+    member.persona_tags, member.active_hours, member.erased_at = [], [], now
+    _forget_phone(member)
+    events = [MemberLeftV1(member_id=member_id, community_id=c, reason="removed", left_at=now) for c in left]
+    await outbox.add(session, tenant_id=tenant_id, payloads=[*events, MemberErasedV1(member_id=member_id)])
+
+
+async def _consents(session: AsyncSession, member_id: uuid.UUID) -> list[Consent]:
+    query = select(Consent).where(Consent.member_id == member_id).order_by(Consent.recorded_at)
+    return list((await session.scalars(query)).all())
+
+
+def _seal_phone(member: Member, cipher: PersonalDataCipher, raw: str) -> None:
+    phone = normalise_phone(raw)
+    member.phone_encrypted = cipher.encrypt(phone, tenant_id=member.tenant_id)
+    member.phone_hash = cipher.lookup_hash(phone, tenant_id=member.tenant_id)
+
+
+def _forget_phone(member: Member) -> None:
+    member.phone_encrypted = member.phone_hash = None
+
+
+async def _flush_checking_phone(session: AsyncSession) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise PhoneTaken("Another member of this tenant has this phone.") from None

@@ -1,0 +1,143 @@
+"""Member profiles, consent and personal-data rights, without HTTP."""
+
+import base64
+import os
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from member_svc import members, service
+from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
+from member_svc.models import MESSAGING, Base, Member
+from member_svc.personal_data import MalformedPhone, PersonalDataCipher
+from member_svc.schemas import CommunityCreate, ConsentCreate, JoinRequest, MemberCreate, MemberUpdate
+from qunyun_shared.events.kafka_binding import from_kafka
+from qunyun_shared.identity import Identity
+from qunyun_shared.outbox import Outbox
+from tests.support.harness import in_memory_session_fixture
+
+pytestmark = pytest.mark.unit
+
+TENANT = "tenant-a"
+OWNER = Identity(tenant_id=TENANT, principal="owner", roles=("owner",), permissions=frozenset({"*"}))
+ANALYST = Identity(tenant_id=TENANT, principal="analyst", roles=("analyst",), permissions=frozenset({"members:read"}))
+
+session = in_memory_session_fixture(Base.metadata)
+
+
+@pytest.fixture
+def cipher() -> PersonalDataCipher:
+    return PersonalDataCipher(base64.b64encode(os.urandom(32)).decode())
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
+
+
+async def staged(session: AsyncSession) -> list[tuple[str, object]]:
+    rows = (await session.execute(select(MESSAGING.outbox).order_by(MESSAGING.outbox.c.id))).all()
+    events = [from_kafka(row.value, [(name, value.encode()) for name, value in row.headers]) for row in rows]
+    return [(event.type, event.data) for event in events]
+
+
+async def register(session: AsyncSession, cipher: PersonalDataCipher, phone: str | None = "138 1234 5678") -> Member:
+    body = MemberCreate(nickname="小雨妈妈", phone=phone, gender="female", persona_tags=["宝妈"], active_hours=[20, 21])
+    return await members.register(session=session, cipher=cipher, tenant_id=TENANT, member_in=body)
+
+
+async def test_phones_are_stored_encrypted_and_shown_masked_to_roles_without_the_permission(
+    session: AsyncSession, cipher: PersonalDataCipher
+) -> None:
+    member = await register(session, cipher)
+    assert member.phone_encrypted is not None and b"13812345678" not in member.phone_encrypted
+    assert members.present(member, cipher, reveal=members.may_see_personal_data(ANALYST)).phone == "138****5678"
+    assert members.present(member, cipher, reveal=members.may_see_personal_data(OWNER)).phone == "13812345678"
+
+
+async def test_a_member_is_found_by_phone_in_any_notation(session: AsyncSession, cipher: PersonalDataCipher) -> None:
+    member = await register(session, cipher)
+    found = await members.find_by_phone(session=session, cipher=cipher, tenant_id=TENANT, phone="+86 138-1234-5678")
+    assert found.id == member.id
+    with pytest.raises(MemberNotFound):
+        await members.find_by_phone(session=session, cipher=cipher, tenant_id="tenant-b", phone="13812345678")
+
+
+@pytest.mark.parametrize("phone", ["12345", "23812345678", "138123456789", "phone"])
+async def test_malformed_phones_are_refused(session: AsyncSession, cipher: PersonalDataCipher, phone: str) -> None:
+    with pytest.raises(MalformedPhone):
+        await register(session, cipher, phone)
+
+
+async def test_a_phone_belongs_to_one_member_of_a_tenant(session: AsyncSession, cipher: PersonalDataCipher) -> None:
+    await register(session, cipher)
+    with pytest.raises(PhoneTaken):
+        await register(session, cipher)
+
+
+async def test_a_correction_records_which_fields_changed(
+    session: AsyncSession, cipher: PersonalDataCipher, outbox: Outbox
+) -> None:
+    member = await register(session, cipher)
+    changes = MemberUpdate(region="杭州", phone="13900001111")
+    await members.correct(
+        session=session, outbox=outbox, cipher=cipher, tenant_id=TENANT, member_id=member.id, changes=changes
+    )
+    [(type_, payload)] = await staged(session)
+    assert type_ == "member.profile_updated"
+    assert payload.changed_fields == ["phone", "region"]  # type: ignore[attr-defined]
+    assert members.present(member, cipher, reveal=True).phone == "13900001111"
+
+
+async def test_the_latest_consent_per_purpose_is_in_force(
+    session: AsyncSession, cipher: PersonalDataCipher, outbox: Outbox
+) -> None:
+    member = await register(session, cipher)
+    for granted in (True, False):
+        consent = ConsentCreate(purpose="marketing", granted=granted, source="小程序注册页")
+        await members.record_consent(
+            session=session, outbox=outbox, tenant_id=TENANT, member_id=member.id, consent_in=consent
+        )
+    state = await members.consent_state(session=session, tenant_id=TENANT, member_id=member.id)
+    assert (state.marketing, state.service, len(state.history)) == (False, False, 2)
+    assert [t for t, _ in await staged(session)] == ["member.consent_changed", "member.consent_changed"]
+
+
+async def test_only_a_permitted_role_may_export(session: AsyncSession, cipher: PersonalDataCipher) -> None:
+    member = await register(session, cipher)
+    with pytest.raises(PersonalDataNotAllowed):
+        await members.export(session=session, cipher=cipher, caller=ANALYST, member_id=member.id)
+    exported = await members.export(session=session, cipher=cipher, caller=OWNER, member_id=member.id)
+    assert exported.member.phone == "13812345678"
+
+
+async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_everyone(
+    session: AsyncSession, cipher: PersonalDataCipher, outbox: Outbox
+) -> None:
+    member = await register(session, cipher)
+    community = await service.create_community(
+        session=session, tenant_id=TENANT, community_in=CommunityCreate(name="宝妈群", kind="vertical")
+    )
+    join = JoinRequest(member_id=member.id, channel="qr")
+    await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=community.id, join=join)
+
+    await members.erase(session=session, outbox=outbox, tenant_id=TENANT, member_id=member.id)
+
+    shown = members.present(member, cipher, reveal=True)
+    assert (shown.nickname, shown.phone, shown.gender, shown.persona_tags, shown.active_hours, shown.erased) == (
+        members.ERASED_NICKNAME,
+        None,
+        None,
+        [],
+        [],
+        True,
+    )
+    assert member.phone_hash is None
+    assert [t for t, _ in await staged(session)] == ["member.joined", "member.left", "member.erased"]
+    await session.refresh(community)
+    assert community.member_count == 0
+    with pytest.raises(MemberErased):
+        await service.join_community(
+            session=session, outbox=outbox, tenant_id=TENANT, community_id=community.id, join=join
+        )

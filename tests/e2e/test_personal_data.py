@@ -1,0 +1,104 @@
+"""Personal data end to end: protected in member-svc, erased everywhere on request (PIPL)."""
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.e2e.helpers import join, new_community
+from tests.support.harness import Platform, TenantKey, eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def rows_about(platform: Platform, service: str, query: str, member_id: str) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(plain(platform.databases[service]))
+    try:
+        return list(await connection.fetch(query, member_id))
+    finally:
+        await connection.close()
+
+
+async def test_phones_are_encrypted_at_rest_and_masked_without_the_permission(
+    platform: Platform, tenant: TenantKey, tenant_api: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    created = await tenant_api.post("/members", json={"nickname": "阿杰", "phone": "13912345678"})
+    assert created.status_code == 201 and created.json()["phone"] == "13912345678"  # the owner may see it
+    member_id = created.json()["id"]
+
+    [stored] = await rows_about(
+        platform, "member-svc", "SELECT phone_encrypted, phone_hash FROM members WHERE id = $1::uuid", member_id
+    )
+    assert b"13912345678" not in stored["phone_encrypted"] and b"13912345678" not in stored["phone_hash"]
+
+    analyst = platform.identity_header(tenant.tenant_id, permissions=frozenset({"members:read"}))
+    seen = await http.get(f"{platform.url('member-svc')}/members/{member_id}", headers=analyst)
+    assert seen.json()["phone"] == "139****5678"
+    refused = await http.get(f"{platform.url('member-svc')}/members/{member_id}/export", headers=analyst)
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+
+    found = await tenant_api.post("/members/lookup", json={"phone": "+86 139-1234-5678"})
+    assert found.json()["id"] == member_id
+    malformed = await tenant_api.post("/members", json={"nickname": "x", "phone": "12345"})
+    assert malformed.status_code == 422 and malformed.json()["type"].endswith("/malformed-phone")
+    taken = await tenant_api.post("/members", json={"nickname": "y", "phone": "13912345678"})
+    assert taken.status_code == 409
+
+
+async def test_an_erased_member_leaves_no_personal_field_in_any_service(
+    platform: Platform, tenant_api: httpx.AsyncClient
+) -> None:
+    community_id = await new_community(tenant_api)
+    member = await tenant_api.post(
+        "/members",
+        json={
+            "nickname": "小雨妈妈",
+            "phone": "13700001111",
+            "gender": "female",
+            "region": "上海",
+            "persona_tags": ["宝妈"],
+        },
+    )
+    member_id = member.json()["id"]
+    assert (await join(tenant_api, community_id, member_id)).status_code == 201
+    consent = {"purpose": "marketing", "granted": True, "source": "小程序注册页"}
+    assert (await tenant_api.post(f"/members/{member_id}/consents", json=consent)).status_code == 201
+
+    async def known_everywhere() -> None:
+        assert (await tenant_api.get(f"/content/communities/{community_id}/audience")).json()["members"] == 1
+        assert (await tenant_api.get(f"/campaigns/prospects/{member_id}")).status_code == 200
+
+    await eventually(known_everywhere)
+
+    exported = (await tenant_api.get(f"/members/{member_id}/export")).json()
+    assert exported["member"]["phone"] == "13700001111" and len(exported["memberships"]) == 1
+    assert exported["consents"][0]["purpose"] == "marketing"
+
+    assert (await tenant_api.delete(f"/members/{member_id}")).status_code == 204
+
+    async def forgotten_everywhere() -> None:
+        assert (await tenant_api.get(f"/content/communities/{community_id}/audience")).json()["members"] == 0
+        assert (await tenant_api.get(f"/campaigns/prospects/{member_id}")).status_code == 404
+        assert (await tenant_api.get(f"/analytics/communities/{community_id}/members")).json()["members"] == 0
+
+    await eventually(forgotten_everywhere)
+
+    [tombstone] = await rows_about(platform, "member-svc", "SELECT * FROM members WHERE id = $1::uuid", member_id)
+    personal = {k: tombstone[k] for k in ("phone_encrypted", "phone_hash", "gender", "age_band", "region")}
+    assert personal == dict.fromkeys(personal)
+    assert tombstone["nickname"] != "小雨妈妈" and tombstone["persona_tags"] == "[]"
+    assert not await rows_about(
+        platform, "member-svc", "SELECT 1 FROM memberships WHERE member_id = $1::uuid", member_id
+    )
+    assert not await rows_about(
+        platform, "content-svc", "SELECT 1 FROM audience_members WHERE member_id = $1::uuid", member_id
+    )
+    assert not await rows_about(
+        platform, "campaign-svc", "SELECT 1 FROM prospects WHERE member_id = $1::uuid", member_id
+    )
+    shown = (await tenant_api.get(f"/members/{member_id}")).json()
+    assert shown["erased"] is True and shown["phone"] is None
+    assert (await join(tenant_api, community_id, member_id)).status_code == 409
