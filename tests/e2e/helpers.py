@@ -7,10 +7,9 @@ import httpx
 from tests.support.harness import eventually
 
 
-async def new_community(api: httpx.AsyncClient, *, capacity: int = 500) -> str:
-    response = await api.post(
-        "/communities", json={"name": f"群-{uuid.uuid4().hex[:8]}", "kind": "vertical", "capacity": capacity}
-    )
+async def new_community(api: httpx.AsyncClient, *, capacity: int = 500, overflow: str = "waitlist") -> str:
+    body = {"name": f"群-{uuid.uuid4().hex[:8]}", "kind": "vertical", "capacity": capacity, "overflow": overflow}
+    response = await api.post("/communities", json=body)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 

@@ -34,7 +34,10 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> None:
 
 
 async def test_rejected_joins_write_nothing(platform: Platform, tenant_api: httpx.AsyncClient) -> None:
-    community_id, full_community = await new_community(tenant_api), await new_community(tenant_api, capacity=1)
+    community_id, full_community = (
+        await new_community(tenant_api),
+        await new_community(tenant_api, capacity=1, overflow="refuse"),
+    )
     first, second = await new_members(tenant_api, 2)
     assert (await join(tenant_api, community_id, first)).status_code == 201
     assert (await join(tenant_api, full_community, first)).status_code == 201

@@ -23,6 +23,18 @@ class CommunityFull(Conflict):
     slug = "community-full"
 
 
+class CommunityArchived(Conflict):
+    slug = "community-archived"
+
+
+class CapacityBelowMembers(Conflict):
+    slug = "capacity-below-members"
+
+
+class AlreadyWaitlisted(Conflict):
+    slug = "already-waitlisted"
+
+
 class NotAMember(NotFound):
     slug = "not-a-member"
 

@@ -3,12 +3,12 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
-from member_svc.models import Community, Consent, Member, Membership
+from member_svc.models import Consent, Member, Membership, MembershipRecord
 from member_svc.personal_data import PersonalDataCipher, mask_phone, normalise_phone
 from member_svc.schemas import (
     ConsentCreate,
@@ -18,14 +18,10 @@ from member_svc.schemas import (
     MemberExport,
     MemberRead,
     MembershipRead,
+    MembershipRecordRead,
     MemberUpdate,
 )
-from qunyun_shared.events.member import (
-    MemberConsentChangedV1,
-    MemberErasedV1,
-    MemberLeftV1,
-    MemberProfileUpdatedV1,
-)
+from qunyun_shared.events.member import MemberConsentChangedV1, MemberProfileUpdatedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import InvalidInput
@@ -155,36 +151,23 @@ async def export(
         raise PersonalDataNotAllowed("Exporting a member's data needs the members:personal_data permission.")
     member = await get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
     memberships = await session.scalars(select(Membership).where(Membership.member_id == member_id))
+    records = await session.scalars(
+        select(MembershipRecord).where(MembershipRecord.member_id == member_id).order_by(MembershipRecord.at)
+    )
     return MemberExport(
         member=present(member, cipher, reveal=True),
         memberships=[MembershipRead.model_validate(m) for m in memberships],
+        membership_records=[MembershipRecordRead.model_validate(r) for r in records],
         consents=[ConsentRead.model_validate(c) for c in await _consents(session, member_id)],
         exported_at=datetime.now(UTC),
     )
 
 
-async def erase(*, session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID) -> None:
-    """Erases a member (PIPL deletion): out of every community, personal fields wiped, `member.erased` sent
-    so every other service deletes or anonymises what it holds. The id stays, as a tombstone."""
-    member = await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id)
-    now = datetime.now(UTC)
-    left = (
-        await session.scalars(
-            delete(Membership).where(Membership.member_id == member_id).returning(Membership.community_id)
-        )
-    ).all()
-    for community_id in left:
-        await session.execute(
-            update(Community)
-            .where(Community.id == community_id)
-            .values(member_count=Community.member_count - 1)
-            .execution_options(synchronize_session=False)
-        )
+def wipe_personal_data(member: Member) -> None:
+    """Blanks every personal field of a member; the id stays, as a tombstone others may still refer to."""
     member.nickname, member.gender, member.age_band, member.region = ERASED_NICKNAME, None, None, None
-    member.persona_tags, member.active_hours, member.erased_at = [], [], now
+    member.persona_tags, member.active_hours, member.erased_at = [], [], datetime.now(UTC)
     _forget_phone(member)
-    events = [MemberLeftV1(member_id=member_id, community_id=c, reason="removed", left_at=now) for c in left]
-    await outbox.add(session, tenant_id=tenant_id, payloads=[*events, MemberErasedV1(member_id=member_id)])
 
 
 async def _consents(session: AsyncSession, member_id: uuid.UUID) -> list[Consent]:

@@ -29,7 +29,37 @@ class Community(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     # Kept on the row so a join can claim a seat atomically (UPDATE ... WHERE member_count < capacity).
     member_count: Mapped[int] = mapped_column(Integer, default=0)
+    # What a join into a full community does: queue on the waitlist, or go to a sibling ("…2").
+    overflow: Mapped[str] = mapped_column(String(10), default="waitlist", server_default="waitlist")
+    sibling_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("communities.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WaitlistEntry(Base):
+    """A member waiting for a seat in a full community; admitted first come, first served."""
+
+    __tablename__ = "waitlist"
+
+    community_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("communities.id"), primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(20))
+    inviter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    queued_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class MembershipRecord(Base):
+    """Every join, leave and removal, kept after the membership itself is gone."""
+
+    __tablename__ = "membership_records"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    community_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("communities.id"))
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Member(Base):

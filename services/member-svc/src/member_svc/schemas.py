@@ -16,11 +16,27 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+Overflow = Literal["waitlist", "sibling", "refuse"]
+
+
 class CommunityCreate(_Input):
     name: str = Field(min_length=1, max_length=100, examples=["宝妈交流群"])
     kind: CommunityKind = Field(examples=["vertical"])
     tier: CommunityTier = Field(default="active")
     capacity: int = Field(default=500, ge=1, le=100_000)
+    overflow: Overflow = Field(
+        default="waitlist",
+        description="When full: queue joiners, open a sibling community (…2) for them, or refuse them.",
+    )
+
+
+class CommunityUpdate(_Input):
+    """Only the fields sent change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    tier: CommunityTier | None = None
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    overflow: Overflow | None = None
 
 
 class CommunityRead(BaseModel):
@@ -31,7 +47,10 @@ class CommunityRead(BaseModel):
     tier: CommunityTier
     capacity: int
     member_count: int
+    overflow: Overflow
+    sibling_of: uuid.UUID | None = Field(description="The community this one was opened beside when it was full.")
     created_at: datetime
+    archived_at: datetime | None
 
 
 Gender = Literal["female", "male", "other", "undisclosed"]
@@ -104,6 +123,7 @@ class MemberExport(BaseModel):
 
     member: MemberRead
     memberships: list["MembershipRead"]
+    membership_records: list["MembershipRecordRead"]
     consents: list[ConsentRead]
     exported_at: datetime
 
@@ -112,6 +132,20 @@ class JoinRequest(_Input):
     member_id: uuid.UUID
     channel: JoinChannel = Field(examples=["qr"])
     inviter_id: uuid.UUID | None = None
+
+
+class JoinResult(BaseModel):
+    status: Literal["joined", "waitlisted"]
+    community_id: uuid.UUID = Field(description="Where the member is: a sibling when the one asked for was full.")
+    member_id: uuid.UUID
+    waitlist_position: int | None = None
+
+
+class MembershipRecordRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    community_id: uuid.UUID
+    action: Literal["joined", "rejoined", "left", "removed"]
+    at: datetime
 
 
 class MembershipRead(BaseModel):

@@ -9,10 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, service
-from member_svc.exceptions import AlreadyMember, CommunityFull, CommunityNotFound, NotAMember, SelfInvite
+from member_svc.exceptions import (
+    AlreadyMember,
+    CapacityBelowMembers,
+    CommunityArchived,
+    CommunityFull,
+    CommunityNotFound,
+    NotAMember,
+    SelfInvite,
+)
 from member_svc.models import MESSAGING, Base
 from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate
+from member_svc.schemas import CommunityCreate, CommunityUpdate, JoinRequest, MemberCreate, Overflow
 from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture
@@ -31,8 +39,10 @@ def outbox() -> Outbox:
     return Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
 
 
-async def community(session: AsyncSession, *, capacity: int = 500, tenant: str = TENANT) -> uuid.UUID:
-    body = CommunityCreate(name=f"群{uuid.uuid4().hex[:6]}", kind="vertical", capacity=capacity)
+async def community(
+    session: AsyncSession, *, capacity: int = 500, tenant: str = TENANT, overflow: Overflow = "refuse"
+) -> uuid.UUID:
+    body = CommunityCreate(name=f"群{uuid.uuid4().hex[:6]}", kind="vertical", capacity=capacity, overflow=overflow)
     return (await service.create_community(session=session, tenant_id=tenant, community_in=body)).id
 
 
@@ -119,3 +129,77 @@ async def test_leaving_frees_the_seat_and_stages_member_left(session: AsyncSessi
         await service.leave_community(
             session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=member_id
         )
+
+
+async def join(session: AsyncSession, outbox: Outbox, community_id: uuid.UUID, member_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    request = JoinRequest(member_id=member_id, channel="qr")
+    return await service.join_community(
+        session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=request
+    )
+
+
+async def test_a_full_community_with_a_waitlist_admits_the_first_waiting_when_a_seat_frees(
+    session: AsyncSession, outbox: Outbox
+) -> None:
+    community_id = await community(session, capacity=1, overflow="waitlist")
+    seated, first, second = await member(session), await member(session), await member(session)
+    assert (await join(session, outbox, community_id, seated)).status == "joined"
+    assert (await join(session, outbox, community_id, first)).waitlist_position == 1
+    assert (await join(session, outbox, community_id, second)).waitlist_position == 2
+
+    await service.leave_community(
+        session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=seated, reason="removed"
+    )
+    staged = await staged_events(session)
+    assert [(t, p.member_id) for t, p in staged] == [  # type: ignore[attr-defined]
+        ("member.joined", seated),
+        ("member.left", seated),
+        ("member.joined", first),
+    ]
+    assert staged[1][1].reason == "removed"  # type: ignore[attr-defined]
+
+
+async def test_a_full_community_with_siblings_opens_the_next_one(session: AsyncSession, outbox: Outbox) -> None:
+    community_id = await community(session, capacity=1, overflow="sibling")
+    results = [await join(session, outbox, community_id, await member(session)) for _ in range(3)]
+    places = [r.community_id for r in results]
+    assert places[0] == community_id and len(set(places)) == 3
+    root = await service.get_community(session=session, tenant_id=TENANT, community_id=community_id)
+    second = await service.get_community(session=session, tenant_id=TENANT, community_id=places[1])
+    third = await service.get_community(session=session, tenant_id=TENANT, community_id=places[2])
+    assert (second.name, third.name) == (f"{root.name}2", f"{root.name}3")
+    assert second.sibling_of == third.sibling_of == community_id
+
+
+async def test_leaving_and_joining_again_are_both_recorded(session: AsyncSession, outbox: Outbox) -> None:
+    community_id, member_id = await community(session), await member(session)
+    await join(session, outbox, community_id, member_id)
+    await service.leave_community(
+        session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=member_id
+    )
+    await join(session, outbox, community_id, member_id)
+    records = await service.membership_records(session=session, member_id=member_id)
+    assert [r.action for r in records] == ["joined", "left", "rejoined"]
+
+
+async def test_an_archived_community_takes_no_joins(session: AsyncSession, outbox: Outbox) -> None:
+    community_id = await community(session)
+    await service.archive_community(session=session, tenant_id=TENANT, community_id=community_id)
+    with pytest.raises(CommunityArchived):
+        await join(session, outbox, community_id, await member(session))
+    listed = await service.list_communities(session=session, tenant_id=TENANT, limit=50, after=None)
+    assert community_id not in {c.id for c in listed}
+
+
+async def test_capacity_cannot_drop_below_the_members_already_in(session: AsyncSession, outbox: Outbox) -> None:
+    community_id = await community(session, capacity=5)
+    for _ in range(3):
+        await join(session, outbox, community_id, await member(session))
+    with pytest.raises(CapacityBelowMembers):
+        await service.update_community(
+            session=session, tenant_id=TENANT, community_id=community_id, changes=CommunityUpdate(capacity=2)
+        )
+    updated = await service.update_community(
+        session=session, tenant_id=TENANT, community_id=community_id, changes=CommunityUpdate(capacity=3, tier="core")
+    )
+    assert (updated.capacity, updated.tier) == (3, "core")

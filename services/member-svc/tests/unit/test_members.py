@@ -122,7 +122,7 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
     join = JoinRequest(member_id=member.id, channel="qr")
     await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=community.id, join=join)
 
-    await members.erase(session=session, outbox=outbox, tenant_id=TENANT, member_id=member.id)
+    await service.erase_member(session=session, outbox=outbox, tenant_id=TENANT, member_id=member.id)
 
     shown = members.present(member, cipher, reveal=True)
     assert (shown.nickname, shown.phone, shown.gender, shown.persona_tags, shown.active_hours, shown.erased) == (

@@ -1,12 +1,12 @@
 """Routes for communities and who is in them."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from member_svc import service
-from member_svc.schemas import CommunityCreate, CommunityRead, JoinRequest, MembershipRead
+from member_svc.schemas import CommunityCreate, CommunityRead, CommunityUpdate, JoinRequest, JoinResult
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
 router = APIRouter(prefix="/communities", tags=["communities"])
@@ -23,8 +23,11 @@ async def list_communities(
     caller: CurrentIdentity,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     after: uuid.UUID | None = None,
+    include_archived: bool = False,
 ) -> object:
-    return await service.list_communities(session=session, tenant_id=caller.tenant_id, limit=limit, after=after)
+    return await service.list_communities(
+        session=session, tenant_id=caller.tenant_id, limit=limit, after=after, include_archived=include_archived
+    )
 
 
 @router.get("/{community_id}", response_model=CommunityRead)
@@ -32,19 +35,57 @@ async def get_community(community_id: uuid.UUID, session: DbSession, caller: Cur
     return await service.get_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
 
 
-@router.post("/{community_id}/members", status_code=status.HTTP_201_CREATED, response_model=MembershipRead)
-async def join_community(
-    community_id: uuid.UUID, body: JoinRequest, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+@router.patch("/{community_id}", response_model=CommunityRead)
+async def update_community(
+    community_id: uuid.UUID, body: CommunityUpdate, session: DbSession, caller: CurrentIdentity
 ) -> object:
-    return await service.join_community(
+    return await service.update_community(
+        session=session, tenant_id=caller.tenant_id, community_id=community_id, changes=body
+    )
+
+
+@router.post("/{community_id}/archive", response_model=CommunityRead, summary="Close a community to joins")
+async def archive_community(community_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> object:
+    return await service.archive_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
+
+
+@router.post(
+    "/{community_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    responses={202: {"model": JoinResult, "description": "Full: the member is on the waitlist."}},
+)
+async def join_community(
+    community_id: uuid.UUID,
+    body: JoinRequest,
+    session: DbSession,
+    outbox: EventOutbox,
+    caller: CurrentIdentity,
+    response: Response,
+) -> JoinResult:
+    result = await service.join_community(
         session=session, outbox=outbox, tenant_id=caller.tenant_id, community_id=community_id, join=body
     )
+    if result.status == "waitlisted":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return result
 
 
 @router.delete("/{community_id}/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def leave_community(
-    community_id: uuid.UUID, member_id: uuid.UUID, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+    community_id: uuid.UUID,
+    member_id: uuid.UUID,
+    session: DbSession,
+    outbox: EventOutbox,
+    caller: CurrentIdentity,
+    reason: Annotated[
+        Literal["left", "removed"], Query(description="`removed` when an operator takes them out")
+    ] = "left",
 ) -> None:
     await service.leave_community(
-        session=session, outbox=outbox, tenant_id=caller.tenant_id, community_id=community_id, member_id=member_id
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        community_id=community_id,
+        member_id=member_id,
+        reason=reason,
     )

@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from member_svc import members
+from member_svc import members, service
 from member_svc.dependencies import Cipher
 from member_svc.schemas import (
     ConsentCreate,
@@ -56,7 +56,7 @@ async def correct_member(
 
 @router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Erase a member (PIPL deletion)")
 async def erase_member(member_id: uuid.UUID, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity) -> None:
-    await members.erase(session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id)
+    await service.erase_member(session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id)
 
 
 @router.get("/{member_id}/export", summary="Everything held about a member (PIPL access and copy)")

@@ -1,0 +1,57 @@
+"""Full communities through the gateway: a waitlist that moves, siblings that open, archives that close."""
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import join, new_community, new_members, wait_for_count
+from tests.support.harness import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_the_waitlist_moves_up_when_a_member_is_removed(tenant_api: httpx.AsyncClient) -> None:
+    community_id = await new_community(tenant_api, capacity=1, overflow="waitlist")
+    seated, waiting = await new_members(tenant_api, 2)
+    assert (await join(tenant_api, community_id, seated)).status_code == 201
+    queued = await join(tenant_api, community_id, waiting)
+    assert queued.status_code == 202
+    assert queued.json() == {
+        "status": "waitlisted",
+        "community_id": community_id,
+        "member_id": waiting,
+        "waitlist_position": 1,
+    }
+
+    removal = await tenant_api.delete(f"/communities/{community_id}/members/{seated}", params={"reason": "removed"})
+    assert removal.status_code == 204
+
+    async def admitted() -> None:
+        count = (await tenant_api.get(f"/analytics/communities/{community_id}/members")).json()
+        assert (count["members"], count["joined_total"], count["left_total"]) == (1, 2, 1)
+
+    await eventually(admitted)
+    history = (await tenant_api.get(f"/members/{seated}/export")).json()["membership_records"]
+    assert [r["action"] for r in history] == ["joined", "removed"]
+
+
+async def test_a_full_community_with_siblings_places_joiners_in_the_next_one(tenant_api: httpx.AsyncClient) -> None:
+    community_id = await new_community(tenant_api, capacity=2, overflow="sibling")
+    placed = [
+        (await join(tenant_api, community_id, m)).json()["community_id"] for m in await new_members(tenant_api, 3)
+    ]
+    assert placed[:2] == [community_id, community_id] and placed[2] != community_id
+    sibling = (await tenant_api.get(f"/communities/{placed[2]}")).json()
+    root = (await tenant_api.get(f"/communities/{community_id}")).json()
+    assert (sibling["name"], sibling["sibling_of"], sibling["member_count"]) == (root["name"] + "2", community_id, 1)
+    await wait_for_count(tenant_api, placed[2], 1)
+
+
+async def test_an_archived_community_refuses_joins_and_leaves_the_list(tenant_api: httpx.AsyncClient) -> None:
+    community_id = await new_community(tenant_api)
+    (member_id,) = await new_members(tenant_api, 1)
+    assert (await tenant_api.post(f"/communities/{community_id}/archive")).status_code == 200
+    refused = await join(tenant_api, community_id, member_id)
+    assert refused.status_code == 409 and refused.json()["type"].endswith("/community-archived")
+    assert community_id not in {c["id"] for c in (await tenant_api.get("/communities")).json()}
+    listed = (await tenant_api.get("/communities", params={"include_archived": "true", "limit": 200})).json()
+    assert community_id in {c["id"] for c in listed}
