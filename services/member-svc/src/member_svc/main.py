@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from member_svc.api import communities, members
 from member_svc.config import Settings
+from member_svc.handlers import HANDLERS
 from member_svc.models import MESSAGING
 from member_svc.personal_data import PersonalDataCipher
 from qunyun_shared.app import create_service_app
@@ -28,5 +29,6 @@ def create_app() -> FastAPI:
         settings_factory=Settings,
         tables=MESSAGING,
         routers=[communities.router, members.router],
+        handlers=HANDLERS,
         resources=_personal_data_cipher,
     )

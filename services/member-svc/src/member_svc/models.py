@@ -32,6 +32,8 @@ class Community(Base):
     # What a join into a full community does: queue on the waitlist, or go to a sibling ("…2").
     overflow: Mapped[str] = mapped_column(String(10), default="waitlist", server_default="waitlist")
     sibling_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("communities.id"))
+    # Lifecycle stage as analytics-svc judges it (`community.stage_changed`); none until it has.
+    stage: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

@@ -49,6 +49,9 @@ class CommunityRead(BaseModel):
     member_count: int
     overflow: Overflow
     sibling_of: uuid.UUID | None = Field(description="The community this one was opened beside when it was full.")
+    stage: Literal["startup", "growth", "mature", "decline"] | None = Field(
+        description="Lifecycle stage, as analytics-svc last judged it."
+    )
     created_at: datetime
     archived_at: datetime | None
 

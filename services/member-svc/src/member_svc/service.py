@@ -1,6 +1,7 @@
 """Communities and who is in them. Use cases never commit: the caller's transaction does, with the outbox rows."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -22,6 +23,7 @@ from member_svc.exceptions import (
 from member_svc.members import get_active_member, get_member, wipe_personal_data
 from member_svc.models import Community, Membership, MembershipRecord, WaitlistEntry
 from member_svc.schemas import CommunityCreate, CommunityUpdate, JoinRequest, JoinResult
+from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
 
@@ -162,6 +164,17 @@ async def membership_records(*, session: AsyncSession, member_id: uuid.UUID) -> 
     """A member's joins, leaves and removals, oldest first."""
     query = select(MembershipRecord).where(MembershipRecord.member_id == member_id).order_by(MembershipRecord.at)
     return list((await session.scalars(query)).all())
+
+
+async def record_stages(*, session: AsyncSession, stages: Sequence[tuple[str, CommunityStageChangedV1]]) -> None:
+    """Takes on the lifecycle stages analytics-svc has judged, for the tenants' own communities."""
+    for tenant_id, change in stages:
+        await session.execute(
+            update(Community)
+            .where(Community.id == change.community_id, Community.tenant_id == tenant_id)
+            .values(stage=change.to_stage)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _open_community(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:

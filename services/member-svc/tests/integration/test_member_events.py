@@ -4,10 +4,13 @@ import uuid
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
-from qunyun_shared.events.kafka_binding import from_kafka
+from qunyun_shared.events import new_event
+from qunyun_shared.events.analytics import CommunityStageChangedV1
+from qunyun_shared.events.kafka_binding import from_kafka, to_kafka
 from qunyun_shared.events.member import MemberJoinedV1
-from tests.support.harness import Platform
+from tests.support.harness import KAFKA_BOOTSTRAP, Platform, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -36,3 +39,27 @@ async def test_a_join_is_published_as_a_cloudevent_keyed_by_tenant_and_member(
     assert (event.type, event.source, event.tenantid, event.dataversion) == ("member.joined", "member-svc", tenant, 1)
     assert isinstance(event.data, MemberJoinedV1)
     assert (str(event.data.community_id), event.data.channel) == (community["id"], "store")
+
+
+async def test_a_stage_judged_by_analytics_shows_on_the_community(platform: Platform, http: httpx.AsyncClient) -> None:
+    tenant = f"tenant-{uuid.uuid4().hex[:8]}"
+    headers = platform.identity_header(tenant)
+    base = platform.url("member-svc")
+    community = (await http.post(f"{base}/communities", json={"name": "群", "kind": "vip"}, headers=headers)).json()
+    assert community["stage"] is None
+    change = CommunityStageChangedV1(community_id=community["id"], to_stage="mature")
+    record = to_kafka(new_event(source="analytics-svc", tenant_id=tenant, payload=change))
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            f"{platform.prefix}.analytics", record.value, key=record.key, headers=record.headers
+        )
+    finally:
+        await producer.stop()
+
+    async def staged() -> None:
+        shown = (await http.get(f"{base}/communities/{community['id']}", headers=headers)).json()
+        assert shown["stage"] == "mature"
+
+    await eventually(staged)

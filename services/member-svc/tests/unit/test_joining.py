@@ -18,9 +18,12 @@ from member_svc.exceptions import (
     NotAMember,
     SelfInvite,
 )
+from member_svc.handlers import HANDLERS
 from member_svc.models import MESSAGING, Base
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import CommunityCreate, CommunityUpdate, JoinRequest, MemberCreate, Overflow
+from qunyun_shared.events import new_event
+from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture
@@ -203,3 +206,19 @@ async def test_capacity_cannot_drop_below_the_members_already_in(session: AsyncS
         session=session, tenant_id=TENANT, community_id=community_id, changes=CommunityUpdate(capacity=3, tier="core")
     )
     assert (updated.capacity, updated.tier) == (3, "core")
+
+
+async def test_a_communitys_stage_follows_analytics_for_its_own_tenant_only(session: AsyncSession) -> None:
+    ours, theirs = await community(session), await community(session, tenant="tenant-b")
+    changes = [
+        new_event(
+            source="analytics-svc", tenant_id=TENANT, payload=CommunityStageChangedV1(community_id=c, to_stage="growth")
+        )
+        for c in (ours, theirs)  # the second names another tenant's community under our tenant: ignored
+    ]
+    await HANDLERS["community.stage_changed"](session, changes)
+    mine = await service.get_community(session=session, tenant_id=TENANT, community_id=ours)
+    other = await service.get_community(session=session, tenant_id="tenant-b", community_id=theirs)
+    for found in (mine, other):
+        await session.refresh(found)
+    assert (mine.stage, other.stage) == ("growth", None)
