@@ -1,5 +1,8 @@
 """Full communities through the gateway: a waitlist that moves, siblings that open, archives that close."""
 
+import asyncio
+from collections import Counter
+
 import httpx
 import pytest
 
@@ -30,6 +33,8 @@ async def test_the_waitlist_moves_up_when_a_member_is_removed(tenant_api: httpx.
         assert (count["members"], count["joined_total"], count["left_total"]) == (1, 2, 1)
 
     await eventually(admitted)
+    assert (await tenant_api.get(f"/communities/{community_id}")).json()["member_count"] == 1
+    assert (await join(tenant_api, community_id, waiting)).json()["type"].endswith("/already-member")
     history = (await tenant_api.get(f"/members/{seated}/export")).json()["membership_records"]
     assert [r["action"] for r in history] == ["joined", "removed"]
 
@@ -55,3 +60,21 @@ async def test_an_archived_community_refuses_joins_and_leaves_the_list(tenant_ap
     assert community_id not in {c["id"] for c in (await tenant_api.get("/communities")).json()}
     listed = (await tenant_api.get("/communities", params={"include_archived": "true", "limit": 200})).json()
     assert community_id in {c["id"] for c in listed}
+
+
+async def test_concurrent_joins_never_overfill_a_community(tenant_api: httpx.AsyncClient) -> None:
+    community_id = await new_community(tenant_api, capacity=3, overflow="refuse")
+    members = await new_members(tenant_api, 12)
+    statuses = [r.status_code for r in await asyncio.gather(*(join(tenant_api, community_id, m) for m in members))]
+    assert sorted(statuses) == [201] * 3 + [409] * 9
+    assert (await tenant_api.get(f"/communities/{community_id}")).json()["member_count"] == 3
+    await wait_for_count(tenant_api, community_id, 3)
+
+
+async def test_concurrent_joins_into_a_full_family_fill_one_new_sibling(tenant_api: httpx.AsyncClient) -> None:
+    community_id = await new_community(tenant_api, capacity=4, overflow="sibling")
+    members = await new_members(tenant_api, 8)
+    results = await asyncio.gather(*(join(tenant_api, community_id, m) for m in members))
+    assert all(r.status_code == 201 for r in results)
+    places = Counter(r.json()["community_id"] for r in results)
+    assert sorted(places.values()) == [4, 4]

@@ -4,6 +4,7 @@ import asyncpg
 import httpx
 import pytest
 
+from member_svc.personal_data import PersonalDataCipher
 from tests.e2e.helpers import join, new_community
 from tests.support.harness import Platform, TenantKey, eventually
 
@@ -22,6 +23,23 @@ async def rows_about(platform: Platform, service: str, query: str, member_id: st
         await connection.close()
 
 
+async def tables_holding(platform: Platform, service: str, values: list[str]) -> list[str]:
+    """Every table of a service's database whose rows, as text, contain any of `values`."""
+    connection = await asyncpg.connect(plain(platform.databases[service]))
+    try:
+        tables = await connection.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+        )
+        holding = []
+        for (table,) in tables:
+            rows = await connection.fetch(f'SELECT t::text AS row FROM "{table}" t')
+            if any(value in row["row"] for row in rows for value in values):
+                holding.append(table)
+        return holding
+    finally:
+        await connection.close()
+
+
 async def test_phones_are_encrypted_at_rest_and_masked_without_the_permission(
     platform: Platform, tenant: TenantKey, tenant_api: httpx.AsyncClient, http: httpx.AsyncClient
 ) -> None:
@@ -30,15 +48,21 @@ async def test_phones_are_encrypted_at_rest_and_masked_without_the_permission(
     member_id = created.json()["id"]
 
     [stored] = await rows_about(
-        platform, "member-svc", "SELECT phone_encrypted, phone_hash FROM members WHERE id = $1::uuid", member_id
+        platform, "member-svc", "SELECT phone_encrypted FROM members WHERE id = $1::uuid", member_id
     )
-    assert b"13912345678" not in stored["phone_encrypted"] and b"13912345678" not in stored["phone_hash"]
+    cipher = PersonalDataCipher(platform.personal_data_key)
+    owner = f"{tenant.tenant_id}\x00{member_id}\x00phone"
+    assert cipher.decrypt(stored["phone_encrypted"], owner=owner) == "13912345678"
 
     analyst = platform.identity_header(tenant.tenant_id, permissions=frozenset({"members:read"}))
     seen = await http.get(f"{platform.url('member-svc')}/members/{member_id}", headers=analyst)
     assert seen.json()["phone"] == "139****5678"
     refused = await http.get(f"{platform.url('member-svc')}/members/{member_id}/export", headers=analyst)
     assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    guessing = await http.post(
+        f"{platform.url('member-svc')}/members/lookup", json={"phone": "13912345678"}, headers=analyst
+    )
+    assert guessing.status_code == 403
 
     found = await tenant_api.post("/members/lookup", json={"phone": "+86 139-1234-5678"})
     assert found.json()["id"] == member_id
@@ -68,6 +92,7 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
     assert (await tenant_api.post(f"/members/{member_id}/consents", json=consent)).status_code == 201
 
     async def known_everywhere() -> None:
+        assert (await tenant_api.get(f"/analytics/communities/{community_id}/members")).json()["members"] == 1
         assert (await tenant_api.get(f"/content/communities/{community_id}/audience")).json()["members"] == 1
         assert (await tenant_api.get(f"/campaigns/prospects/{member_id}")).status_code == 200
 
@@ -86,6 +111,9 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
 
     await eventually(forgotten_everywhere)
 
+    for service in platform.databases:
+        assert await tables_holding(platform, service, ["小雨妈妈", "13700001111", "上海", "宝妈"]) == [], service
+    assert (await tenant_api.post("/members/lookup", json={"phone": "13700001111"})).status_code == 404
     [tombstone] = await rows_about(platform, "member-svc", "SELECT * FROM members WHERE id = $1::uuid", member_id)
     personal = {k: tombstone[k] for k in ("phone_encrypted", "phone_hash", "gender", "age_band", "region")}
     assert personal == dict.fromkeys(personal)

@@ -28,12 +28,15 @@ def new_metadata() -> MetaData:
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so the relay and requests can share it."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it costs a round trip on every checkout. A connection broken by a database restart
     # fails its next use once and is then replaced; consumers retry such failures, clients get a 500.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # hide_parameters: a logged database error must not carry the personal data it was writing.
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:

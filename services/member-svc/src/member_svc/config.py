@@ -1,10 +1,8 @@
 """member-svc settings."""
 
-import base64
-import binascii
-
 from pydantic import SecretStr, field_validator
 
+from member_svc.personal_data import PersonalDataCipher
 from qunyun_shared.settings import ServiceSettings
 
 
@@ -15,11 +13,6 @@ class Settings(ServiceSettings):
 
     @field_validator("personal_data_key")
     @classmethod
-    def _needs_32_random_bytes(cls, value: SecretStr) -> SecretStr:
-        try:
-            key = base64.b64decode(value.get_secret_value(), validate=True)
-        except binascii.Error:
-            raise ValueError("must be base64") from None
-        if len(key) < 32:
-            raise ValueError("must decode to at least 32 bytes")
+    def _usable_as_a_key(cls, value: SecretStr) -> SecretStr:
+        PersonalDataCipher(value.get_secret_value())  # raises ValueError with the reason
         return value

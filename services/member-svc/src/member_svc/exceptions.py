@@ -53,3 +53,7 @@ class MemberErased(Conflict):
 
 class PersonalDataNotAllowed(Forbidden):
     slug = "personal-data-not-allowed"
+
+
+class MalformedPhone(InvalidInput):
+    slug = "malformed-phone"

@@ -35,11 +35,16 @@ def may_see_personal_data(caller: Identity) -> bool:
     return bool({"*", PERSONAL_DATA_PERMISSION} & caller.permissions)
 
 
+def require_personal_data_permission(caller: Identity, action: str) -> None:
+    if not may_see_personal_data(caller):
+        raise PersonalDataNotAllowed(f"{action} needs the {PERSONAL_DATA_PERMISSION} permission.")
+
+
 def present(member: Member, cipher: PersonalDataCipher, *, reveal: bool) -> MemberRead:
     """The member as the API shows them: the phone decrypted, and masked unless `reveal`."""
     phone = None
     if member.phone_encrypted is not None:
-        phone = cipher.decrypt(member.phone_encrypted, tenant_id=member.tenant_id)
+        phone = cipher.decrypt(member.phone_encrypted, owner=_phone_owner(member))
         phone = phone if reveal else mask_phone(phone)
     return MemberRead(
         id=member.id,
@@ -59,7 +64,8 @@ async def register(
     *, session: AsyncSession, cipher: PersonalDataCipher, tenant_id: str, member_in: MemberCreate
 ) -> Member:
     """Registers a member of the tenant, their phone sealed."""
-    member = Member(tenant_id=tenant_id, **member_in.model_dump(exclude={"phone"}))
+    # The id is fixed before sealing, because the sealed phone is bound to it.
+    member = Member(id=uuid.uuid4(), tenant_id=tenant_id, **member_in.model_dump(exclude={"phone"}))
     if member_in.phone is not None:
         _seal_phone(member, cipher, member_in.phone)
     session.add(member)
@@ -75,18 +81,26 @@ async def get_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.U
     return member
 
 
-async def get_active_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member:
-    """Returns one of the tenant's members who has not been erased."""
-    member = await get_member(session=session, tenant_id=tenant_id, member_id=member_id)
+async def get_active_member(
+    *, session: AsyncSession, tenant_id: str, member_id: uuid.UUID, lock: bool = False
+) -> Member:
+    """Returns one of the tenant's members who has not been erased; `lock` holds the row until commit, so
+    an erasure and a join of the same member run one after the other."""
+    member = await session.get(Member, member_id, with_for_update=lock or None)
+    if member is None or member.tenant_id != tenant_id:
+        raise MemberNotFound(f"No member {member_id}.")
     if member.erased_at is not None:
         raise MemberErased(f"Member {member_id} has been erased.")
     return member
 
 
-async def find_by_phone(*, session: AsyncSession, cipher: PersonalDataCipher, tenant_id: str, phone: str) -> Member:
-    """Finds a member by phone through its keyed hash; the phone itself is never compared in clear."""
-    digest = cipher.lookup_hash(normalise_phone(phone), tenant_id=tenant_id)
-    member = await session.scalar(select(Member).where(Member.tenant_id == tenant_id, Member.phone_hash == digest))
+async def find_by_phone(*, session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, phone: str) -> Member:
+    """Finds a member by phone through its keyed hash; only for a role that may see phones, since
+    otherwise a few thousand guesses would unmask any masked number."""
+    require_personal_data_permission(caller, "Looking a member up by phone")
+    digest = cipher.lookup_hash(normalise_phone(phone), tenant_id=caller.tenant_id)
+    query = select(Member).where(Member.tenant_id == caller.tenant_id, Member.phone_hash == digest)
+    member = await session.scalar(query)
     if member is None:
         raise MemberNotFound("No member has this phone.")
     return member
@@ -97,18 +111,24 @@ async def correct(
     session: AsyncSession,
     outbox: Outbox,
     cipher: PersonalDataCipher,
-    tenant_id: str,
+    caller: Identity,
     member_id: uuid.UUID,
     changes: MemberUpdate,
 ) -> Member:
     """Applies a correction and records `member.profile_updated` with the names of the fields changed."""
+    if "phone" in changes.model_fields_set:
+        require_personal_data_permission(caller, "Changing a phone")
+    tenant_id = caller.tenant_id
     member = await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id)
     fields = changes.model_dump(exclude_unset=True)
     if "nickname" in fields and fields["nickname"] is None:
         raise InvalidInput("A nickname cannot be removed, only changed.", field="nickname")
     if "phone" in fields:
         phone = fields.pop("phone")
-        _seal_phone(member, cipher, phone) if phone is not None else _forget_phone(member)
+        if phone is None:
+            _forget_phone(member)
+        else:
+            _seal_phone(member, cipher, phone)
     for name, value in fields.items():
         setattr(member, name, value)
     await _flush_checking_phone(session)
@@ -147,8 +167,7 @@ async def export(
     *, session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, member_id: uuid.UUID
 ) -> MemberExport:
     """Everything held about a member, unmasked: only for a role allowed to see personal data."""
-    if not may_see_personal_data(caller):
-        raise PersonalDataNotAllowed("Exporting a member's data needs the members:personal_data permission.")
+    require_personal_data_permission(caller, "Exporting a member's data")
     member = await get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
     memberships = await session.scalars(select(Membership).where(Membership.member_id == member_id))
     records = await session.scalars(
@@ -177,8 +196,12 @@ async def _consents(session: AsyncSession, member_id: uuid.UUID) -> list[Consent
 
 def _seal_phone(member: Member, cipher: PersonalDataCipher, raw: str) -> None:
     phone = normalise_phone(raw)
-    member.phone_encrypted = cipher.encrypt(phone, tenant_id=member.tenant_id)
+    member.phone_encrypted = cipher.encrypt(phone, owner=_phone_owner(member))
     member.phone_hash = cipher.lookup_hash(phone, tenant_id=member.tenant_id)
+
+
+def _phone_owner(member: Member) -> str:
+    return f"{member.tenant_id}\x00{member.id}\x00phone"
 
 
 def _forget_phone(member: Member) -> None:
@@ -187,7 +210,9 @@ def _forget_phone(member: Member) -> None:
 
 async def _flush_checking_phone(session: AsyncSession) -> None:
     try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
+        await session.flush()
+    except IntegrityError as exc:
+        if not any(marker in str(exc.orig) for marker in ("phone_hash", "uq_members_tenant_phone")):
+            raise
+        # Raising aborts the request's whole transaction, so no savepoint is needed.
         raise PhoneTaken("Another member of this tenant has this phone.") from None

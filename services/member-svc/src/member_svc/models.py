@@ -68,7 +68,7 @@ class Member(Base):
     """A member's profile. Identifiers are kept only encrypted, with a keyed hash to find them by."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("tenant_id", "phone_hash"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "phone_hash", name="uq_members_tenant_phone"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)

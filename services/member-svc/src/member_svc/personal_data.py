@@ -1,6 +1,7 @@
 """Protection of members' identifiers: encrypted at rest, found by a keyed hash, shown masked."""
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -10,16 +11,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from qunyun_shared.problems import InvalidInput
+from member_svc.exceptions import MalformedPhone
 
 # Mainland mobile numbers, with or without the +86 / 0086 country code and separators.
 _MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
 _SEPARATORS = re.compile(r"[\s\-()]")
 _NONCE_BYTES = 12
-
-
-class MalformedPhone(InvalidInput):
-    slug = "malformed-phone"
+# Leads every sealed value, so the key can be rotated later with old values still readable.
+_VERSION = b"\x01"
 
 
 def normalise_phone(raw: str) -> str:
@@ -39,19 +38,26 @@ class PersonalDataCipher:
     """AES-256-GCM for identifiers and HMAC-SHA256 for lookups, both keys derived from one secret."""
 
     def __init__(self, master_key: str) -> None:
-        secret = base64.b64decode(master_key, validate=True)
+        try:
+            secret = base64.b64decode(master_key, validate=True)
+        except binascii.Error:
+            raise ValueError("PERSONAL_DATA_KEY must be base64") from None
         if len(secret) < 32:
             raise ValueError("PERSONAL_DATA_KEY must be at least 32 random bytes, base64-encoded")
         self._aead = AESGCM(_derive(secret, b"qunyun personal data encryption"))
         self._lookup_key = _derive(secret, b"qunyun personal data lookup")
 
-    def encrypt(self, plaintext: str, *, tenant_id: str) -> bytes:
-        """Nonce + ciphertext; the tenant is bound in, so a value cannot be moved to another tenant."""
+    def encrypt(self, plaintext: str, *, owner: str) -> bytes:
+        """Version + nonce + ciphertext. `owner` (tenant, member, field) is bound in: a value copied onto
+        another member, field or tenant no longer decrypts."""
         nonce = os.urandom(_NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, plaintext.encode(), tenant_id.encode())
+        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext.encode(), owner.encode())
 
-    def decrypt(self, sealed: bytes, *, tenant_id: str) -> str:
-        return self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], tenant_id.encode()).decode()
+    def decrypt(self, sealed: bytes, *, owner: str) -> str:
+        if sealed[:1] != _VERSION:
+            raise ValueError(f"sealed with an unknown key version {sealed[:1]!r}")
+        nonce, ciphertext = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
+        return self._aead.decrypt(nonce, ciphertext, owner.encode()).decode()
 
     def lookup_hash(self, value: str, *, tenant_id: str) -> bytes:
         """Equal for equal values of one tenant, useless without the key (no rainbow table of phones)."""

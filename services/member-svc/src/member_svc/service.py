@@ -20,11 +20,12 @@ from member_svc.exceptions import (
     NotAMember,
     SelfInvite,
 )
-from member_svc.members import get_active_member, get_member, wipe_personal_data
+from member_svc.members import get_active_member, require_personal_data_permission, wipe_personal_data
 from member_svc.models import Community, Membership, MembershipRecord, WaitlistEntry
 from member_svc.schemas import CommunityCreate, CommunityUpdate, JoinRequest, JoinResult
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1, MemberLeftV1
+from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 
 _MAX_SIBLINGS = 99
@@ -37,9 +38,13 @@ async def create_community(*, session: AsyncSession, tenant_id: str, community_i
     return community
 
 
-async def get_community(*, session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
-    """Returns one of the tenant's communities, archived ones included."""
-    community = await session.get(Community, community_id)
+async def get_community(
+    *, session: AsyncSession, tenant_id: str, community_id: uuid.UUID, lock: bool = False
+) -> Community:
+    """Returns one of the tenant's communities, archived ones included. `lock` holds the row until commit:
+    joins, leaves and changes of one community then run one after the other, so a seat that frees up
+    always meets the waitlist written before it."""
+    community = await session.get(Community, community_id, with_for_update=lock or None, populate_existing=lock)
     if community is None or community.tenant_id != tenant_id:
         raise CommunityNotFound(f"No community {community_id}.")
     return community
@@ -58,9 +63,10 @@ async def list_communities(
 
 
 async def update_community(
-    *, session: AsyncSession, tenant_id: str, community_id: uuid.UUID, changes: CommunityUpdate
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, community_id: uuid.UUID, changes: CommunityUpdate
 ) -> Community:
-    """Changes what an operator may change; capacity never below the members already in."""
+    """Changes what an operator may change; capacity never below the members already in, and seats that a
+    larger capacity opens go to the waitlist first."""
     community = await _open_community(session, tenant_id, community_id)
     fields = {name: value for name, value in changes.model_dump(exclude_unset=True).items() if value is not None}
     if fields.get("capacity", community.capacity) < community.member_count:
@@ -68,6 +74,8 @@ async def update_community(
     for name, value in fields.items():
         setattr(community, name, value)
     await _add_named(session, community)
+    while await _admit_next_waiting(session, outbox, community):
+        pass
     return community
 
 
@@ -83,15 +91,21 @@ async def join_community(
     *, session: AsyncSession, outbox: Outbox, tenant_id: str, community_id: uuid.UUID, join: JoinRequest
 ) -> JoinResult:
     """Puts a member into a community; when it is full, onto its waitlist, into a sibling, or nowhere."""
+    # Member before community, in every use case that locks both: no two can wait on each other.
+    await get_active_member(session=session, tenant_id=tenant_id, member_id=join.member_id, lock=True)
     community = await _open_community(session, tenant_id, community_id)
-    await get_active_member(session=session, tenant_id=tenant_id, member_id=join.member_id)
     if join.inviter_id is not None:
         if join.inviter_id == join.member_id:
             raise SelfInvite("A member cannot invite themselves.")
-        await get_member(session=session, tenant_id=tenant_id, member_id=join.inviter_id)
+        await get_active_member(session=session, tenant_id=tenant_id, member_id=join.inviter_id)
     if await session.get(Membership, (community_id, join.member_id)) is not None:
         raise AlreadyMember(f"Member {join.member_id} is already in community {community_id}.")
     if await _claim_seat(session, community_id):
+        await session.execute(
+            delete(WaitlistEntry).where(
+                WaitlistEntry.community_id == community_id, WaitlistEntry.member_id == join.member_id
+            )
+        )
         await _admit(session, outbox, community, join)
         return JoinResult(status="joined", community_id=community_id, member_id=join.member_id)
     if community.overflow == "waitlist":
@@ -113,7 +127,7 @@ async def leave_community(
     reason: Literal["left", "removed"] = "left",
 ) -> None:
     """Takes a member out (`left` by themselves, `removed` by an operator); the seat goes to the waitlist's first."""
-    community = await get_community(session=session, tenant_id=tenant_id, community_id=community_id)
+    community = await get_community(session=session, tenant_id=tenant_id, community_id=community_id, lock=True)
     removed = await session.execute(
         delete(Membership).where(Membership.community_id == community_id, Membership.member_id == member_id)
     )
@@ -135,10 +149,12 @@ async def leave_community(
         await _admit_next_waiting(session, outbox, community)
 
 
-async def erase_member(*, session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID) -> None:
+async def erase_member(*, session: AsyncSession, outbox: Outbox, caller: Identity, member_id: uuid.UUID) -> None:
     """Erases a member (PIPL deletion): out of every community and waitlist, personal fields wiped, and
     `member.erased` sent so every other service deletes or anonymises what it holds."""
-    member = await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    require_personal_data_permission(caller, "Erasing a member")
+    tenant_id = caller.tenant_id
+    member = await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id, lock=True)
     await _remove_everywhere(session, outbox, tenant_id, member_id)
     wipe_personal_data(member)
     await outbox.add(session, tenant_id=tenant_id, payloads=[MemberErasedV1(member_id=member_id)])
@@ -178,7 +194,7 @@ async def record_stages(*, session: AsyncSession, stages: Sequence[tuple[str, Co
 
 
 async def _open_community(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
-    community = await get_community(session=session, tenant_id=tenant_id, community_id=community_id)
+    community = await get_community(session=session, tenant_id=tenant_id, community_id=community_id, lock=True)
     if community.archived_at is not None:
         raise CommunityArchived(f"Community {community_id} is archived.")
     return community
@@ -244,55 +260,65 @@ async def _queue(session: AsyncSession, community: Community, join: JoinRequest)
     )
 
 
-async def _admit_next_waiting(session: AsyncSession, outbox: Outbox, community: Community) -> None:
-    first = await session.scalar(
-        select(WaitlistEntry)
-        .where(WaitlistEntry.community_id == community.id)
-        .order_by(WaitlistEntry.queued_at)
-        .limit(1)
+async def _admit_next_waiting(session: AsyncSession, outbox: Outbox, community: Community) -> bool:
+    """Gives a free seat to the longest-waiting member; False when there was no seat or no one waiting."""
+    waiting = await session.scalars(
+        select(WaitlistEntry).where(WaitlistEntry.community_id == community.id).order_by(WaitlistEntry.queued_at)
     )
-    if first is None or not await _claim_seat(session, community.id):
-        return
-    await session.delete(first)
-    join = JoinRequest(member_id=first.member_id, channel=first.channel, inviter_id=first.inviter_id)
-    await _admit(session, outbox, community, join)
+    for entry in waiting.all():
+        if await session.get(Membership, (community.id, entry.member_id)) is not None:
+            await session.delete(entry)  # got in some other way meanwhile
+            continue
+        if not await _claim_seat(session, community.id):
+            return False
+        await session.delete(entry)
+        join = JoinRequest(member_id=entry.member_id, channel=entry.channel, inviter_id=entry.inviter_id)
+        await _admit(session, outbox, community, join)
+        return True
+    return False
 
 
 async def _sibling_with_a_seat(session: AsyncSession, community: Community) -> Community:
-    """The first sibling of the family with a free seat (claimed), opening a new one (…2, …3) if none has."""
-    root = await session.get(Community, community.sibling_of) if community.sibling_of else community
-    assert root is not None
+    """The first sibling of the family with a free seat (claimed), opening the next one (…2, …3) if none has.
+    The family's root stays locked meanwhile, so concurrent joins fill one new sibling, not one each."""
+    root_id = community.sibling_of or community.id
+    root = await get_community(session=session, tenant_id=community.tenant_id, community_id=root_id, lock=True)
     siblings = (
         await session.scalars(select(Community).where(Community.sibling_of == root.id).order_by(Community.created_at))
     ).all()
     for sibling in siblings:
         if sibling.archived_at is None and await _claim_seat(session, sibling.id):
             return sibling
-    for number in range(len(siblings) + 2, _MAX_SIBLINGS + 2):
-        sibling = Community(
-            tenant_id=root.tenant_id,
-            name=f"{root.name}{number}",
-            kind=root.kind,
-            tier=root.tier,
-            capacity=root.capacity,
-            member_count=1,
-            overflow="sibling",
-            sibling_of=root.id,
-        )
-        try:
-            await _add_named(session, sibling)
-            return sibling
-        except CommunityNameTaken:
-            continue  # an operator already used that name; try the next number
-    raise CommunityFull(f"Community {root.id} and its {_MAX_SIBLINGS} siblings are full.")
+    taken = set(
+        (
+            await session.scalars(
+                select(Community.name).where(
+                    Community.tenant_id == root.tenant_id, Community.name.startswith(root.name, autoescape=True)
+                )
+            )
+        ).all()
+    )
+    number = next((n for n in range(2, _MAX_SIBLINGS + 2) if f"{root.name}{n}" not in taken), None)
+    if number is None:
+        raise CommunityFull(f"Community {root.id} and its siblings are full.")
+    sibling = Community(
+        tenant_id=root.tenant_id,
+        name=f"{root.name}{number}",
+        kind=root.kind,
+        tier=root.tier,
+        capacity=root.capacity,
+        member_count=1,
+        overflow="sibling",
+        sibling_of=root.id,
+    )
+    await _add_named(session, sibling)
+    return sibling
 
 
 async def _add_named(session: AsyncSession, community: Community) -> None:
     session.add(community)
     try:
-        async with session.begin_nested():
-            await session.flush()
+        await session.flush()
     except IntegrityError:
-        if community in session.new:
-            session.expunge(community)  # else the next flush would try the same insert again
+        # Raising aborts the request's whole transaction, so no savepoint is needed.
         raise CommunityNameTaken(f"The tenant already has a community named {community.name!r}.") from None

@@ -200,10 +200,18 @@ async def test_capacity_cannot_drop_below_the_members_already_in(session: AsyncS
         await join(session, outbox, community_id, await member(session))
     with pytest.raises(CapacityBelowMembers):
         await service.update_community(
-            session=session, tenant_id=TENANT, community_id=community_id, changes=CommunityUpdate(capacity=2)
+            session=session,
+            outbox=outbox,
+            tenant_id=TENANT,
+            community_id=community_id,
+            changes=CommunityUpdate(capacity=2),
         )
     updated = await service.update_community(
-        session=session, tenant_id=TENANT, community_id=community_id, changes=CommunityUpdate(capacity=3, tier="core")
+        session=session,
+        outbox=outbox,
+        tenant_id=TENANT,
+        community_id=community_id,
+        changes=CommunityUpdate(capacity=3, tier="core"),
     )
     assert (updated.capacity, updated.tier) == (3, "core")
 
@@ -222,3 +230,16 @@ async def test_a_communitys_stage_follows_analytics_for_its_own_tenant_only(sess
     for found in (mine, other):
         await session.refresh(found)
     assert (mine.stage, other.stage) == ("growth", None)
+
+
+async def test_a_larger_capacity_goes_to_the_waitlist_first(session: AsyncSession, outbox: Outbox) -> None:
+    community_id = await community(session, capacity=1, overflow="waitlist")
+    seated, waiting = await member(session), await member(session)
+    await join(session, outbox, community_id, seated)
+    await join(session, outbox, community_id, waiting)
+    await service.update_community(
+        session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, changes=CommunityUpdate(capacity=2)
+    )
+    assert [(t, p.member_id) for t, p in await staged_events(session)][-1] == ("member.joined", waiting)  # type: ignore[attr-defined]
+    newcomer = await join(session, outbox, community_id, await member(session))
+    assert (newcomer.status, newcomer.waitlist_position) == ("waitlisted", 1)

@@ -4,6 +4,7 @@ import base64
 import os
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,18 +51,27 @@ async def register(session: AsyncSession, cipher: PersonalDataCipher, phone: str
 async def test_phones_are_stored_encrypted_and_shown_masked_to_roles_without_the_permission(
     session: AsyncSession, cipher: PersonalDataCipher
 ) -> None:
-    member = await register(session, cipher)
-    assert member.phone_encrypted is not None and b"13812345678" not in member.phone_encrypted
+    member, twin = await register(session, cipher), await register(session, cipher, phone=None)
+    assert member.phone_encrypted is not None
+    assert len(member.phone_encrypted) == 1 + 12 + 11 + 16  # version, nonce, the 11 digits, GCM tag
+    owner = f"{TENANT}\x00{member.id}\x00phone"
+    assert cipher.decrypt(member.phone_encrypted, owner=owner) == "13812345678"
+    assert cipher.encrypt("13812345678", owner=owner) != cipher.encrypt("13812345678", owner=owner)
+    with pytest.raises(InvalidTag):  # moved onto another member, it no longer opens
+        cipher.decrypt(member.phone_encrypted, owner=f"{TENANT}\x00{twin.id}\x00phone")
     assert members.present(member, cipher, reveal=members.may_see_personal_data(ANALYST)).phone == "138****5678"
     assert members.present(member, cipher, reveal=members.may_see_personal_data(OWNER)).phone == "13812345678"
 
 
 async def test_a_member_is_found_by_phone_in_any_notation(session: AsyncSession, cipher: PersonalDataCipher) -> None:
     member = await register(session, cipher)
-    found = await members.find_by_phone(session=session, cipher=cipher, tenant_id=TENANT, phone="+86 138-1234-5678")
+    found = await members.find_by_phone(session=session, cipher=cipher, caller=OWNER, phone="+86 138-1234-5678")
     assert found.id == member.id
+    other_tenant = Identity(tenant_id="tenant-b", principal="owner", permissions=frozenset({"*"}))
     with pytest.raises(MemberNotFound):
-        await members.find_by_phone(session=session, cipher=cipher, tenant_id="tenant-b", phone="13812345678")
+        await members.find_by_phone(session=session, cipher=cipher, caller=other_tenant, phone="13812345678")
+    with pytest.raises(PersonalDataNotAllowed):  # else guessing numbers would unmask a masked phone
+        await members.find_by_phone(session=session, cipher=cipher, caller=ANALYST, phone="13812345678")
 
 
 @pytest.mark.parametrize("phone", ["12345", "23812345678", "138123456789", "phone"])
@@ -82,7 +92,7 @@ async def test_a_correction_records_which_fields_changed(
     member = await register(session, cipher)
     changes = MemberUpdate(region="杭州", phone="13900001111")
     await members.correct(
-        session=session, outbox=outbox, cipher=cipher, tenant_id=TENANT, member_id=member.id, changes=changes
+        session=session, outbox=outbox, cipher=cipher, caller=OWNER, member_id=member.id, changes=changes
     )
     [(type_, payload)] = await staged(session)
     assert type_ == "member.profile_updated"
@@ -122,7 +132,9 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
     join = JoinRequest(member_id=member.id, channel="qr")
     await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=community.id, join=join)
 
-    await service.erase_member(session=session, outbox=outbox, tenant_id=TENANT, member_id=member.id)
+    with pytest.raises(PersonalDataNotAllowed):
+        await service.erase_member(session=session, outbox=outbox, caller=ANALYST, member_id=member.id)
+    await service.erase_member(session=session, outbox=outbox, caller=OWNER, member_id=member.id)
 
     shown = members.present(member, cipher, reveal=True)
     assert (shown.nickname, shown.phone, shown.gender, shown.persona_tags, shown.active_hours, shown.erased) == (

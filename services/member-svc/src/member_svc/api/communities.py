@@ -37,10 +37,10 @@ async def get_community(community_id: uuid.UUID, session: DbSession, caller: Cur
 
 @router.patch("/{community_id}", response_model=CommunityRead)
 async def update_community(
-    community_id: uuid.UUID, body: CommunityUpdate, session: DbSession, caller: CurrentIdentity
+    community_id: uuid.UUID, body: CommunityUpdate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
 ) -> object:
     return await service.update_community(
-        session=session, tenant_id=caller.tenant_id, community_id=community_id, changes=body
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, community_id=community_id, changes=body
     )
 
 

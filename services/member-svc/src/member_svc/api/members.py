@@ -29,7 +29,7 @@ async def create_member(body: MemberCreate, session: DbSession, cipher: Cipher, 
 
 @router.post("/lookup", summary="Find a member by phone (sent in the body, so it stays out of URLs and logs)")
 async def lookup_member(body: PhoneLookup, session: DbSession, cipher: Cipher, caller: CurrentIdentity) -> MemberRead:
-    member = await members.find_by_phone(session=session, cipher=cipher, tenant_id=caller.tenant_id, phone=body.phone)
+    member = await members.find_by_phone(session=session, cipher=cipher, caller=caller, phone=body.phone)
     return members.present(member, cipher, reveal=members.may_see_personal_data(caller))
 
 
@@ -49,14 +49,14 @@ async def correct_member(
     caller: CurrentIdentity,
 ) -> MemberRead:
     member = await members.correct(
-        session=session, outbox=outbox, cipher=cipher, tenant_id=caller.tenant_id, member_id=member_id, changes=body
+        session=session, outbox=outbox, cipher=cipher, caller=caller, member_id=member_id, changes=body
     )
     return members.present(member, cipher, reveal=members.may_see_personal_data(caller))
 
 
 @router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Erase a member (PIPL deletion)")
 async def erase_member(member_id: uuid.UUID, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity) -> None:
-    await service.erase_member(session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id)
+    await service.erase_member(session=session, outbox=outbox, caller=caller, member_id=member_id)
 
 
 @router.get("/{member_id}/export", summary="Everything held about a member (PIPL access and copy)")

@@ -38,12 +38,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("phone_encrypted", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("phone_hash", sa.LargeBinary(length=32), nullable=True))
         batch_op.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f("uq_members_tenant_id"), ["tenant_id", "phone_hash"])
+        batch_op.create_unique_constraint("uq_members_tenant_phone", ["tenant_id", "phone_hash"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_members_tenant_id"), type_="unique")
+        batch_op.drop_constraint("uq_members_tenant_phone", type_="unique")
         batch_op.drop_column("erased_at")
         batch_op.drop_column("phone_hash")
         batch_op.drop_column("phone_encrypted")
