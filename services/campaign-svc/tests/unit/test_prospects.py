@@ -11,7 +11,7 @@ from campaign_svc.exceptions import ProspectNotFound
 from campaign_svc.handlers import HANDLERS
 from campaign_svc.models import Base
 from qunyun_shared.events import new_event
-from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1
 from tests.support.harness import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
@@ -43,3 +43,14 @@ async def test_another_tenant_cannot_see_the_prospect(session: AsyncSession) -> 
     await HANDLERS["member.joined"](session, [joined(member_id, None)])
     with pytest.raises(ProspectNotFound):
         await service.get_prospect(session=session, tenant_id="other", member_id=member_id)
+
+
+async def test_an_erased_member_is_forgotten_even_as_an_inviter(session: AsyncSession) -> None:
+    erased_member, invitee = uuid.uuid4(), uuid.uuid4()
+    await HANDLERS["member.joined"](session, [joined(erased_member, None), joined(invitee, erased_member)])
+    erasure = new_event(source="member-svc", tenant_id="t", payload=MemberErasedV1(member_id=erased_member))
+    await HANDLERS["member.erased"](session, [erasure])
+    await HANDLERS["member.joined"](session, [joined(erased_member, None)])  # a late redelivery
+    with pytest.raises(ProspectNotFound):
+        await service.get_prospect(session=session, tenant_id="t", member_id=erased_member)
+    assert (await service.get_prospect(session=session, tenant_id="t", member_id=invitee)).inviter_id is None

@@ -20,8 +20,8 @@ async def on_member_left(session: AsyncSession, events: Sequence[Envelope]) -> N
 
 
 async def on_member_erased(session: AsyncSession, events: Sequence[Envelope]) -> None:
-    erased = [erasure.member_id for _, erasure in payloads_of(events, MemberErasedV1)]
-    await service.forget_members(session=session, member_ids=erased)
+    erased = [(tenant_id, erasure.member_id) for tenant_id, erasure in payloads_of(events, MemberErasedV1)]
+    await service.forget_members(session=session, erased=erased)
 
 
 HANDLERS: dict[str, Handler] = {

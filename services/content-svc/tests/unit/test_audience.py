@@ -10,7 +10,7 @@ from content_svc import service
 from content_svc.handlers import HANDLERS
 from content_svc.models import Base
 from qunyun_shared.events import new_event
-from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
+from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1, MemberLeftV1
 from tests.support.harness import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
@@ -36,3 +36,19 @@ async def test_joins_build_the_audience_and_leaves_shrink_it(session: AsyncSessi
     await HANDLERS["member.left"](session, [new_event(source="member-svc", tenant_id="t", payload=leave)])
     assert (await service.community_audience(session=session, tenant_id="t", community_id=community_id)).members == 1
     assert (await service.community_audience(session=session, tenant_id="x", community_id=community_id)).members == 0
+
+
+async def test_an_erased_member_is_forgotten_and_a_late_join_does_not_bring_them_back(session: AsyncSession) -> None:
+    community_id, member_id = uuid.uuid4(), uuid.uuid4()
+    joined = new_event(
+        source="member-svc",
+        tenant_id="t",
+        payload=MemberJoinedV1(
+            member_id=member_id, community_id=community_id, channel="qr", joined_at=datetime.now(UTC)
+        ),
+    )
+    await HANDLERS["member.joined"](session, [joined])
+    erased = new_event(source="member-svc", tenant_id="t", payload=MemberErasedV1(member_id=member_id))
+    await HANDLERS["member.erased"](session, [erased])
+    await HANDLERS["member.joined"](session, [joined])  # delivered again, after the erasure
+    assert (await service.community_audience(session=session, tenant_id="t", community_id=community_id)).members == 0
