@@ -1,6 +1,7 @@
 """Full communities through the gateway: a waitlist that moves, siblings that open, archives that close."""
 
 import asyncio
+import uuid
 from collections import Counter
 
 import httpx
@@ -23,6 +24,7 @@ async def test_the_waitlist_moves_up_when_a_member_is_removed(tenant_api: httpx.
         "community_id": community_id,
         "member_id": waiting,
         "waitlist_position": 1,
+        "application_id": None,
     }
 
     removal = await tenant_api.delete(f"/communities/{community_id}/members/{seated}", params={"reason": "removed"})
@@ -78,3 +80,28 @@ async def test_concurrent_joins_into_a_full_family_fill_one_new_sibling(tenant_a
     assert all(r.status_code == 201 for r in results)
     places = Counter(r.json()["community_id"] for r in results)
     assert sorted(places.values()) == [4, 4]
+
+
+async def test_an_approval_community_seats_members_an_operator_approves(tenant_api: httpx.AsyncClient) -> None:
+    body = {
+        "name": f"VIP-{uuid.uuid4().hex[:6]}",
+        "kind": "vip",
+        "entry_rule": "approval",
+        "questionnaire": [{"id": "city", "text": "您在哪个城市", "required": True}],
+    }
+    community_id = (await tenant_api.post("/communities", json=body)).json()["id"]
+    (applicant,) = await new_members(tenant_api, 1)
+
+    unanswered = await join(tenant_api, community_id, applicant)
+    assert unanswered.status_code == 422 and unanswered.json()["missing"] == ["city"]
+    filed = await tenant_api.post(
+        f"/communities/{community_id}/members",
+        json={"member_id": applicant, "channel": "qr", "answers": {"city": "上海"}},
+    )
+    assert filed.status_code == 202 and filed.json()["status"] == "pending_approval"
+    pending = (await tenant_api.get(f"/communities/{community_id}/applications", params={"status": "pending"})).json()
+    assert [(a["member_id"], a["answers"]) for a in pending] == [(applicant, {"city": "上海"})]
+
+    approved = await tenant_api.post(f"/communities/{community_id}/applications/{pending[0]['id']}/approve")
+    assert approved.status_code == 200 and approved.json()["status"] == "joined"
+    await wait_for_count(tenant_api, community_id, 1)

@@ -35,6 +35,26 @@ class AlreadyWaitlisted(Conflict):
     slug = "already-waitlisted"
 
 
+class EntryRefused(Forbidden):
+    slug = "entry-refused"
+
+
+class IncompleteAnswers(InvalidInput):
+    slug = "incomplete-answers"
+
+
+class AlreadyApplied(Conflict):
+    slug = "already-applied"
+
+
+class ApplicationNotFound(NotFound):
+    slug = "application-not-found"
+
+
+class ApplicationDecided(Conflict):
+    slug = "application-decided"
+
+
 class NotAMember(NotFound):
     slug = "not-a-member"
 

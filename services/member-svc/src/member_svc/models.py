@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -32,6 +33,11 @@ class Community(Base):
     # What a join into a full community does: queue on the waitlist, or go to a sibling ("…2").
     overflow: Mapped[str] = mapped_column(String(10), default="waitlist", server_default="waitlist")
     sibling_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("communities.id"))
+    # Who may enter: open, invite_only, purchased_product, min_level, or approval (with a questionnaire).
+    entry_rule: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    entry_product_id: Mapped[str | None] = mapped_column(String(64))
+    entry_min_level: Mapped[int | None]
+    questionnaire: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     # Lifecycle stage as analytics-svc judges it (`community.stage_changed`); none until it has.
     stage: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
@@ -49,6 +55,35 @@ class WaitlistEntry(Base):
     channel: Mapped[str] = mapped_column(String(20))
     inviter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
     queued_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class Application(Base):
+    """A request to join a community that admits by approval, with the member's answers."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    community_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("communities.id"), index=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    inviter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    answers: Mapped[dict[str, str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(200))
+    applied_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Purchase(Base):
+    """A product a member has ordered (from `order.placed`), for communities that admit buyers."""
+
+    __tablename__ = "purchases"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    first_ordered_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class MembershipRecord(Base):
@@ -78,6 +113,7 @@ class Member(Base):
     region: Mapped[str | None] = mapped_column(String(64))
     persona_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     active_hours: Mapped[list[int]] = mapped_column(JSON, default=list)
+    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())

@@ -50,7 +50,12 @@ async def claim_seat(session: AsyncSession, community_id: uuid.UUID) -> bool:
 async def admit(session: AsyncSession, outbox: Outbox, community: Community, join: JoinRequest) -> None:
     """Records a member in a community whose seat they hold, and `member.joined`."""
     now = datetime.now(UTC)
-    values = {"tenant_id": community.tenant_id, "community_id": community.id, "joined_at": now, **join.model_dump()}
+    values = {
+        "tenant_id": community.tenant_id,
+        "community_id": community.id,
+        "joined_at": now,
+        **join.model_dump(exclude={"answers"}),
+    }
     try:
         # A duplicate fails on the primary key; raising rolls back the seat claimed too.
         await session.execute(insert(Membership).values(**values))
@@ -80,7 +85,10 @@ async def admit(session: AsyncSession, outbox: Outbox, community: Community, joi
 async def queue(session: AsyncSession, community: Community, join: JoinRequest) -> JoinResult:
     session.add(
         WaitlistEntry(
-            tenant_id=community.tenant_id, community_id=community.id, queued_at=datetime.now(UTC), **join.model_dump()
+            tenant_id=community.tenant_id,
+            community_id=community.id,
+            queued_at=datetime.now(UTC),
+            **join.model_dump(exclude={"answers"}),
         )
     )
     try:

@@ -8,7 +8,7 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import seating
+from member_svc import entry, seating
 from member_svc.exceptions import (
     AlreadyMember,
     CapacityBelowMembers,
@@ -63,7 +63,13 @@ async def update_community(
     """Changes what an operator may change; capacity never below the members already in, and seats that a
     larger capacity opens go to the waitlist first."""
     community = await _open_community(session, tenant_id, community_id)
-    fields = {name: value for name, value in changes.model_dump(exclude_unset=True).items() if value is not None}
+    fields = {
+        name: value
+        for name, value in changes.model_dump(exclude_unset=True, exclude={"entry"}).items()
+        if value is not None
+    }
+    if changes.entry is not None:
+        fields |= changes.entry.model_dump()
     if fields.get("capacity", community.capacity) < community.member_count:
         raise CapacityBelowMembers(f"The community has {community.member_count} members already.")
     for name, value in fields.items():
@@ -87,7 +93,7 @@ async def join_community(
 ) -> JoinResult:
     """Puts a member into a community; when it is full, onto its waitlist, into a sibling, or nowhere."""
     # Member before community, in every use case that locks both: no two can wait on each other.
-    await get_active_member(session=session, tenant_id=tenant_id, member_id=join.member_id, lock=True)
+    member = await get_active_member(session=session, tenant_id=tenant_id, member_id=join.member_id, lock=True)
     community = await _open_community(session, tenant_id, community_id)
     if join.inviter_id is not None:
         if join.inviter_id == join.member_id:
@@ -95,7 +101,7 @@ async def join_community(
         await get_active_member(session=session, tenant_id=tenant_id, member_id=join.inviter_id)
     if await session.get(Membership, (community_id, join.member_id)) is not None:
         raise AlreadyMember(f"Member {join.member_id} is already in community {community_id}.")
-    return await seating.place(session, outbox, community, join)
+    return await entry.admit_or_apply(session, outbox, community, member, join)
 
 
 async def leave_community(
@@ -161,6 +167,28 @@ async def membership_records(*, session: AsyncSession, member_id: uuid.UUID) -> 
     """A member's joins, leaves and removals, oldest first."""
     query = select(MembershipRecord).where(MembershipRecord.member_id == member_id).order_by(MembershipRecord.at)
     return list((await session.scalars(query)).all())
+
+
+async def decide_application(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    community_id: uuid.UUID,
+    application_id: uuid.UUID,
+    approve: bool,
+    reason: str | None,
+) -> JoinResult | None:
+    """An operator's decision on an application; an approved member is seated as a join would be."""
+    community = await _open_community(session, tenant_id, community_id)
+    return await entry.decide(
+        session=session,
+        outbox=outbox,
+        community=community,
+        application_id=application_id,
+        approve=approve,
+        reason=reason,
+    )
 
 
 async def record_stages(*, session: AsyncSession, stages: Sequence[tuple[str, CommunityStageChangedV1]]) -> None:

@@ -24,6 +24,7 @@ class OrderPlacedV1(EventPayload):
     member_id: UUID
     community_id: UUID | None = None
     amount_fen: int = Field(ge=0)
+    product_ids: list[str] = []
     attribution: Attribution = Attribution()
     placed_at: datetime
 

@@ -5,8 +5,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from member_svc import service
-from member_svc.schemas import CommunityCreate, CommunityRead, CommunityUpdate, JoinRequest, JoinResult
+from member_svc import entry, service
+from member_svc.schemas import (
+    ApplicationRead,
+    CommunityCreate,
+    CommunityRead,
+    CommunityUpdate,
+    Decision,
+    JoinRequest,
+    JoinResult,
+)
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
 router = APIRouter(prefix="/communities", tags=["communities"])
@@ -52,7 +60,7 @@ async def archive_community(community_id: uuid.UUID, session: DbSession, caller:
 @router.post(
     "/{community_id}/members",
     status_code=status.HTTP_201_CREATED,
-    responses={202: {"model": JoinResult, "description": "Full: the member is on the waitlist."}},
+    responses={202: {"model": JoinResult, "description": "Waitlisted (full) or pending an operator's approval."}},
 )
 async def join_community(
     community_id: uuid.UUID,
@@ -65,7 +73,7 @@ async def join_community(
     result = await service.join_community(
         session=session, outbox=outbox, tenant_id=caller.tenant_id, community_id=community_id, join=body
     )
-    if result.status == "waitlisted":
+    if result.status != "joined":
         response.status_code = status.HTTP_202_ACCEPTED
     return result
 
@@ -88,4 +96,59 @@ async def leave_community(
         community_id=community_id,
         member_id=member_id,
         reason=reason,
+    )
+
+
+@router.get("/{community_id}/applications", response_model=list[ApplicationRead])
+async def list_applications(
+    community_id: uuid.UUID,
+    session: DbSession,
+    caller: CurrentIdentity,
+    status: Literal["pending", "approved", "rejected"] | None = None,
+) -> object:
+    await service.get_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
+    return await entry.applications(session=session, community_id=community_id, status=status)
+
+
+@router.post("/{community_id}/applications/{application_id}/approve", responses={202: {"model": JoinResult}})
+async def approve_application(
+    community_id: uuid.UUID,
+    application_id: uuid.UUID,
+    session: DbSession,
+    outbox: EventOutbox,
+    caller: CurrentIdentity,
+    response: Response,
+) -> JoinResult:
+    result = await service.decide_application(
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        community_id=community_id,
+        application_id=application_id,
+        approve=True,
+        reason=None,
+    )
+    assert result is not None
+    if result.status == "waitlisted":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return result
+
+
+@router.post("/{community_id}/applications/{application_id}/reject", status_code=status.HTTP_204_NO_CONTENT)
+async def reject_application(
+    community_id: uuid.UUID,
+    application_id: uuid.UUID,
+    body: Decision,
+    session: DbSession,
+    outbox: EventOutbox,
+    caller: CurrentIdentity,
+) -> None:
+    await service.decide_application(
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        community_id=community_id,
+        application_id=application_id,
+        approve=False,
+        reason=body.reason,
     )
