@@ -70,3 +70,19 @@ async def test_the_correlation_id_travels_from_http_into_the_event(
         return any(("ce_correlationid", correlation_id.encode()) in r.headers for r in records)  # type: ignore[attr-defined]
 
     await platform.read_topic("member", until=carries_it)
+
+
+async def test_a_join_by_invite_code_credits_the_inviter_on_the_event(tenant_api: httpx.AsyncClient) -> None:
+    community_id, (inviter, joiner) = await new_community(tenant_api), await new_members(tenant_api, 2)
+    code = (await tenant_api.post(f"/members/{inviter}/invite-code")).json()["invite_code"]
+    joined = await tenant_api.post(
+        f"/communities/{community_id}/members", json={"member_id": joiner, "channel": "invite", "invite_code": code}
+    )
+    assert joined.status_code == 201
+
+    async def credited() -> None:
+        prospect = await tenant_api.get(f"/campaigns/prospects/{joiner}")  # campaign-svc learned it from the event
+        assert prospect.status_code == 200 and prospect.json()["inviter_id"] == inviter
+
+    await eventually(credited)
+    assert (await tenant_api.get(f"/members/{inviter}/referrals")).json()["invitees"] == [joiner]

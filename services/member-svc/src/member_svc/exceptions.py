@@ -55,6 +55,14 @@ class ApplicationDecided(Conflict):
     slug = "application-decided"
 
 
+class UnknownInviteCode(InvalidInput):
+    slug = "unknown-invite-code"
+
+
+class ReferralCycle(InvalidInput):
+    slug = "referral-cycle"
+
+
 class NotAMember(NotFound):
     slug = "not-a-member"
 

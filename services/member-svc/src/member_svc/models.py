@@ -103,7 +103,10 @@ class Member(Base):
     """A member's profile. Identifiers are kept only encrypted, with a keyed hash to find them by."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("tenant_id", "phone_hash", name="uq_members_tenant_phone"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "phone_hash", name="uq_members_tenant_phone"),
+        UniqueConstraint("tenant_id", "invite_code", name="uq_members_tenant_invite_code"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -114,6 +117,10 @@ class Member(Base):
     persona_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     active_hours: Mapped[list[int]] = mapped_column(JSON, default=list)
     level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Referral tree: who first brought the member in (fixed at their first invited join), and the code
+    # they share to bring others.
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"), index=True)
+    invite_code: Mapped[str | None] = mapped_column(String(16))
     phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())

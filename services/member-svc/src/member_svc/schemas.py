@@ -166,6 +166,7 @@ class JoinRequest(_Input):
     member_id: uuid.UUID
     channel: JoinChannel = Field(examples=["qr"])
     inviter_id: uuid.UUID | None = None
+    invite_code: str | None = Field(default=None, min_length=4, max_length=16, description="Instead of inviter_id.")
     answers: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=500)]] = Field(
         default={}, max_length=20, description="Answers to the questionnaire of a community that admits by approval."
     )
@@ -185,6 +186,18 @@ class ApplicationRead(BaseModel):
 
 class Decision(_Input):
     reason: str | None = Field(default=None, max_length=200)
+
+
+class InviteCode(BaseModel):
+    member_id: uuid.UUID
+    invite_code: str
+
+
+class ReferralsRead(BaseModel):
+    member_id: uuid.UUID
+    invited_by: uuid.UUID | None = Field(description="Who first brought the member in.")
+    invitees: list[uuid.UUID] = Field(description="Whom the member brought in, first joins only.")
+    depth: int = Field(description="Steps from the member up to the root of their referral tree.")
 
 
 class JoinResult(BaseModel):

@@ -54,7 +54,7 @@ async def admit(session: AsyncSession, outbox: Outbox, community: Community, joi
         "tenant_id": community.tenant_id,
         "community_id": community.id,
         "joined_at": now,
-        **join.model_dump(exclude={"answers"}),
+        **join.model_dump(exclude={"answers", "invite_code"}),
     }
     try:
         # A duplicate fails on the primary key; raising rolls back the seat claimed too.
@@ -88,7 +88,7 @@ async def queue(session: AsyncSession, community: Community, join: JoinRequest) 
             tenant_id=community.tenant_id,
             community_id=community.id,
             queued_at=datetime.now(UTC),
-            **join.model_dump(exclude={"answers"}),
+            **join.model_dump(exclude={"answers", "invite_code"}),
         )
     )
     try:

@@ -8,14 +8,13 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import entry, seating
+from member_svc import entry, referrals, seating
 from member_svc.exceptions import (
     AlreadyMember,
     CapacityBelowMembers,
     CommunityArchived,
     CommunityNotFound,
     NotAMember,
-    SelfInvite,
 )
 from member_svc.members import get_active_member, require_personal_data_permission, wipe_personal_data
 from member_svc.models import Community, Membership, MembershipRecord, WaitlistEntry
@@ -95,10 +94,9 @@ async def join_community(
     # Member before community, in every use case that locks both: no two can wait on each other.
     member = await get_active_member(session=session, tenant_id=tenant_id, member_id=join.member_id, lock=True)
     community = await _open_community(session, tenant_id, community_id)
+    join = await referrals.resolve_inviter(session=session, tenant_id=tenant_id, join=join)
     if join.inviter_id is not None:
-        if join.inviter_id == join.member_id:
-            raise SelfInvite("A member cannot invite themselves.")
-        await get_active_member(session=session, tenant_id=tenant_id, member_id=join.inviter_id)
+        await referrals.attribute(session=session, member=member, inviter_id=join.inviter_id)
     if await session.get(Membership, (community_id, join.member_id)) is not None:
         raise AlreadyMember(f"Member {join.member_id} is already in community {community_id}.")
     return await entry.admit_or_apply(session, outbox, community, member, join)

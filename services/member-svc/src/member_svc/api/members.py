@@ -4,17 +4,19 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from member_svc import members, service
+from member_svc import members, referrals, service
 from member_svc.dependencies import Cipher
 from member_svc.schemas import (
     ConsentCreate,
     ConsentRead,
     ConsentState,
+    InviteCode,
     MemberCreate,
     MemberExport,
     MemberRead,
     MemberUpdate,
     PhoneLookup,
+    ReferralsRead,
 )
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
@@ -79,3 +81,14 @@ async def record_consent(
 @router.get("/{member_id}/consents")
 async def consent_state(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ConsentState:
     return await members.consent_state(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+
+
+@router.post("/{member_id}/invite-code", summary="The member's invite code (created on first request)")
+async def invite_code(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> InviteCode:
+    code = await referrals.invite_code(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    return InviteCode(member_id=member_id, invite_code=code)
+
+
+@router.get("/{member_id}/referrals", summary="Who invited the member, whom they invited, their depth")
+async def member_referrals(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ReferralsRead:
+    return await referrals.referrals(session=session, tenant_id=caller.tenant_id, member_id=member_id)

@@ -1,0 +1,75 @@
+"""Invite codes, attribution to the first inviter, and a referral tree without loops."""
+
+import base64
+import os
+import uuid
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from member_svc import members, referrals, service
+from member_svc.exceptions import ReferralCycle, SelfInvite, UnknownInviteCode
+from member_svc.models import MESSAGING, Base
+from member_svc.personal_data import PersonalDataCipher
+from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate
+from qunyun_shared.outbox import Outbox
+from tests.support.harness import in_memory_session_fixture
+
+pytestmark = pytest.mark.unit
+
+TENANT = "tenant-a"
+CIPHER = PersonalDataCipher(base64.b64encode(os.urandom(32)).decode())
+
+session = in_memory_session_fixture(Base.metadata)
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
+
+
+async def member(session: AsyncSession) -> uuid.UUID:
+    body = MemberCreate(nickname="会员")
+    return (await members.register(session=session, cipher=CIPHER, tenant_id=TENANT, member_in=body)).id
+
+
+async def community(session: AsyncSession) -> uuid.UUID:
+    body = CommunityCreate(name=f"群{uuid.uuid4().hex[:6]}", kind="interest")
+    return (await service.create_community(session=session, tenant_id=TENANT, community_in=body)).id
+
+
+async def join(session: AsyncSession, outbox: Outbox, member_id: uuid.UUID, **invite: object) -> None:
+    request = JoinRequest(member_id=member_id, channel="invite", **invite)  # type: ignore[arg-type]
+    await service.join_community(
+        session=session, outbox=outbox, tenant_id=TENANT, community_id=await community(session), join=request
+    )
+
+
+async def test_a_joiner_is_attributed_to_the_owner_of_the_invite_code(session: AsyncSession, outbox: Outbox) -> None:
+    inviter, joiner = await member(session), await member(session)
+    code = await referrals.invite_code(session=session, tenant_id=TENANT, member_id=inviter)
+    assert code == await referrals.invite_code(session=session, tenant_id=TENANT, member_id=inviter)
+    await join(session, outbox, joiner, invite_code=code.lower())
+    tree = await referrals.referrals(session=session, tenant_id=TENANT, member_id=inviter)
+    assert (tree.invitees, tree.depth) == ([joiner], 0)
+    assert (await referrals.referrals(session=session, tenant_id=TENANT, member_id=joiner)).invited_by == inviter
+    with pytest.raises(UnknownInviteCode):
+        await join(session, outbox, await member(session), invite_code="NOSUCHCODE")
+
+
+async def test_the_first_inviter_keeps_the_credit(session: AsyncSession, outbox: Outbox) -> None:
+    first, second, joiner = await member(session), await member(session), await member(session)
+    await join(session, outbox, joiner, inviter_id=first)
+    await join(session, outbox, joiner, inviter_id=second)
+    assert (await referrals.referrals(session=session, tenant_id=TENANT, member_id=joiner)).invited_by == first
+
+
+async def test_self_invites_and_loops_are_refused(session: AsyncSession, outbox: Outbox) -> None:
+    grandparent, parent, child = await member(session), await member(session), await member(session)
+    with pytest.raises(SelfInvite):
+        await join(session, outbox, grandparent, inviter_id=grandparent)
+    await join(session, outbox, parent, inviter_id=grandparent)
+    await join(session, outbox, child, inviter_id=parent)
+    with pytest.raises(ReferralCycle):  # the grandparent, brought in by their own grandchild
+        await join(session, outbox, grandparent, inviter_id=child)
+    assert (await referrals.referrals(session=session, tenant_id=TENANT, member_id=child)).depth == 2
