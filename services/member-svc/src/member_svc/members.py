@@ -170,9 +170,7 @@ async def export(
     require_personal_data_permission(caller, "Exporting a member's data")
     member = await get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
     memberships = await session.scalars(select(Membership).where(Membership.member_id == member_id))
-    records = await session.scalars(
-        select(MembershipRecord).where(MembershipRecord.member_id == member_id).order_by(MembershipRecord.at)
-    )
+    records = await membership_records(session=session, member_id=member_id)
     return MemberExport(
         member=present(member, cipher, reveal=True),
         memberships=[MembershipRead.model_validate(m) for m in memberships],
@@ -187,6 +185,12 @@ def wipe_personal_data(member: Member) -> None:
     member.nickname, member.gender, member.age_band, member.region = ERASED_NICKNAME, None, None, None
     member.persona_tags, member.active_hours, member.erased_at = [], [], datetime.now(UTC)
     _forget_phone(member)
+
+
+async def membership_records(*, session: AsyncSession, member_id: uuid.UUID) -> list[MembershipRecord]:
+    """A member's joins, rejoins, leaves and removals, oldest first."""
+    query = select(MembershipRecord).where(MembershipRecord.member_id == member_id).order_by(MembershipRecord.at)
+    return list((await session.scalars(query)).all())
 
 
 async def _consents(session: AsyncSession, member_id: uuid.UUID) -> list[Consent]:

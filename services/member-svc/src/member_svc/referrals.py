@@ -47,13 +47,8 @@ async def attribute(*, session: AsyncSession, member: Member, inviter_id: uuid.U
     inviter = await get_active_member(session=session, tenant_id=member.tenant_id, member_id=inviter_id)
     if member.invited_by is not None:
         return
-    ancestor, depth = inviter, 0
-    while ancestor.invited_by is not None and depth < _MAX_DEPTH:
-        if ancestor.invited_by == member.id:
-            raise ReferralCycle(f"Member {member.id} is already above {inviter_id} in the referral tree.")
-        parent = await session.get(Member, ancestor.invited_by)
-        assert parent is not None
-        ancestor, depth = parent, depth + 1
+    if member.id in [inviter.id, *await _ancestors(session, inviter)]:
+        raise ReferralCycle(f"Member {member.id} is already above {inviter_id} in the referral tree.")
     member.invited_by = inviter_id
 
 
@@ -63,9 +58,16 @@ async def referrals(*, session: AsyncSession, tenant_id: str, member_id: uuid.UU
     invitees = (
         await session.scalars(select(Member.id).where(Member.invited_by == member_id).order_by(Member.created_at))
     ).all()
-    depth, ancestor = 0, member
-    while ancestor.invited_by is not None and depth < _MAX_DEPTH:
-        parent = await session.get(Member, ancestor.invited_by)
-        assert parent is not None
-        ancestor, depth = parent, depth + 1
+    depth = len(await _ancestors(session, member))
     return ReferralsRead(member_id=member_id, invited_by=member.invited_by, invitees=list(invitees), depth=depth)
+
+
+async def _ancestors(session: AsyncSession, member: Member) -> list[uuid.UUID]:
+    """The members above `member` in the referral tree, nearest first."""
+    chain: list[uuid.UUID] = []
+    while member.invited_by is not None and len(chain) < _MAX_DEPTH:
+        chain.append(member.invited_by)
+        parent = await session.get(Member, member.invited_by)
+        assert parent is not None
+        member = parent
+    return chain

@@ -161,12 +161,6 @@ async def _remove_everywhere(session: AsyncSession, outbox: Outbox, tenant_id: s
         )
 
 
-async def membership_records(*, session: AsyncSession, member_id: uuid.UUID) -> list[MembershipRecord]:
-    """A member's joins, leaves and removals, oldest first."""
-    query = select(MembershipRecord).where(MembershipRecord.member_id == member_id).order_by(MembershipRecord.at)
-    return list((await session.scalars(query)).all())
-
-
 async def decide_application(
     *,
     session: AsyncSession,

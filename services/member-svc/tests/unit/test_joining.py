@@ -181,7 +181,7 @@ async def test_leaving_and_joining_again_are_both_recorded(session: AsyncSession
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=member_id
     )
     await join(session, outbox, community_id, member_id)
-    records = await service.membership_records(session=session, member_id=member_id)
+    records = await members.membership_records(session=session, member_id=member_id)
     assert [r.action for r in records] == ["joined", "left", "rejoined"]
 
 
