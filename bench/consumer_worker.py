@@ -13,6 +13,7 @@ from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING
 from qunyun_shared.db import create_engine
 from qunyun_shared.inbox import EventConsumer
+from qunyun_shared.outbox import Outbox
 from tests.support.harness import KAFKA_BOOTSTRAP
 
 MAX_SECONDS = 600
@@ -27,6 +28,7 @@ async def main() -> None:
         handlers=HANDLERS,
         bootstrap_servers=KAFKA_BOOTSTRAP,
         topic_prefix=os.environ["KAFKA_TOPIC_PREFIX"],
+        outbox=Outbox(table=MESSAGING.outbox, source="analytics-svc", topic_prefix=os.environ["KAFKA_TOPIC_PREFIX"]),
     )
     task = asyncio.create_task(consumer.run())
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)

@@ -22,11 +22,12 @@ import asyncpg
 import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import identity
 from qunyun_shared.db import create_engine
+from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.topics import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -296,3 +297,10 @@ def in_memory_session_fixture(metadata: MetaData) -> Any:
             yield session
 
     return session
+
+
+async def staged_events(session: AsyncSession, outbox_table: Any) -> list[tuple[str, Any]]:
+    """The (type, payload) of the events a session has put in its outbox, in order."""
+    rows = (await session.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
+    events = [from_kafka(row.value, [(name, value.encode()) for name, value in row.headers]) for row in rows]
+    return [(event.type, event.data) for event in events]

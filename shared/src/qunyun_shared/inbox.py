@@ -23,8 +23,9 @@ from qunyun_shared.topics import dead_letter_topic, topic_for
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
-"""Handles a run of consecutive events of one type, inside the caller's transaction."""
+Handler = Callable[[AsyncSession, Outbox, Sequence[Envelope]], Awaitable[None]]
+"""Handles a run of consecutive events of one type, inside the caller's transaction; the events it
+causes go into the outbox in that same transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class EventConsumer:
         handlers: Mapping[str, Handler],
         bootstrap_servers: str,
         topic_prefix: str,
-        outbox: Outbox | None = None,
+        outbox: Outbox,
         max_attempts: int = 3,
         batch_size: int = 5000,
     ) -> None:
@@ -125,7 +126,7 @@ class EventConsumer:
                 for type_, run in groupby(fresh, key=lambda d: d.envelope.type):
                     envelopes = [d.envelope for d in run]
                     correlation.bind(envelopes[-1].correlationid or None)
-                    await self.handlers[type_](session, envelopes)
+                    await self.handlers[type_](session, self.outbox, envelopes)
                 if fresh:
                     await session.execute(
                         insert(self.inbox),
@@ -140,7 +141,7 @@ class EventConsumer:
                             for d in fresh
                         ],
                     )
-            if self.outbox is not None and session.info.get("outbox_written"):
+            if session.info.get("outbox_written"):
                 self.outbox.committed()
         for type_, count in Counter(d.envelope.type for d in fresh).items():
             metrics.EVENTS_CONSUMED.labels(self.name, type_, "processed").inc(count)

@@ -59,9 +59,14 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         """Starts the relay and the consumer in the background."""
-        self._tasks.append(asyncio.create_task(self._supervise("outbox-relay", self.relay.run), name="outbox-relay"))
+        self.run_in_background("outbox-relay", self.relay.run)
         if self.consumer is not None:
-            self._tasks.append(asyncio.create_task(self._supervise("consumer", self.consumer.run), name="consumer"))
+            self.run_in_background("consumer", self.consumer.run)
+
+    def run_in_background(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Runs a service's own background loop (sweeps, schedulers) beside the relay, restarted if it
+        crashes and cancelled at shutdown."""
+        self._tasks.append(asyncio.create_task(self._supervise(name, loop), name=name))
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -62,6 +62,7 @@ async def start_pipeline(
         handlers={"member.joined": handler},
         bootstrap_servers=KAFKA_BOOTSTRAP,
         topic_prefix=outbox.topic_prefix,
+        outbox=outbox,
         **options,
     )
     relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
@@ -104,7 +105,7 @@ async def test_the_relay_publishes_everything_once_in_order_per_member(engine: A
 
     received: dict[str, list[str]] = {str(m): [] for m in members}
 
-    async def record(session: AsyncSession, events: Sequence[Envelope]) -> None:
+    async def record(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
         for event in events:
             received[event.subject].append(event.id)
 
@@ -136,7 +137,7 @@ async def test_redelivered_events_are_handled_once_and_poison_is_dead_lettered(
         rows = (await connection.execute(select(TABLES.outbox))).mappings().all()
         await connection.execute(insert(TABLES.outbox), [{k: v for k, v in r.items() if k != "id"} for r in rows])
 
-    async def remember(session: AsyncSession, events: Sequence[Envelope]) -> None:
+    async def remember(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
         for event in events:
             if event.subject == str(poison_member):
                 raise ValueError("this member breaks the handler")
@@ -171,7 +172,7 @@ async def test_a_newer_version_of_a_handled_event_is_parked_for_replay(engine: A
 
     handled: list[str] = []
 
-    async def remember(session: AsyncSession, events: Sequence[Envelope]) -> None:
+    async def remember(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
         handled.extend(event.id for event in events)
 
     tasks = await start_pipeline(engine, outbox, remember)

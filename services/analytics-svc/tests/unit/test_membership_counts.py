@@ -8,12 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import service
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import Base
+from analytics_svc.models import MESSAGING, Base
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
+from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
+
+OUTBOX = Outbox(table=MESSAGING.outbox, source="analytics-svc", topic_prefix="qunyun")
 
 
 session = in_memory_session_fixture(Base.metadata)
@@ -33,9 +36,9 @@ def left(community_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 async def test_joins_and_leaves_add_up_across_batches(session: AsyncSession) -> None:
     community_a, community_b = uuid.uuid4(), uuid.uuid4()
-    await HANDLERS["member.joined"](session, [joined(community_a), joined(community_a), joined(community_b)])
-    await HANDLERS["member.joined"](session, [joined(community_a)])
-    await HANDLERS["member.left"](session, [left(community_a)])
+    await HANDLERS["member.joined"](session, OUTBOX, [joined(community_a), joined(community_a), joined(community_b)])
+    await HANDLERS["member.joined"](session, OUTBOX, [joined(community_a)])
+    await HANDLERS["member.left"](session, OUTBOX, [left(community_a)])
 
     count = await service.community_member_count(session=session, tenant_id="t", community_id=community_a)
     assert (count.members, count.joined_total, count.left_total) == (2, 3, 1)
@@ -45,6 +48,6 @@ async def test_joins_and_leaves_add_up_across_batches(session: AsyncSession) -> 
 
 async def test_counts_are_per_tenant(session: AsyncSession) -> None:
     community_id = uuid.uuid4()
-    await HANDLERS["member.joined"](session, [joined(community_id)])
+    await HANDLERS["member.joined"](session, OUTBOX, [joined(community_id)])
     count = await service.community_member_count(session=session, tenant_id="someone-else", community_id=community_id)
     assert (count.members, count.joined_total) == (0, 0)

@@ -8,12 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc import service
 from content_svc.handlers import HANDLERS
-from content_svc.models import Base
+from content_svc.models import MESSAGING, Base
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1, MemberLeftV1
+from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
+
+OUTBOX = Outbox(table=MESSAGING.outbox, source="content-svc", topic_prefix="qunyun")
 
 
 session = in_memory_session_fixture(Base.metadata)
@@ -29,11 +32,11 @@ async def test_joins_build_the_audience_and_leaves_shrink_it(session: AsyncSessi
         )
         for m in (stays, goes, stays)
     ]
-    await HANDLERS["member.joined"](session, joins)
+    await HANDLERS["member.joined"](session, OUTBOX, joins)
     assert (await service.community_audience(session=session, tenant_id="t", community_id=community_id)).members == 2
 
     leave = MemberLeftV1(member_id=goes, community_id=community_id, reason="left", left_at=datetime.now(UTC))
-    await HANDLERS["member.left"](session, [new_event(source="member-svc", tenant_id="t", payload=leave)])
+    await HANDLERS["member.left"](session, OUTBOX, [new_event(source="member-svc", tenant_id="t", payload=leave)])
     assert (await service.community_audience(session=session, tenant_id="t", community_id=community_id)).members == 1
     assert (await service.community_audience(session=session, tenant_id="x", community_id=community_id)).members == 0
 
@@ -47,8 +50,8 @@ async def test_an_erased_member_is_forgotten_and_a_late_join_does_not_bring_them
             member_id=member_id, community_id=community_id, channel="qr", joined_at=datetime.now(UTC)
         ),
     )
-    await HANDLERS["member.joined"](session, [joined])
+    await HANDLERS["member.joined"](session, OUTBOX, [joined])
     erased = new_event(source="member-svc", tenant_id="t", payload=MemberErasedV1(member_id=member_id))
-    await HANDLERS["member.erased"](session, [erased])
-    await HANDLERS["member.joined"](session, [joined])  # delivered again, after the erasure
+    await HANDLERS["member.erased"](session, OUTBOX, [erased])
+    await HANDLERS["member.joined"](session, OUTBOX, [joined])  # delivered again, after the erasure
     assert (await service.community_audience(session=session, tenant_id="t", community_id=community_id)).members == 0

@@ -16,6 +16,8 @@ from qunyun_shared.problems import UpstreamUnavailable
 ROUTES: Mapping[str, str] = {
     "communities": "member",
     "members": "member",
+    "points": "member",
+    "tags": "member",
     "content": "content",
     "campaigns": "campaign",
     "analytics": "analytics",

@@ -85,3 +85,23 @@ class PersonalDataNotAllowed(Forbidden):
 
 class MalformedPhone(InvalidInput):
     slug = "malformed-phone"
+
+
+class InsufficientPoints(Conflict):
+    slug = "insufficient-points"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    slug = "idempotency-key-reused"
+
+
+class TagOwnedElsewhere(Conflict):
+    slug = "tag-owned-elsewhere"
+
+
+class TagRuleNotFound(NotFound):
+    slug = "tag-rule-not-found"
+
+
+class TagNotOnMember(NotFound):
+    slug = "tag-not-on-member"

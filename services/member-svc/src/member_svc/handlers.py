@@ -4,22 +4,43 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import entry, service
+from member_svc import entry, rewards, service
 from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.events.campaign import OrderPlacedV1
 from qunyun_shared.inbox import Handler
+from qunyun_shared.outbox import Outbox
 
 
-async def on_community_stage_changed(session: AsyncSession, events: Sequence[Envelope]) -> None:
+async def on_community_stage_changed(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
     await service.record_stages(session=session, stages=payloads_of(events, CommunityStageChangedV1))
 
 
-async def on_order_placed(session: AsyncSession, events: Sequence[Envelope]) -> None:
+async def on_order_placed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     await entry.record_purchases(session=session, orders=payloads_of(events, OrderPlacedV1))
+    await on_member_event(session, outbox, events)
+
+
+async def on_member_event(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    """Points, activity, flags and segments: one event after the other, as they happened to the member."""
+    for envelope in events:
+        await rewards.on_event(session, outbox, envelope)
 
 
 HANDLERS: dict[str, Handler] = {
     "community.stage_changed": on_community_stage_changed,
     "order.placed": on_order_placed,
+    **dict.fromkeys(
+        [
+            "member.joined",
+            "order.refunded",
+            "checkin.recorded",
+            "survey.answered",
+            "content.posted",
+            "content.engaged",
+            "member.churn_risk",
+            "member.segment_changed",
+        ],
+        on_member_event,
+    ),
 }

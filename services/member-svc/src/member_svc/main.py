@@ -5,7 +5,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from member_svc.api import communities, members
+from member_svc import sweeps
+from member_svc.api import communities, members, points, tags
 from member_svc.config import Settings
 from member_svc.handlers import HANDLERS
 from member_svc.models import MESSAGING
@@ -15,10 +16,13 @@ from qunyun_shared.runtime import ServiceRuntime
 
 
 @asynccontextmanager
-async def _personal_data_cipher(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+async def _member_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     app.state.cipher = PersonalDataCipher(settings.personal_data_key.get_secret_value())
+    runtime.run_in_background(
+        "points-expiry", lambda: sweeps.expire_points(runtime, settings.points_expiry_sweep_seconds)
+    )
     yield
 
 
@@ -28,7 +32,7 @@ def create_app() -> FastAPI:
         description="Communities, members, tags, points and levels, referrals, consent and personal-data rights.",
         settings_factory=Settings,
         tables=MESSAGING,
-        routers=[communities.router, members.router],
+        routers=[communities.router, members.router, points.router, tags.router],
         handlers=HANDLERS,
-        resources=_personal_data_cipher,
+        resources=_member_resources,
     )

@@ -1,14 +1,24 @@
 """Member profiles, consent and personal-data rights (PIPL: access and copy, correction, erasure)."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
-from member_svc.models import Consent, Member, Membership, MembershipRecord
+from member_svc.models import (
+    Consent,
+    Member,
+    MemberActivity,
+    Membership,
+    MembershipRecord,
+    MemberTag,
+    PointsEntry,
+    Purchase,
+)
 from member_svc.personal_data import PersonalDataCipher, mask_phone, normalise_phone
 from member_svc.schemas import (
     ConsentCreate,
@@ -19,8 +29,11 @@ from member_svc.schemas import (
     MemberRead,
     MembershipRead,
     MembershipRecordRead,
+    MemberTagRead,
     MemberUpdate,
+    PointsEntryRead,
 )
+from member_svc.tags import tags_of
 from qunyun_shared.events.member import MemberConsentChangedV1, MemberProfileUpdatedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
@@ -40,7 +53,16 @@ def require_personal_data_permission(caller: Identity, action: str) -> None:
         raise PersonalDataNotAllowed(f"{action} needs the {PERSONAL_DATA_PERMISSION} permission.")
 
 
-def present(member: Member, cipher: PersonalDataCipher, *, reveal: bool) -> MemberRead:
+async def view(
+    session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, shown: Sequence[Member]
+) -> list[MemberRead]:
+    """Members as the caller may see them, with their tags."""
+    reveal = may_see_personal_data(caller)
+    tagged = await tags_of(session, [member.id for member in shown])
+    return [present(m, cipher, reveal=reveal, tags=[t.tag for t in tagged[m.id]]) for m in shown]
+
+
+def present(member: Member, cipher: PersonalDataCipher, *, reveal: bool, tags: list[str]) -> MemberRead:
     """The member as the API shows them: the phone decrypted, and masked unless `reveal`."""
     phone = None
     if member.phone_encrypted is not None:
@@ -55,6 +77,11 @@ def present(member: Member, cipher: PersonalDataCipher, *, reveal: bool) -> Memb
         region=member.region,
         persona_tags=member.persona_tags,
         active_hours=member.active_hours,
+        level=member.level,
+        lifecycle=member.lifecycle,
+        segment=member.segment,
+        churn_risk=member.churn_risk,
+        tags=tags,
         created_at=member.created_at,
         erased=member.erased_at is not None,
     )
@@ -171,8 +198,14 @@ async def export(
     member = await get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
     memberships = await session.scalars(select(Membership).where(Membership.member_id == member_id))
     records = await membership_records(session=session, member_id=member_id)
+    tags = (await tags_of(session, [member_id]))[member_id]
+    ledger = await session.scalars(
+        select(PointsEntry).where(PointsEntry.member_id == member_id).order_by(PointsEntry.at)
+    )
     return MemberExport(
-        member=present(member, cipher, reveal=True),
+        member=present(member, cipher, reveal=True, tags=[t.tag for t in tags]),
+        tags=[MemberTagRead.model_validate(t) for t in tags],
+        points_ledger=[PointsEntryRead.model_validate(e) for e in ledger],
         memberships=[MembershipRead.model_validate(m) for m in memberships],
         membership_records=[MembershipRecordRead.model_validate(r) for r in records],
         consents=[ConsentRead.model_validate(c) for c in await _consents(session, member_id)],
@@ -180,11 +213,16 @@ async def export(
     )
 
 
-def wipe_personal_data(member: Member) -> None:
-    """Blanks every personal field of a member; the id stays, as a tombstone others may still refer to."""
+async def wipe_personal_data(session: AsyncSession, member: Member) -> None:
+    """Blanks every personal field of a member and drops the profile built of them (tags, activity,
+    purchases); the id stays, as a tombstone others may still refer to. The points ledger stays as the
+    account's bookkeeping, tied to nothing but the tombstone."""
     member.nickname, member.gender, member.age_band, member.region = ERASED_NICKNAME, None, None, None
     member.persona_tags, member.active_hours, member.erased_at = [], [], datetime.now(UTC)
+    member.segment, member.churn_risk, member.churn_score, member.churn_flagged_at = None, False, None, None
     _forget_phone(member)
+    for table in (MemberTag, MemberActivity, Purchase):
+        await session.execute(delete(table).where(table.member_id == member.id))
 
 
 async def membership_records(*, session: AsyncSession, member_id: uuid.UUID) -> list[MembershipRecord]:

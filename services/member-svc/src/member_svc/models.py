@@ -4,7 +4,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from qunyun_shared.db import UtcDateTime, new_metadata
@@ -104,12 +116,14 @@ class Member(Base):
 
     __tablename__ = "members"
     __table_args__ = (
+        # Search pages through a tenant's members in id order.
+        Index("ix_members_tenant_id_id", "tenant_id", "id"),
         UniqueConstraint("tenant_id", "phone_hash", name="uq_members_tenant_phone"),
         UniqueConstraint("tenant_id", "invite_code", name="uq_members_tenant_invite_code"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
     nickname: Mapped[str] = mapped_column(String(64))
     gender: Mapped[str | None] = mapped_column(String(10))
     age_band: Mapped[str | None] = mapped_column(String(10))
@@ -117,6 +131,14 @@ class Member(Base):
     persona_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     active_hours: Mapped[list[int]] = mapped_column(JSON, default=list)
     level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # prospect -> active (an order or an activity) -> loyal (two orders or a friend referred); never back.
+    lifecycle: Mapped[str] = mapped_column(String(10), default="prospect", server_default="prospect")
+    # From analytics-svc: the value segment (`member.segment_changed`) and the churn-risk flag
+    # (`member.churn_risk`), which the member's next order or activity clears.
+    segment: Mapped[str | None] = mapped_column(String(12))
+    churn_risk: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    churn_score: Mapped[float | None]
+    churn_flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Referral tree: who first brought the member in (fixed at their first invited join), and the code
     # they share to bring others.
     invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"), index=True)
@@ -150,3 +172,108 @@ class Membership(Base):
     channel: Mapped[str] = mapped_column(String(20))
     inviter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PointsPolicy(Base):
+    """A tenant's earn rules, expiry and levels; tenants without one use the defaults in `points`."""
+
+    __tablename__ = "points_policies"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # {action: {"points": n, "daily_limit": n | null}} for join, checkin, post, comment, per_yuan, referral.
+    earn_rules: Mapped[dict[str, dict[str, int | None]]] = mapped_column(JSON)
+    expiry_days: Mapped[int | None]
+    # Whole days are counted in the tenant's time zone (daily limits, check-in days).
+    timezone: Mapped[str] = mapped_column(String(64))
+    # [{"level": n, "name": str, "threshold": lifetime points, "privileges": [str]}], ascending.
+    levels: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+
+
+class PointsAccount(Base):
+    """A member's points. `balance - debt` always equals the sum of their ledger; at most one is non-zero."""
+
+    __tablename__ = "points_accounts"
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("debt >= 0", name="debt_not_negative"),
+    )
+
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    balance: Mapped[int] = mapped_column(Integer, default=0)
+    # Claw-backs the balance could not cover (the points were spent already): paid from the next earns.
+    debt: Mapped[int] = mapped_column(Integer, default=0)
+    # Points ever earned less claw-backs; levels follow it, so spending never demotes.
+    lifetime: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PointsEntry(Base):
+    """One line of the append-only points ledger. Earned lines are lots: `remaining` is what is left of
+    them to spend, oldest expiry first, and what expires when their time comes."""
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "source", name="uq_points_ledger_tenant_source"),
+        Index("ix_points_ledger_member_at", "member_id", "at"),
+        Index("ix_points_ledger_expiring", "expires_at", postgresql_where="remaining > 0"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    delta: Mapped[int] = mapped_column(Integer)
+    # join, checkin, post, comment, order, referral, grant, spend, clawback, expiry
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(200))
+    # What caused the line (an event, an order, an idempotency key): the same source never earns twice.
+    source: Mapped[str | None] = mapped_column(String(200))
+    # The order an `order` or `clawback` line belongs to, so refunds claw back what that order earned.
+    order_id: Mapped[uuid.UUID | None]
+    order_amount_fen: Mapped[int | None] = mapped_column(Integer)
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MemberActivity(Base):
+    """What a member has done, as counted from the events that drive lifecycle and tag rules."""
+
+    __tablename__ = "member_activity"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    order_total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Activities taken part in: check-ins and answered surveys.
+    participations: Mapped[int] = mapped_column(Integer, default=0)
+    last_active_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class MemberTag(Base):
+    """A tag on a member: set by an operator (manual), by a tag rule (rule) or from analytics (system)."""
+
+    __tablename__ = "member_tags"
+    __table_args__ = (Index("ix_member_tags_tenant_tag_member", "tenant_id", "tag", "member_id"),)
+
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(10))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TagRule(Base):
+    """A tag every member matching the rule's conditions carries, and no other member."""
+
+    __tablename__ = "tag_rules"
+    __table_args__ = (UniqueConstraint("tenant_id", "tag"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    tag: Mapped[str] = mapped_column(String(64))
+    match: Mapped[str] = mapped_column(String(3))
+    conditions: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())

@@ -1,11 +1,14 @@
 """member-svc API models."""
 
+import itertools
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from qunyun_shared.events.analytics import Segment
 from qunyun_shared.events.member import JoinChannel
 
 CommunityKind = Literal["vertical", "welfare", "interest", "vip"]
@@ -121,6 +124,11 @@ class MemberRead(BaseModel):
     region: str | None
     persona_tags: list[str]
     active_hours: list[int]
+    level: int
+    lifecycle: "Lifecycle"
+    segment: Segment | None
+    churn_risk: bool
+    tags: list[str] = Field(description="Manual, rule and system tags.")
     created_at: datetime
     erased: bool
 
@@ -159,6 +167,8 @@ class MemberExport(BaseModel):
     memberships: list["MembershipRead"]
     membership_records: list["MembershipRecordRead"]
     consents: list[ConsentRead]
+    tags: list["MemberTagRead"]
+    points_ledger: list["PointsEntryRead"]
     exported_at: datetime
 
 
@@ -224,4 +234,175 @@ class MembershipRead(BaseModel):
     joined_at: datetime
 
 
+EarnAction = Literal["join", "checkin", "post", "comment", "per_yuan", "referral"]
+
+
+class EarnRule(_Input):
+    points: int = Field(ge=0, le=1_000_000, description="Points per occurrence (per whole yuan for `per_yuan`).")
+    daily_limit: int | None = Field(default=None, ge=1, le=10_000, description="Earns per member per day at most.")
+
+
+class PointsPolicyBody(_Input):
+    earn_rules: dict[EarnAction, EarnRule] = Field(
+        description="Actions left out earn nothing.",
+        examples=[{"join": {"points": 10}, "comment": {"points": 2, "daily_limit": 20}, "per_yuan": {"points": 1}}],
+    )
+    expiry_days: int | None = Field(default=365, ge=1, le=3650, description="Earned points expire after; null: never.")
+    timezone: str = Field(default="Asia/Shanghai", description="IANA zone in which days (daily limits) are counted.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class Level(_Input):
+    level: int = Field(ge=0, le=100)
+    name: str = Field(min_length=1, max_length=32, examples=["金卡"])
+    threshold: int = Field(ge=0, description="Lifetime points (earned less claw-backs) from which the level holds.")
+    privileges: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[], max_length=20)
+
+
+class Levels(_Input):
+    levels: list[Level] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _a_ladder_from_zero(self) -> "Levels":
+        first = self.levels[0]
+        if first.level != 0 or first.threshold != 0:
+            raise ValueError("the first level must be level 0 at threshold 0")
+        for lower, upper in itertools.pairwise(self.levels):
+            if upper.level <= lower.level or upper.threshold <= lower.threshold:
+                raise ValueError("levels and thresholds must both rise strictly")
+        return self
+
+
+class PointsChange(_Input):
+    points: int = Field(gt=0, le=10_000_000)
+    note: str | None = Field(default=None, max_length=200, examples=["兑换保温杯"])
+
+
+class PointsEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    delta: int
+    reason: str
+    note: str | None
+    order_id: uuid.UUID | None
+    remaining: int | None = Field(description="Of an earn: points not yet spent or expired.")
+    expires_at: datetime | None
+    at: datetime
+
+
+class PointsSummary(BaseModel):
+    member_id: uuid.UUID
+    balance: int
+    debt: int = Field(description="Claw-backs the balance could not cover; the next earns pay them first.")
+    lifetime: int
+    level: Level
+    next_level: Level | None
+    expiring: list[PointsEntryRead] = Field(description="Lots expiring within 30 days, soonest first.")
+
+
+class PointsLedgerPage(BaseModel):
+    entries: list[PointsEntryRead]
+    next_cursor: str | None
+
+
+Lifecycle = Literal["prospect", "active", "loyal"]
+TagName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,:][^,\x00-\x1f]*$", examples=["宝妈"])]
+
+# What a tag rule may look at: profile attributes, counts from events, points, and other tags.
+TEXT_FIELDS = ("gender", "age_band", "region", "lifecycle", "segment")
+NUMBER_FIELDS = ("level", "orders", "order_total_fen", "participations", "points_balance", "points_lifetime")
+MEMBERSHIP_FIELDS = ("has_tag", "in_community")
+RuleField = Literal[
+    "gender",
+    "age_band",
+    "region",
+    "lifecycle",
+    "segment",
+    "churn_risk",
+    "level",
+    "orders",
+    "order_total_fen",
+    "participations",
+    "points_balance",
+    "points_lifetime",
+    "has_tag",
+    "in_community",
+]
+RuleOp = Literal["eq", "ne", "in", "gt", "gte", "lt", "lte"]
+
+
+class Condition(_Input):
+    field: RuleField
+    op: RuleOp = "eq"
+    value: str | int | bool | list[str] | list[int]
+
+    @model_validator(mode="after")
+    def _value_fits_field(self) -> "Condition":
+        value, field, op = self.value, self.field, self.op
+        if op == "in":
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"{field} in needs a non-empty list")
+        elif isinstance(value, list):
+            raise ValueError(f"{field} {op} needs a single value")
+        if field in NUMBER_FIELDS and not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in (value if isinstance(value, list) else [value])
+        ):
+            raise ValueError(f"{field} compares with whole numbers")
+        if field not in NUMBER_FIELDS and op in ("gt", "gte", "lt", "lte"):
+            raise ValueError(f"{field} supports eq, ne and in only")
+        if field == "churn_risk" and (op == "in" or not isinstance(value, bool)):
+            raise ValueError("churn_risk compares with true or false")
+        if field in TEXT_FIELDS + MEMBERSHIP_FIELDS and not all(
+            isinstance(v, str) for v in (value if isinstance(value, list) else [value])
+        ):
+            raise ValueError(f"{field} compares with text")
+        if field in MEMBERSHIP_FIELDS and op not in ("eq", "ne"):
+            raise ValueError(f"{field} supports eq (has) and ne (has not)")
+        if field == "in_community":
+            uuid.UUID(str(value))
+        return self
+
+
+class TagRuleBody(_Input):
+    tag: TagName
+    match: Literal["all", "any"] = "all"
+    conditions: list[Condition] = Field(
+        min_length=1,
+        max_length=20,
+        examples=[[{"field": "orders", "op": "gte", "value": 3}, {"field": "region", "op": "eq", "value": "上海"}]],
+    )
+    description: str | None = Field(default=None, max_length=200)
+
+
+class TagRuleRead(TagRuleBody):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    members: int = Field(description="Members carrying the tag now.")
+
+
+class TagAdd(_Input):
+    tag: TagName
+
+
+class MemberTagRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    tag: str
+    kind: Literal["manual", "rule", "system"]
+    added_at: datetime
+
+
+class MemberSearchPage(BaseModel):
+    members: list["MemberRead"]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
 MemberExport.model_rebuild()
+MemberSearchPage.model_rebuild()

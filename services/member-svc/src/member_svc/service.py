@@ -141,7 +141,7 @@ async def erase_member(*, session: AsyncSession, outbox: Outbox, caller: Identit
     tenant_id = caller.tenant_id
     member = await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id, lock=True)
     await _remove_everywhere(session, outbox, tenant_id, member_id)
-    wipe_personal_data(member)
+    await wipe_personal_data(session, member)
     await outbox.add(session, tenant_id=tenant_id, payloads=[MemberErasedV1(member_id=member_id)])
 
 

@@ -93,7 +93,7 @@ async def test_buyers_of_the_product_get_in(session: AsyncSession, outbox: Outbo
     order = OrderPlacedV1(
         order_id=uuid.uuid4(), member_id=buyer, amount_fen=9900, product_ids=["sku-milk"], placed_at=datetime.now(UTC)
     )
-    await HANDLERS["order.placed"](session, [new_event(source="campaign-svc", tenant_id=TENANT, payload=order)])
+    await HANDLERS["order.placed"](session, outbox, [new_event(source="campaign-svc", tenant_id=TENANT, payload=order)])
     assert (await join(session, outbox, community_id, buyer)).status == "joined"
     with pytest.raises(EntryRefused):
         await join(session, outbox, community_id, browser)

@@ -5,7 +5,6 @@ import os
 import uuid
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, service
@@ -24,9 +23,8 @@ from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import CommunityCreate, CommunityUpdate, JoinRequest, MemberCreate, Overflow
 from qunyun_shared.events import new_event
 from qunyun_shared.events.analytics import CommunityStageChangedV1
-from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture
+from tests.support.harness import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 
@@ -54,18 +52,12 @@ async def member(session: AsyncSession) -> uuid.UUID:
     return (await members.register(session=session, cipher=CIPHER, tenant_id=TENANT, member_in=body)).id
 
 
-async def staged_events(session: AsyncSession) -> list[tuple[str, object]]:
-    rows = (await session.execute(select(MESSAGING.outbox))).all()
-    events = [from_kafka(row.value, [(name, value.encode()) for name, value in row.headers]) for row in rows]
-    return [(event.type, event.data) for event in events]
-
-
 async def test_a_join_claims_a_seat_and_stages_member_joined(session: AsyncSession, outbox: Outbox) -> None:
     community_id, member_id, inviter_id = await community(session), await member(session), await member(session)
     join = JoinRequest(member_id=member_id, channel="invite", inviter_id=inviter_id)
     await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=join)
 
-    [(type_, payload)] = await staged_events(session)
+    [(type_, payload)] = await staged_events(session, MESSAGING.outbox)
     assert type_ == "member.joined"
     assert (payload.member_id, payload.community_id, payload.inviter_id) == (member_id, community_id, inviter_id)  # type: ignore[attr-defined]
     found = await service.get_community(session=session, tenant_id=TENANT, community_id=community_id)
@@ -100,7 +92,7 @@ async def test_a_full_community_takes_nobody_else(session: AsyncSession, outbox:
             community_id=community_id,
             join=JoinRequest(member_id=second, channel="qr"),
         )
-    assert len(await staged_events(session)) == 1
+    assert len(await staged_events(session, MESSAGING.outbox)) == 1
 
 
 async def test_another_tenants_community_does_not_exist(session: AsyncSession, outbox: Outbox) -> None:
@@ -126,7 +118,7 @@ async def test_leaving_frees_the_seat_and_stages_member_left(session: AsyncSessi
     await service.leave_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=member_id
     )
-    assert [type_ for type_, _ in await staged_events(session)] == ["member.joined", "member.left"]
+    assert [type_ for type_, _ in await staged_events(session, MESSAGING.outbox)] == ["member.joined", "member.left"]
     assert (await service.get_community(session=session, tenant_id=TENANT, community_id=community_id)).member_count == 0
     with pytest.raises(NotAMember):
         await service.leave_community(
@@ -153,7 +145,7 @@ async def test_a_full_community_with_a_waitlist_admits_the_first_waiting_when_a_
     await service.leave_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=seated, reason="removed"
     )
-    staged = await staged_events(session)
+    staged = await staged_events(session, MESSAGING.outbox)
     assert [(t, p.member_id) for t, p in staged] == [  # type: ignore[attr-defined]
         ("member.joined", seated),
         ("member.left", seated),
@@ -216,7 +208,9 @@ async def test_capacity_cannot_drop_below_the_members_already_in(session: AsyncS
     assert (updated.capacity, updated.tier) == (3, "core")
 
 
-async def test_a_communitys_stage_follows_analytics_for_its_own_tenant_only(session: AsyncSession) -> None:
+async def test_a_communitys_stage_follows_analytics_for_its_own_tenant_only(
+    session: AsyncSession, outbox: Outbox
+) -> None:
     ours, theirs = await community(session), await community(session, tenant="tenant-b")
     changes = [
         new_event(
@@ -224,7 +218,7 @@ async def test_a_communitys_stage_follows_analytics_for_its_own_tenant_only(sess
         )
         for c in (ours, theirs)  # the second names another tenant's community under our tenant: ignored
     ]
-    await HANDLERS["community.stage_changed"](session, changes)
+    await HANDLERS["community.stage_changed"](session, outbox, changes)
     mine = await service.get_community(session=session, tenant_id=TENANT, community_id=ours)
     other = await service.get_community(session=session, tenant_id="tenant-b", community_id=theirs)
     for found in (mine, other):
@@ -240,6 +234,9 @@ async def test_a_larger_capacity_goes_to_the_waitlist_first(session: AsyncSessio
     await service.update_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, changes=CommunityUpdate(capacity=2)
     )
-    assert [(t, p.member_id) for t, p in await staged_events(session)][-1] == ("member.joined", waiting)  # type: ignore[attr-defined]
+    assert [(t, p.member_id) for t, p in await staged_events(session, MESSAGING.outbox)][-1] == (
+        "member.joined",
+        waiting,
+    )  # type: ignore[attr-defined]
     newcomer = await join(session, outbox, community_id, await member(session))
     assert (newcomer.status, newcomer.waitlist_position) == ("waitlisted", 1)

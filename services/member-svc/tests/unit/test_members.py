@@ -5,7 +5,6 @@ import os
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, service
@@ -13,10 +12,9 @@ from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotA
 from member_svc.models import MESSAGING, Base, Member
 from member_svc.personal_data import MalformedPhone, PersonalDataCipher
 from member_svc.schemas import CommunityCreate, ConsentCreate, JoinRequest, MemberCreate, MemberUpdate
-from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture
+from tests.support.harness import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 
@@ -37,12 +35,6 @@ def outbox() -> Outbox:
     return Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
 
 
-async def staged(session: AsyncSession) -> list[tuple[str, object]]:
-    rows = (await session.execute(select(MESSAGING.outbox).order_by(MESSAGING.outbox.c.id))).all()
-    events = [from_kafka(row.value, [(name, value.encode()) for name, value in row.headers]) for row in rows]
-    return [(event.type, event.data) for event in events]
-
-
 async def register(session: AsyncSession, cipher: PersonalDataCipher, phone: str | None = "138 1234 5678") -> Member:
     body = MemberCreate(nickname="小雨妈妈", phone=phone, gender="female", persona_tags=["宝妈"], active_hours=[20, 21])
     return await members.register(session=session, cipher=cipher, tenant_id=TENANT, member_in=body)
@@ -59,8 +51,8 @@ async def test_phones_are_stored_encrypted_and_shown_masked_to_roles_without_the
     assert cipher.encrypt("13812345678", owner=owner) != cipher.encrypt("13812345678", owner=owner)
     with pytest.raises(InvalidTag):  # moved onto another member, it no longer opens
         cipher.decrypt(member.phone_encrypted, owner=f"{TENANT}\x00{twin.id}\x00phone")
-    assert members.present(member, cipher, reveal=members.may_see_personal_data(ANALYST)).phone == "138****5678"
-    assert members.present(member, cipher, reveal=members.may_see_personal_data(OWNER)).phone == "13812345678"
+    assert (await members.view(session, cipher, ANALYST, [member]))[0].phone == "138****5678"
+    assert (await members.view(session, cipher, OWNER, [member]))[0].phone == "13812345678"
 
 
 async def test_a_member_is_found_by_phone_in_any_notation(session: AsyncSession, cipher: PersonalDataCipher) -> None:
@@ -94,10 +86,10 @@ async def test_a_correction_records_which_fields_changed(
     await members.correct(
         session=session, outbox=outbox, cipher=cipher, caller=OWNER, member_id=member.id, changes=changes
     )
-    [(type_, payload)] = await staged(session)
+    [(type_, payload)] = await staged_events(session, MESSAGING.outbox)
     assert type_ == "member.profile_updated"
     assert payload.changed_fields == ["phone", "region"]  # type: ignore[attr-defined]
-    assert members.present(member, cipher, reveal=True).phone == "13900001111"
+    assert (await members.view(session, cipher, OWNER, [member]))[0].phone == "13900001111"
 
 
 async def test_the_latest_consent_per_purpose_is_in_force(
@@ -111,7 +103,10 @@ async def test_the_latest_consent_per_purpose_is_in_force(
         )
     state = await members.consent_state(session=session, tenant_id=TENANT, member_id=member.id)
     assert (state.marketing, state.service, len(state.history)) == (False, False, 2)
-    assert [t for t, _ in await staged(session)] == ["member.consent_changed", "member.consent_changed"]
+    assert [t for t, _ in await staged_events(session, MESSAGING.outbox)] == [
+        "member.consent_changed",
+        "member.consent_changed",
+    ]
 
 
 async def test_only_a_permitted_role_may_export(session: AsyncSession, cipher: PersonalDataCipher) -> None:
@@ -136,7 +131,7 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
         await service.erase_member(session=session, outbox=outbox, caller=ANALYST, member_id=member.id)
     await service.erase_member(session=session, outbox=outbox, caller=OWNER, member_id=member.id)
 
-    shown = members.present(member, cipher, reveal=True)
+    shown = (await members.view(session, cipher, OWNER, [member]))[0]
     assert (shown.nickname, shown.phone, shown.gender, shown.persona_tags, shown.active_hours, shown.erased) == (
         members.ERASED_NICKNAME,
         None,
@@ -146,7 +141,11 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
         True,
     )
     assert member.phone_hash is None
-    assert [t for t, _ in await staged(session)] == ["member.joined", "member.left", "member.erased"]
+    assert [t for t, _ in await staged_events(session, MESSAGING.outbox)] == [
+        "member.joined",
+        "member.left",
+        "member.erased",
+    ]
     await session.refresh(community)
     assert community.member_count == 0
     with pytest.raises(MemberErased):

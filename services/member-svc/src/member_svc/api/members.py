@@ -1,24 +1,40 @@
 """Routes for members: profiles, consent and personal-data rights."""
 
 import uuid
+from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Header, Query, status
 
-from member_svc import members, referrals, service
+from member_svc import members, points, points_view, referrals, search, service, tags
 from member_svc.dependencies import Cipher
+from member_svc.exceptions import TagNotOnMember
 from member_svc.schemas import (
+    AgeBand,
     ConsentCreate,
     ConsentRead,
     ConsentState,
+    Gender,
     InviteCode,
+    Lifecycle,
     MemberCreate,
     MemberExport,
     MemberRead,
+    MemberSearchPage,
+    MemberTagRead,
     MemberUpdate,
     PhoneLookup,
+    PointsChange,
+    PointsEntryRead,
+    PointsLedgerPage,
+    PointsSummary,
     ReferralsRead,
+    TagAdd,
+    TagName,
 )
+from member_svc.search import MemberQuery
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.events.analytics import Segment
 
 router = APIRouter(prefix="/members", tags=["members"])
 
@@ -26,19 +42,59 @@ router = APIRouter(prefix="/members", tags=["members"])
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_member(body: MemberCreate, session: DbSession, cipher: Cipher, caller: CurrentIdentity) -> MemberRead:
     member = await members.register(session=session, cipher=cipher, tenant_id=caller.tenant_id, member_in=body)
-    return members.present(member, cipher, reveal=members.may_see_personal_data(caller))
+    return (await members.view(session, cipher, caller, [member]))[0]
+
+
+@router.get("", summary="Search members by tags, attributes, community, lifecycle and segment")
+async def search_members(
+    session: DbSession,
+    cipher: Cipher,
+    caller: CurrentIdentity,
+    tag: Annotated[list[TagName], Query(description="Has every one of these tags.")] = [],  # noqa: B006
+    any_tag: Annotated[list[TagName], Query(description="Has at least one of these tags.")] = [],  # noqa: B006
+    community_id: uuid.UUID | None = None,
+    lifecycle: Lifecycle | None = None,
+    segment: Segment | None = None,
+    churn_risk: bool | None = None,
+    gender: Gender | None = None,
+    age_band: AgeBand | None = None,
+    region: Annotated[str | None, Query(max_length=64)] = None,
+    min_level: Annotated[int | None, Query(ge=0)] = None,
+    max_level: Annotated[int | None, Query(ge=0)] = None,
+    include_erased: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> MemberSearchPage:
+    criteria = MemberQuery(
+        tags=tag,
+        any_tags=any_tag,
+        community_id=community_id,
+        lifecycle=lifecycle,
+        segment=segment,
+        churn_risk=churn_risk,
+        gender=gender,
+        age_band=age_band,
+        region=region,
+        min_level=min_level,
+        max_level=max_level,
+        include_erased=include_erased,
+    )
+    found, next_cursor = await search.search(
+        session=session, tenant_id=caller.tenant_id, query=criteria, limit=limit, cursor=cursor
+    )
+    return MemberSearchPage(members=await members.view(session, cipher, caller, found), next_cursor=next_cursor)
 
 
 @router.post("/lookup", summary="Find a member by phone (sent in the body, so it stays out of URLs and logs)")
 async def lookup_member(body: PhoneLookup, session: DbSession, cipher: Cipher, caller: CurrentIdentity) -> MemberRead:
     member = await members.find_by_phone(session=session, cipher=cipher, caller=caller, phone=body.phone)
-    return members.present(member, cipher, reveal=members.may_see_personal_data(caller))
+    return (await members.view(session, cipher, caller, [member]))[0]
 
 
 @router.get("/{member_id}")
 async def get_member(member_id: uuid.UUID, session: DbSession, cipher: Cipher, caller: CurrentIdentity) -> MemberRead:
     member = await members.get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
-    return members.present(member, cipher, reveal=members.may_see_personal_data(caller))
+    return (await members.view(session, cipher, caller, [member]))[0]
 
 
 @router.patch("/{member_id}", summary="Correct a member's profile")
@@ -53,7 +109,7 @@ async def correct_member(
     member = await members.correct(
         session=session, outbox=outbox, cipher=cipher, caller=caller, member_id=member_id, changes=body
     )
-    return members.present(member, cipher, reveal=members.may_see_personal_data(caller))
+    return (await members.view(session, cipher, caller, [member]))[0]
 
 
 @router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Erase a member (PIPL deletion)")
@@ -92,3 +148,87 @@ async def invite_code(member_id: uuid.UUID, session: DbSession, caller: CurrentI
 @router.get("/{member_id}/referrals", summary="Who invited the member, whom they invited, their depth")
 async def member_referrals(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ReferralsRead:
     return await referrals.referrals(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+
+
+@router.post("/{member_id}/tags", summary="Put a manual tag on a member")
+async def add_tag(
+    member_id: uuid.UUID, body: TagAdd, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> list[MemberTagRead]:
+    await members.get_active_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    await tags.add_manual(session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id, tag=body.tag)
+    return [MemberTagRead.model_validate(t) for t in (await tags.tags_of(session, [member_id]))[member_id]]
+
+
+@router.delete("/{member_id}/tags/{tag}", status_code=status.HTTP_204_NO_CONTENT, summary="Take a manual tag off")
+async def remove_tag(
+    member_id: uuid.UUID, tag: TagName, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> None:
+    await members.get_active_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    if not await tags.remove_manual(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id, tag=tag
+    ):
+        raise TagNotOnMember(f"Member {member_id} has no manual tag {tag!r}.")
+
+
+@router.get("/{member_id}/points", summary="Balance, level and the points expiring soon")
+async def points_summary(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> PointsSummary:
+    member = await members.get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    return await points_view.summary(session=session, member=member)
+
+
+@router.get("/{member_id}/points/ledger", summary="The member's points ledger, newest first")
+async def points_ledger(
+    member_id: uuid.UUID,
+    session: DbSession,
+    caller: CurrentIdentity,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> PointsLedgerPage:
+    await members.get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    return await points_view.ledger_page(session=session, member_id=member_id, limit=limit, cursor=cursor)
+
+
+@router.post("/{member_id}/points/spend", status_code=status.HTTP_201_CREATED, summary="Redeem points")
+async def spend_points(
+    member_id: uuid.UUID,
+    body: PointsChange,
+    session: DbSession,
+    outbox: EventOutbox,
+    caller: CurrentIdentity,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> PointsEntryRead:
+    await members.get_active_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    entry = await points.spend(
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        member_id=member_id,
+        points=body.points,
+        note=body.note,
+        idempotency_key=idempotency_key,
+        at=datetime.now(UTC),
+    )
+    return PointsEntryRead.model_validate(entry)
+
+
+@router.post("/{member_id}/points/grants", status_code=status.HTTP_201_CREATED, summary="Grant points by hand")
+async def grant_points(
+    member_id: uuid.UUID,
+    body: PointsChange,
+    session: DbSession,
+    outbox: EventOutbox,
+    caller: CurrentIdentity,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> PointsEntryRead:
+    await members.get_active_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    entry = await points.grant(
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        member_id=member_id,
+        points=body.points,
+        note=body.note,
+        idempotency_key=idempotency_key,
+        at=datetime.now(UTC),
+    )
+    return PointsEntryRead.model_validate(entry)

@@ -1,0 +1,53 @@
+"""Routes for tag rules: tags members carry exactly while they match the rule."""
+
+import uuid
+
+from fastapi import APIRouter, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from member_svc import tags
+from member_svc.models import TagRule
+from member_svc.schemas import TagRuleBody, TagRuleRead
+from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+
+router = APIRouter(prefix="/tags", tags=["tags"])
+
+
+@router.get("/rules")
+async def list_rules(session: DbSession, caller: CurrentIdentity) -> list[TagRuleRead]:
+    return [await _read(session, rule) for rule in await tags.list_rules(session=session, tenant_id=caller.tenant_id)]
+
+
+@router.post("/rules", status_code=status.HTTP_201_CREATED, summary="Create a rule; matching members are tagged now")
+async def create_rule(
+    body: TagRuleBody, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> TagRuleRead:
+    rule = await tags.create_rule(session=session, outbox=outbox, tenant_id=caller.tenant_id, rule_in=body)
+    return await _read(session, rule)
+
+
+@router.get("/rules/{rule_id}")
+async def get_rule(rule_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> TagRuleRead:
+    return await _read(session, await tags.get_rule(session=session, tenant_id=caller.tenant_id, rule_id=rule_id))
+
+
+@router.put("/rules/{rule_id}", summary="Replace a rule; members are re-tagged to match")
+async def replace_rule(
+    rule_id: uuid.UUID, body: TagRuleBody, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> TagRuleRead:
+    rule = await tags.replace_rule(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, rule_id=rule_id, rule_in=body
+    )
+    return await _read(session, rule)
+
+
+@router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule and its tag")
+async def delete_rule(rule_id: uuid.UUID, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity) -> None:
+    await tags.delete_rule(session=session, outbox=outbox, tenant_id=caller.tenant_id, rule_id=rule_id)
+
+
+async def _read(session: AsyncSession, rule: TagRule) -> TagRuleRead:
+    members = await tags.carriers(session=session, tenant_id=rule.tenant_id, tag=rule.tag)
+    return TagRuleRead.model_validate(
+        {**TagRuleBody.model_validate(rule, from_attributes=True).model_dump(), "id": rule.id, "members": members}
+    )

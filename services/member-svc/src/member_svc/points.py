@@ -1,0 +1,434 @@
+"""Points and levels: an append-only ledger, a balance that never goes negative, and levels that follow
+lifetime points.
+
+Every change of one member's points runs under their account row's lock, so concurrent earns and spends
+apply one after the other and `balance - debt` stays the sum of the ledger. Earned lines are lots spent
+oldest expiry first; what is left of a lot when it expires leaves the balance with an `expiry` line.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from member_svc.exceptions import IdempotencyKeyReused, InsufficientPoints
+from member_svc.models import Member, PointsAccount, PointsEntry, PointsPolicy
+from member_svc.schemas import Level, Levels, PointsPolicyBody
+from qunyun_shared.db import upsert
+from qunyun_shared.events.member import MemberLevelChangedV1, MemberPointsChangedV1
+from qunyun_shared.outbox import Outbox
+
+DEFAULT_POLICY = PointsPolicyBody.model_validate(
+    {
+        "earn_rules": {
+            "join": {"points": 10},
+            "checkin": {"points": 5, "daily_limit": 1},
+            "post": {"points": 10, "daily_limit": 5},
+            "comment": {"points": 2, "daily_limit": 20},
+            "per_yuan": {"points": 1},
+            "referral": {"points": 50},
+        },
+        "expiry_days": 365,
+        "timezone": "Asia/Shanghai",
+    }
+)
+DEFAULT_LEVELS = Levels.model_validate(
+    {
+        "levels": [
+            {"level": 0, "name": "普通会员", "threshold": 0},
+            {"level": 1, "name": "银卡", "threshold": 500, "privileges": ["birthday_gift"]},
+            {"level": 2, "name": "金卡", "threshold": 2000, "privileges": ["birthday_gift", "early_access"]},
+            {
+                "level": 3,
+                "name": "钻石",
+                "threshold": 10000,
+                "privileges": ["birthday_gift", "early_access", "exclusive_service"],
+            },
+        ]
+    }
+)
+
+
+@dataclass(frozen=True)
+class Earning:
+    """Points a member earns for something that happened; `source` names it, so it earns once."""
+
+    member_id: uuid.UUID
+    reason: str
+    points: int
+    source: str
+    at: datetime
+    note: str | None = None
+    order_id: uuid.UUID | None = None
+    order_amount_fen: int | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: PointsPolicyBody
+    levels: Levels
+
+    def points_for(self, action: str) -> int:
+        rule = self.rules.earn_rules.get(action)  # type: ignore[call-overload]
+        return rule.points if rule is not None else 0
+
+    def daily_limit(self, action: str) -> int | None:
+        rule = self.rules.earn_rules.get(action)  # type: ignore[call-overload]
+        return rule.daily_limit if rule is not None else None
+
+    def level_for(self, lifetime: int) -> Level:
+        return [level for level in self.levels.levels if level.threshold <= lifetime][-1]
+
+    def next_level(self, lifetime: int) -> Level | None:
+        return next((level for level in self.levels.levels if level.threshold > lifetime), None)
+
+    def day_start(self, at: datetime) -> datetime:
+        """The start of `at`'s day in the tenant's zone."""
+        local = at.astimezone(ZoneInfo(self.rules.timezone))
+        return datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
+
+
+async def policy_of(session: AsyncSession, tenant_id: str) -> Policy:
+    """The tenant's earn rules and levels, or the defaults for what they have not set."""
+    row = await session.get(PointsPolicy, tenant_id)
+    if row is None:
+        return Policy(DEFAULT_POLICY, DEFAULT_LEVELS)
+    rules = PointsPolicyBody.model_validate(
+        {"earn_rules": row.earn_rules, "expiry_days": row.expiry_days, "timezone": row.timezone}
+    )
+    return Policy(rules, Levels.model_validate({"levels": row.levels}))
+
+
+async def set_rules(*, session: AsyncSession, tenant_id: str, rules: PointsPolicyBody) -> Policy:
+    """Replaces the tenant's earn rules, expiry and time zone; they apply to earns from now on."""
+    current = await policy_of(session, tenant_id)
+    await _save_policy(session, tenant_id, rules, current.levels)
+    return Policy(rules, current.levels)
+
+
+async def set_levels(*, session: AsyncSession, outbox: Outbox, tenant_id: str, levels: Levels) -> Policy:
+    """Replaces the tenant's levels and moves every member whose level the new ladder changes."""
+    current = await policy_of(session, tenant_id)
+    await _save_policy(session, tenant_id, current.rules, levels)
+    policy = Policy(current.rules, levels)
+    accounts = await session.execute(
+        select(PointsAccount.member_id, PointsAccount.lifetime, Member.level)
+        .join(Member, Member.id == PointsAccount.member_id)
+        .where(PointsAccount.tenant_id == tenant_id)
+    )
+    for member_id, lifetime, level in accounts.all():
+        await _move_level(session, outbox, tenant_id, member_id, level, policy.level_for(lifetime).level)
+    return policy
+
+
+async def earn(*, session: AsyncSession, outbox: Outbox, tenant_id: str, earning: Earning) -> PointsEntry | None:
+    """Credits an earning, unless its source earned already or the day's limit for it is reached."""
+    if earning.points <= 0:
+        return None
+    policy = await policy_of(session, tenant_id)
+    account = await _locked_account(session, tenant_id, earning.member_id, earning.at)
+    if await _recorded(session, tenant_id, earning.source) is not None:
+        return None
+    if not await _within_daily_limit(session, policy, earning):
+        return None
+    paid_debt = min(account.debt, earning.points)
+    account.debt -= paid_debt
+    account.balance += earning.points - paid_debt
+    account.lifetime += earning.points
+    expiry = policy.rules.expiry_days
+    entry = PointsEntry(
+        tenant_id=tenant_id,
+        member_id=earning.member_id,
+        delta=earning.points,
+        reason=earning.reason,
+        note=earning.note,
+        source=earning.source,
+        order_id=earning.order_id,
+        order_amount_fen=earning.order_amount_fen,
+        remaining=earning.points - paid_debt,
+        expires_at=earning.at + timedelta(days=expiry) if expiry is not None else None,
+        at=earning.at,
+    )
+    await _record(session, outbox, account, entry, policy)
+    return entry
+
+
+async def grant(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    member_id: uuid.UUID,
+    points: int,
+    note: str | None,
+    idempotency_key: str | None,
+    at: datetime,
+) -> PointsEntry:
+    """Points an operator grants by hand (goodwill, corrections); a repeated idempotency key returns the first grant."""
+    source = f"grant:{member_id}:{idempotency_key or uuid.uuid4()}"
+    earning = Earning(member_id=member_id, reason="grant", points=points, source=source, at=at, note=note)
+    entry = await earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning)
+    if entry is not None:
+        return entry
+    earlier = await _recorded(session, tenant_id, source)
+    assert earlier is not None
+    if earlier.delta != points or earlier.note != note:
+        raise IdempotencyKeyReused("This Idempotency-Key was used for another grant.")
+    return earlier
+
+
+async def spend(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    member_id: uuid.UUID,
+    points: int,
+    note: str | None,
+    idempotency_key: str | None,
+    at: datetime,
+) -> PointsEntry:
+    """Redeems points, oldest-expiring first; more than the balance is refused and changes nothing.
+    A repeated idempotency key returns the first spend."""
+    source = f"spend:{member_id}:{idempotency_key}" if idempotency_key else None
+    account = await _locked_account(session, tenant_id, member_id, at)
+    earlier = await _recorded(session, tenant_id, source)
+    if earlier is not None:
+        if earlier.delta != -points or earlier.note != note:
+            raise IdempotencyKeyReused("This Idempotency-Key was used for another spend.")
+        return earlier
+    if points > account.balance:
+        raise InsufficientPoints(
+            f"Spending {points} points needs more than the balance of {account.balance}.",
+            balance=account.balance,
+        )
+    await _take_from_lots(session, member_id, points)
+    account.balance -= points
+    entry = PointsEntry(
+        tenant_id=tenant_id, member_id=member_id, delta=-points, reason="spend", note=note, source=source, at=at
+    )
+    await _record(session, outbox, account, entry, await policy_of(session, tenant_id))
+    return entry
+
+
+async def claw_back(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    member_id: uuid.UUID,
+    order_id: uuid.UUID,
+    refunded_fen: int,
+    source: str,
+    at: datetime,
+) -> PointsEntry | None:
+    """Takes back what a refunded order earned, in proportion to the refund. Points already spent stay
+    spent: the part the balance cannot cover becomes debt, so the balance never goes below zero."""
+    account = await _locked_account(session, tenant_id, member_id, at)
+    if await _recorded(session, tenant_id, source) is not None:
+        return None
+    earned = await session.scalar(
+        select(PointsEntry).where(
+            PointsEntry.member_id == member_id, PointsEntry.order_id == order_id, PointsEntry.reason == "order"
+        )
+    )
+    if earned is None or not earned.order_amount_fen:
+        return None
+    clawed = -(
+        await session.scalar(
+            select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
+                PointsEntry.member_id == member_id, PointsEntry.order_id == order_id, PointsEntry.reason == "clawback"
+            )
+        )
+        or 0
+    )
+    owed = min(
+        earned.delta - clawed, earned.delta * min(refunded_fen, earned.order_amount_fen) // earned.order_amount_fen
+    )
+    if owed <= 0:
+        return None
+    covered = min(owed, account.balance)
+    await _take_from_lots(session, member_id, covered)
+    account.balance -= covered
+    account.debt += owed - covered
+    account.lifetime -= owed
+    entry = PointsEntry(
+        tenant_id=tenant_id,
+        member_id=member_id,
+        delta=-owed,
+        reason="clawback",
+        source=source,
+        order_id=order_id,
+        at=at,
+    )
+    await _record(session, outbox, account, entry, await policy_of(session, tenant_id))
+    return entry
+
+
+async def expire_due(*, session: AsyncSession, outbox: Outbox, now: datetime, members: int = 500) -> int:
+    """Expires the lots whose time has come, for up to `members` members; returns how many lots expired.
+    Accounts another transaction holds are skipped (SKIP LOCKED) and expire on the next sweep."""
+    due = select(PointsEntry.member_id).where(PointsEntry.remaining > 0, PointsEntry.expires_at <= now).distinct()
+    accounts = (
+        await session.scalars(
+            select(PointsAccount)
+            .where(PointsAccount.member_id.in_(due.limit(members).scalar_subquery()))
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    expired = 0
+    for account in accounts:
+        lots = (
+            await session.scalars(
+                select(PointsEntry)
+                .where(
+                    PointsEntry.member_id == account.member_id, PointsEntry.remaining > 0, PointsEntry.expires_at <= now
+                )
+                .order_by(PointsEntry.expires_at)
+            )
+        ).all()
+        policy = await policy_of(session, account.tenant_id)
+        for lot in lots:
+            assert lot.remaining is not None
+            lost, lot.remaining = lot.remaining, 0
+            account.balance -= lost
+            entry = PointsEntry(
+                tenant_id=account.tenant_id,
+                member_id=account.member_id,
+                delta=-lost,
+                reason="expiry",
+                source=f"expiry:{lot.id}",
+                at=now,
+            )
+            await _record(session, outbox, account, entry, policy)
+            expired += 1
+    return expired
+
+
+async def account_of(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> PointsAccount | None:
+    account = await session.get(PointsAccount, member_id)
+    return account if account is not None and account.tenant_id == tenant_id else None
+
+
+async def expiring(*, session: AsyncSession, member_id: uuid.UUID, before: datetime) -> list[PointsEntry]:
+    """The member's lots with points left that expire before `before`, soonest first."""
+    query = (
+        select(PointsEntry)
+        .where(PointsEntry.member_id == member_id, PointsEntry.remaining > 0, PointsEntry.expires_at < before)
+        .order_by(PointsEntry.expires_at)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def ledger(
+    *, session: AsyncSession, member_id: uuid.UUID, limit: int, before: tuple[datetime, uuid.UUID] | None
+) -> list[PointsEntry]:
+    """The member's ledger, newest first, `limit` lines older than the cursor."""
+    query = (
+        select(PointsEntry)
+        .where(PointsEntry.member_id == member_id)
+        .order_by(PointsEntry.at.desc(), PointsEntry.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        at, entry_id = before
+        query = query.where((PointsEntry.at < at) | ((PointsEntry.at == at) & (PointsEntry.id < entry_id)))
+    return list((await session.scalars(query)).all())
+
+
+async def _save_policy(session: AsyncSession, tenant_id: str, rules: PointsPolicyBody, levels: Levels) -> None:
+    values = {
+        "earn_rules": {action: rule.model_dump() for action, rule in rules.earn_rules.items()},
+        "expiry_days": rules.expiry_days,
+        "timezone": rules.timezone,
+        "levels": [level.model_dump() for level in levels.levels],
+        "updated_at": func.now(),
+    }
+    statement = upsert(session, PointsPolicy).values(tenant_id=tenant_id, **values)
+    await session.execute(statement.on_conflict_do_update(index_elements=["tenant_id"], set_=values))
+
+
+async def _locked_account(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, at: datetime) -> PointsAccount:
+    """The member's account, created at first use, locked until the transaction ends."""
+    await session.execute(
+        upsert(session, PointsAccount)
+        .values(member_id=member_id, tenant_id=tenant_id, balance=0, debt=0, lifetime=0, updated_at=at)
+        .on_conflict_do_nothing(index_elements=["member_id"])
+    )
+    account = await session.get(PointsAccount, member_id, with_for_update=True, populate_existing=True)
+    assert account is not None and account.tenant_id == tenant_id
+    return account
+
+
+async def _recorded(session: AsyncSession, tenant_id: str, source: str | None) -> PointsEntry | None:
+    if source is None:
+        return None
+    return await session.scalar(
+        select(PointsEntry).where(PointsEntry.tenant_id == tenant_id, PointsEntry.source == source)
+    )
+
+
+async def _within_daily_limit(session: AsyncSession, policy: Policy, earning: Earning) -> bool:
+    limit = policy.daily_limit(earning.reason)
+    if limit is None:
+        return True
+    earned_today = await session.scalar(
+        select(func.count())
+        .select_from(PointsEntry)
+        .where(
+            PointsEntry.member_id == earning.member_id,
+            PointsEntry.reason == earning.reason,
+            PointsEntry.at >= policy.day_start(earning.at),
+            PointsEntry.at < policy.day_start(earning.at) + timedelta(days=1),
+        )
+    )
+    return (earned_today or 0) < limit
+
+
+async def _take_from_lots(session: AsyncSession, member_id: uuid.UUID, points: int) -> None:
+    """Uses up `points` from the member's lots, the soonest to expire first (never-expiring ones last)."""
+    lots = await session.scalars(
+        select(PointsEntry)
+        .where(PointsEntry.member_id == member_id, PointsEntry.remaining > 0)
+        .order_by(PointsEntry.expires_at.is_(None), PointsEntry.expires_at, PointsEntry.at)
+    )
+    for lot in lots:
+        if points == 0:
+            break
+        assert lot.remaining is not None
+        taken = min(points, lot.remaining)
+        lot.remaining -= taken
+        points -= taken
+    assert points == 0, "lots hold less than the balance"
+
+
+async def _record(
+    session: AsyncSession, outbox: Outbox, account: PointsAccount, entry: PointsEntry, policy: Policy
+) -> None:
+    """Writes the ledger line with `member.points_changed`, and moves the member's level if it changed."""
+    account.updated_at = entry.at
+    session.add(entry)
+    changed = MemberPointsChangedV1(
+        member_id=account.member_id, delta=entry.delta, balance=account.balance, reason=entry.reason
+    )
+    await outbox.add(session, tenant_id=account.tenant_id, payloads=[changed])
+    level = await session.scalar(select(Member.level).where(Member.id == account.member_id))
+    await _move_level(
+        session, outbox, account.tenant_id, account.member_id, level or 0, policy.level_for(account.lifetime).level
+    )
+    await session.flush()
+
+
+async def _move_level(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, current: int, new: int
+) -> None:
+    if new == current:
+        return
+    member = await session.get(Member, member_id)
+    assert member is not None
+    member.level = new
+    changed = MemberLevelChangedV1(member_id=member_id, from_level=current, to_level=new)
+    await outbox.add(session, tenant_id=tenant_id, payloads=[changed])

@@ -1,0 +1,114 @@
+"""What the events member-svc consumes do to members: points earned or clawed back, activity counted
+for the lifecycle, flags and segments from analytics. Events about members unknown here or erased are moot."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from member_svc import lifecycle, points
+from member_svc.lifecycle import known_member
+from member_svc.points import Earning
+from qunyun_shared.events import Envelope
+from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
+from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1, OrderRefundedV1
+from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1, SurveyAnsweredV1
+from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.outbox import Outbox
+
+
+async def on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope) -> None:
+    """Applies one consumed event."""
+    tenant_id, data = envelope.tenantid, envelope.data
+    match data:
+        case MemberJoinedV1():
+            await _joined(session, outbox, tenant_id, data)
+        case OrderPlacedV1():
+            await _ordered(session, outbox, tenant_id, data)
+        case OrderRefundedV1():
+            member = await known_member(session, tenant_id, data.member_id)
+            if member is not None:
+                await points.claw_back(
+                    session=session,
+                    outbox=outbox,
+                    tenant_id=tenant_id,
+                    member_id=member.id,
+                    order_id=data.order_id,
+                    refunded_fen=data.amount_fen,
+                    source=f"refund:{envelope.id}",
+                    at=data.refunded_at,
+                )
+        case CheckinRecordedV1():
+            source = f"checkin:{data.campaign_id}:{data.member_id}:{data.day}"
+            await _participated(session, outbox, tenant_id, data.member_id, "checkin", source, envelope.time)
+        case SurveyAnsweredV1():
+            member = await known_member(session, tenant_id, data.member_id)
+            if member is not None:
+                await lifecycle.record_participation(session, outbox, member, at=envelope.time)
+        case ContentPostedV1() if data.source == "UGC" and data.author_member_id is not None:
+            await _earn(
+                session, outbox, tenant_id, data.author_member_id, "post", f"post:{data.content_id}", data.posted_at
+            )
+        case ContentEngagedV1() if data.action == "comment":
+            await _earn(
+                session, outbox, tenant_id, data.member_id, "comment", f"comment:{envelope.id}", data.occurred_at
+            )
+        case MemberChurnRiskV1():
+            member = await known_member(session, tenant_id, data.member_id)
+            if member is not None:
+                await lifecycle.flag_churn_risk(session, outbox, member, data, at=envelope.time)
+        case MemberSegmentChangedV1():
+            member = await known_member(session, tenant_id, data.member_id)
+            if member is not None:
+                await lifecycle.record_segment(session, outbox, member, data)
+
+
+async def _joined(session: AsyncSession, outbox: Outbox, tenant_id: str, joined: MemberJoinedV1) -> None:
+    """Join points once per member; referral points once per invitee, to whoever first brought them in."""
+    member = await known_member(session, tenant_id, joined.member_id)
+    if member is None:
+        return
+    await _earn(session, outbox, tenant_id, member.id, "join", f"join:{member.id}", joined.joined_at)
+    inviter = await known_member(session, tenant_id, member.invited_by) if member.invited_by else None
+    if inviter is not None:
+        await _earn(session, outbox, tenant_id, inviter.id, "referral", f"referral:{member.id}", joined.joined_at)
+        await lifecycle.record_referral(session, outbox, inviter)
+
+
+async def _ordered(session: AsyncSession, outbox: Outbox, tenant_id: str, order: OrderPlacedV1) -> None:
+    member = await known_member(session, tenant_id, order.member_id)
+    if member is None:
+        return
+    policy = await points.policy_of(session, tenant_id)
+    earning = Earning(
+        member_id=member.id,
+        reason="order",
+        points=policy.points_for("per_yuan") * (order.amount_fen // 100),
+        source=f"order:{order.order_id}",
+        at=order.placed_at,
+        order_id=order.order_id,
+        order_amount_fen=order.amount_fen,
+    )
+    await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning)
+    await lifecycle.record_order(session, outbox, member, amount_fen=order.amount_fen, at=order.placed_at)
+
+
+async def _participated(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, action: str, source: str, at: datetime
+) -> None:
+    member = await known_member(session, tenant_id, member_id)
+    if member is None:
+        return
+    await _earn(session, outbox, tenant_id, member.id, action, source, at)
+    await lifecycle.record_participation(session, outbox, member, at=at)
+
+
+async def _earn(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, action: str, source: str, at: datetime
+) -> None:
+    member = await known_member(session, tenant_id, member_id)
+    if member is None:
+        return
+    policy = await points.policy_of(session, tenant_id)
+    earning = Earning(member_id=member.id, reason=action, points=policy.points_for(action), source=source, at=at)
+    await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning)
