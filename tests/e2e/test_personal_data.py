@@ -82,12 +82,13 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
             "nickname": "小雨妈妈",
             "phone": "13700001111",
             "gender": "female",
-            "region": "上海",
-            "persona_tags": ["宝妈"],
+            "region": "舟山",
+            "persona_tags": ["双胞胎宝妈"],
         },
     )
     member_id = member.json()["id"]
     assert (await join(tenant_api, community_id, member_id)).status_code == 201
+    assert (await tenant_api.post(f"/members/{member_id}/tags", json={"tag": "孕晚期"})).status_code == 200
     consent = {"purpose": "marketing", "granted": True, "source": "小程序注册页"}
     assert (await tenant_api.post(f"/members/{member_id}/consents", json=consent)).status_code == 201
 
@@ -100,7 +101,7 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
 
     exported = (await tenant_api.get(f"/members/{member_id}/export")).json()
     assert exported["member"]["phone"] == "13700001111" and len(exported["memberships"]) == 1
-    assert exported["consents"][0]["purpose"] == "marketing"
+    assert exported["consents"][0]["purpose"] == "marketing" and exported["tags"][0]["tag"] == "孕晚期"
 
     assert (await tenant_api.delete(f"/members/{member_id}")).status_code == 204
 
@@ -112,7 +113,9 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
     await eventually(forgotten_everywhere)
 
     for service in platform.databases:
-        assert await tables_holding(platform, service, ["小雨妈妈", "13700001111", "上海", "宝妈"]) == [], service
+        assert (
+            await tables_holding(platform, service, ["小雨妈妈", "13700001111", "舟山", "双胞胎宝妈", "孕晚期"]) == []
+        ), service
     assert (await tenant_api.post("/members/lookup", json={"phone": "13700001111"})).status_code == 404
     [tombstone] = await rows_about(platform, "member-svc", "SELECT * FROM members WHERE id = $1::uuid", member_id)
     personal = {k: tombstone[k] for k in ("phone_encrypted", "phone_hash", "gender", "age_band", "region")}

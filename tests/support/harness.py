@@ -21,14 +21,16 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import identity
 from qunyun_shared.db import create_engine
-from qunyun_shared.events.kafka_binding import from_kafka
-from qunyun_shared.topics import create_topics
+from qunyun_shared.events import new_event
+from qunyun_shared.events.catalogue import spec_for
+from qunyun_shared.events.kafka_binding import from_kafka, to_kafka
+from qunyun_shared.topics import create_topics, topic_for
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -240,6 +242,19 @@ class Platform:
         )
         response.raise_for_status()
         return TenantKey(tenant_id=response.json()["tenant_id"], api_key=response.json()["api_key"])
+
+    async def publish(self, source: str, tenant_id: str, *payloads: Any) -> None:
+        """Puts events on this session's topics as the service `source` would, in order."""
+        producer = AIOKafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP)
+        await producer.start()
+        try:
+            for payload in payloads:
+                envelope = new_event(source=source, tenant_id=tenant_id, payload=payload)
+                record = to_kafka(envelope)
+                topic = topic_for(self.prefix, spec_for(type(payload)))
+                await producer.send_and_wait(topic, record.value, key=record.key, headers=record.headers)
+        finally:
+            await producer.stop()
 
     async def read_topic(
         self, stream: str, *, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 30.0

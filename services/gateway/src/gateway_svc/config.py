@@ -14,3 +14,5 @@ class Settings(ServiceSettings):
     platform_admin_token: SecretStr
     upstream_timeout_seconds: float = 10.0
     max_body_bytes: int = 1024 * 1024
+    # CSV uploads (member imports) may be larger: 100,000 members come to about 10 MB.
+    max_upload_bytes: int = 64 * 1024 * 1024

@@ -22,7 +22,7 @@ ROUTES: Mapping[str, str] = {
     "campaigns": "campaign",
     "analytics": "analytics",
 }
-_FORWARDED_REQUEST_HEADERS = ("content-type", "accept")
+_FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
 _FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after")
 
 
@@ -33,6 +33,7 @@ class UpstreamRouter:
         self.session = session
         self.secret = settings.internal_token_secret.get_secret_value()
         self.max_body_bytes = settings.max_body_bytes
+        self.max_upload_bytes = settings.max_upload_bytes
         self.upstreams = {
             "member": settings.member_svc_url,
             "content": settings.content_svc_url,
@@ -74,14 +75,16 @@ class UpstreamRouter:
 
     async def _bounded_body(self, request: Request) -> bytes:
         """The body, refused as soon as it passes the limit rather than after buffering all of it."""
+        is_upload = request.headers.get("content-type", "").split(";")[0].strip() == "text/csv"
+        limit = self.max_upload_bytes if is_upload else self.max_body_bytes
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(f"The body exceeds {self.max_body_bytes} bytes.")
+        if declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"The body exceeds {limit} bytes.")
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > self.max_body_bytes:
-                raise PayloadTooLarge(f"The body exceeds {self.max_body_bytes} bytes.")
+            if size > limit:
+                raise PayloadTooLarge(f"The body exceeds {limit} bytes.")
             chunks.append(chunk)
         return b"".join(chunks)
 

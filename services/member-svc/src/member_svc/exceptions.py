@@ -105,3 +105,11 @@ class TagRuleNotFound(NotFound):
 
 class TagNotOnMember(NotFound):
     slug = "tag-not-on-member"
+
+
+class MalformedCsv(InvalidInput):
+    slug = "malformed-csv"
+
+
+class ImportNotFound(NotFound):
+    slug = "import-not-found"

@@ -1,12 +1,13 @@
 """member-svc app factory (`uvicorn --factory member_svc.main:create_app`)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from member_svc import sweeps
-from member_svc.api import communities, members, points, tags
+from member_svc.api import communities, imports, members, points, tags
 from member_svc.config import Settings
 from member_svc.handlers import HANDLERS
 from member_svc.models import MESSAGING
@@ -19,7 +20,9 @@ from qunyun_shared.runtime import ServiceRuntime
 async def _member_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
-    app.state.cipher = PersonalDataCipher(settings.personal_data_key.get_secret_value())
+    app.state.cipher = cipher = PersonalDataCipher(settings.personal_data_key.get_secret_value())
+    app.state.imports_waiting = waiting = asyncio.Event()
+    runtime.run_in_background("member-import", lambda: sweeps.import_members(runtime, cipher, waiting))
     runtime.run_in_background(
         "points-expiry", lambda: sweeps.expire_points(runtime, settings.points_expiry_sweep_seconds)
     )
@@ -32,7 +35,7 @@ def create_app() -> FastAPI:
         description="Communities, members, tags, points and levels, referrals, consent and personal-data rights.",
         settings_factory=Settings,
         tables=MESSAGING,
-        routers=[communities.router, members.router, points.router, tags.router],
+        routers=[communities.router, imports.router, members.router, points.router, tags.router],
         handlers=HANDLERS,
         resources=_member_resources,
     )

@@ -243,7 +243,12 @@ def _seal_phone(member: Member, cipher: PersonalDataCipher, raw: str) -> None:
 
 
 def _phone_owner(member: Member) -> str:
-    return f"{member.tenant_id}\x00{member.id}\x00phone"
+    return phone_owner(member.tenant_id, member.id)
+
+
+def phone_owner(tenant_id: str, member_id: uuid.UUID) -> str:
+    """What a sealed phone is bound to: it opens for this tenant's member and field only."""
+    return f"{tenant_id}\x00{member_id}\x00phone"
 
 
 def _forget_phone(member: Member) -> None:

@@ -1,10 +1,16 @@
-"""member-svc's own background work: expiring points when their time comes."""
+"""member-svc's own background work: expiring points when their time comes, and importing members."""
 
 import asyncio
+import contextlib
+import logging
 from datetime import UTC, datetime
 
-from member_svc import points
+from member_svc import importing, points
+from member_svc.models import ImportJob
+from member_svc.personal_data import PersonalDataCipher
 from qunyun_shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
 
 
 async def expire_points(runtime: ServiceRuntime, every_seconds: float) -> None:
@@ -18,3 +24,42 @@ async def expire_points(runtime: ServiceRuntime, every_seconds: float) -> None:
                 runtime.outbox.committed()
         if not expired:
             await asyncio.sleep(every_seconds)
+
+
+class _LeaseLost(Exception):
+    """Another worker took the job over; this worker's chunk must not commit."""
+
+
+async def import_members(
+    runtime: ServiceRuntime, cipher: PersonalDataCipher, waiting: asyncio.Event, poll_seconds: float = 2.0
+) -> None:
+    """Imports uploaded CSVs one job at a time, woken by uploads in this process and polling for others'."""
+    while True:
+        async with runtime.sessionmaker() as session, session.begin():
+            job = await importing.claim_next(session, datetime.now(UTC))
+        if job is None:
+            waiting.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiting.wait(), poll_seconds)
+            continue
+        try:
+            await _import(runtime, cipher, job)
+        except _LeaseLost:
+            log.warning("import taken over by another worker", extra={"import_id": str(job.id)})
+
+
+async def _import(runtime: ServiceRuntime, cipher: PersonalDataCipher, job: ImportJob) -> None:
+    for chunk in importing.chunks_of(job):
+        async with runtime.sessionmaker() as session:
+            async with session.begin():
+                moved_on = await importing.import_chunk(
+                    session=session, outbox=runtime.outbox, cipher=cipher, job=job, chunk=chunk, now=datetime.now(UTC)
+                )
+                if not moved_on:
+                    raise _LeaseLost
+            if session.info.get("outbox_written"):
+                runtime.outbox.committed()
+        job.processed_rows += len(chunk)
+        await asyncio.sleep(0)  # let requests in between chunks
+    async with runtime.sessionmaker() as session, session.begin():
+        await importing.finish(session, job.id, datetime.now(UTC))
