@@ -186,8 +186,10 @@ async def import_chunk(
         rows.append((item, row))
     inserted: set[uuid.UUID] = set()
     if rows:
-        statement = upsert(session, Member).values([row for _, row in rows]).on_conflict_do_nothing()
-        inserted = set((await session.scalars(statement.returning(Member.id))).all())
+        # Core executemany (batched into multi-row INSERTs by the driver layer), not one giant VALUES to compile.
+        members = Member.__table__
+        statement = upsert(session, members).on_conflict_do_nothing().returning(members.c.id)
+        inserted = set((await session.scalars(statement, [row for _, row in rows])).all())
     imported = [(item, row["id"]) for item, row in rows if row["id"] in inserted]
     errors += [
         RowError(item.row, "phone", "Another member of this tenant has this phone.")
@@ -227,14 +229,8 @@ async def finish(session: AsyncSession, job_id: uuid.UUID, now: datetime) -> Non
 async def _tag(
     session: AsyncSession, outbox: Outbox, tenant_id: str, imported: Sequence[tuple[ParsedRow, uuid.UUID]]
 ) -> None:
-    by_tag: dict[str, list[uuid.UUID]] = {}
-    for item, member_id in imported:
-        for tag in item.tags:
-            by_tag.setdefault(tag, []).append(member_id)
-    for tag, member_ids in by_tag.items():
-        await tags.add_manual_to_many(
-            session=session, outbox=outbox, tenant_id=tenant_id, member_ids=member_ids, tag=tag
-        )
+    tagged = [(member_id, tag) for item, member_id in imported for tag in item.tags]
+    await tags.tag_new_members(session=session, outbox=outbox, tenant_id=tenant_id, tagged=tagged)
     await tags.apply_rules(session=session, outbox=outbox, tenant_id=tenant_id, member_ids=[m for _, m in imported])
 
 

@@ -46,11 +46,17 @@ async def remove_manual(
     return bool(removed)
 
 
-async def add_manual_to_many(
-    *, session: AsyncSession, outbox: Outbox, tenant_id: str, member_ids: Sequence[uuid.UUID], tag: str
+async def tag_new_members(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, tagged: Sequence[tuple[uuid.UUID, str]]
 ) -> None:
-    """One operator tag on many members (as an import brings them); rules are re-applied to them once."""
-    await _add(session, outbox, tenant_id, member_ids, tag, "manual")
+    """Operator tags on members created in this transaction (an import), which carry none yet."""
+    if not tagged:
+        return
+    now = datetime.now(UTC)
+    rows = [{"member_id": m, "tag": t, "tenant_id": tenant_id, "kind": "manual", "added_at": now} for m, t in tagged]
+    await session.execute(insert(MemberTag.__table__), rows)
+    events = [MemberTaggedV1(member_id=m, tag=t, kind="manual", action="added") for m, t in tagged]
+    await outbox.add(session, tenant_id=tenant_id, payloads=events)
 
 
 async def set_system(
@@ -229,7 +235,7 @@ async def _add(
     now = datetime.now(UTC)
     if new:
         rows = [{"member_id": m, "tag": tag, "tenant_id": tenant_id, "kind": kind, "added_at": now} for m in new]
-        await session.execute(insert(MemberTag), rows)
+        await session.execute(insert(MemberTag.__table__), rows)
     await _announce(session, outbox, tenant_id, new, tag, kind, "added")
     return new
 
