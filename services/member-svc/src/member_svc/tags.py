@@ -4,9 +4,9 @@ tags from analytics (segment and churn risk). Every tag added or removed is a `m
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, insert, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.exceptions import TagOwnedElsewhere, TagRuleNotFound
@@ -18,6 +18,8 @@ from qunyun_shared.outbox import Outbox
 TagKind = Literal["manual", "rule", "system"]
 CHURN_RISK_TAG = "churn_risk"
 SEGMENT_TAG_PREFIX = "segment:"
+# Bulk rows go through the Core table: the ORM's bulk path costs several times more per row.
+_TAG_ROWS = cast(Table, MemberTag.__table__)
 
 
 def segment_tag(segment: str) -> str:
@@ -54,7 +56,7 @@ async def tag_new_members(
         return
     now = datetime.now(UTC)
     rows = [{"member_id": m, "tag": t, "tenant_id": tenant_id, "kind": "manual", "added_at": now} for m, t in tagged]
-    await session.execute(insert(MemberTag.__table__), rows)
+    await session.execute(insert(_TAG_ROWS), rows)
     events = [MemberTaggedV1(member_id=m, tag=t, kind="manual", action="added") for m, t in tagged]
     await outbox.add(session, tenant_id=tenant_id, payloads=events)
 
@@ -235,7 +237,7 @@ async def _add(
     now = datetime.now(UTC)
     if new:
         rows = [{"member_id": m, "tag": tag, "tenant_id": tenant_id, "kind": kind, "added_at": now} for m in new]
-        await session.execute(insert(MemberTag.__table__), rows)
+        await session.execute(insert(_TAG_ROWS), rows)
     await _announce(session, outbox, tenant_id, new, tag, kind, "added")
     return new
 
