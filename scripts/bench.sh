@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: the benchmarks on real Kafka and PostgreSQL; results as JSON under bench/results/.
+# `scripts/bench.sh foundation` or `scripts/bench.sh members` runs one suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/infra/up.sh
-exec .venv/bin/python -m bench.run "$@"
+suite=${1:-all}
+if [[ $suite == all || $suite == foundation ]]; then .venv/bin/python -m bench.run; fi
+if [[ $suite == all || $suite == members ]]; then .venv/bin/python -m bench.members; fi
