@@ -9,6 +9,7 @@ oldest expiry first; what is left of a lot when it expires leaves the balance wi
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -50,6 +51,23 @@ DEFAULT_LEVELS = Levels.model_validate(
         ]
     }
 )
+
+
+class PointsChanger(Protocol):
+    """`grant` and `spend`: a change an operator or member asks for, by an optional idempotency key."""
+
+    async def __call__(
+        self,
+        *,
+        session: AsyncSession,
+        outbox: Outbox,
+        tenant_id: str,
+        member_id: uuid.UUID,
+        points: int,
+        note: str | None,
+        idempotency_key: str | None,
+        at: datetime,
+    ) -> PointsEntry: ...
 
 
 @dataclass(frozen=True)
@@ -124,11 +142,14 @@ async def set_levels(*, session: AsyncSession, outbox: Outbox, tenant_id: str, l
     return policy
 
 
-async def earn(*, session: AsyncSession, outbox: Outbox, tenant_id: str, earning: Earning) -> PointsEntry | None:
-    """Credits an earning, unless its source earned already or the day's limit for it is reached."""
+async def earn(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, earning: Earning, policy: Policy | None = None
+) -> PointsEntry | None:
+    """Credits an earning, unless its source earned already or the day's limit for it is reached.
+    `policy` is the tenant's, when the caller has read it already."""
     if earning.points <= 0:
         return None
-    policy = await policy_of(session, tenant_id)
+    policy = policy or await policy_of(session, tenant_id)
     account = await _locked_account(session, tenant_id, earning.member_id, earning.at)
     if await _recorded(session, tenant_id, earning.source) is not None:
         return None

@@ -89,7 +89,7 @@ async def _ordered(session: AsyncSession, outbox: Outbox, tenant_id: str, order:
         order_id=order.order_id,
         order_amount_fen=order.amount_fen,
     )
-    await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning)
+    await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning, policy=policy)
     await lifecycle.record_order(session, outbox, member, amount_fen=order.amount_fen, at=order.placed_at)
 
 
@@ -111,4 +111,4 @@ async def _earn(
         return
     policy = await points.policy_of(session, tenant_id)
     earning = Earning(member_id=member.id, reason=action, points=policy.points_for(action), source=source, at=at)
-    await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning)
+    await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning, policy=policy)

@@ -49,6 +49,48 @@ def order(member_id: uuid.UUID, amount_fen: int, order_id: uuid.UUID | None = No
     return OrderPlacedV1(order_id=order_id or uuid.uuid4(), member_id=member_id, amount_fen=amount_fen, placed_at=NOW)
 
 
+async def grant(
+    session: AsyncSession,
+    member_id: uuid.UUID,
+    amount: int,
+    *,
+    note: str | None = None,
+    key: str | None = None,
+    at: datetime = NOW,
+) -> PointsEntry:
+    return await points.grant(
+        session=session,
+        outbox=OUTBOX,
+        tenant_id=TENANT,
+        member_id=member_id,
+        points=amount,
+        note=note,
+        idempotency_key=key,
+        at=at,
+    )
+
+
+async def spend(
+    session: AsyncSession,
+    member_id: uuid.UUID,
+    amount: int,
+    *,
+    note: str | None = None,
+    key: str | None = None,
+    at: datetime = NOW,
+) -> PointsEntry:
+    return await points.spend(
+        session=session,
+        outbox=OUTBOX,
+        tenant_id=TENANT,
+        member_id=member_id,
+        points=amount,
+        note=note,
+        idempotency_key=key,
+        at=at,
+    )
+
+
 async def account(session: AsyncSession, member_id: uuid.UUID) -> PointsAccount:
     found = await session.get(PointsAccount, member_id, populate_existing=True)
     assert found is not None
@@ -105,28 +147,10 @@ async def test_daily_limits_count_days_in_the_tenants_zone(session: AsyncSession
 
 async def test_a_spend_beyond_the_balance_is_refused_and_changes_nothing(session: AsyncSession) -> None:
     member = await new_member(session)
-    await points.grant(
-        session=session,
-        outbox=OUTBOX,
-        tenant_id=TENANT,
-        member_id=member.id,
-        points=50,
-        note=None,
-        idempotency_key=None,
-        at=NOW,
-    )
+    await grant(session, member.id, 50)
     before = len(await staged_events(session, MESSAGING.outbox))
     with pytest.raises(InsufficientPoints):
-        await points.spend(
-            session=session,
-            outbox=OUTBOX,
-            tenant_id=TENANT,
-            member_id=member.id,
-            points=51,
-            note=None,
-            idempotency_key=None,
-            at=NOW,
-        )
+        await spend(session, member.id, 51)
     assert (await account(session, member.id)).balance == 50
     assert len(await staged_events(session, MESSAGING.outbox)) == before
     await assert_books_balance(session, member.id)
@@ -136,33 +160,13 @@ async def test_a_repeated_spend_key_returns_the_first_spend_and_another_payload_
     session: AsyncSession,
 ) -> None:
     member = await new_member(session)
-    await points.grant(
-        session=session,
-        outbox=OUTBOX,
-        tenant_id=TENANT,
-        member_id=member.id,
-        points=100,
-        note=None,
-        idempotency_key=None,
-        at=NOW,
-    )
+    await grant(session, member.id, 100)
 
-    async def spend(amount: int) -> PointsEntry:
-        return await points.spend(
-            session=session,
-            outbox=OUTBOX,
-            tenant_id=TENANT,
-            member_id=member.id,
-            points=amount,
-            note="杯子",
-            idempotency_key="k1",
-            at=NOW,
-        )
-
-    first, again = await spend(30), await spend(30)
+    first = await spend(session, member.id, 30, note="杯子", key="k1")
+    again = await spend(session, member.id, 30, note="杯子", key="k1")
     assert first.id == again.id and (await account(session, member.id)).balance == 70
     with pytest.raises(IdempotencyKeyReused):
-        await spend(40)
+        await spend(session, member.id, 40, note="杯子", key="k1")
 
 
 async def test_spending_uses_the_soonest_expiring_points_and_expiry_takes_only_what_is_left(
@@ -173,30 +177,9 @@ async def test_spending_uses_the_soonest_expiring_points_and_expiry_takes_only_w
         session=session, tenant_id=TENANT, rules=PointsPolicyBody.model_validate({"earn_rules": {}, "expiry_days": 30})
     )
 
-    async def grant(amount: int, at: datetime) -> None:
-        await points.grant(
-            session=session,
-            outbox=OUTBOX,
-            tenant_id=TENANT,
-            member_id=member.id,
-            points=amount,
-            note=None,
-            idempotency_key=None,
-            at=at,
-        )
-
-    await grant(100, NOW - timedelta(days=20))  # expires in 10 days
-    await grant(100, NOW)  # expires in 30 days
-    await points.spend(
-        session=session,
-        outbox=OUTBOX,
-        tenant_id=TENANT,
-        member_id=member.id,
-        points=60,
-        note=None,
-        idempotency_key=None,
-        at=NOW,
-    )
+    await grant(session, member.id, 100, at=NOW - timedelta(days=20))  # expires in 10 days
+    await grant(session, member.id, 100)  # expires in 30 days
+    await spend(session, member.id, 60)
     assert await points.expire_due(session=session, outbox=OUTBOX, now=NOW + timedelta(days=11)) == 1
     assert (await account(session, member.id)).balance == 100  # the older lot's 40 left expired
     assert await points.expire_due(session=session, outbox=OUTBOX, now=NOW + timedelta(days=11)) == 0
@@ -211,16 +194,7 @@ async def test_a_refund_claws_back_in_proportion_and_spent_points_become_debt(se
     member = await new_member(session)
     order_id = uuid.uuid4()
     await deliver(session, order(member.id, 100_00, order_id))  # ¥100: 100 points
-    await points.spend(
-        session=session,
-        outbox=OUTBOX,
-        tenant_id=TENANT,
-        member_id=member.id,
-        points=80,
-        note=None,
-        idempotency_key=None,
-        at=NOW,
-    )
+    await spend(session, member.id, 80)
     half = OrderRefundedV1(order_id=order_id, member_id=member.id, amount_fen=50_00, refunded_at=NOW)
     await deliver(session, half)
     books = await account(session, member.id)
@@ -228,16 +202,7 @@ async def test_a_refund_claws_back_in_proportion_and_spent_points_become_debt(se
     await deliver(session, OrderRefundedV1(order_id=order_id, member_id=member.id, amount_fen=80_00, refunded_at=NOW))
     books = await account(session, member.id)
     assert (books.balance, books.debt, books.lifetime) == (0, 80, 0)  # never more than the order earned
-    await points.grant(
-        session=session,
-        outbox=OUTBOX,
-        tenant_id=TENANT,
-        member_id=member.id,
-        points=100,
-        note=None,
-        idempotency_key=None,
-        at=NOW,
-    )
+    await grant(session, member.id, 100)
     books = await account(session, member.id)
     assert (books.balance, books.debt) == (20, 0)  # the debt is paid first
     await assert_books_balance(session, member.id)
@@ -252,16 +217,7 @@ async def test_crossing_a_threshold_moves_the_level_up_and_a_claw_back_moves_it_
     order_id = uuid.uuid4()
     await deliver(session, order(member.id, 150_00, order_id))
     assert (await session.get(Member, member.id, populate_existing=True)).level == 1  # type: ignore[union-attr]
-    await points.spend(
-        session=session,
-        outbox=OUTBOX,
-        tenant_id=TENANT,
-        member_id=member.id,
-        points=150,
-        note=None,
-        idempotency_key=None,
-        at=NOW,
-    )
+    await spend(session, member.id, 150)
     assert (await session.get(Member, member.id, populate_existing=True)).level == 1  # type: ignore[union-attr]
     await deliver(session, OrderRefundedV1(order_id=order_id, member_id=member.id, amount_fen=150_00, refunded_at=NOW))
     assert (await session.get(Member, member.id, populate_existing=True)).level == 0  # type: ignore[union-attr]
@@ -274,16 +230,7 @@ async def test_crossing_a_threshold_moves_the_level_up_and_a_claw_back_moves_it_
 
 async def test_a_new_ladder_moves_members_already_past_its_thresholds(session: AsyncSession) -> None:
     member = await new_member(session)
-    await points.grant(
-        session=session,
-        outbox=OUTBOX,
-        tenant_id=TENANT,
-        member_id=member.id,
-        points=300,
-        note=None,
-        idempotency_key=None,
-        at=NOW,
-    )
+    await grant(session, member.id, 300)
     assert member.level == 0  # the default ladder starts silver at 500
     ladder = Levels.model_validate(
         {"levels": [{"level": 0, "name": "普通", "threshold": 0}, {"level": 1, "name": "银卡", "threshold": 200}]}

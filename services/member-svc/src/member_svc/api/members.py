@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, points, points_view, referrals, search, service, tags
 from member_svc.dependencies import Cipher
@@ -35,6 +36,8 @@ from member_svc.schemas import (
 from member_svc.search import MemberQuery
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.events.analytics import Segment
+from qunyun_shared.identity import Identity
+from qunyun_shared.outbox import Outbox
 
 router = APIRouter(prefix="/members", tags=["members"])
 
@@ -197,18 +200,7 @@ async def spend_points(
     caller: CurrentIdentity,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> PointsEntryRead:
-    await members.get_active_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
-    entry = await points.spend(
-        session=session,
-        outbox=outbox,
-        tenant_id=caller.tenant_id,
-        member_id=member_id,
-        points=body.points,
-        note=body.note,
-        idempotency_key=idempotency_key,
-        at=datetime.now(UTC),
-    )
-    return PointsEntryRead.model_validate(entry)
+    return await _change_points(points.spend, member_id, body, session, outbox, caller, idempotency_key)
 
 
 @router.post("/{member_id}/points/grants", status_code=status.HTTP_201_CREATED, summary="Grant points by hand")
@@ -220,8 +212,20 @@ async def grant_points(
     caller: CurrentIdentity,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> PointsEntryRead:
+    return await _change_points(points.grant, member_id, body, session, outbox, caller, idempotency_key)
+
+
+async def _change_points(
+    change: points.PointsChanger,
+    member_id: uuid.UUID,
+    body: PointsChange,
+    session: AsyncSession,
+    outbox: Outbox,
+    caller: Identity,
+    idempotency_key: str | None,
+) -> PointsEntryRead:
     await members.get_active_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
-    entry = await points.grant(
+    entry = await change(
         session=session,
         outbox=outbox,
         tenant_id=caller.tenant_id,
