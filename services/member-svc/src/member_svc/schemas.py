@@ -9,10 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from qunyun_shared.events.analytics import Segment
-from qunyun_shared.events.member import JoinChannel
-
-CommunityKind = Literal["vertical", "welfare", "interest", "vip"]
-CommunityTier = Literal["core", "active", "potential"]
+from qunyun_shared.events.member import CommunityKind, CommunityTier, JoinChannel
 
 
 class _Input(BaseModel):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from member_svc.exceptions import AlreadyMember, AlreadyWaitlisted, CommunityFull, CommunityNameTaken
 from member_svc.models import Community, Membership, MembershipRecord, WaitlistEntry
 from member_svc.schemas import JoinRequest, JoinResult
-from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.events.member import CommunityOpenedV1, MemberJoinedV1
 from qunyun_shared.outbox import Outbox
 
 _MAX_SIBLINGS = 99
@@ -30,7 +30,7 @@ async def place(session: AsyncSession, outbox: Outbox, community: Community, joi
     if community.overflow == "waitlist":
         return await queue(session, community, join)
     if community.overflow == "sibling":
-        sibling = await sibling_with_a_seat(session, community)
+        sibling = await sibling_with_a_seat(session, outbox, community)
         await admit(session, outbox, sibling, join)
         return JoinResult(status="joined", community_id=sibling.id, member_id=join.member_id)
     raise CommunityFull(f"Community {community.id} is full.")
@@ -122,7 +122,7 @@ async def admit_next_waiting(session: AsyncSession, outbox: Outbox, community: C
     return False
 
 
-async def sibling_with_a_seat(session: AsyncSession, community: Community) -> Community:
+async def sibling_with_a_seat(session: AsyncSession, outbox: Outbox, community: Community) -> Community:
     """The first sibling of the family with a free seat (claimed), opening the next one (…2, …3) if none has.
     The family's root stays locked meanwhile, so concurrent joins fill one new sibling, not one each."""
     root_id = community.sibling_of or community.id
@@ -155,7 +155,7 @@ async def sibling_with_a_seat(session: AsyncSession, community: Community) -> Co
         overflow="sibling",
         sibling_of=root.id,
     )
-    await add_named(session, sibling)
+    await open_named(session, outbox, sibling)
     return sibling
 
 
@@ -166,6 +166,21 @@ async def add_named(session: AsyncSession, community: Community) -> None:
     except IntegrityError:
         # Raising aborts the request's whole transaction, so no savepoint is needed.
         raise CommunityNameTaken(f"The tenant already has a community named {community.name!r}.") from None
+
+
+async def open_named(session: AsyncSession, outbox: Outbox, community: Community) -> None:
+    """Adds a new community and tells the other services it exists (`community.opened`)."""
+    community.created_at = datetime.now(UTC)
+    await add_named(session, community)
+    opened = CommunityOpenedV1(
+        community_id=community.id,
+        name=community.name,
+        kind=community.kind,
+        tier=community.tier,
+        sibling_of=community.sibling_of,
+        opened_at=community.created_at,
+    )
+    await outbox.add(session, tenant_id=community.tenant_id, payloads=[opened])
 
 
 async def _locked(session: AsyncSession, community_id: uuid.UUID) -> Community:

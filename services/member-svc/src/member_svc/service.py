@@ -20,15 +20,17 @@ from member_svc.members import get_active_member, require_personal_data_permissi
 from member_svc.models import Community, Membership, MembershipRecord, WaitlistEntry
 from member_svc.schemas import CommunityCreate, CommunityUpdate, JoinRequest, JoinResult
 from qunyun_shared.events.analytics import CommunityStageChangedV1
-from qunyun_shared.events.member import MemberErasedV1, MemberLeftV1
+from qunyun_shared.events.member import CommunityArchivedV1, MemberErasedV1, MemberLeftV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 
 
-async def create_community(*, session: AsyncSession, tenant_id: str, community_in: CommunityCreate) -> Community:
+async def create_community(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, community_in: CommunityCreate
+) -> Community:
     """Creates a community for a tenant."""
     community = Community(tenant_id=tenant_id, member_count=0, **community_in.model_dump())
-    await seating.add_named(session, community)
+    await seating.open_named(session, outbox, community)
     return community
 
 
@@ -79,11 +81,15 @@ async def update_community(
     return community
 
 
-async def archive_community(*, session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
+async def archive_community(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, community_id: uuid.UUID
+) -> Community:
     """Closes a community to joins; its members and history stay."""
     community = await _open_community(session, tenant_id, community_id)
     community.archived_at = datetime.now(UTC)
     await session.execute(delete(WaitlistEntry).where(WaitlistEntry.community_id == community_id))
+    archived = CommunityArchivedV1(community_id=community_id, archived_at=community.archived_at)
+    await outbox.add(session, tenant_id=tenant_id, payloads=[archived])
     return community
 
 

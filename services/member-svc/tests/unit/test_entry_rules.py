@@ -26,6 +26,7 @@ TENANT = "tenant-a"
 CIPHER = PersonalDataCipher(base64.b64encode(os.urandom(32)).decode())
 QUESTION = {"id": "child_age", "text": "宝宝几个月了", "required": True}
 
+OUTBOX = Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
 session = in_memory_session_fixture(Base.metadata)
 
 
@@ -36,7 +37,7 @@ def outbox() -> Outbox:
 
 async def community(session: AsyncSession, **rules: object) -> uuid.UUID:
     body = CommunityCreate(name=f"群{uuid.uuid4().hex[:6]}", kind="vip", **rules)  # type: ignore[arg-type]
-    return (await service.create_community(session=session, tenant_id=TENANT, community_in=body)).id
+    return (await service.create_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_in=body)).id
 
 
 async def member(session: AsyncSession) -> uuid.UUID:

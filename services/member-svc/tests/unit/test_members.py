@@ -122,7 +122,7 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
 ) -> None:
     member = await register(session, cipher)
     community = await service.create_community(
-        session=session, tenant_id=TENANT, community_in=CommunityCreate(name="宝妈群", kind="vertical")
+        session=session, outbox=outbox, tenant_id=TENANT, community_in=CommunityCreate(name="宝妈群", kind="vertical")
     )
     join = JoinRequest(member_id=member.id, channel="qr")
     await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=community.id, join=join)
@@ -142,6 +142,7 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
     )
     assert member.phone_hash is None
     assert [t for t, _ in await staged_events(session, MESSAGING.outbox)] == [
+        "community.opened",
         "member.joined",
         "member.left",
         "member.erased",

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.unit
 TENANT = "tenant-a"
 CIPHER = PersonalDataCipher(base64.b64encode(os.urandom(32)).decode())
 
+OUTBOX = Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
 session = in_memory_session_fixture(Base.metadata)
 
 
@@ -35,7 +36,7 @@ async def member(session: AsyncSession) -> uuid.UUID:
 
 async def community(session: AsyncSession) -> uuid.UUID:
     body = CommunityCreate(name=f"群{uuid.uuid4().hex[:6]}", kind="interest")
-    return (await service.create_community(session=session, tenant_id=TENANT, community_in=body)).id
+    return (await service.create_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_in=body)).id
 
 
 async def join(session: AsyncSession, outbox: Outbox, member_id: uuid.UUID, **invite: object) -> None:

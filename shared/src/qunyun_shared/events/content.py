@@ -38,13 +38,20 @@ class ContentEngagedV1(EventPayload):
 
 
 @event(
-    "content.moderated", 1, producer="content-svc", summary="A text passed moderation, was masked or held for review."
+    "content.moderated",
+    1,
+    producer="content-svc",
+    summary="A text passed moderation, was masked or held for review; or a reviewer passed or rejected it.",
 )
 class ContentModeratedV1(EventPayload):
     subject_field = "content_id"
     content_id: UUID
-    outcome: Literal["pass", "mask", "hold"]
+    outcome: Literal["pass", "mask", "hold", "reject"]
     reasons: list[str] = []
+    source: Literal["PGC", "UGC", "OGC"] | None = None
+    author_member_id: UUID | None = None
+    # Who decided, when an operator reviewed a held text; none for the automatic verdict.
+    reviewed_by: str | None = None
 
 
 @event("survey.answered", 1, producer="content-svc", summary="A member answered a questionnaire or an NPS survey.")

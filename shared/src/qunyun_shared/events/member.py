@@ -9,6 +9,31 @@ from pydantic import Field
 from qunyun_shared.events.base import EventPayload, event
 
 JoinChannel = Literal["ad", "friend", "qr", "store", "invite", "import", "other"]
+CommunityKind = Literal["vertical", "welfare", "interest", "vip"]
+CommunityTier = Literal["core", "active", "potential"]
+
+
+@event(
+    "community.opened",
+    1,
+    producer="member-svc",
+    summary="A community was opened, by an operator or as the overflow sibling of a full one.",
+)
+class CommunityOpenedV1(EventPayload):
+    subject_field = "community_id"
+    community_id: UUID
+    name: str
+    kind: CommunityKind
+    tier: CommunityTier
+    sibling_of: UUID | None = None
+    opened_at: datetime
+
+
+@event("community.archived", 1, producer="member-svc", summary="A community was closed to joins.")
+class CommunityArchivedV1(EventPayload):
+    subject_field = "community_id"
+    community_id: UUID
+    archived_at: datetime
 
 
 @event("member.joined", 1, producer="member-svc", summary="A member entered a community.")

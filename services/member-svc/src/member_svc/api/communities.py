@@ -21,8 +21,10 @@ router = APIRouter(prefix="/communities", tags=["communities"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommunityRead)
-async def create_community(body: CommunityCreate, session: DbSession, caller: CurrentIdentity) -> object:
-    return await service.create_community(session=session, tenant_id=caller.tenant_id, community_in=body)
+async def create_community(
+    body: CommunityCreate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> object:
+    return await service.create_community(session=session, outbox=outbox, tenant_id=caller.tenant_id, community_in=body)
 
 
 @router.get("", response_model=list[CommunityRead])
@@ -53,8 +55,12 @@ async def update_community(
 
 
 @router.post("/{community_id}/archive", response_model=CommunityRead, summary="Close a community to joins")
-async def archive_community(community_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> object:
-    return await service.archive_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
+async def archive_community(
+    community_id: uuid.UUID, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> object:
+    return await service.archive_community(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, community_id=community_id
+    )
 
 
 @router.post(
