@@ -1,12 +1,31 @@
 """content-svc app factory (`uvicorn --factory content_svc.main:create_app`)."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from content_svc.api import audience
+from content_svc import publishing
+from content_svc.api import communities, engagement, feed, items, moderation, surveys
 from content_svc.config import Settings
 from content_svc.handlers import HANDLERS
 from content_svc.models import MESSAGING
+from content_svc.screening import LexiconCache
 from qunyun_shared.app import create_service_app
+from qunyun_shared.runtime import ServiceRuntime
+
+
+@asynccontextmanager
+async def _content_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    app.state.lexicons = LexiconCache()
+    app.state.publisher_wakeup = wakeup = asyncio.Event()
+    runtime.run_in_background(
+        "publisher", lambda: publishing.run_publisher(runtime, settings.publish_poll_seconds, wakeup)
+    )
+    yield
 
 
 def create_app() -> FastAPI:
@@ -15,6 +34,14 @@ def create_app() -> FastAPI:
         description="Content matrix, calendar and scheduling, moderation, engagement, targeted feeds, surveys.",
         settings_factory=Settings,
         tables=MESSAGING,
-        routers=[audience.router],
+        routers=[
+            items.router,
+            communities.router,
+            moderation.router,
+            engagement.router,
+            feed.router,
+            surveys.router,
+        ],
         handlers=HANDLERS,
+        resources=_content_resources,
     )

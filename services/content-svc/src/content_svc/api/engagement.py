@@ -1,0 +1,45 @@
+"""Routes for members' actions on content."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from content_svc import engagement
+from content_svc.schemas import EngagementBatch, EngagementRead, EngagementReceipt
+from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.problems import InvalidInput
+
+router = APIRouter(prefix="/content", tags=["engagement"])
+
+
+@router.post(
+    "/engagements",
+    summary="Report a batch of member actions (view, complete, like, comment, share, click)",
+    description="Good rows are kept even when others are bad; each bad row is reported by its index. "
+    "A row with an `id` already accepted is counted once.",
+)
+async def report(
+    body: EngagementBatch, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> EngagementReceipt:
+    receipt = await engagement.ingest(session, outbox, caller.tenant_id, body.actions, datetime.now(UTC))
+    if receipt.rejected and not receipt.accepted and not receipt.duplicates:
+        raise InvalidInput(
+            "No row of the batch could be accepted.",
+            errors=[{"field": f"actions.{r.index}", "message": r.detail} for r in receipt.rejected],
+        )
+    return receipt
+
+
+@router.get("/members/{member_id}/engagements", summary="A member's latest actions, newest first")
+async def history(
+    member_id: uuid.UUID,
+    session: DbSession,
+    caller: CurrentIdentity,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[EngagementRead]:
+    return [
+        EngagementRead.model_validate(e)
+        for e in await engagement.history_of(session, caller.tenant_id, member_id, limit)
+    ]

@@ -1,0 +1,134 @@
+"""What content-svc knows of communities and members, all learned from member-svc's and analytics-svc's
+events: which communities exist, who is in them, and the tags and segment each member carries."""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content_svc.exceptions import CommunityArchived, CommunityNotFound
+from content_svc.models import ERASED_MEMBERS, AudienceMember, Community, MemberSegment, MemberTag
+from qunyun_shared.db import upsert
+from qunyun_shared.erasure import erased_among
+from qunyun_shared.events.analytics import MemberSegmentChangedV1
+from qunyun_shared.events.member import CommunityArchivedV1, CommunityOpenedV1, MemberJoinedV1, MemberTaggedV1
+
+
+async def open_communities(session: AsyncSession, opened: Sequence[tuple[str, CommunityOpenedV1]]) -> None:
+    """Records communities member-svc opened; a repeated announcement changes nothing."""
+    rows = [{"id": o.community_id, "tenant_id": tenant_id, "name": o.name, "kind": o.kind} for tenant_id, o in opened]
+    if rows:
+        await session.execute(upsert(session, Community.__table__).on_conflict_do_nothing(), rows)
+
+
+async def archive_communities(session: AsyncSession, archived: Sequence[tuple[str, CommunityArchivedV1]]) -> None:
+    for tenant_id, a in archived:
+        await session.execute(
+            update(Community)
+            .where(Community.id == a.community_id, Community.tenant_id == tenant_id)
+            .values(archived_at=a.archived_at)
+        )
+
+
+async def get_community(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
+    community = await session.get(Community, community_id)
+    if community is None or community.tenant_id != tenant_id:
+        raise CommunityNotFound(f"No community {community_id}.")
+    return community
+
+
+async def open_community(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
+    """A community content may still go to."""
+    community = await get_community(session, tenant_id, community_id)
+    if community.archived_at is not None:
+        raise CommunityArchived(f"Community {community_id} is archived.")
+    return community
+
+
+async def add_to_audience(session: AsyncSession, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
+    """Records members who joined communities; a repeated join, or a late one of an erased member,
+    changes nothing."""
+    erased = await erased_among(session, ERASED_MEMBERS, (j.member_id for _, j in joins))
+    rows = [
+        {"tenant_id": tenant_id, "community_id": j.community_id, "member_id": j.member_id, "joined_at": j.joined_at}
+        for tenant_id, j in joins
+        if j.member_id not in erased
+    ]
+    if rows:
+        await session.execute(upsert(session, AudienceMember.__table__).on_conflict_do_nothing(), rows)
+
+
+async def remove_from_audience(session: AsyncSession, leaves: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """Forgets (community, member) pairs after `member.left`."""
+    key = tuple_(AudienceMember.community_id, AudienceMember.member_id)
+    await session.execute(delete(AudienceMember).where(key.in_(leaves)))
+
+
+async def apply_tags(session: AsyncSession, tagged: Sequence[tuple[str, MemberTaggedV1]]) -> None:
+    """Adds and removes member tags in the order member-svc made the changes."""
+    erased = await erased_among(session, ERASED_MEMBERS, (t.member_id for _, t in tagged))
+    for tenant_id, t in tagged:
+        if t.member_id in erased:
+            continue
+        if t.action == "added":
+            row = {"member_id": t.member_id, "tag": t.tag, "tenant_id": tenant_id}
+            await session.execute(upsert(session, MemberTag.__table__).on_conflict_do_nothing(), [row])
+        else:
+            await session.execute(delete(MemberTag).where(MemberTag.member_id == t.member_id, MemberTag.tag == t.tag))
+
+
+async def apply_segments(session: AsyncSession, changes: Sequence[tuple[str, MemberSegmentChangedV1]]) -> None:
+    erased = await erased_among(session, ERASED_MEMBERS, (c.member_id for _, c in changes))
+    for tenant_id, c in changes:
+        if c.member_id in erased:
+            continue
+        statement = upsert(session, MemberSegment.__table__).values(
+            member_id=c.member_id, tenant_id=tenant_id, segment=c.to_segment
+        )
+        await session.execute(
+            statement.on_conflict_do_update(index_elements=["member_id"], set_={"segment": c.to_segment})
+        )
+
+
+async def communities_of(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        select(AudienceMember.community_id).where(
+            AudienceMember.tenant_id == tenant_id, AudienceMember.member_id == member_id
+        )
+    )
+    return list(rows.all())
+
+
+async def is_in(session: AsyncSession, community_id: uuid.UUID, member_id: uuid.UUID) -> bool:
+    return await session.get(AudienceMember, (community_id, member_id)) is not None
+
+
+async def tags_of(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> set[str]:
+    rows = await session.scalars(
+        select(MemberTag.tag).where(MemberTag.tenant_id == tenant_id, MemberTag.member_id == member_id)
+    )
+    return set(rows.all())
+
+
+async def segment_of(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> str | None:
+    segment = await session.get(MemberSegment, member_id)
+    return segment.segment if segment is not None and segment.tenant_id == tenant_id else None
+
+
+async def audience_size(session: AsyncSession, community_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(AudienceMember).where(AudienceMember.community_id == community_id)
+    )
+    return count or 0
+
+
+async def audience_tag_counts(session: AsyncSession, community_id: uuid.UUID, tags: Sequence[str]) -> dict[str, int]:
+    """How many of a community's members carry each of `tags`."""
+    rows = await session.execute(
+        select(MemberTag.tag, func.count())
+        .join(AudienceMember, AudienceMember.member_id == MemberTag.member_id)
+        .where(AudienceMember.community_id == community_id, MemberTag.tag.in_(tags))
+        .group_by(MemberTag.tag)
+    )
+    return {tag: count for tag, count in rows}

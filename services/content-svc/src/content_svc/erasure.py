@@ -1,0 +1,76 @@
+"""Erasure (PIPL): what content-svc holds about a member is deleted or made anonymous, and the member
+is remembered only as erased so a replayed event cannot bring them back."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content_svc.models import (
+    ERASED_MEMBERS,
+    AttributedOrder,
+    AudienceMember,
+    ContentItem,
+    Engagement,
+    MemberAffinity,
+    MemberSegment,
+    MemberTag,
+    Placement,
+    ReviewCase,
+    Survey,
+    SurveyAnswer,
+)
+from qunyun_shared.erasure import remember_erased
+
+
+async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
+    """Deletes the member's targeting profile and posts' text, and replaces their id in engagement, orders
+    and survey answers by a random one nobody keeps: item statistics stay true, nothing leads back."""
+    await remember_erased(session, ERASED_MEMBERS, erased)
+    now = datetime.now(UTC)
+    for tenant_id, member_id in erased:
+        for table in (AudienceMember, MemberTag, MemberSegment, MemberAffinity):
+            await session.execute(delete(table).where(table.tenant_id == tenant_id, table.member_id == member_id))
+        stranger = uuid.uuid4()
+        for pseudonymised in (Engagement, AttributedOrder):
+            await session.execute(
+                update(pseudonymised)
+                .where(pseudonymised.tenant_id == tenant_id, pseudonymised.member_id == member_id)
+                .values(member_id=stranger)
+            )
+        await _anonymise_answers(session, tenant_id, member_id, stranger)
+        posts = select(ContentItem.id).where(
+            ContentItem.tenant_id == tenant_id, ContentItem.author_member_id == member_id
+        )
+        await session.execute(
+            update(Placement)
+            .where(Placement.content_id.in_(posts), Placement.status == "scheduled")
+            .values(status="cancelled")
+        )
+        await session.execute(
+            update(ReviewCase)
+            .where(ReviewCase.content_id.in_(posts), ReviewCase.status == "pending")
+            .values(status="superseded", decided_at=now)
+        )
+        await session.execute(
+            update(ContentItem)
+            .where(ContentItem.tenant_id == tenant_id, ContentItem.author_member_id == member_id)
+            .values(
+                title="", body="", media=[], author_member_id=None, fingerprint=None, status="erased", updated_at=now
+            )
+        )
+
+
+async def _anonymise_answers(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, stranger: uuid.UUID) -> None:
+    """Scores and choices stay in the results; free text, which may say who wrote it, goes."""
+    rows = await session.execute(
+        select(SurveyAnswer, Survey.questions)
+        .join(Survey, Survey.id == SurveyAnswer.survey_id)
+        .where(SurveyAnswer.tenant_id == tenant_id, SurveyAnswer.member_id == member_id)
+    )
+    for answer, questions in rows:
+        free_text = {q["id"] for q in questions if q["kind"] == "text"}
+        answer.member_id, answer.community_id = stranger, None
+        answer.answers = {q: "" if q in free_text else v for q, v in answer.answers.items()}

@@ -1,0 +1,283 @@
+"""Content items: what operators write and members post, each screened by moderation before anyone sees it,
+with the review queue for what moderation holds."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content_svc import audience, publishing
+from content_svc.exceptions import (
+    AlreadyDecided,
+    ContentNotFound,
+    ContentNotReady,
+    NotInCommunity,
+    ReviewCaseNotFound,
+)
+from content_svc.models import ContentItem, Placement, ReviewCase
+from content_svc.moderation import Lexicon
+from content_svc.schemas import ContentCreate, ContentUpdate, PostCreate, ReviewDecision
+from content_svc.screening import Screening, fingerprint, screen
+from qunyun_shared.events.content import ContentModeratedV1
+from qunyun_shared.outbox import Outbox
+from qunyun_shared.pagination import decode_cursor, encode_cursor
+from qunyun_shared.problems import InvalidInput
+
+# The same text from the same member again within this window is a repeated message (spam).
+REPEAT_WINDOW = timedelta(hours=24)
+
+
+async def create_item(
+    session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, item_in: ContentCreate
+) -> ContentItem:
+    """An operator's item, screened as brand content (the advertising law applies)."""
+    now = datetime.now(UTC)
+    verdict = screen(lexicon, title=item_in.title, body=item_in.body, ugc=False)
+    item = ContentItem(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        content_type=item_in.content_type,
+        source=item_in.source,
+        media=item_in.media,
+        tags=item_in.tags,
+        target_communities=[str(c) for c in item_in.target.communities],
+        target_segments=item_in.target.segments,
+        target_tags=item_in.target.tags,
+        created_at=now,
+    )
+    await _apply_verdict(session, outbox, item, verdict, now)
+    return item
+
+
+async def update_item(
+    session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, item_id: uuid.UUID, changes: ContentUpdate
+) -> ContentItem:
+    """Changes an operator's item; new text is screened again, and held again if it needs to be."""
+    item = await get_item(session, tenant_id, item_id, lock=True)
+    if item.source == "UGC" or item.status in {"withdrawn", "erased"}:
+        raise ContentNotReady(f"Content {item_id} is {item.status if item.source != 'UGC' else 'a member post'}.")
+    fields = changes.model_dump(exclude_unset=True, exclude={"target"})
+    for name in ("media", "tags"):
+        if fields.get(name) is not None:
+            setattr(item, name, fields[name])
+    if changes.target is not None:
+        item.target_communities = [str(c) for c in changes.target.communities]
+        item.target_segments = list(changes.target.segments)
+        item.target_tags = list(changes.target.tags)
+    now = datetime.now(UTC)
+    if changes.title is not None or changes.body is not None:
+        verdict = screen(lexicon, title=changes.title or item.title, body=changes.body or item.body, ugc=False)
+        await _apply_verdict(session, outbox, item, verdict, now)
+    item.updated_at = now
+    return item
+
+
+async def withdraw_item(session: AsyncSession, tenant_id: str, item_id: uuid.UUID) -> ContentItem:
+    """Takes an item out of circulation: off every feed, and whatever was still scheduled is cancelled."""
+    item = await get_item(session, tenant_id, item_id, lock=True)
+    item.status, item.updated_at = "withdrawn", datetime.now(UTC)
+    await _cancel_scheduled(session, item.id)
+    return item
+
+
+async def create_post(
+    session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, post: PostCreate
+) -> ContentItem:
+    """A member's post into their community: screened as UGC (spam, links, contacts, repeats), published at
+    once when it passes, queued for review when held."""
+    community = await audience.open_community(session, tenant_id, post.community_id)
+    if not await audience.is_in(session, community.id, post.member_id):
+        raise NotInCommunity(f"Member {post.member_id} is not in community {community.id}.")
+    if post.reply_to is not None:
+        topic = await get_item(session, tenant_id, post.reply_to)
+        if topic.status != "ready":
+            raise ContentNotReady(f"Topic {topic.id} is {topic.status}.")
+    now = datetime.now(UTC)
+    mark = fingerprint(post.title + "\n" + post.body)
+    verdict = screen(
+        lexicon,
+        title=post.title,
+        body=post.body,
+        ugc=True,
+        repeated=await _posted_lately(session, tenant_id, post.member_id, mark, now),
+    )
+    item = ContentItem(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        content_type="activity",
+        source="UGC",
+        media=post.media,
+        tags=post.tags,
+        target_communities=[str(community.id)],
+        target_segments=[],
+        target_tags=[],
+        author_member_id=post.member_id,
+        post_kind=post.kind,
+        reply_to=post.reply_to,
+        fingerprint=mark,
+        created_at=now,
+    )
+    await _apply_verdict(session, outbox, item, verdict, now)
+    placement = Placement(
+        tenant_id=tenant_id,
+        content_id=item.id,
+        community_id=community.id,
+        content_type=item.content_type,
+        publish_at=now,
+        status="scheduled",
+    )
+    session.add(placement)
+    if item.status == "ready":
+        await publishing.publish(session, outbox, placement, item, now)
+    # Held: the publisher publishes it once a reviewer approves it.
+    return item
+
+
+async def get_item(session: AsyncSession, tenant_id: str, item_id: uuid.UUID, *, lock: bool = False) -> ContentItem:
+    item = await session.get(ContentItem, item_id, with_for_update=lock or None)
+    if item is None or item.tenant_id != tenant_id:
+        raise ContentNotFound(f"No content {item_id}.")
+    return item
+
+
+async def list_items(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    content_type: str | None,
+    source: str | None,
+    status: str | None,
+) -> tuple[list[ContentItem], str | None]:
+    """The tenant's items, newest first."""
+    query = select(ContentItem).where(ContentItem.tenant_id == tenant_id)
+    for column, value in (
+        (ContentItem.content_type, content_type),
+        (ContentItem.source, source),
+        (ContentItem.status, status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if cursor is not None:
+        created_at, item_id = decode_cursor(cursor, parts=2)
+        try:
+            after = (datetime.fromisoformat(created_at), uuid.UUID(item_id))
+        except ValueError:
+            raise InvalidInput("Malformed cursor.", field="cursor") from None
+        query = query.where(
+            (ContentItem.created_at < after[0]) | ((ContentItem.created_at == after[0]) & (ContentItem.id < after[1]))
+        )
+    items = list(
+        (
+            await session.scalars(query.order_by(ContentItem.created_at.desc(), ContentItem.id.desc()).limit(limit + 1))
+        ).all()
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    return items, (encode_cursor(items[-1].created_at.isoformat(), items[-1].id) if more else None)
+
+
+async def review_queue(
+    session: AsyncSession, tenant_id: str, *, status: str, limit: int, cursor: str | None
+) -> tuple[list[ReviewCase], str | None]:
+    """Held items, oldest first: the order reviewers work in."""
+    query = select(ReviewCase).where(ReviewCase.tenant_id == tenant_id, ReviewCase.status == status)
+    if cursor is not None:
+        (after,) = decode_cursor(cursor, parts=1)
+        try:
+            query = query.where(ReviewCase.created_at > datetime.fromisoformat(after))
+        except ValueError:
+            raise InvalidInput("Malformed cursor.", field="cursor") from None
+    cases = list((await session.scalars(query.order_by(ReviewCase.created_at).limit(limit + 1))).all())
+    more = len(cases) > limit
+    cases = cases[:limit]
+    return cases, (encode_cursor(cases[-1].created_at.isoformat()) if more else None)
+
+
+async def decide(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, case_id: uuid.UUID, decision: ReviewDecision, reviewer: str
+) -> ReviewCase:
+    """A reviewer's decision on a held item: approved, it becomes ready (and its due placements publish);
+    rejected, it never appears and whatever was scheduled is cancelled."""
+    case = await session.get(ReviewCase, case_id, with_for_update=True)
+    if case is None or case.tenant_id != tenant_id:
+        raise ReviewCaseNotFound(f"No review case {case_id}.")
+    if case.status != "pending":
+        raise AlreadyDecided(f"Review case {case_id} was {case.status} already.")
+    item = await get_item(session, tenant_id, case.content_id, lock=True)
+    now = datetime.now(UTC)
+    case.status = "approved" if decision.decision == "approve" else "rejected"
+    case.note, case.decided_by, case.decided_at = decision.note, reviewer, now
+    if item.status == "held":
+        item.status = "ready" if decision.decision == "approve" else "rejected"
+        item.updated_at = now
+        if item.status == "rejected":
+            await _cancel_scheduled(session, item.id)
+        outcome = "reject" if item.status == "rejected" else "pass"
+        await outbox.add(session, tenant_id=tenant_id, payloads=[_moderated(item, outcome, reviewed_by=reviewer)])
+    return case
+
+
+async def _apply_verdict(
+    session: AsyncSession, outbox: Outbox, item: ContentItem, verdict: Screening, now: datetime
+) -> None:
+    """Stores the screened text (personal data masked even while held) and opens a review case on a hold."""
+    item.title, item.body = verdict.title, verdict.body
+    item.moderation_outcome, item.moderation_reasons = verdict.outcome, verdict.reasons
+    item.status = "held" if verdict.outcome == "hold" else "ready"
+    item.updated_at = now
+    session.add(item)
+    await session.flush()
+    # An edit supersedes the case opened for the text it replaced.
+    await session.execute(
+        update(ReviewCase)
+        .where(ReviewCase.content_id == item.id, ReviewCase.status == "pending")
+        .values(status="superseded", decided_at=now)
+    )
+    if verdict.outcome == "hold":
+        session.add(
+            ReviewCase(
+                tenant_id=item.tenant_id,
+                content_id=item.id,
+                reasons=verdict.reasons,
+                findings=verdict.findings,
+                status="pending",
+                created_at=now,
+            )
+        )
+    await outbox.add(session, tenant_id=item.tenant_id, payloads=[_moderated(item, verdict.outcome)])
+
+
+def _moderated(item: ContentItem, outcome: str, *, reviewed_by: str | None = None) -> ContentModeratedV1:
+    return ContentModeratedV1(
+        content_id=item.id,
+        outcome=outcome,
+        reasons=item.moderation_reasons,
+        source=item.source,
+        author_member_id=item.author_member_id,
+        reviewed_by=reviewed_by,
+    )
+
+
+async def _posted_lately(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, mark: str, now: datetime) -> bool:
+    earlier = await session.scalar(
+        select(ContentItem.id)
+        .where(
+            ContentItem.tenant_id == tenant_id,
+            ContentItem.author_member_id == member_id,
+            ContentItem.fingerprint == mark,
+            ContentItem.created_at > now - REPEAT_WINDOW,
+        )
+        .limit(1)
+    )
+    return earlier is not None
+
+
+async def _cancel_scheduled(session: AsyncSession, item_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Placement)
+        .where(Placement.content_id == item_id, Placement.status == "scheduled")
+        .values(status="cancelled")
+    )

@@ -1,0 +1,29 @@
+"""Moderation of operator and member text: sensitive terms, advertising-law claims, spam, personal data."""
+
+from content_svc.moderation.folding import fold
+from content_svc.moderation.lexicon import (
+    BUILTIN_AD_LAW_TERMS,
+    BUILTIN_ALLOWED_TERMS,
+    Hit,
+    Lexicon,
+    Term,
+    TermAction,
+    TermCategory,
+)
+from content_svc.moderation.moderator import Finding, FindingKind, Outcome, Verdict, moderate
+
+__all__ = [
+    "BUILTIN_AD_LAW_TERMS",
+    "BUILTIN_ALLOWED_TERMS",
+    "Finding",
+    "FindingKind",
+    "Hit",
+    "Lexicon",
+    "Outcome",
+    "Term",
+    "TermAction",
+    "TermCategory",
+    "Verdict",
+    "fold",
+    "moderate",
+]

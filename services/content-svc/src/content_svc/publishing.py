@@ -1,0 +1,67 @@
+"""Publishing scheduled items when their time comes: exactly once each, however many replicas run."""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content_svc import audience
+from content_svc.models import ContentItem, Placement
+from qunyun_shared.events.content import ContentPostedV1
+from qunyun_shared.outbox import Outbox
+from qunyun_shared.runtime import ServiceRuntime
+
+BATCH = 200
+
+
+async def publish_due(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
+    """Publishes placements whose time has come and whose item is ready (a held one waits for review).
+    Rows another replica is publishing are skipped, not waited for: its transaction marks them published
+    together with their `content.posted`, so each goes out once."""
+    due = await session.execute(
+        select(Placement, ContentItem)
+        .join(ContentItem, ContentItem.id == Placement.content_id)
+        .where(Placement.status == "scheduled", Placement.publish_at <= now, ContentItem.status == "ready")
+        .order_by(Placement.publish_at)
+        .limit(BATCH)
+        .with_for_update(of=Placement, skip_locked=True)
+    )
+    published = 0
+    for placement, item in due:
+        await publish(session, outbox, placement, item, now)
+        published += 1
+    return published
+
+
+async def publish(
+    session: AsyncSession, outbox: Outbox, placement: Placement, item: ContentItem, now: datetime
+) -> None:
+    placement.status, placement.published_at = "published", now
+    placement.audience_size = await audience.audience_size(session, placement.community_id)
+    posted = ContentPostedV1(
+        content_id=item.id,
+        community_id=placement.community_id,
+        content_type=item.content_type,
+        source=item.source,
+        author_member_id=item.author_member_id,
+        posted_at=now,
+    )
+    await outbox.add(session, tenant_id=placement.tenant_id, payloads=[posted])
+
+
+async def run_publisher(runtime: ServiceRuntime, poll_seconds: float, wakeup: asyncio.Event) -> None:
+    """Publishes forever: batch after batch while any are due, then sleeps until the next poll or until
+    a schedule or an approval in this process wakes it. State lives in the database, so a restart
+    resumes where the last transaction left off."""
+    while True:
+        async with runtime.sessionmaker() as session:
+            async with session.begin():
+                published = await publish_due(session, runtime.outbox, datetime.now(UTC))
+            if session.info.get("outbox_written"):
+                runtime.outbox.committed()
+        if published < BATCH:
+            wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), poll_seconds)
