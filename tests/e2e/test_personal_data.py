@@ -1,5 +1,7 @@
 """Personal data end to end: protected in member-svc, erased everywhere on request (PIPL)."""
 
+from datetime import UTC, datetime
+
 import asyncpg
 import httpx
 import pytest
@@ -98,6 +100,14 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
         assert (await tenant_api.get(f"/campaigns/prospects/{member_id}")).status_code == 200
 
     await eventually(known_everywhere)
+    post = await tenant_api.post(
+        "/content/posts",
+        json={"member_id": member_id, "community_id": community_id, "kind": "show_order", "body": "小雨妈妈的晒单"},
+    )
+    assert post.status_code == 201, post.text
+    liked = {"content_id": post.json()["id"], "member_id": member_id, "action": "like"}
+    liked["occurred_at"] = datetime.now(UTC).isoformat()
+    assert (await tenant_api.post("/content/engagements", json={"actions": [liked]})).json()["accepted"] == 1
 
     exported = (await tenant_api.get(f"/members/{member_id}/export")).json()
     assert exported["member"]["phone"] == "13700001111" and len(exported["memberships"]) == 1
@@ -126,6 +136,9 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
     )
     assert not await rows_about(
         platform, "content-svc", "SELECT 1 FROM audience_members WHERE member_id = $1::uuid", member_id
+    )
+    assert not await rows_about(
+        platform, "content-svc", "SELECT 1 FROM engagements WHERE member_id = $1::uuid", member_id
     )
     assert not await rows_about(
         platform, "campaign-svc", "SELECT 1 FROM prospects WHERE member_id = $1::uuid", member_id

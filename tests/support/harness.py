@@ -219,6 +219,17 @@ class Platform:
             },
         )
 
+    async def replica(self, name: str) -> ServiceProcess:
+        """A second process of a running service on the same database and topics, as on a scaled-out
+        deployment; the caller stops it."""
+        first = self.services[name]
+        second = ServiceProcess(
+            name=f"{name}-replica", spec=first.spec, log_path=self.workdir / f"{name}-replica.log", env=dict(first.env)
+        )
+        second.start()
+        await second.wait_ready()
+        return second
+
     async def close(self) -> None:
         for service in self.services.values():
             service.stop()
