@@ -8,8 +8,6 @@
 
 import argparse
 import asyncio
-import json
-import logging
 import random
 import tempfile
 import time
@@ -20,10 +18,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-import uvloop
 
 from bench import machine
 from bench.bus_path import plain_dsn
+from bench.report import markdown, run_suite
 from member_svc.members import phone_owner
 from member_svc.personal_data import PersonalDataCipher
 from tests.support.harness import POSTGRES_ADMIN_DSN, ROOT, Platform, TenantKey
@@ -357,9 +355,7 @@ def table(results: dict[str, Any]) -> str:
             f"{points['errors']} errors; bare row UPDATEs {points['reference_row_updates_seconds']} s",
         ),
     ]
-    lines = ["| Measurement | Result | Notes |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    return "\n".join(lines)
+    return markdown(rows)
 
 
 def arguments() -> argparse.Namespace:
@@ -372,12 +368,4 @@ def arguments() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.ERROR)
-    options = arguments()
-    random.seed(7)
-    results = uvloop.run(main(options))
-    with open(options.output, "w") as out:
-        json.dump(results, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    print(table(results))
-    print(f"\nResults: {options.output}")
+    run_suite(main, arguments(), table)

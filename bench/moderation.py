@@ -1,4 +1,4 @@
-"""`python -m bench.moderation`: content-svc's text moderation, in process, beside a same-run reference.
+"""content-svc's text moderation in process, beside a same-run reference (part of `python -m bench.content`).
 
 - moderate() of a 10 KB mixed Chinese/Latin member post against a 10,000-term lexicon: p50/p95/p99.
 - Its term-matching step (one Aho-Corasick pass, overlapping hits) vs a single compiled `re` alternation of
@@ -7,18 +7,14 @@
 """
 
 import gc
-import json
 import random
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import machine
 from content_svc.moderation import Lexicon, Term, fold, moderate
-from tests.support.harness import ROOT
 
-RESULTS = ROOT / "bench/results/content_moderation.json"
 TERMS = 10_000
 TEXT_BYTES = 10 * 1024
 RUNS = 2_000
@@ -103,7 +99,6 @@ def run() -> dict[str, Any]:
     automaton = percentiles(timed_ms(lambda: lexicon.find_folded(folded), RUNS))
     alternation = percentiles(timed_ms(lambda: naive.findall(folded), NAIVE_RUNS))
     return {
-        "machine": machine.describe(postgres="not used"),
         "lexicon_terms": TERMS,
         "lexicon_with_builtin": len(lexicon),
         "text_bytes": len(text.encode()),
@@ -120,12 +115,3 @@ def run() -> dict[str, Any]:
             "ratio_re_to_aho_corasick": round(alternation["p50_ms"] / automaton["p50_ms"], 1),
         },
     }
-
-
-if __name__ == "__main__":
-    results = run()
-    with open(RESULTS, "w") as out:
-        json.dump(results, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    print(json.dumps(results, indent=2, ensure_ascii=False))
-    print(f"\nResults: {RESULTS}")

@@ -1,4 +1,13 @@
-"""The Markdown table for the README, from the results."""
+"""The Markdown tables for the README, from the results, and running a suite to its results file."""
+
+import argparse
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import uvloop
 
 
 def table(results: dict) -> str:  # type: ignore[type-arg]
@@ -56,3 +65,26 @@ def table(results: dict) -> str:  # type: ignore[type-arg]
         *(f"| {path} | {figure} | {note} |" for path, figure, note in rows),
     ]
     return "\n".join(lines)
+
+
+def markdown(rows: list[tuple[str, str, str]]) -> str:
+    """A Measurement | Result | Notes table."""
+    lines = ["| Measurement | Result | Notes |", "|---|---|---|"]
+    lines += [f"| {measurement} | {result} | {notes} |" for measurement, result, notes in rows]
+    return "\n".join(lines)
+
+
+def run_suite(
+    main: Callable[[argparse.Namespace], Awaitable[dict[str, Any]]],
+    options: argparse.Namespace,
+    table: Callable[[dict[str, Any]], str],
+) -> None:
+    """Runs a suite, writes its results to `options.output` and prints the README table."""
+    logging.basicConfig(level=logging.ERROR)
+    random.seed(7)
+    results = uvloop.run(main(options))
+    with open(options.output, "w") as out:
+        json.dump(results, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    print(table(results))
+    print(f"\nResults: {options.output}")
