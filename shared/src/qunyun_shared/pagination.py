@@ -2,6 +2,8 @@
 
 import base64
 import binascii
+import uuid
+from datetime import datetime
 
 from qunyun_shared.problems import InvalidInput
 
@@ -24,3 +26,17 @@ def decode_cursor(cursor: str, *, parts: int) -> list[str]:
     if len(values) != parts:
         raise InvalidInput("Malformed cursor.", field="cursor")
     return values
+
+
+def encode_time_cursor(at: datetime, row_id: uuid.UUID) -> str:
+    """The cursor of a page ordered by a time, ties broken by id."""
+    return encode_cursor(at.isoformat(), row_id)
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (time, id) an `encode_time_cursor` cursor holds; anything else is a 422."""
+    at, row_id = decode_cursor(cursor, parts=2)
+    try:
+        return datetime.fromisoformat(at), uuid.UUID(row_id)
+    except ValueError:
+        raise InvalidInput("Malformed cursor.", field="cursor") from None

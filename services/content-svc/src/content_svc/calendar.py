@@ -156,6 +156,15 @@ async def calendar_of(
     return list(rows.all())
 
 
+async def placements_of(session: AsyncSession, tenant_id: str, content_id: uuid.UUID) -> list[Placement]:
+    """Where and when an item is or was published, in publication order."""
+    item = await get_item(session, tenant_id, content_id)
+    rows = await session.scalars(
+        select(Placement).where(Placement.content_id == item.id).order_by(Placement.publish_at)
+    )
+    return list(rows.all())
+
+
 async def set_policy(session: AsyncSession, tenant_id: str, community_id: uuid.UUID, policy: PushPolicy) -> Community:
     community = await audience.get_community(session, tenant_id, community_id)
     community.max_pushes_per_day = policy.max_pushes_per_day

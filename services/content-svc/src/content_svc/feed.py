@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc import audience
 from content_svc.models import ContentItem, MemberAffinity, Placement
-from qunyun_shared.pagination import decode_cursor, encode_cursor
-from qunyun_shared.problems import InvalidInput
+from qunyun_shared.pagination import decode_time_cursor, encode_time_cursor
 
 _FIRST_BATCH = 50
 # A member whose communities are full of items targeted at others still gets an answer quickly.
@@ -52,7 +51,7 @@ async def feed_for(
     cursor: str | None,
     boost: timedelta,
 ) -> tuple[list[FeedEntry], str | None]:
-    after = _decode(cursor) if cursor else None
+    after = decode_time_cursor(cursor) if cursor else None
     communities = await audience.communities_of(session, tenant_id, member_id)
     if not communities:
         return [], None
@@ -94,7 +93,7 @@ async def feed_for(
     certain.sort(key=lambda r: (r[0], r[1]), reverse=True)
     page = certain[:limit]
     more = len(certain) > limit or bool(reading)
-    next_cursor = encode_cursor(page[-1][0].isoformat(), page[-1][1]) if page and more else None
+    next_cursor = encode_time_cursor(page[-1][0], page[-1][1]) if page and more else None
     return await _entries(session, page), next_cursor
 
 
@@ -109,14 +108,6 @@ async def _entries(session: AsyncSession, page: list[tuple[datetime, uuid.UUID, 
     return [
         FeedEntry(items[c.content_id], placements[placement_id], affinity, at) for at, placement_id, affinity, c in page
     ]
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    effective_at, placement_id = decode_cursor(cursor, parts=2)
-    try:
-        return datetime.fromisoformat(effective_at), uuid.UUID(placement_id)
-    except ValueError:
-        raise InvalidInput("Malformed cursor.", field="cursor") from None
 
 
 async def _publications(

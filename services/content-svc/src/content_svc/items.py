@@ -21,8 +21,7 @@ from content_svc.schemas import ContentCreate, ContentUpdate, PostCreate, Review
 from content_svc.screening import Screening, fingerprint, screen
 from qunyun_shared.events.content import ContentModeratedV1
 from qunyun_shared.outbox import Outbox
-from qunyun_shared.pagination import decode_cursor, encode_cursor
-from qunyun_shared.problems import InvalidInput
+from qunyun_shared.pagination import decode_time_cursor, encode_time_cursor
 
 # The same text from the same member again within this window is a repeated message (spam).
 REPEAT_WINDOW = timedelta(hours=24)
@@ -161,11 +160,7 @@ async def list_items(
         if value is not None:
             query = query.where(column == value)
     if cursor is not None:
-        created_at, item_id = decode_cursor(cursor, parts=2)
-        try:
-            after = (datetime.fromisoformat(created_at), uuid.UUID(item_id))
-        except ValueError:
-            raise InvalidInput("Malformed cursor.", field="cursor") from None
+        after = decode_time_cursor(cursor)
         query = query.where(
             (ContentItem.created_at < after[0]) | ((ContentItem.created_at == after[0]) & (ContentItem.id < after[1]))
         )
@@ -176,7 +171,7 @@ async def list_items(
     )
     more = len(items) > limit
     items = items[:limit]
-    return items, (encode_cursor(items[-1].created_at.isoformat(), items[-1].id) if more else None)
+    return items, (encode_time_cursor(items[-1].created_at, items[-1].id) if more else None)
 
 
 async def review_queue(
@@ -185,15 +180,12 @@ async def review_queue(
     """Held items, oldest first: the order reviewers work in."""
     query = select(ReviewCase).where(ReviewCase.tenant_id == tenant_id, ReviewCase.status == status)
     if cursor is not None:
-        (after,) = decode_cursor(cursor, parts=1)
-        try:
-            query = query.where(ReviewCase.created_at > datetime.fromisoformat(after))
-        except ValueError:
-            raise InvalidInput("Malformed cursor.", field="cursor") from None
-    cases = list((await session.scalars(query.order_by(ReviewCase.created_at).limit(limit + 1))).all())
+        at, case_id = decode_time_cursor(cursor)
+        query = query.where((ReviewCase.created_at > at) | ((ReviewCase.created_at == at) & (ReviewCase.id > case_id)))
+    cases = list((await session.scalars(query.order_by(ReviewCase.created_at, ReviewCase.id).limit(limit + 1))).all())
     more = len(cases) > limit
     cases = cases[:limit]
-    return cases, (encode_cursor(cases[-1].created_at.isoformat()) if more else None)
+    return cases, (encode_time_cursor(cases[-1].created_at, cases[-1].id) if more else None)
 
 
 async def decide(

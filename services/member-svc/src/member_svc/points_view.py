@@ -8,8 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from member_svc import points
 from member_svc.models import Member
 from member_svc.schemas import PointsEntryRead, PointsLedgerPage, PointsSummary
-from qunyun_shared.pagination import decode_cursor, encode_cursor
-from qunyun_shared.problems import InvalidInput
+from qunyun_shared.pagination import decode_time_cursor, encode_time_cursor
 
 EXPIRING_WITHIN = timedelta(days=30)
 
@@ -33,14 +32,8 @@ async def summary(*, session: AsyncSession, member: Member) -> PointsSummary:
 async def ledger_page(
     *, session: AsyncSession, member_id: uuid.UUID, limit: int, cursor: str | None
 ) -> PointsLedgerPage:
-    before = None
-    if cursor is not None:
-        at, entry_id = decode_cursor(cursor, parts=2)
-        try:
-            before = (datetime.fromisoformat(at), uuid.UUID(entry_id))
-        except ValueError:
-            raise InvalidInput("Malformed cursor.", field="cursor") from None
+    before = decode_time_cursor(cursor) if cursor is not None else None
     entries = await points.ledger(session=session, member_id=member_id, limit=limit + 1, before=before)
     page = entries[:limit]
-    next_cursor = encode_cursor(page[-1].at.isoformat(), page[-1].id) if len(entries) > limit else None
+    next_cursor = encode_time_cursor(page[-1].at, page[-1].id) if len(entries) > limit else None
     return PointsLedgerPage(entries=[PointsEntryRead.model_validate(e) for e in page], next_cursor=next_cursor)

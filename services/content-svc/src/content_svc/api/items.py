@@ -6,11 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from content_svc import calendar, engagement, items
 from content_svc.dependencies import Lexicons
-from content_svc.models import Placement
 from content_svc.schemas import (
     ContentCreate,
     ContentRead,
@@ -101,11 +99,8 @@ async def schedule(
 
 @router.get("/items/{content_id}/placements", summary="Where and when an item is or was published")
 async def placements(content_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> list[PlacementRead]:
-    item = await items.get_item(session, caller.tenant_id, content_id)
-    rows = await session.scalars(
-        select(Placement).where(Placement.content_id == item.id).order_by(Placement.publish_at)
-    )
-    return [PlacementRead.model_validate(p) for p in rows]
+    placements = await calendar.placements_of(session, caller.tenant_id, content_id)
+    return [PlacementRead.model_validate(p) for p in placements]
 
 
 @router.post("/placements/{placement_id}/cancel", summary="Cancel a scheduled publication")
