@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -15,6 +16,9 @@ from qunyun_shared.outbox import Outbox, OutboxRelay
 from qunyun_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+# One batch of a background sweep: does what is due at `now`, returns how much it did.
+Sweep = Callable[[AsyncSession, Outbox, datetime], Awaitable[int]]
 
 
 class ServiceRuntime:
@@ -67,6 +71,22 @@ class ServiceRuntime:
         """Runs a service's own background loop (sweeps, schedulers) beside the relay, restarted if it
         crashes and cancelled at shutdown."""
         self._tasks.append(asyncio.create_task(self._supervise(name, loop), name=name))
+
+    def run_sweep(self, name: str, sweep: Sweep, every_seconds: float) -> None:
+        """Runs `sweep` in a transaction of its own, batch after batch while it finds work, then every
+        `every_seconds`. Replicas may sweep at once: sweeps take their rows with SKIP LOCKED."""
+
+        async def loop() -> None:
+            while True:
+                async with self.sessionmaker() as session:
+                    async with session.begin():
+                        done = await sweep(session, self.outbox, datetime.now(UTC))
+                    if session.info.get("outbox_written"):
+                        self.outbox.committed()
+                if not done:
+                    await asyncio.sleep(every_seconds)
+
+        self.run_in_background(name, loop)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from member_svc import points as points_ledger
 from member_svc import sweeps
 from member_svc.api import communities, imports, members, points, tags
 from member_svc.config import Settings
@@ -23,8 +24,10 @@ async def _member_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncItera
     app.state.cipher = cipher = PersonalDataCipher(settings.personal_data_key.get_secret_value())
     app.state.imports_waiting = waiting = asyncio.Event()
     runtime.run_in_background("member-import", lambda: sweeps.import_members(runtime, cipher, waiting))
-    runtime.run_in_background(
-        "points-expiry", lambda: sweeps.expire_points(runtime, settings.points_expiry_sweep_seconds)
+    runtime.run_sweep(
+        "points-expiry",
+        lambda session, outbox, now: points_ledger.expire_due(session=session, outbox=outbox, now=now),
+        settings.points_expiry_sweep_seconds,
     )
     yield
 

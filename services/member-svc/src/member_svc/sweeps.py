@@ -1,29 +1,16 @@
-"""member-svc's own background work: expiring points when their time comes, and importing members."""
+"""member-svc's own background work: importing members."""
 
 import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
 
-from member_svc import importing, points
+from member_svc import importing
 from member_svc.models import ImportJob
 from member_svc.personal_data import PersonalDataCipher
 from qunyun_shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
-
-
-async def expire_points(runtime: ServiceRuntime, every_seconds: float) -> None:
-    """Expires due points forever: batch after batch while there are any, then waits for the next sweep.
-    Replicas may sweep at once: each skips the accounts another holds."""
-    while True:
-        async with runtime.sessionmaker() as session:
-            async with session.begin():
-                expired = await points.expire_due(session=session, outbox=runtime.outbox, now=datetime.now(UTC))
-            if session.info.get("outbox_written"):
-                runtime.outbox.committed()
-        if not expired:
-            await asyncio.sleep(every_seconds)
 
 
 class _LeaseLost(Exception):

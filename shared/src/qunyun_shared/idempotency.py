@@ -1,0 +1,116 @@
+"""Idempotency keys for writes that move money (IETF draft `Idempotency-Key` header).
+
+The key is claimed in the write's own transaction, before the write: a concurrent request with the
+same key waits on the claim's unique index until the first commits, then replays its response; if the
+first failed and rolled back, the claim went with it and the retry does the write afresh. So a key
+yields one effect and one response, and a failed attempt leaves nothing that would block a retry.
+"""
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from pydantic import BaseModel
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from qunyun_shared.db import UtcDateTime, upsert
+from qunyun_shared.problems import DomainError, InvalidInput
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyMissing(DomainError):
+    status, slug, title = 400, "idempotency-key-missing", "Idempotency-Key required"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    slug, title = "idempotency-key-reused", "Idempotency-Key used for another request"
+
+
+def idempotency_keys_table(metadata: MetaData) -> Table:
+    """Declares `idempotency_keys` on a service's metadata."""
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("tenant_id", String(64), primary_key=True),
+        Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),
+        Column("status_code", Integer),
+        Column("response", JSON),
+        Column("created_at", UtcDateTime, nullable=False),
+    )
+
+
+async def required_key(request: Request) -> str:
+    """The request's `Idempotency-Key`; a write that moves money is refused without one."""
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        raise IdempotencyKeyMissing(f"This request moves money: send an {HEADER} header (a UUID is a good choice).")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.", field=HEADER)
+    return key
+
+
+IdempotencyKey = Annotated[str, Depends(required_key)]
+
+
+def fingerprint(operation: str, body: BaseModel | None) -> str:
+    """What identifies a request besides its key: the operation (method and path) and the parsed body."""
+    payload = body.model_dump(mode="json") if body is not None else None
+    return hashlib.sha256(operation.encode() + b"\n" + orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def once(
+    session: AsyncSession,
+    table: Table,
+    *,
+    tenant_id: str,
+    key: str,
+    fingerprint: str,
+    perform: Callable[[], Awaitable[BaseModel]],
+    status_code: int = 201,
+) -> Response:
+    """Runs `perform` once per (tenant, key) and answers every repeat with the first response."""
+    claim = (
+        upsert(session, table)
+        .values(tenant_id=tenant_id, key=key, fingerprint=fingerprint, created_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+        .returning(table.c.key)
+    )
+    if (await session.execute(claim)).first() is None:
+        return await _replay(session, table, tenant_id, key, fingerprint)
+    body = (await perform()).model_dump(mode="json")
+    await session.execute(
+        update(table)
+        .where(table.c.tenant_id == tenant_id, table.c.key == key)
+        .values(status_code=status_code, response=body)
+    )
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
+
+async def _replay(session: AsyncSession, table: Table, tenant_id: str, key: str, fingerprint: str) -> Response:
+    row = (
+        await session.execute(
+            select(table.c.fingerprint, table.c.status_code, table.c.response).where(
+                table.c.tenant_id == tenant_id, table.c.key == key
+            )
+        )
+    ).one()
+    if row.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"{HEADER} {key!r} was used for a different request; use a new key for a new request.", field=HEADER
+        )
+    response: Any = row.response
+    return Response(
+        orjson.dumps(response),
+        status_code=row.status_code,
+        media_type="application/json",
+        headers={REPLAYED_HEADER: "true"},
+    )
