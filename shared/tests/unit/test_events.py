@@ -88,8 +88,9 @@ def test_the_catalogue_has_every_event_of_the_domain() -> None:
     bus_section = domain.split("## Domain events", 1)[1]
     named = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", bus_section))
     # Beyond the domain's list: the communities member-svc owns, which the other services must know of
-    # to validate what refers to them (a schedule into a community, an order in one).
-    platform_additions = {"community.opened", "community.archived"}
+    # to validate what refers to them (a schedule into a community, an order in one); the points and
+    # tags campaigns grant, which member-svc applies; the automation's notice to the merchant.
+    platform_additions = {"community.opened", "community.archived", "reward.granted", "merchant.notified"}
     assert {type_ for type_, _ in CATALOGUE} == named | platform_additions
 
 

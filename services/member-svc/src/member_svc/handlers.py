@@ -40,6 +40,7 @@ HANDLERS: dict[str, Handler] = {
             "content.engaged",
             "member.churn_risk",
             "member.segment_changed",
+            "reward.granted",
         ],
         on_member_event,
     ),

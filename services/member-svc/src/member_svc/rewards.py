@@ -1,20 +1,24 @@
 """What the events member-svc consumes do to members: points earned or clawed back, activity counted
 for the lifecycle, flags and segments from analytics. Events about members unknown here or erased are moot."""
 
+import logging
 import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import lifecycle, points
+from member_svc import lifecycle, points, tags
 from member_svc.lifecycle import known_member
 from member_svc.points import Earning
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
-from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1, OrderRefundedV1
+from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1, OrderRefundedV1, RewardGrantedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1, SurveyAnsweredV1
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.outbox import Outbox
+from qunyun_shared.problems import DomainError
+
+log = logging.getLogger(__name__)
 
 
 async def on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope) -> None:
@@ -57,10 +61,40 @@ async def on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope) ->
             member = await known_member(session, tenant_id, data.member_id)
             if member is not None:
                 await lifecycle.flag_churn_risk(session, outbox, member, data, at=envelope.time)
+        case RewardGrantedV1():
+            await _rewarded(session, outbox, tenant_id, data, envelope.time)
         case MemberSegmentChangedV1():
             member = await known_member(session, tenant_id, data.member_id)
             if member is not None:
                 await lifecycle.record_segment(session, outbox, member, data)
+
+
+async def _rewarded(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, reward: RewardGrantedV1, at: datetime
+) -> None:
+    """Points and a tag a campaign granted (a check-in milestone, a referral, an automation rule); the
+    reward id makes a redelivered grant earn once."""
+    member = await known_member(session, tenant_id, reward.member_id)
+    if member is None:
+        return
+    if reward.points:
+        earning = Earning(
+            member_id=member.id,
+            reason="campaign",
+            points=reward.points,
+            source=f"reward:{reward.reward_id}",
+            at=at,
+            note=reward.reason,
+        )
+        await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning)
+    if reward.tag:
+        try:
+            await tags.add_manual(
+                session=session, outbox=outbox, tenant_id=tenant_id, member_id=member.id, tag=reward.tag
+            )
+        except DomainError as refused:
+            # A system or rule tag is not a campaign's to set; the points still stand.
+            log.warning("campaign tag refused", extra={"tag": reward.tag, "reason": refused.detail})
 
 
 async def _joined(session: AsyncSession, outbox: Outbox, tenant_id: str, joined: MemberJoinedV1) -> None:

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from member_svc import members, points
 from member_svc.exceptions import IdempotencyKeyReused, InsufficientPoints
 from member_svc.handlers import HANDLERS
-from member_svc.models import MESSAGING, Base, Member, PointsAccount, PointsEntry
+from member_svc.models import MESSAGING, Base, Member, MemberTag, PointsAccount, PointsEntry
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import Levels, MemberCreate, PointsPolicyBody
+from member_svc.tags import CHURN_RISK_TAG
 from qunyun_shared.events import EventPayload, new_event
-from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1, OrderRefundedV1
+from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1, OrderRefundedV1, RewardGrantedV1
 from qunyun_shared.events.content import ContentEngagedV1
 from qunyun_shared.events.member import MemberJoinedV1, MemberLevelChangedV1, MemberPointsChangedV1
 from qunyun_shared.outbox import Outbox
@@ -263,3 +264,17 @@ def test_a_ladder_must_start_at_zero_and_rise() -> None:
 def test_points_changed_never_reports_a_negative_balance() -> None:
     with pytest.raises(ValueError):
         MemberPointsChangedV1(member_id=uuid.uuid4(), delta=-5, balance=-1, reason="spend")
+
+
+async def test_a_campaigns_reward_earns_its_points_and_tag_once_and_a_system_tag_is_not_its_to_set(
+    session: AsyncSession,
+) -> None:
+    member = await new_member(session)
+    reward = RewardGrantedV1(reward_id=uuid.uuid4(), member_id=member.id, points=40, tag="打卡达人", reason="checkin")
+    await deliver(session, reward)
+    await deliver(session, reward)  # redelivered
+    system_tag = RewardGrantedV1(reward_id=uuid.uuid4(), member_id=member.id, points=5, tag=CHURN_RISK_TAG, reason="x")
+    await deliver(session, system_tag)
+    assert (await account(session, member.id)).balance == 45
+    tags = (await session.scalars(select(MemberTag.tag).where(MemberTag.member_id == member.id))).all()
+    assert list(tags) == ["打卡达人"]

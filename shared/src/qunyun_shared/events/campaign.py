@@ -92,3 +92,32 @@ class CheckinRecordedV1(EventPayload):
     member_id: UUID
     day: date
     streak: int = Field(ge=1)
+
+
+@event(
+    "reward.granted",
+    1,
+    producer="campaign-svc",
+    summary="A campaign granted a member points or a tag (a check-in milestone, a referral, a rule); member-svc applies it.",
+)
+class RewardGrantedV1(EventPayload):
+    # The same cause always yields the same reward id, so member-svc applies a redelivered grant once.
+    reward_id: UUID
+    member_id: UUID
+    campaign_id: UUID | None = None
+    points: int = Field(default=0, ge=0)
+    tag: str | None = None
+    reason: str
+
+
+@event(
+    "merchant.notified",
+    1,
+    producer="campaign-svc",
+    summary="An automation rule asked for the merchant to hear about a member; partners receive it by webhook.",
+)
+class MerchantNotifiedV1(EventPayload):
+    rule_id: UUID
+    member_id: UUID
+    trigger: str
+    message: str
