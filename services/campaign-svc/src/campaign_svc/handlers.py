@@ -1,26 +1,85 @@
-"""Events campaign-svc consumes, each type to one handler."""
+"""Events campaign-svc consumes, each type to one handler: first what the event tells about the member,
+then what it sets off (automation rules, referral rewards, experiment conversions)."""
 
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import service
+from campaign_svc import audience, automation, automation_engine, erasure, experiments, referrals
 from qunyun_shared.events import Envelope, payloads_of
-from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1
+from qunyun_shared.events.analytics import MemberChurnRiskV1
+from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
+from qunyun_shared.events.content import ContentEngagedV1
+from qunyun_shared.events.member import (
+    MemberConsentChangedV1,
+    MemberErasedV1,
+    MemberJoinedV1,
+    MemberLevelChangedV1,
+)
 from qunyun_shared.inbox import Handler
 from qunyun_shared.outbox import Outbox
 
 
-async def on_member_joined(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
-    await service.record_joins(session=session, joins=payloads_of(events, MemberJoinedV1))
+async def on_member_joined(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    # One join at a time: a rule on the first join must see the member as they were at that join.
+    joins = payloads_of(events, MemberJoinedV1)
+    for envelope, join in zip(events, joins, strict=True):
+        await audience.record_joins(session, [join])
+        await automation_engine.evaluate(session, outbox, [envelope])
+    await referrals.on_joins(session, outbox, joins)
+
+
+async def on_consent_changed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    consents = payloads_of(events, MemberConsentChangedV1)
+    for envelope, (tenant_id, consent) in zip(events, consents, strict=True):
+        await audience.record_consent(session, tenant_id, consent, envelope.time)
+    await automation_engine.evaluate(session, outbox, events)
+
+
+async def on_level_changed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    for tenant_id, change in payloads_of(events, MemberLevelChangedV1):
+        await audience.record_level(session, tenant_id, change)
+    await automation_engine.evaluate(session, outbox, events)
+
+
+async def on_churn_risk(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    for tenant_id, risk in payloads_of(events, MemberChurnRiskV1):
+        await audience.record_churn_risk(session, tenant_id, risk)
+    await automation_engine.evaluate(session, outbox, events)
+
+
+async def on_content_engaged(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    for tenant_id, engaged in payloads_of(events, ContentEngagedV1):
+        await audience.record_engagement(session, tenant_id, engaged)
+    await automation_engine.evaluate(session, outbox, events)
+
+
+async def on_order_placed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    await experiments.record_orders(session, payloads_of(events, OrderPlacedV1))
+    await automation_engine.evaluate(session, outbox, events)
+
+
+async def on_order_paid(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    await referrals.on_paid_orders(session, outbox, payloads_of(events, OrderPaidV1))
+    await automation_engine.evaluate(session, outbox, events)
 
 
 async def on_member_erased(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
     erased = [(tenant_id, erasure.member_id) for tenant_id, erasure in payloads_of(events, MemberErasedV1)]
-    await service.forget_members(session=session, erased=erased)
+    await erasure.forget_members(session, erased)
+    await experiments.forget_members(session, erased)
+    await automation.forget_members(session, erased)
 
 
 HANDLERS: dict[str, Handler] = {
     "member.joined": on_member_joined,
+    "member.consent_changed": on_consent_changed,
+    "member.level_changed": on_level_changed,
+    "member.churn_risk": on_churn_risk,
+    "content.engaged": on_content_engaged,
+    "order.placed": on_order_placed,
+    "order.paid": on_order_paid,
+    "checkin.recorded": automation_engine.evaluate,
+    "coupon.redeemed": automation_engine.evaluate,
     "member.erased": on_member_erased,
 }

@@ -1,59 +1,73 @@
-"""What campaign-svc learns about members from their joins."""
+"""What campaign-svc learns about members from the events of other services."""
 
 import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import service
-from campaign_svc.exceptions import ProspectNotFound
-from campaign_svc.handlers import HANDLERS
-from campaign_svc.models import MESSAGING, Base
-from qunyun_shared.events import new_event
-from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1
-from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture
+from campaign_svc import audience
+from campaign_svc.exceptions import MemberNotFound
+from qunyun_shared.events.analytics import MemberChurnRiskV1
+from qunyun_shared.events.member import MemberConsentChangedV1, MemberErasedV1, MemberJoinedV1, MemberLevelChangedV1
+
+from .conftest import TENANT, World
 
 pytestmark = pytest.mark.unit
 
-OUTBOX = Outbox(table=MESSAGING.outbox, source="campaign-svc", topic_prefix="qunyun")
 
-
-session = in_memory_session_fixture(Base.metadata)
-
-
-def joined(member_id: uuid.UUID, inviter_id: uuid.UUID | None):  # type: ignore[no-untyped-def]
-    payload = MemberJoinedV1(
+def joined(member_id: uuid.UUID, inviter_id: uuid.UUID | None) -> MemberJoinedV1:
+    return MemberJoinedV1(
         member_id=member_id,
         community_id=uuid.uuid4(),
         channel="invite",
         inviter_id=inviter_id,
         joined_at=datetime.now(UTC),
     )
-    return new_event(source="member-svc", tenant_id="t", payload=payload)
 
 
-async def test_the_first_join_fixes_the_inviter_and_later_joins_are_counted(session: AsyncSession) -> None:
+async def test_the_first_join_fixes_the_inviter_and_later_joins_are_counted(world: World) -> None:
     member_id, inviter, later_inviter = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    await HANDLERS["member.joined"](session, OUTBOX, [joined(member_id, inviter), joined(member_id, later_inviter)])
-    prospect = await service.get_prospect(session=session, tenant_id="t", member_id=member_id)
-    assert (prospect.inviter_id, prospect.communities_joined) == (inviter, 2)
+    await world.deliver("member-svc", joined(member_id, inviter), joined(member_id, later_inviter))
+    member = await audience.get_member(world.session, TENANT, member_id)
+    assert (member.inviter_id, member.communities_joined) == (inviter, 2)
 
 
-async def test_another_tenant_cannot_see_the_prospect(session: AsyncSession) -> None:
+async def test_marketing_consent_is_absent_until_given_and_follows_withdrawal(world: World) -> None:
+    member_id = await world.member(consent=False)
+    assert not (await audience.get_member(world.session, TENANT, member_id)).marketing_consent
+    for granted in (True, False):
+        change = MemberConsentChangedV1(member_id=member_id, purpose="marketing", granted=granted, source="h5")
+        await world.deliver("member-svc", change)
+        world.session.expire_all()
+        assert (await audience.get_member(world.session, TENANT, member_id)).marketing_consent is granted
+    service_only = MemberConsentChangedV1(member_id=member_id, purpose="service", granted=True, source="h5")
+    await world.deliver("member-svc", service_only)
+    assert not (await audience.get_member(world.session, TENANT, member_id)).marketing_consent
+
+
+async def test_level_and_churn_risk_are_kept_even_before_a_join_is_seen(world: World) -> None:
     member_id = uuid.uuid4()
-    await HANDLERS["member.joined"](session, OUTBOX, [joined(member_id, None)])
-    with pytest.raises(ProspectNotFound):
-        await service.get_prospect(session=session, tenant_id="other", member_id=member_id)
+    await world.deliver("member-svc", MemberLevelChangedV1(member_id=member_id, from_level=0, to_level=2))
+    await world.deliver("analytics-svc", MemberChurnRiskV1(member_id=member_id, score=0.8, reasons=["recency"]))
+    await world.deliver("member-svc", joined(member_id, None))
+    world.session.expire_all()
+    member = await audience.get_member(world.session, TENANT, member_id)
+    assert (member.level, member.churn_risk, member.communities_joined) == (2, True, 1)
+    assert member.first_joined_at is not None
 
 
-async def test_an_erased_member_is_forgotten_even_as_an_inviter(session: AsyncSession) -> None:
+async def test_another_tenant_cannot_see_the_member(world: World) -> None:
+    member_id = await world.member()
+    with pytest.raises(MemberNotFound):
+        await audience.get_member(world.session, "other", member_id)
+
+
+async def test_an_erased_member_is_forgotten_even_as_an_inviter(world: World) -> None:
     erased_member, invitee = uuid.uuid4(), uuid.uuid4()
-    await HANDLERS["member.joined"](session, OUTBOX, [joined(erased_member, None), joined(invitee, erased_member)])
-    erasure = new_event(source="member-svc", tenant_id="t", payload=MemberErasedV1(member_id=erased_member))
-    await HANDLERS["member.erased"](session, OUTBOX, [erasure])
-    await HANDLERS["member.joined"](session, OUTBOX, [joined(erased_member, None)])  # a late redelivery
-    with pytest.raises(ProspectNotFound):
-        await service.get_prospect(session=session, tenant_id="t", member_id=erased_member)
-    assert (await service.get_prospect(session=session, tenant_id="t", member_id=invitee)).inviter_id is None
+    await world.deliver("member-svc", joined(erased_member, None), joined(invitee, erased_member))
+    await world.deliver("member-svc", MemberErasedV1(member_id=erased_member))
+    await world.deliver("member-svc", joined(erased_member, None))  # a late redelivery
+    with pytest.raises(MemberNotFound):
+        await audience.get_member(world.session, TENANT, erased_member)
+    world.session.expire_all()
+    assert (await audience.get_member(world.session, TENANT, invitee)).inviter_id is None

@@ -1,4 +1,4 @@
-"""campaign-svc API models."""
+"""What campaigns know of a member, in the API."""
 
 import uuid
 from datetime import datetime
@@ -6,9 +6,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 
-class ProspectRead(BaseModel):
+class MemberRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     member_id: uuid.UUID
     inviter_id: uuid.UUID | None
-    first_joined_at: datetime
+    first_joined_at: datetime | None
     communities_joined: int
+    marketing_consent: bool
+    level: int
+    churn_risk: bool

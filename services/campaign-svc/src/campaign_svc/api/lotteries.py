@@ -1,0 +1,48 @@
+"""Routes for lotteries (抽奖): draws, a member's draws, and the audit anyone can re-check."""
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, status
+from starlette.responses import Response
+
+from campaign_svc import lotteries
+from campaign_svc.api.idempotent import once
+from campaign_svc.schemas.lotteries import DrawCreate, DrawRead, LotteryAudit
+from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.idempotency import IdempotencyKey
+
+router = APIRouter(prefix="/campaigns/{campaign_id}/lottery", tags=["lotteries"])
+
+
+@router.post(
+    "/draws",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DrawRead,
+    summary="Draw once for a member, within their limit (an Idempotency-Key is required: prizes cost money)",
+)
+async def draw(
+    campaign_id: uuid.UUID,
+    body: DrawCreate,
+    request: Request,
+    key: IdempotencyKey,
+    session: DbSession,
+    outbox: EventOutbox,
+    caller: CurrentIdentity,
+) -> Response:
+    async def perform() -> DrawRead:
+        return await lotteries.draw(session, outbox, caller.tenant_id, campaign_id, body.member_id, datetime.now(UTC))
+
+    return await once(request, session, caller, key, body, perform)
+
+
+@router.get("/draws", summary="A member's draws, in the order drawn")
+async def list_draws(
+    campaign_id: uuid.UUID, member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity
+) -> list[DrawRead]:
+    return await lotteries.draws_of(session, caller.tenant_id, campaign_id, member_id)
+
+
+@router.get("/audit", summary="The seed's commitment (the seed once ended), the prizes and every draw, hash-chained")
+async def audit(campaign_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> LotteryAudit:
+    return await lotteries.audit_of(session, caller.tenant_id, campaign_id, datetime.now(UTC))

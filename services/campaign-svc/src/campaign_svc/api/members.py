@@ -1,0 +1,16 @@
+"""What campaigns know of a member."""
+
+import uuid
+
+from fastapi import APIRouter
+
+from campaign_svc import audience
+from campaign_svc.schemas.members import MemberRead
+from qunyun_shared.dependencies import CurrentIdentity, DbSession
+
+router = APIRouter(prefix="/campaigns/members", tags=["members"])
+
+
+@router.get("/{member_id}", summary="A member as campaigns see them (consent, level, inviter)")
+async def get_member(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> MemberRead:
+    return MemberRead.model_validate(await audience.get_member(session, caller.tenant_id, member_id))

@@ -1,0 +1,19 @@
+"""The tenant's campaign settings: time zone and quiet hours."""
+
+from fastapi import APIRouter
+
+from campaign_svc import tenants
+from campaign_svc.schemas.tenants import TenantSettingsBody
+from qunyun_shared.dependencies import CurrentIdentity, DbSession
+
+router = APIRouter(prefix="/campaigns/settings", tags=["settings"])
+
+
+@router.get("")
+async def get_settings(session: DbSession, caller: CurrentIdentity) -> TenantSettingsBody:
+    return await tenants.settings_of(session, caller.tenant_id)
+
+
+@router.put("", summary="Set the time zone (check-in days, birthdays) and the quiet hours of automated marketing")
+async def put_settings(body: TenantSettingsBody, session: DbSession, caller: CurrentIdentity) -> TenantSettingsBody:
+    return await tenants.update_settings(session, caller.tenant_id, body)

@@ -1,0 +1,63 @@
+"""Erasure (PIPL): campaign-svc deletes what it knows of the member and replaces their id in orders,
+coupons and rewards by a random one nobody keeps, so budgets, GMV and ROI stay true and nothing leads
+back; the member is remembered only as erased, so a replayed event cannot bring them back."""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import String, cast, delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaign_svc import checkins, lotteries
+from campaign_svc.models import (
+    ERASED_MEMBERS,
+    IDEMPOTENCY_KEYS,
+    Coupon,
+    Member,
+    MemberQuota,
+    Order,
+    ReferralReward,
+    Seat,
+    Team,
+)
+from qunyun_shared.erasure import remember_erased
+
+
+async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
+    await remember_erased(session, ERASED_MEMBERS, erased)
+    for tenant_id, member_id in erased:
+        stranger = uuid.uuid4()
+        await session.execute(delete(Member).where(Member.tenant_id == tenant_id, Member.member_id == member_id))
+        await session.execute(
+            update(Member).where(Member.tenant_id == tenant_id, Member.inviter_id == member_id).values(inviter_id=None)
+        )
+        await session.execute(delete(MemberQuota).where(MemberQuota.member_id == member_id))
+        for owned in (Order, Coupon):
+            await session.execute(
+                update(owned)
+                .where(owned.tenant_id == tenant_id, owned.member_id == member_id)
+                .values(member_id=stranger)
+            )
+        await session.execute(
+            update(Order).where(Order.tenant_id == tenant_id, Order.inviter_id == member_id).values(inviter_id=None)
+        )
+        await session.execute(update(Seat).where(Seat.member_id == member_id).values(member_id=stranger))
+        await session.execute(
+            update(Team).where(Team.tenant_id == tenant_id, Team.leader_id == member_id).values(leader_id=stranger)
+        )
+        for column in (ReferralReward.invitee_id, ReferralReward.inviter_id):
+            await session.execute(
+                update(ReferralReward)
+                .where(ReferralReward.tenant_id == tenant_id, column == member_id)
+                .values({column.key: stranger})
+            )
+        await lotteries.forget_member(session, tenant_id, member_id)
+        await checkins.forget_member(session, tenant_id, member_id)
+        # Stored responses of money writes (an order, a coupon) name the member; a replay of one after
+        # erasure is answered by nothing rather than by their data.
+        await session.execute(
+            delete(IDEMPOTENCY_KEYS).where(
+                IDEMPOTENCY_KEYS.c.tenant_id == tenant_id,
+                cast(IDEMPOTENCY_KEYS.c.response, String).contains(str(member_id)),
+            )
+        )

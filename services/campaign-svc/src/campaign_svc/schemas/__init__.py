@@ -1,0 +1,1 @@
+"""campaign-svc API models, one module per part of the domain."""

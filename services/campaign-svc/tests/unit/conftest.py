@@ -1,0 +1,77 @@
+"""A tenant's campaign world on an embedded database: members campaigns know, campaigns, coupon templates,
+built through the same handlers and use cases the service runs."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaign_svc import campaigns, coupons
+from campaign_svc.handlers import HANDLERS
+from campaign_svc.models import MESSAGING, Base, Campaign, CouponTemplate
+from campaign_svc.schemas.campaigns import CampaignCreate
+from campaign_svc.schemas.coupons import CouponTemplateCreate
+from qunyun_shared.events import EventPayload, new_event
+from qunyun_shared.events.member import MemberConsentChangedV1, MemberJoinedV1
+from qunyun_shared.outbox import Outbox
+from tests.support.harness import in_memory_database, staged_events
+
+TENANT = "tenant-a"
+# The moment the tests live at: campaigns start at it and everything else happens at it.
+NOW = datetime.now(UTC)
+OUTBOX = Outbox(table=MESSAGING.outbox, source="campaign-svc", topic_prefix="qunyun")
+
+
+class World:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.outbox = OUTBOX
+
+    async def deliver(self, source: str, *payloads: EventPayload, tenant_id: str = TENANT) -> None:
+        """Hands events to campaign-svc's handlers as its consumer would."""
+        for payload in payloads:
+            envelope = new_event(source=source, tenant_id=tenant_id, payload=payload)
+            await HANDLERS[envelope.type](self.session, OUTBOX, [envelope])
+
+    async def member(
+        self, *, inviter_id: uuid.UUID | None = None, consent: bool = True, tenant_id: str = TENANT
+    ) -> uuid.UUID:
+        member_id = uuid.uuid4()
+        joined = MemberJoinedV1(
+            member_id=member_id,
+            community_id=uuid.uuid4(),
+            channel="invite" if inviter_id else "qr",
+            inviter_id=inviter_id,
+            joined_at=datetime.now(UTC),
+        )
+        await self.deliver("member-svc", joined, tenant_id=tenant_id)
+        if consent:
+            granted = MemberConsentChangedV1(member_id=member_id, purpose="marketing", granted=True, source="test")
+            await self.deliver("member-svc", granted, tenant_id=tenant_id)
+        return member_id
+
+    async def campaign(self, kind: str = "coupon", *, tenant_id: str = TENANT, **fields: Any) -> Campaign:
+        created = CampaignCreate(kind=kind, name=fields.pop("name", f"{kind} campaign"), **fields)  # type: ignore[arg-type]
+        return await campaigns.create_campaign(self.session, OUTBOX, tenant_id, created, NOW)
+
+    async def template(self, campaign: Campaign, **terms: Any) -> CouponTemplate:
+        terms.setdefault("name", "满99减20")
+        terms.setdefault("discount", "amount_off")
+        if terms["discount"] == "amount_off":
+            terms.setdefault("amount_off_fen", 2000)
+        terms.setdefault("valid_days", 7)
+        template_in = CouponTemplateCreate(campaign_id=campaign.id, **terms)
+        return await coupons.create_template(self.session, campaign.tenant_id, template_in, NOW)
+
+    async def events(self, event_type: str | None = None) -> list[Any]:
+        staged = await staged_events(self.session, MESSAGING.outbox)
+        return [payload for kind, payload in staged if event_type is None or kind == event_type]
+
+
+@pytest_asyncio.fixture
+async def world() -> AsyncIterator[World]:
+    async with in_memory_database(Base.metadata) as engine, AsyncSession(engine, expire_on_commit=False) as session:
+        yield World(session)
