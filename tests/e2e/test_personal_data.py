@@ -97,7 +97,7 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
     async def known_everywhere() -> None:
         assert (await tenant_api.get(f"/analytics/communities/{community_id}/members")).json()["members"] == 1
         assert (await tenant_api.get(f"/content/communities/{community_id}/audience")).json().get("members") == 1
-        assert (await tenant_api.get(f"/campaigns/prospects/{member_id}")).status_code == 200
+        assert (await tenant_api.get(f"/campaigns/members/{member_id}")).status_code == 200
 
     await eventually(known_everywhere)
     post = await tenant_api.post(
@@ -117,7 +117,7 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
 
     async def forgotten_everywhere() -> None:
         assert (await tenant_api.get(f"/content/communities/{community_id}/audience")).json().get("members") == 0
-        assert (await tenant_api.get(f"/campaigns/prospects/{member_id}")).status_code == 404
+        assert (await tenant_api.get(f"/campaigns/members/{member_id}")).status_code == 404
         assert (await tenant_api.get(f"/analytics/communities/{community_id}/members")).json()["members"] == 0
 
     await eventually(forgotten_everywhere)
@@ -140,9 +140,7 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
     assert not await rows_about(
         platform, "content-svc", "SELECT 1 FROM engagements WHERE member_id = $1::uuid", member_id
     )
-    assert not await rows_about(
-        platform, "campaign-svc", "SELECT 1 FROM prospects WHERE member_id = $1::uuid", member_id
-    )
+    assert not await rows_about(platform, "campaign-svc", "SELECT 1 FROM members WHERE member_id = $1::uuid", member_id)
     shown = (await tenant_api.get(f"/members/{member_id}")).json()
     assert shown["erased"] is True and shown["phone"] is None
     assert (await join(tenant_api, community_id, member_id)).status_code == 409

@@ -36,7 +36,7 @@ async def test_another_tenant_sees_nothing_of_a_community(
     assert (await join(other_tenant_api, community_id, intruder)).status_code == 404
     assert (await other_tenant_api.get(f"/analytics/communities/{community_id}/members")).json()["members"] == 0
     assert (await other_tenant_api.get(f"/content/communities/{community_id}/audience")).status_code == 404
-    assert (await other_tenant_api.get(f"/campaigns/prospects/{member_id}")).status_code == 404
+    assert (await other_tenant_api.get(f"/campaigns/members/{member_id}")).status_code == 404
 
 
 async def test_client_supplied_identity_headers_are_ignored(

@@ -35,9 +35,9 @@ async def test_every_consumer_records_the_join_in_its_own_database(tenant_api: h
     async def fanned_out() -> None:
         audience = await tenant_api.get(f"/content/communities/{community_id}/audience")
         assert audience.json().get("members") == 2
-        prospect = await tenant_api.get(f"/campaigns/prospects/{invitee}")
-        assert prospect.status_code == 200
-        assert prospect.json()["inviter_id"] == inviter
+        known = await tenant_api.get(f"/campaigns/members/{invitee}")
+        assert known.status_code == 200
+        assert known.json()["inviter_id"] == inviter
 
     await eventually(fanned_out)
 
@@ -81,8 +81,8 @@ async def test_a_join_by_invite_code_credits_the_inviter_on_the_event(tenant_api
     assert joined.status_code == 201
 
     async def credited() -> None:
-        prospect = await tenant_api.get(f"/campaigns/prospects/{joiner}")  # campaign-svc learned it from the event
-        assert prospect.status_code == 200 and prospect.json()["inviter_id"] == inviter
+        known = await tenant_api.get(f"/campaigns/members/{joiner}")  # campaign-svc learned it from the event
+        assert known.status_code == 200 and known.json()["inviter_id"] == inviter
 
     await eventually(credited)
     assert (await tenant_api.get(f"/members/{inviter}/referrals")).json()["invitees"] == [joiner]

@@ -23,7 +23,7 @@ ROUTES: Mapping[str, str] = {
     "analytics": "analytics",
 }
 _FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
-_FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after")
+_FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "idempotent-replayed")
 
 
 class UpstreamRouter:
