@@ -53,6 +53,16 @@ async def get_campaign(
     return campaign
 
 
+def refuse_own_checkout(campaign: Campaign) -> None:
+    """Flash sales and group-buys sell through their own endpoints, which take their stock and seats;
+    an order or a coupon credited to one otherwise would give back, on cancel, what it never took."""
+    if campaign.kind in ("flash_sale", "group_buy"):
+        raise InvalidCampaign(
+            f"Campaign {campaign.id} is a {campaign.kind.replace('_', ' ')}: buy through its own endpoint.",
+            field="campaign_id",
+        )
+
+
 def is_running(campaign: Campaign, now: datetime) -> bool:
     """By the clock, not only by status: the sweep that flips statuses may lag a few seconds."""
     return (

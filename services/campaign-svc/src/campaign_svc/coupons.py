@@ -14,6 +14,7 @@ from campaign_svc.exceptions import (
     CouponNotRedeemable,
     CouponOutOfStock,
     CouponTemplateNotFound,
+    InvalidCoupon,
     MemberNotFound,
 )
 from campaign_svc.models import ERASED_MEMBERS, Coupon, CouponTemplate
@@ -29,6 +30,9 @@ async def create_template(
     session: AsyncSession, tenant_id: str, template_in: CouponTemplateCreate, now: datetime
 ) -> CouponTemplate:
     campaign = await campaigns.get_campaign(session, tenant_id, template_in.campaign_id)
+    campaigns.refuse_own_checkout(campaign)
+    if template_in.valid_until is not None and template_in.valid_until <= now:
+        raise InvalidCoupon("valid_until is in the past.", field="valid_until")
     terms = template_in.model_dump(exclude={"campaign_id", "max_discount_fen"})
     template = CouponTemplate(
         id=uuid.uuid4(),

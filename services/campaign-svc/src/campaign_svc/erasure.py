@@ -5,7 +5,7 @@ back; the member is remembered only as erased, so a replayed event cannot bring 
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import String, cast, delete, update
+from sqlalchemy import String, cast, delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import checkins, lotteries
@@ -53,6 +53,17 @@ async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid
             )
         await lotteries.forget_member(session, tenant_id, member_id)
         await checkins.forget_member(session, tenant_id, member_id)
+        # Causes and refusal notes are text that may name the member.
+        await session.execute(
+            update(Coupon)
+            .where(Coupon.tenant_id == tenant_id, Coupon.source.contains(str(member_id)))
+            .values(source=func.replace(Coupon.source, str(member_id), str(stranger)))
+        )
+        await session.execute(
+            update(ReferralReward)
+            .where(ReferralReward.tenant_id == tenant_id, ReferralReward.detail.contains(str(member_id)))
+            .values(detail=func.replace(ReferralReward.detail, str(member_id), str(stranger)))
+        )
         # Stored responses of money writes (an order, a coupon) name the member; a replay of one after
         # erasure is answered by nothing rather than by their data.
         await session.execute(

@@ -121,3 +121,7 @@ class ChallengeCompleted(Conflict):
 
 class AutomationRuleNotFound(NotFound):
     slug = "automation-rule-not-found"
+
+
+class InvalidCoupon(InvalidInput):
+    slug = "invalid-coupon"

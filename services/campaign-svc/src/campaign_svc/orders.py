@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +41,8 @@ async def place(session: AsyncSession, outbox: Outbox, tenant_id: str, order_in:
         await _refuse_repeated_push(session, tenant_id, order_in.external_id)
     attribution = order_in.attribution
     if attribution.campaign_id is not None:
-        await campaigns.get_campaign(session, tenant_id, attribution.campaign_id)
+        credited = await campaigns.get_campaign(session, tenant_id, attribution.campaign_id)
+        campaigns.refuse_own_checkout(credited)
     pricing = Pricing(
         items=order_in.items,
         campaign_id=attribution.campaign_id,
@@ -247,14 +248,3 @@ async def orders_of(
         at, last_id = decode_time_cursor(cursor)
         query = query.where(or_(Order.placed_at < at, and_(Order.placed_at == at, Order.id < last_id)))
     return list(await session.scalars(query.order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit + 1)))
-
-
-async def paid_orders_count(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> int:
-    return int(
-        await session.scalar(
-            select(func.count(Order.id)).where(
-                Order.tenant_id == tenant_id, Order.member_id == member_id, Order.paid_at.is_not(None)
-            )
-        )
-        or 0
-    )

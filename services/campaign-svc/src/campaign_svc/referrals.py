@@ -27,7 +27,12 @@ async def on_joins(session: AsyncSession, outbox: Outbox, joins: Sequence[tuple[
         if join.inviter_id is None:
             continue
         member = await session.get(Member, join.member_id)
-        if member is None or member.inviter_id != join.inviter_id or member.first_joined_at != join.joined_at:
+        if (
+            member is None
+            or member.tenant_id != tenant_id
+            or member.inviter_id != join.inviter_id
+            or member.first_joined_at != join.joined_at
+        ):
             continue  # not the member's first join, or the member was erased
         for campaign in await campaigns.running_of_kind(session, tenant_id, "referral", join.joined_at):
             settings = ReferralSettings.model_validate(campaign.settings)
@@ -44,7 +49,9 @@ async def on_paid_orders(session: AsyncSession, outbox: Outbox, paid: Sequence[t
             .limit(1)
         )
         member = await session.get(Member, payment.member_id)
-        if first_paid != payment.order_id or member is None or member.inviter_id is None:
+        if first_paid != payment.order_id or member is None or member.tenant_id != tenant_id:
+            continue
+        if member.inviter_id is None:
             continue
         for campaign in await campaigns.running_of_kind(session, tenant_id, "referral", payment.paid_at):
             settings = ReferralSettings.model_validate(campaign.settings)
