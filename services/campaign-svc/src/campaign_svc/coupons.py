@@ -117,6 +117,13 @@ async def issue(
     return coupon
 
 
+async def get_coupon(session: AsyncSession, tenant_id: str, coupon_id: uuid.UUID) -> Coupon:
+    coupon = await session.get(Coupon, coupon_id)
+    if coupon is None or coupon.tenant_id != tenant_id:
+        raise CouponNotFound(f"No coupon {coupon_id}.")
+    return coupon
+
+
 @dataclass(frozen=True)
 class Redemption:
     coupon_id: uuid.UUID
@@ -144,9 +151,7 @@ async def redeem(
     now: datetime,
 ) -> Redemption:
     """Redeems the member's coupon on an order: only once, only before it expires, only on terms."""
-    coupon = await session.get(Coupon, coupon_id)
-    if coupon is None or coupon.tenant_id != tenant_id:
-        raise CouponNotFound(f"No coupon {coupon_id}.")
+    coupon = await get_coupon(session, tenant_id, coupon_id)
     if coupon.member_id != member_id:
         raise CouponNotRedeemable(f"Coupon {coupon_id} belongs to another member.")
     template = await get_template(session, tenant_id, coupon.template_id)

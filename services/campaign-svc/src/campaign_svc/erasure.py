@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import String, cast, delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import checkins, lotteries
+from campaign_svc import automation, checkins, experiments, lotteries
 from campaign_svc.models import (
     ERASED_MEMBERS,
     IDEMPOTENCY_KEYS,
@@ -25,6 +25,8 @@ from qunyun_shared.erasure import remember_erased
 
 async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
     await remember_erased(session, ERASED_MEMBERS, erased)
+    await experiments.forget_members(session, erased)
+    await automation.forget_members(session, erased)
     for tenant_id, member_id in erased:
         stranger = uuid.uuid4()
         await session.execute(delete(Member).where(Member.tenant_id == tenant_id, Member.member_id == member_id))

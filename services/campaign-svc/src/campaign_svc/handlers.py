@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import audience, automation, automation_engine, erasure, experiments, referrals
+from campaign_svc import audience, automation_engine, erasure, experiments, referrals
 from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.analytics import MemberChurnRiskV1
 from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
@@ -67,8 +67,6 @@ async def on_order_paid(session: AsyncSession, outbox: Outbox, events: Sequence[
 async def on_member_erased(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
     erased = [(tenant_id, erasure.member_id) for tenant_id, erasure in payloads_of(events, MemberErasedV1)]
     await erasure.forget_members(session, erased)
-    await experiments.forget_members(session, erased)
-    await automation.forget_members(session, erased)
 
 
 HANDLERS: dict[str, Handler] = {

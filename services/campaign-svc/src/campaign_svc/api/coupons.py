@@ -8,8 +8,6 @@ from starlette.responses import Response
 
 from campaign_svc import coupons
 from campaign_svc.api.idempotent import once
-from campaign_svc.exceptions import CouponNotFound
-from campaign_svc.models import Coupon
 from campaign_svc.schemas.coupons import CouponIssue, CouponRead, CouponTemplateCreate, CouponTemplateRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.idempotency import IdempotencyKey
@@ -61,7 +59,4 @@ async def member_coupons(member_id: uuid.UUID, session: DbSession, caller: Curre
 
 @router.get("/coupons/{coupon_id}")
 async def get_coupon(coupon_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> CouponRead:
-    coupon = await session.get(Coupon, coupon_id)
-    if coupon is None or coupon.tenant_id != caller.tenant_id:
-        raise CouponNotFound(f"No coupon {coupon_id}.")
-    return CouponRead.model_validate(coupon)
+    return CouponRead.model_validate(await coupons.get_coupon(session, caller.tenant_id, coupon_id))
