@@ -8,12 +8,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import campaigns, rewards, tenants
-from campaign_svc.exceptions import AlreadyCheckedIn, ChallengeCompleted, MemberNotFound
-from campaign_svc.models import ERASED_MEMBERS
+from campaign_svc import audience, campaigns, rewards, tenants
+from campaign_svc.exceptions import AlreadyCheckedIn, ChallengeCompleted
 from campaign_svc.models.checkins import Checkin, CheckinMilestone
 from campaign_svc.schemas.checkins import CheckinProgress, CheckinRead, CheckinSettings, Milestone, MilestoneRead
-from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.campaign import CheckinRecordedV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import DomainError
@@ -26,8 +24,7 @@ async def check_in(
     again at 1, and a milestone the streak reaches for the first time grants its reward."""
     campaign = await campaigns.running_campaign(session, tenant_id, campaign_id, now, kind="checkin")
     settings = CheckinSettings.model_validate(campaign.settings)
-    if await erased_among(session, ERASED_MEMBERS, [member_id]):
-        raise MemberNotFound(f"No member {member_id}.")
+    await audience.get_member(session, tenant_id, member_id)
     day = (await tenants.clock_of(session, tenant_id)).local_day(now)
     history = await _history(session, campaign.id, member_id)
     already = AlreadyCheckedIn(f"Member {member_id} has checked in on {day.isoformat()} already.", day=day.isoformat())

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import budget, campaigns, quotas
+from campaign_svc import audience, budget, campaigns, quotas
 from campaign_svc.exceptions import (
     CouponLimitReached,
     CouponNotFound,
@@ -15,11 +15,9 @@ from campaign_svc.exceptions import (
     CouponOutOfStock,
     CouponTemplateNotFound,
     InvalidCoupon,
-    MemberNotFound,
 )
-from campaign_svc.models import ERASED_MEMBERS, Coupon, CouponTemplate
+from campaign_svc.models import Coupon, CouponTemplate
 from campaign_svc.schemas.coupons import CouponTemplateCreate
-from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.campaign import CouponIssuedV1, CouponRedeemedV1
 from qunyun_shared.outbox import Outbox
 
@@ -74,8 +72,7 @@ async def issue(
     if earlier is not None:
         return earlier
     campaign = await campaigns.running_campaign(session, tenant_id, template.campaign_id, now)
-    if await erased_among(session, ERASED_MEMBERS, [member_id]):
-        raise MemberNotFound(f"No member {member_id}.")
+    await audience.get_member(session, tenant_id, member_id)
     if not await quotas.claim(session, template.id, member_id, 1, template.per_member_limit):
         raise CouponLimitReached(
             f"Member {member_id} already holds {template.per_member_limit} of coupon {template.name!r}."

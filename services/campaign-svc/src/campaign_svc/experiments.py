@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Uuid, and_, delete, func, literal, or_, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
+from campaign_svc import audience
 from campaign_svc.exceptions import AlreadyConverted, ExperimentNotFound, ExperimentStopped, MemberNotExposed
 from campaign_svc.models.experiments import (
     Experiment,
@@ -73,6 +74,7 @@ async def stop(session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID) 
 async def expose(session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID, member_id: uuid.UUID) -> ExposureRead:
     """The member's variant, recording their first exposure while the experiment runs."""
     experiment, variants = await _load(session, tenant_id, experiment_id)
+    await audience.get_member(session, tenant_id, member_id)
     key = assign(experiment.id, member_id, [(v.key, v.weight) for v in variants])
     if experiment.status == "running":
         # Two first exposures at once both insert; the key keeps one and neither request fails.

@@ -38,9 +38,9 @@ from typing import Protocol, TypeVar
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import budget, campaigns, quotas, rewards
-from campaign_svc.exceptions import BudgetExhausted, DrawLimitReached, MemberNotFound
-from campaign_svc.models import ERASED_MEMBERS, Campaign
+from campaign_svc import audience, budget, campaigns, quotas, rewards
+from campaign_svc.exceptions import BudgetExhausted, DrawLimitReached
+from campaign_svc.models import Campaign
 from campaign_svc.models.lotteries import Lottery, LotteryDraw, LotteryPrize
 from campaign_svc.schemas.lotteries import (
     PPM,
@@ -54,7 +54,6 @@ from campaign_svc.schemas.lotteries import (
 )
 from campaign_svc.schemas.rewards import Reward
 from qunyun_shared.db import upsert
-from qunyun_shared.erasure import erased_among
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import DomainError
 
@@ -166,8 +165,7 @@ async def draw(
     budget allow, and the draw is chained into the audit log whatever its outcome."""
     campaign = await campaigns.running_campaign(session, tenant_id, campaign_id, now, kind="lottery")
     settings = LotterySettings.model_validate(campaign.settings)
-    if await erased_among(session, ERASED_MEMBERS, [member_id]):
-        raise MemberNotFound(f"No member {member_id}.")
+    await audience.get_member(session, tenant_id, member_id)
     if not await quotas.claim(session, campaign.id, member_id, 1, settings.per_member_draws):
         raise DrawLimitReached(
             f"Member {member_id} has had all {settings.per_member_draws} draws of lottery {campaign.id}.",

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import campaigns, checkins, coupons, tenants
 from campaign_svc.api.checkins import router
-from campaign_svc.exceptions import AlreadyCheckedIn, CampaignNotRunning, ChallengeCompleted
+from campaign_svc.exceptions import AlreadyCheckedIn, CampaignNotRunning, ChallengeCompleted, MemberNotFound
 from campaign_svc.models import MESSAGING, Base, Campaign
 from campaign_svc.schemas.campaigns import CampaignCreate
 from campaign_svc.schemas.checkins import CheckinRead, CheckinSettings
@@ -27,6 +27,8 @@ from qunyun_shared.events.campaign import CheckinRecordedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture, staged_events
+
+from .known_members import known_member, known_members
 
 pytestmark = pytest.mark.unit
 
@@ -66,7 +68,7 @@ async def staged(session: AsyncSession, event_type: str) -> list[Any]:
 
 
 async def test_days_are_the_tenants_local_days(session: AsyncSession) -> None:
-    campaign, member_id = await new_challenge(session), uuid.uuid4()
+    campaign, member_id = await new_challenge(session), await known_member(session, TENANT)
     # 23:30 and 00:30 local are one UTC day apart from neither, but two local days.
     late, early = local(10, 23, 30), local(11, 0, 30)
     assert late.astimezone(UTC).date() == early.astimezone(UTC).date()
@@ -81,7 +83,7 @@ async def test_days_are_the_tenants_local_days(session: AsyncSession) -> None:
 
 
 async def test_a_second_check_in_on_the_same_local_day_is_refused(session: AsyncSession) -> None:
-    campaign, member_id = await new_challenge(session), uuid.uuid4()
+    campaign, member_id = await new_challenge(session), await known_member(session, TENANT)
     # 15:00 and 18:00 local fall on two UTC days, but on one local day.
     afternoon, evening = local(10, 15), local(10, 18)
     assert afternoon.astimezone(UTC).date() != evening.astimezone(UTC).date()
@@ -92,7 +94,7 @@ async def test_a_second_check_in_on_the_same_local_day_is_refused(session: Async
 
 
 async def test_concurrent_check_ins_record_one(session: AsyncSession, monkeypatch: pytest.MonkeyPatch) -> None:
-    campaign, member_id = await new_challenge(session), uuid.uuid4()
+    campaign, member_id = await new_challenge(session), await known_member(session, TENANT)
     await check_in(session, campaign, member_id, local(10, 8))
 
     async def nothing_seen_yet(*_: Any) -> list[Any]:
@@ -104,7 +106,7 @@ async def test_concurrent_check_ins_record_one(session: AsyncSession, monkeypatc
 
 
 async def test_a_missed_day_restarts_the_streak(session: AsyncSession) -> None:
-    campaign, member_id = await new_challenge(session), uuid.uuid4()
+    campaign, member_id = await new_challenge(session), await known_member(session, TENANT)
     streaks = [(await check_in(session, campaign, member_id, local(day, 7))).streak for day in (2, 3, 4, 6, 7)]
     progress = await checkins.progress_of(session, TENANT, campaign.id, member_id, local(7, 20))
     assert streaks == [1, 2, 3, 1, 2]
@@ -130,7 +132,7 @@ async def test_a_milestone_is_rewarded_once(session: AsyncSession) -> None:
         {"day": 2, "reward": {"points": 10}},
         {"day": 3, "reward": {"coupon_template_id": str(template.id)}},
     ]
-    campaign, member_id = await new_challenge(session, milestones), uuid.uuid4()
+    campaign, member_id = await new_challenge(session, milestones), await known_member(session, TENANT)
     reached = [(await check_in(session, campaign, member_id, local(day, 7))).milestones for day in (2, 3, 4, 6, 7, 8)]
     assert [[m.day for m in ms] for ms in reached] == [[], [2], [3], [], [], []]
     assert reached[1][0].granted is not None and reached[1][0].granted.points == 10
@@ -157,7 +159,7 @@ async def test_a_reward_that_cannot_be_issued_is_reported_and_the_check_in_stand
     campaign = await new_challenge(
         session, [{"day": 1, "reward": {"coupon_template_id": str(template.id), "points": 5}}]
     )
-    member_id = uuid.uuid4()
+    member_id = await known_member(session, TENANT)
     checked = await check_in(session, campaign, member_id, local(10, 7))
     [milestone] = checked.milestones
     assert milestone.granted is None and milestone.grant_error is not None and "has ended" in milestone.grant_error
@@ -168,7 +170,7 @@ async def test_a_reward_that_cannot_be_issued_is_reported_and_the_check_in_stand
 
 
 async def test_the_challenge_is_complete_after_its_days(session: AsyncSession) -> None:
-    campaign, member_id = await new_challenge(session, days=2), uuid.uuid4()
+    campaign, member_id = await new_challenge(session, days=2), await known_member(session, TENANT)
     await check_in(session, campaign, member_id, local(2, 7))
     await check_in(session, campaign, member_id, local(5, 7))
     with pytest.raises(ChallengeCompleted):
@@ -178,15 +180,24 @@ async def test_the_challenge_is_complete_after_its_days(session: AsyncSession) -
 
 async def test_no_check_in_outside_the_window(session: AsyncSession) -> None:
     campaign = await new_challenge(session, ends_at=local(5, 0))
+    member_id = await known_member(session, TENANT)
     with pytest.raises(CampaignNotRunning):
-        await check_in(session, campaign, uuid.uuid4(), START - timedelta(hours=1))
+        await check_in(session, campaign, member_id, START - timedelta(hours=1))
     with pytest.raises(CampaignNotRunning):
-        await check_in(session, campaign, uuid.uuid4(), local(5, 7))
+        await check_in(session, campaign, member_id, local(5, 7))
+
+
+async def test_only_the_tenants_known_members_check_in(session: AsyncSession) -> None:
+    campaign = await new_challenge(session)
+    for member_id in (uuid.uuid4(), await known_member(session, "other-tenant")):
+        with pytest.raises(MemberNotFound):
+            await check_in(session, campaign, member_id, local(2, 7))
+    assert await staged(session, "checkin.recorded") == []
 
 
 async def test_erasure_deletes_the_members_check_ins(session: AsyncSession) -> None:
     campaign = await new_challenge(session, [{"day": 1, "reward": {"points": 1}}])
-    erased, kept = uuid.uuid4(), uuid.uuid4()
+    erased, kept = await known_members(session, TENANT, 2)
     await check_in(session, campaign, erased, local(2, 7))
     await check_in(session, campaign, kept, local(2, 7))
     await checkins.forget_member(session, TENANT, erased)
@@ -222,7 +233,7 @@ async def test_the_routes_check_in_once_a_day_and_show_progress(
     yesterday = datetime.now(UTC) - timedelta(days=1)
     campaign_in = CampaignCreate(kind="checkin", name="打卡", starts_at=yesterday, settings={"days": 7})
     campaign = await campaigns.create_campaign(session, OUTBOX, TENANT, campaign_in, yesterday)
-    path, member_id = f"/campaigns/{campaign.id}/checkins", str(uuid.uuid4())
+    path, member_id = f"/campaigns/{campaign.id}/checkins", str(await known_member(session, TENANT))
     checked = await client.post(path, json={"member_id": member_id})
     assert checked.status_code == 201, checked.text
     assert checked.json()["streak"] == 1

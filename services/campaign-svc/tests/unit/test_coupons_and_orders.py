@@ -20,6 +20,7 @@ from campaign_svc.exceptions import (
     RefundTooLarge,
 )
 from campaign_svc.schemas.orders import OrderCreate
+from qunyun_shared.events.member import MemberErasedV1
 
 from .conftest import NOW, TENANT, World
 
@@ -179,6 +180,16 @@ async def test_orders_need_a_known_member_and_the_tenants_own_campaign(world: Wo
     with pytest.raises(CampaignNotFound):
         await place(world, await world.member(), attribution={"campaign_id": foreign.id})
     assert await world.events("order.placed") == []
+
+
+async def test_coupons_go_only_to_the_tenants_known_members(world: World) -> None:
+    template = await world.template(await world.campaign())
+    outsider, erased = await world.member(tenant_id="tenant-b"), await world.member()
+    await world.deliver("member-svc", MemberErasedV1(member_id=erased))
+    for member_id in (uuid.uuid4(), outsider, erased):
+        with pytest.raises(MemberNotFound):
+            await issue(world, template.id, member_id)
+    assert await world.events("coupon.issued") == []
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import campaign_svc.models.experiments  # noqa: F401  (declares the tables on Base.metadata)
 from campaign_svc import experiments
-from campaign_svc.exceptions import AlreadyConverted, ExperimentNotFound, ExperimentStopped, MemberNotExposed
+from campaign_svc.exceptions import (
+    AlreadyConverted,
+    ExperimentNotFound,
+    ExperimentStopped,
+    MemberNotExposed,
+    MemberNotFound,
+)
 from campaign_svc.models.base import Base
 from campaign_svc.models.experiments import ExperimentConversion, ExperimentExposure
 from campaign_svc.schemas.experiments import ConversionCreate, ExperimentCreate, ExperimentRead, VariantCreate
 from campaign_svc.significance import assign, wilson_interval
 from qunyun_shared.events.campaign import Attribution, OrderPlacedV1
 from tests.support.harness import in_memory_session_fixture
+
+from .known_members import known_member, known_members
 
 pytestmark = pytest.mark.unit
 
@@ -101,7 +109,7 @@ def test_a_conversion_value_is_whole_fen(value_fen: object) -> None:
 
 async def test_a_member_is_exposed_once_and_always_sees_the_same_variant(session: AsyncSession) -> None:
     experiment = await new_experiment(session)
-    member_id = uuid.uuid4()
+    member_id = await known_member(session, TENANT)
     first = await experiments.expose(session, TENANT, experiment.id, member_id)
     again = await experiments.expose(session, TENANT, experiment.id, member_id)
     assert first == again
@@ -112,7 +120,7 @@ async def test_a_member_is_exposed_once_and_always_sees_the_same_variant(session
 
 async def test_an_exposure_recorded_by_a_concurrent_request_is_returned_not_refused(session: AsyncSession) -> None:
     experiment = await new_experiment(session)
-    member_id, earlier = uuid.uuid4(), datetime.now(UTC) - timedelta(seconds=1)
+    member_id, earlier = await known_member(session, TENANT), datetime.now(UTC) - timedelta(seconds=1)
     variant = assign(experiment.id, member_id, [(v.key, v.weight) for v in experiment.variants])
     # The other request's row, committed after this one began: its insert meets the key.
     session.add(
@@ -127,7 +135,7 @@ async def test_an_exposure_recorded_by_a_concurrent_request_is_returned_not_refu
 
 async def test_a_stopped_experiment_still_assigns_but_records_no_one_new(session: AsyncSession) -> None:
     experiment = await new_experiment(session)
-    before, after = uuid.uuid4(), uuid.uuid4()
+    before, after = await known_members(session, TENANT, 2)
     exposed = await experiments.expose(session, TENANT, experiment.id, before)
     stopped = await experiments.stop(session, TENANT, experiment.id)
     assert (stopped.status, stopped.stopped_at is not None) == ("stopped", True)
@@ -144,7 +152,7 @@ async def test_a_stopped_experiment_still_assigns_but_records_no_one_new(session
 
 async def test_only_an_exposed_member_converts_and_only_once(session: AsyncSession) -> None:
     experiment = await new_experiment(session)
-    member_id, order_id = uuid.uuid4(), uuid.uuid4()
+    member_id, order_id = await known_member(session, TENANT), uuid.uuid4()
     with pytest.raises(MemberNotExposed):
         await experiments.convert(session, TENANT, experiment.id, ConversionCreate(member_id=member_id))
     exposed = await experiments.expose(session, TENANT, experiment.id, member_id)
@@ -159,7 +167,7 @@ async def test_only_an_exposed_member_converts_and_only_once(session: AsyncSessi
 
 async def test_another_tenants_experiment_is_not_found(session: AsyncSession) -> None:
     experiment = await new_experiment(session)
-    member_id = uuid.uuid4()
+    member_id = await known_member(session, TENANT)
     await experiments.expose(session, TENANT, experiment.id, member_id)
     other = "tenant-b"
     for attempt in (
@@ -173,6 +181,9 @@ async def test_another_tenants_experiment_is_not_found(session: AsyncSession) ->
         with pytest.raises(ExperimentNotFound):
             await attempt
     assert (await experiments.get_experiment(session, TENANT, experiment.id)).status == "running"
+    for stranger in (uuid.uuid4(), await known_member(session, other)):
+        with pytest.raises(MemberNotFound):
+            await experiments.expose(session, TENANT, experiment.id, stranger)
 
 
 async def test_orders_convert_exposed_members_in_the_experiments_they_are_attributed_to(session: AsyncSession) -> None:
@@ -181,16 +192,20 @@ async def test_orders_convert_exposed_members_in_the_experiments_they_are_attrib
     on_content = await new_experiment(session, subject_kind="content", subject_id=content_id)
     on_any_order = await new_experiment(session, subject_kind="campaign")
     elsewhere = await new_experiment(session, tenant_id="tenant-b")
-    member_id, stranger = uuid.uuid4(), uuid.uuid4()
+    member_id, stranger = await known_member(session, TENANT), uuid.uuid4()
+    outsider = await known_member(session, "tenant-b")
     for experiment in (on_campaign, on_content, on_any_order):
         await experiments.expose(session, TENANT, experiment.id, member_id)
-    await experiments.expose(session, "tenant-b", elsewhere.id, member_id)
+    await experiments.expose(session, "tenant-b", elsewhere.id, outsider)
     first = order_of(member_id, campaign_id=campaign_id, amount_fen=5_000)
     second = order_of(
         member_id, campaign_id=campaign_id, content_id=content_id, placed_at=first.placed_at + timedelta(1)
     )
     # Delivered out of order: the earlier order is still the one counted.
-    await experiments.record_orders(session, [(TENANT, second), (TENANT, first), (TENANT, order_of(stranger))])
+    await experiments.record_orders(
+        session,
+        [(TENANT, second), (TENANT, first), (TENANT, order_of(stranger)), (TENANT, order_of(outsider))],
+    )
     [campaign_conversion] = await conversions_in(session, on_campaign.id)
     assert (campaign_conversion.order_id, campaign_conversion.value_fen) == (first.order_id, 5_000)
     assert [c.order_id for c in await conversions_in(session, on_content.id)] == [second.order_id]
@@ -201,7 +216,7 @@ async def test_orders_convert_exposed_members_in_the_experiments_they_are_attrib
 async def test_an_order_before_the_exposure_or_for_another_subject_does_not_convert(session: AsyncSession) -> None:
     campaign_id = uuid.uuid4()
     experiment = await new_experiment(session, subject_kind="campaign", subject_id=campaign_id)
-    member_id = uuid.uuid4()
+    member_id = await known_member(session, TENANT)
     exposed = await experiments.expose(session, TENANT, experiment.id, member_id)
     assert exposed.exposed_at is not None
     orders = [
@@ -221,8 +236,7 @@ async def test_results_count_per_variant_and_name_a_clear_winner(session: AsyncS
     experiment = await new_experiment(session)
     seen = {"control": 0, "bold": 0}
     converted = {"control": 0, "bold": 0}
-    for _ in range(400):
-        member_id = uuid.uuid4()
+    for member_id in await known_members(session, TENANT, 400):
         variant = (await experiments.expose(session, TENANT, experiment.id, member_id)).variant
         seen[variant] += 1
         # bold converts every other member, control every tenth.
@@ -255,7 +269,7 @@ async def test_results_before_anyone_is_exposed_have_no_rates_and_no_winner(sess
 
 async def test_an_erased_member_leaves_no_trace_in_experiments(session: AsyncSession) -> None:
     experiment = await new_experiment(session)
-    erased, kept = uuid.uuid4(), uuid.uuid4()
+    erased, kept = await known_members(session, TENANT, 2)
     for member_id in (erased, kept):
         await experiments.expose(session, TENANT, experiment.id, member_id)
         await experiments.convert(session, TENANT, experiment.id, ConversionCreate(member_id=member_id))

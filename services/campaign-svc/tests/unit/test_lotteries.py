@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import campaigns, coupons, lotteries
 from campaign_svc.api.lotteries import router
-from campaign_svc.exceptions import CampaignNotFound, CampaignNotRunning, DrawLimitReached
+from campaign_svc.exceptions import CampaignNotFound, CampaignNotRunning, DrawLimitReached, MemberNotFound
 from campaign_svc.models import MESSAGING, Base, Campaign, MemberQuota
 from campaign_svc.models.lotteries import LotteryDraw, LotteryPrize
 from campaign_svc.schemas.campaigns import CampaignCreate
@@ -28,6 +28,8 @@ from qunyun_shared.dependencies import current_identity, get_outbox, transaction
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture, staged_events
+
+from .known_members import known_member, known_members
 
 pytestmark = pytest.mark.unit
 
@@ -55,7 +57,8 @@ async def new_lottery(
 
 
 async def draw(session: AsyncSession, campaign: Campaign, member_id: uuid.UUID | None = None) -> DrawRead:
-    return await lotteries.draw(session, OUTBOX, TENANT, campaign.id, member_id or uuid.uuid4(), NOW)
+    member_id = member_id or await known_member(session, TENANT)
+    return await lotteries.draw(session, OUTBOX, TENANT, campaign.id, member_id, NOW)
 
 
 async def ended_audit(session: AsyncSession, campaign: Campaign) -> LotteryAudit:
@@ -148,7 +151,7 @@ async def test_verify_detects_a_prize_won_past_its_stock() -> None:
 async def test_prizes_are_won_as_often_as_their_probabilities_say(session: AsyncSession) -> None:
     campaign = await new_lottery(session, [prize("a", 100_000), prize("b", 250_000)], per_member_draws=100)
     draws = 600
-    members = [uuid.uuid4() for _ in range(draws // 100)]
+    members = await known_members(session, TENANT, draws // 100)
     outcomes = Counter([(await draw(session, campaign, members[i % len(members)])).prize_key for i in range(draws)])
     for key, probability in EXPECTED:
         tolerance = 5 * (probability * (1 - probability) / draws) ** 0.5
@@ -194,7 +197,7 @@ async def test_stock_is_never_exceeded(session: AsyncSession) -> None:
 
 async def test_a_member_cannot_draw_past_their_limit(session: AsyncSession) -> None:
     campaign = await new_lottery(session, [prize("a", 500_000)], per_member_draws=2)
-    member_id, other = uuid.uuid4(), uuid.uuid4()
+    member_id, other = await known_members(session, TENANT, 2)
     await draw(session, campaign, member_id)
     await draw(session, campaign, member_id)
     with pytest.raises(DrawLimitReached):
@@ -247,6 +250,9 @@ async def test_only_running_lotteries_draw(session: AsyncSession) -> None:
         await draw(session, other_kind)
     with pytest.raises(CampaignNotFound):
         await lotteries.draw(session, OUTBOX, "other-tenant", campaign.id, uuid.uuid4(), NOW)
+    for stranger in (uuid.uuid4(), await known_member(session, "other-tenant")):
+        with pytest.raises(MemberNotFound):
+            await draw(session, campaign, stranger)
     await campaigns.stop(session, OUTBOX, TENANT, campaign.id)
     with pytest.raises(CampaignNotRunning):
         await draw(session, campaign)
@@ -273,7 +279,7 @@ async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
 
 async def test_the_routes_draw_once_per_idempotency_key(session: AsyncSession, client: httpx.AsyncClient) -> None:
     lottery = await new_lottery(session, [prize("a", 500_000)], per_member_draws=2)
-    draws, body = f"/campaigns/{lottery.id}/lottery/draws", {"member_id": str(uuid.uuid4())}
+    draws, body = f"/campaigns/{lottery.id}/lottery/draws", {"member_id": str(await known_member(session, TENANT))}
     assert (await client.post(draws, json=body)).status_code == 400
     first = await client.post(draws, json=body, headers={"Idempotency-Key": "k1"})
     again = await client.post(draws, json=body, headers={"Idempotency-Key": "k1"})
@@ -292,7 +298,7 @@ async def test_the_routes_draw_once_per_idempotency_key(session: AsyncSession, c
 
 async def test_erasure_forgets_the_member_and_keeps_the_audit_verifiable(session: AsyncSession) -> None:
     campaign = await new_lottery(session, [prize("a", 400_000)], per_member_draws=3)
-    erased, kept = uuid.uuid4(), uuid.uuid4()
+    erased, kept = await known_members(session, TENANT, 2)
     theirs = [await draw(session, campaign, erased) for _ in range(3)]
     await draw(session, campaign, kept)
     await lotteries.forget_member(session, TENANT, erased)
