@@ -84,6 +84,7 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
             "nickname": "小雨妈妈",
             "phone": "13700001111",
             "gender": "female",
+            "birthday": "07-19",
             "region": "舟山",
             "persona_tags": ["双胞胎宝妈"],
         },
@@ -97,7 +98,7 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
     async def known_everywhere() -> None:
         assert (await tenant_api.get(f"/analytics/communities/{community_id}/members")).json()["members"] == 1
         assert (await tenant_api.get(f"/content/communities/{community_id}/audience")).json().get("members") == 1
-        assert (await tenant_api.get(f"/campaigns/members/{member_id}")).status_code == 200
+        assert (await tenant_api.get(f"/campaigns/members/{member_id}")).json()["birthday"] == "07-19"
 
     await eventually(known_everywhere)
     post = await tenant_api.post(
@@ -128,7 +129,7 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
         ), service
     assert (await tenant_api.post("/members/lookup", json={"phone": "13700001111"})).status_code == 404
     [tombstone] = await rows_about(platform, "member-svc", "SELECT * FROM members WHERE id = $1::uuid", member_id)
-    personal = {k: tombstone[k] for k in ("phone_encrypted", "phone_hash", "gender", "age_band", "region")}
+    personal = {k: tombstone[k] for k in ("phone_encrypted", "phone_hash", "gender", "age_band", "birthday", "region")}
     assert personal == dict.fromkeys(personal)
     assert tombstone["nickname"] != "小雨妈妈" and tombstone["persona_tags"] == "[]"
     assert not await rows_about(

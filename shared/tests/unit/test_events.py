@@ -90,7 +90,13 @@ def test_the_catalogue_has_every_event_of_the_domain() -> None:
     # Beyond the domain's list: the communities member-svc owns, which the other services must know of
     # to validate what refers to them (a schedule into a community, an order in one); the points and
     # tags campaigns grant, which member-svc applies; the automation's notice to the merchant.
-    platform_additions = {"community.opened", "community.archived", "reward.granted", "merchant.notified"}
+    platform_additions = {
+        "community.opened",
+        "community.archived",
+        "member.birthday_set",
+        "reward.granted",
+        "merchant.notified",
+    }
     assert {type_ for type_, _ in CATALOGUE} == named | platform_additions
 
 

@@ -16,7 +16,12 @@ from qunyun_shared.db import upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.analytics import MemberChurnRiskV1
 from qunyun_shared.events.content import ContentEngagedV1
-from qunyun_shared.events.member import MemberConsentChangedV1, MemberJoinedV1, MemberLevelChangedV1
+from qunyun_shared.events.member import (
+    MemberBirthdaySetV1,
+    MemberConsentChangedV1,
+    MemberJoinedV1,
+    MemberLevelChangedV1,
+)
 
 
 async def record_joins(session: AsyncSession, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
@@ -72,6 +77,10 @@ async def record_consent(session: AsyncSession, tenant_id: str, consent: MemberC
 
 async def record_level(session: AsyncSession, tenant_id: str, change: MemberLevelChangedV1) -> None:
     await _update(session, tenant_id, change.member_id, level=change.to_level)
+
+
+async def record_birthday(session: AsyncSession, tenant_id: str, birthday: MemberBirthdaySetV1) -> None:
+    await _update(session, tenant_id, birthday.member_id, birthday=birthday.birthday)
 
 
 async def record_churn_risk(session: AsyncSession, tenant_id: str, risk: MemberChurnRiskV1) -> None:

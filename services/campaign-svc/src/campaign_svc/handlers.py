@@ -11,6 +11,7 @@ from qunyun_shared.events.analytics import MemberChurnRiskV1
 from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1
 from qunyun_shared.events.member import (
+    MemberBirthdaySetV1,
     MemberConsentChangedV1,
     MemberErasedV1,
     MemberJoinedV1,
@@ -40,6 +41,11 @@ async def on_level_changed(session: AsyncSession, outbox: Outbox, events: Sequen
     for tenant_id, change in payloads_of(events, MemberLevelChangedV1):
         await audience.record_level(session, tenant_id, change)
     await automation_engine.evaluate(session, outbox, events)
+
+
+async def on_birthday_set(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
+    for tenant_id, birthday in payloads_of(events, MemberBirthdaySetV1):
+        await audience.record_birthday(session, tenant_id, birthday)
 
 
 async def on_churn_risk(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
@@ -73,6 +79,7 @@ HANDLERS: dict[str, Handler] = {
     "member.joined": on_member_joined,
     "member.consent_changed": on_consent_changed,
     "member.level_changed": on_level_changed,
+    "member.birthday_set": on_birthday_set,
     "member.churn_risk": on_churn_risk,
     "content.engaged": on_content_engaged,
     "order.placed": on_order_placed,

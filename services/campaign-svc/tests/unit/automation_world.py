@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import audience, automation, automation_engine, campaigns, coupons, tenants
-from campaign_svc.models import MESSAGING, Member
+from campaign_svc.models import MESSAGING
 from campaign_svc.schemas.automation import RuleCreate
 from campaign_svc.schemas.campaigns import CampaignCreate
 from campaign_svc.schemas.coupons import CouponTemplateCreate
@@ -18,7 +17,7 @@ from campaign_svc.schemas.tenants import TenantSettingsBody
 from qunyun_shared.events import Envelope, EventPayload, new_event
 from qunyun_shared.events.campaign import OrderPaidV1
 from qunyun_shared.events.content import ContentEngagedV1
-from qunyun_shared.events.member import MemberConsentChangedV1, MemberJoinedV1
+from qunyun_shared.events.member import MemberBirthdaySetV1, MemberConsentChangedV1, MemberJoinedV1
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import staged_events
 
@@ -100,5 +99,5 @@ async def without_quiet_hours(session: AsyncSession, timezone: str) -> None:
 
 async def born(session: AsyncSession, birthday: str, *, consent: bool = True) -> uuid.UUID:
     member_id = await member(session, consent=consent)
-    await session.execute(update(Member).where(Member.member_id == member_id).values(birthday=birthday))
+    await audience.record_birthday(session, TENANT, MemberBirthdaySetV1(member_id=member_id, birthday=birthday))
     return member_id

@@ -8,7 +8,13 @@ import pytest
 from campaign_svc import audience
 from campaign_svc.exceptions import MemberNotFound
 from qunyun_shared.events.analytics import MemberChurnRiskV1
-from qunyun_shared.events.member import MemberConsentChangedV1, MemberErasedV1, MemberJoinedV1, MemberLevelChangedV1
+from qunyun_shared.events.member import (
+    MemberBirthdaySetV1,
+    MemberConsentChangedV1,
+    MemberErasedV1,
+    MemberJoinedV1,
+    MemberLevelChangedV1,
+)
 
 from .conftest import TENANT, World
 
@@ -71,3 +77,16 @@ async def test_an_erased_member_is_forgotten_even_as_an_inviter(world: World) ->
         await audience.get_member(world.session, TENANT, erased_member)
     world.session.expire_all()
     assert (await audience.get_member(world.session, TENANT, invitee)).inviter_id is None
+
+
+async def test_a_birthday_is_kept_as_given_corrected_or_removed(world: World) -> None:
+    member_id = await world.member()
+    for birthday in ("02-29", "07-19", None):
+        await world.deliver("member-svc", MemberBirthdaySetV1(member_id=member_id, birthday=birthday))
+        world.session.expire_all()
+        assert (await audience.get_member(world.session, TENANT, member_id)).birthday == birthday
+    erased = await world.member()
+    await world.deliver("member-svc", MemberErasedV1(member_id=erased))
+    await world.deliver("member-svc", MemberBirthdaySetV1(member_id=erased, birthday="07-19"))  # late
+    with pytest.raises(MemberNotFound):
+        await audience.get_member(world.session, TENANT, erased)

@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import tags
 from member_svc.exceptions import ImportNotFound, MalformedCsv, MalformedPhone
-from member_svc.members import phone_owner
+from member_svc.members import announce_birthdays, phone_owner
 from member_svc.models import ImportJob, ImportRowError, Member
 from member_svc.personal_data import PersonalDataCipher, normalise_phone
 from member_svc.schemas import MemberCreate, TagAdd
 from qunyun_shared.db import upsert
 from qunyun_shared.outbox import Outbox
 
-COLUMNS = ("nickname", "phone", "gender", "age_band", "region", "persona_tags", "active_hours", "tags")
+COLUMNS = ("nickname", "phone", "gender", "age_band", "birthday", "region", "persona_tags", "active_hours", "tags")
 REQUIRED_COLUMNS = ("nickname",)
 LIST_SEPARATOR = "|"
 MAX_ROWS = 500_000
@@ -138,6 +138,7 @@ def parse_row(line: int, header: Sequence[str], cells: Sequence[str]) -> ParsedR
         "nickname": values.get("nickname", ""),
         "gender": values.get("gender") or None,
         "age_band": values.get("age_band") or None,
+        "birthday": values.get("birthday") or None,
         "region": values.get("region") or None,
         "persona_tags": _list(values.get("persona_tags")),
         "active_hours": _list(values.get("active_hours")),
@@ -197,6 +198,8 @@ async def import_chunk(
         if row["id"] not in inserted
     ]
     await _tag(session, outbox, tenant_id, imported)
+    birthdays = [(member_id, item.member["birthday"]) for item, member_id in imported if item.member["birthday"]]
+    await announce_birthdays(session, outbox, tenant_id, birthdays)
     if errors:
         await session.execute(
             insert(ImportRowError),

@@ -34,7 +34,7 @@ from member_svc.schemas import (
     PointsEntryRead,
 )
 from member_svc.tags import tags_of
-from qunyun_shared.events.member import MemberConsentChangedV1, MemberProfileUpdatedV1
+from qunyun_shared.events.member import MemberBirthdaySetV1, MemberConsentChangedV1, MemberProfileUpdatedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import InvalidInput
@@ -74,6 +74,7 @@ def present(member: Member, cipher: PersonalDataCipher, *, reveal: bool, tags: l
         phone=phone,
         gender=member.gender,
         age_band=member.age_band,
+        birthday=member.birthday,
         region=member.region,
         persona_tags=member.persona_tags,
         active_hours=member.active_hours,
@@ -88,16 +89,26 @@ def present(member: Member, cipher: PersonalDataCipher, *, reveal: bool, tags: l
 
 
 async def register(
-    *, session: AsyncSession, cipher: PersonalDataCipher, tenant_id: str, member_in: MemberCreate
+    *, session: AsyncSession, outbox: Outbox, cipher: PersonalDataCipher, tenant_id: str, member_in: MemberCreate
 ) -> Member:
-    """Registers a member of the tenant, their phone sealed."""
+    """Registers a member of the tenant, their phone sealed; a birthday given is announced."""
     # The id is fixed before sealing, because the sealed phone is bound to it.
     member = Member(id=uuid.uuid4(), tenant_id=tenant_id, **member_in.model_dump(exclude={"phone"}))
     if member_in.phone is not None:
         _seal_phone(member, cipher, member_in.phone)
     session.add(member)
     await _flush_checking_phone(session)
+    if member.birthday is not None:
+        await announce_birthdays(session, outbox, tenant_id, [(member.id, member.birthday)])
     return member
+
+
+async def announce_birthdays(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, birthdays: Sequence[tuple[uuid.UUID, str | None]]
+) -> None:
+    """`member.birthday_set` for each member whose birthday was given, corrected or removed."""
+    events = [MemberBirthdaySetV1(member_id=member_id, birthday=birthday) for member_id, birthday in birthdays]
+    await outbox.add(session, tenant_id=tenant_id, payloads=events)
 
 
 async def get_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member:
@@ -163,6 +174,8 @@ async def correct(
     if changed:
         event = MemberProfileUpdatedV1(member_id=member.id, changed_fields=changed)
         await outbox.add(session, tenant_id=tenant_id, payloads=[event])
+    if "birthday" in changed:
+        await announce_birthdays(session, outbox, tenant_id, [(member.id, member.birthday)])
     return member
 
 
@@ -218,6 +231,7 @@ async def wipe_personal_data(session: AsyncSession, member: Member) -> None:
     purchases); the id stays, as a tombstone others may still refer to. The points ledger stays as the
     account's bookkeeping, tied to nothing but the tombstone."""
     member.nickname, member.gender, member.age_band, member.region = ERASED_NICKNAME, None, None, None
+    member.birthday = None
     member.persona_tags, member.active_hours, member.erased_at = [], [], datetime.now(UTC)
     member.segment, member.churn_risk, member.churn_score, member.churn_flagged_at = None, False, None, None
     _forget_phone(member)

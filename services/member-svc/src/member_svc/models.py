@@ -127,6 +127,7 @@ class Member(Base):
     nickname: Mapped[str] = mapped_column(String(64))
     gender: Mapped[str | None] = mapped_column(String(10))
     age_band: Mapped[str | None] = mapped_column(String(10))
+    birthday: Mapped[str | None] = mapped_column(String(5))  # MM-DD
     region: Mapped[str | None] = mapped_column(String(64))
     persona_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     active_hours: Mapped[list[int]] = mapped_column(JSON, default=list)

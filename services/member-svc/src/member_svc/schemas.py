@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from qunyun_shared.events.analytics import Segment
-from qunyun_shared.events.member import CommunityKind, CommunityTier, JoinChannel
+from qunyun_shared.events.member import Birthday, CommunityKind, CommunityTier, JoinChannel
 
 
 class _Input(BaseModel):
@@ -96,6 +96,7 @@ Hour = Annotated[int, Field(ge=0, le=23)]
 class _Profile(_Input):
     gender: Gender | None = None
     age_band: AgeBand | None = None
+    birthday: Birthday | None = Field(default=None, description="Month and day; the birthday perk is given on it.")
     region: str | None = Field(default=None, max_length=64, examples=["上海"])
     persona_tags: list[PersonaTag] = Field(default=[], max_length=20, examples=[["宝妈", "烘焙爱好者"]])
     active_hours: list[Hour] = Field(default=[], max_length=24, examples=[[20, 21, 22]])
@@ -118,6 +119,7 @@ class MemberRead(BaseModel):
     phone: str | None = Field(description="Masked (138****1234) unless the caller may see personal data.")
     gender: Gender | None
     age_band: AgeBand | None
+    birthday: str | None
     region: str | None
     persona_tags: list[str]
     active_hours: list[int]

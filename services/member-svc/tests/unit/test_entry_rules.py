@@ -42,7 +42,7 @@ async def community(session: AsyncSession, **rules: object) -> uuid.UUID:
 
 async def member(session: AsyncSession) -> uuid.UUID:
     body = MemberCreate(nickname="会员")
-    return (await members.register(session=session, cipher=CIPHER, tenant_id=TENANT, member_in=body)).id
+    return (await members.register(session=session, outbox=OUTBOX, cipher=CIPHER, tenant_id=TENANT, member_in=body)).id
 
 
 async def join(session: AsyncSession, outbox: Outbox, community_id: uuid.UUID, member_id: uuid.UUID, **extra: object):  # type: ignore[no-untyped-def]

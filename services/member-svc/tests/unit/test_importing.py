@@ -59,7 +59,11 @@ def test_an_upload_that_is_not_a_member_csv_is_refused_whole(upload: bytes, reas
 
 async def test_good_rows_are_imported_whole_and_bad_rows_reported_by_line(session: AsyncSession) -> None:
     await members.register(
-        session=session, cipher=CIPHER, tenant_id=TENANT, member_in=MemberCreate(nickname="老会员", phone="13900000000")
+        session=session,
+        outbox=OUTBOX,
+        cipher=CIPHER,
+        tenant_id=TENANT,
+        member_in=MemberCreate(nickname="老会员", phone="13900000000"),
     )
     csv = (
         "\ufeff"
@@ -102,6 +106,18 @@ async def test_good_rows_are_imported_whole_and_bad_rows_reported_by_line(sessio
         select(func.count()).select_from(Member).where(Member.nickname.in_(["阿强", "小美", "老王"]))
     )
     assert bad_rows == 0 and await session.scalar(select(func.count()).select_from(MemberTag)) == 2
+
+
+async def test_imported_birthdays_are_checked_and_announced(session: AsyncSession) -> None:
+    csv = "nickname,birthday\n小雨,07-19\n小明,02-30\n小红,\n"
+    job = importing.accept(tenant_id=TENANT, upload=csv.encode())
+    await run(session, job)
+    [error] = (await session.scalars(select(ImportRowError))).all()
+    assert (error.row, error.field) == (3, "birthday")
+    born = (await session.scalars(select(Member).where(Member.nickname == "小雨"))).one()
+    assert born.birthday == "07-19"
+    staged = await staged_events(session, MESSAGING.outbox)
+    assert [(p.member_id, p.birthday) for t, p in staged if t == "member.birthday_set"] == [(born.id, "07-19")]  # type: ignore[attr-defined]
 
 
 async def test_a_resumed_job_goes_on_after_the_last_committed_chunk(

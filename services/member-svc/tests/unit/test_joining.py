@@ -57,7 +57,7 @@ async def membership_events(session: AsyncSession) -> list[tuple[str, Any]]:
 
 async def member(session: AsyncSession) -> uuid.UUID:
     body = MemberCreate(nickname="小雨")
-    return (await members.register(session=session, cipher=CIPHER, tenant_id=TENANT, member_in=body)).id
+    return (await members.register(session=session, outbox=OUTBOX, cipher=CIPHER, tenant_id=TENANT, member_in=body)).id
 
 
 async def test_a_join_claims_a_seat_and_stages_member_joined(session: AsyncSession, outbox: Outbox) -> None:

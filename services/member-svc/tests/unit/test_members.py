@@ -5,6 +5,7 @@ import os
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, service
@@ -30,14 +31,17 @@ def cipher() -> PersonalDataCipher:
     return PersonalDataCipher(base64.b64encode(os.urandom(32)).decode())
 
 
+OUTBOX = Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
+
+
 @pytest.fixture
 def outbox() -> Outbox:
-    return Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
+    return OUTBOX
 
 
 async def register(session: AsyncSession, cipher: PersonalDataCipher, phone: str | None = "138 1234 5678") -> Member:
     body = MemberCreate(nickname="小雨妈妈", phone=phone, gender="female", persona_tags=["宝妈"], active_hours=[20, 21])
-    return await members.register(session=session, cipher=cipher, tenant_id=TENANT, member_in=body)
+    return await members.register(session=session, outbox=OUTBOX, cipher=cipher, tenant_id=TENANT, member_in=body)
 
 
 async def test_phones_are_stored_encrypted_and_shown_masked_to_roles_without_the_permission(
@@ -92,6 +96,49 @@ async def test_a_correction_records_which_fields_changed(
     assert (await members.view(session, cipher, OWNER, [member]))[0].phone == "13900001111"
 
 
+async def test_a_birthday_given_corrected_or_removed_is_announced_on_its_own_event(
+    session: AsyncSession, cipher: PersonalDataCipher, outbox: Outbox
+) -> None:
+    born = await members.register(
+        session=session,
+        outbox=outbox,
+        cipher=cipher,
+        tenant_id=TENANT,
+        member_in=MemberCreate(nickname="小雨", birthday="02-29"),
+    )
+    await register(session, cipher)  # no birthday, no announcement
+    for birthday in ("07-19", None):
+        changes = MemberUpdate(birthday=birthday)
+        await members.correct(
+            session=session, outbox=outbox, cipher=cipher, caller=OWNER, member_id=born.id, changes=changes
+        )
+    await members.correct(
+        session=session,
+        outbox=outbox,
+        cipher=cipher,
+        caller=OWNER,
+        member_id=born.id,
+        changes=MemberUpdate(region="杭州"),
+    )
+    staged = await staged_events(session, MESSAGING.outbox)
+    assert [(p.member_id, p.birthday) for t, p in staged if t == "member.birthday_set"] == [  # type: ignore[attr-defined]
+        (born.id, "02-29"),
+        (born.id, "07-19"),
+        (born.id, None),
+    ]
+    assert [p.changed_fields for t, p in staged if t == "member.profile_updated"] == [  # type: ignore[attr-defined]
+        ["birthday"],
+        ["birthday"],
+        ["region"],
+    ]
+
+
+@pytest.mark.parametrize("birthday", ["02-30", "13-01", "7-19", "1990-07-19", ""])
+def test_a_birthday_is_a_real_month_and_day(birthday: str) -> None:
+    with pytest.raises(ValidationError, match="birthday"):
+        MemberCreate(nickname="小雨", birthday=birthday)
+
+
 async def test_the_latest_consent_per_purpose_is_in_force(
     session: AsyncSession, cipher: PersonalDataCipher, outbox: Outbox
 ) -> None:
@@ -121,6 +168,7 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
     session: AsyncSession, cipher: PersonalDataCipher, outbox: Outbox
 ) -> None:
     member = await register(session, cipher)
+    member.birthday = "07-19"
     community = await service.create_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_in=CommunityCreate(name="宝妈群", kind="vertical")
     )
@@ -132,6 +180,7 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
     await service.erase_member(session=session, outbox=outbox, caller=OWNER, member_id=member.id)
 
     shown = (await members.view(session, cipher, OWNER, [member]))[0]
+    assert shown.birthday is None
     assert (shown.nickname, shown.phone, shown.gender, shown.persona_tags, shown.active_hours, shown.erased) == (
         members.ERASED_NICKNAME,
         None,

@@ -35,7 +35,7 @@ session = in_memory_session_fixture(Base.metadata)
 
 async def new_member(session: AsyncSession, tenant: str = TENANT) -> Member:
     return await members.register(
-        session=session, cipher=CIPHER, tenant_id=tenant, member_in=MemberCreate(nickname="小雨")
+        session=session, outbox=OUTBOX, cipher=CIPHER, tenant_id=tenant, member_in=MemberCreate(nickname="小雨")
     )
 
 

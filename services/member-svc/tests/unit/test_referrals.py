@@ -31,7 +31,7 @@ def outbox() -> Outbox:
 
 async def member(session: AsyncSession) -> uuid.UUID:
     body = MemberCreate(nickname="会员")
-    return (await members.register(session=session, cipher=CIPHER, tenant_id=TENANT, member_in=body)).id
+    return (await members.register(session=session, outbox=OUTBOX, cipher=CIPHER, tenant_id=TENANT, member_in=body)).id
 
 
 async def community(session: AsyncSession) -> uuid.UUID:

@@ -36,7 +36,7 @@ session = in_memory_session_fixture(Base.metadata)
 
 async def new_member(session: AsyncSession, **profile: object) -> Member:
     body = MemberCreate.model_validate({"nickname": "小雨", **profile})
-    return await members.register(session=session, cipher=CIPHER, tenant_id=TENANT, member_in=body)
+    return await members.register(session=session, outbox=OUTBOX, cipher=CIPHER, tenant_id=TENANT, member_in=body)
 
 
 async def deliver(session: AsyncSession, *payloads: EventPayload) -> None:

@@ -1,10 +1,10 @@
 """Events published by member-svc."""
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from qunyun_shared.events.base import EventPayload, event
 
@@ -57,6 +57,31 @@ class MemberLeftV1(EventPayload):
 class MemberProfileUpdatedV1(EventPayload):
     member_id: UUID
     changed_fields: list[str]
+
+
+def _real_month_day(value: str) -> str:
+    # 2000 is a leap year, so 02-29 is a birthday like any other.
+    try:
+        date.fromisoformat(f"2000-{value}")
+    except ValueError:
+        raise ValueError(f"{value!r} is not a month and day (MM-DD)") from None
+    return value
+
+
+# Month and day only: all a birthday perk needs, and less personal data than a date of birth.
+Birthday = Annotated[str, Field(pattern=r"^\d{2}-\d{2}$", examples=["07-19"]), AfterValidator(_real_month_day)]
+
+
+@event(
+    "member.birthday_set",
+    1,
+    producer="member-svc",
+    summary="A member's birthday (month and day) was given, corrected or removed; on an event of its own "
+    "so that it reaches only the services that act on it.",
+)
+class MemberBirthdaySetV1(EventPayload):
+    member_id: UUID
+    birthday: Birthday | None
 
 
 @event("member.tagged", 1, producer="member-svc", summary="A tag was added to or removed from a member.")

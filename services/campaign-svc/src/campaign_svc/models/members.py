@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from campaign_svc.models.base import Base
@@ -15,9 +15,11 @@ class Member(Base):
     and churn flag for rule conditions, their engagement for win-back and targeting."""
 
     __tablename__ = "members"
+    # The daily birthday sweep looks a tenant's members up by month and day.
+    __table_args__ = (Index("ix_members_tenant_id_birthday", "tenant_id", "birthday"),)
 
     member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
     inviter_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     first_joined_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     communities_joined: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -15,3 +15,4 @@ class MemberRead(BaseModel):
     marketing_consent: bool
     level: int
     churn_risk: bool
+    birthday: str | None

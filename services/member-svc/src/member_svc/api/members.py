@@ -43,8 +43,12 @@ router = APIRouter(prefix="/members", tags=["members"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_member(body: MemberCreate, session: DbSession, cipher: Cipher, caller: CurrentIdentity) -> MemberRead:
-    member = await members.register(session=session, cipher=cipher, tenant_id=caller.tenant_id, member_in=body)
+async def create_member(
+    body: MemberCreate, session: DbSession, outbox: EventOutbox, cipher: Cipher, caller: CurrentIdentity
+) -> MemberRead:
+    member = await members.register(
+        session=session, outbox=outbox, cipher=cipher, tenant_id=caller.tenant_id, member_in=body
+    )
     return (await members.view(session, cipher, caller, [member]))[0]
 
 
