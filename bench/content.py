@@ -11,11 +11,9 @@ import argparse
 import asyncio
 import json
 import random
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -23,9 +21,10 @@ import httpx
 
 from bench import machine, moderation
 from bench.bus_path import plain_dsn
-from bench.members import latency_summary
+from bench.latency import summary
 from bench.report import markdown, run_suite
-from tests.support.harness import POSTGRES_ADMIN_DSN, ROOT, Platform, TenantKey, eventually
+from bench.world import platform_with_tenant
+from tests.support.harness import ROOT, Platform, TenantKey, eventually
 
 RESULTS = ROOT / "bench/results/content_svc.json"
 TOPICS = [f"话题{i:02d}" for i in range(40)]
@@ -155,7 +154,7 @@ async def measure_feed(platform: Platform, tenant: TenantKey, api: httpx.AsyncCl
                     samples.append((time.perf_counter() - started) * 1000)
                     page.raise_for_status()
                     cursor = page.json()["next_cursor"]
-            results[name] = latency_summary(samples) | {"requests": len(samples)}
+            results[name] = summary(samples) | {"requests": len(samples)}
     finally:
         await direct.aclose()
     connection = await asyncpg.connect(plain_dsn(platform.databases["content-svc"]))
@@ -170,7 +169,7 @@ async def measure_feed(platform: Platform, tenant: TenantKey, api: httpx.AsyncCl
             started = time.perf_counter()
             await statement.fetch(uuid.UUID(reader))
             samples.append((time.perf_counter() - started) * 1000)
-        results["sql_reference"] = latency_summary(samples)
+        results["sql_reference"] = summary(samples)
     finally:
         await connection.close()
     results["target_p95_ms"] = 50
@@ -256,38 +255,22 @@ async def copy_reference(platform: Platform, rows: list[dict[str, str]]) -> floa
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        postgres = await connection.fetchval("SHOW server_version")
-    finally:
-        await connection.close()
-    with tempfile.TemporaryDirectory() as workdir:
-        platform = await Platform.create(Path(workdir), ["member-svc", "content-svc", "gateway"])
-        try:
-            async with httpx.AsyncClient(timeout=120) as admin:
-                tenant = await platform.new_tenant(admin)
-            async with httpx.AsyncClient(
-                base_url=f"{platform.url('gateway')}/api/v1",
-                headers={"Authorization": f"Bearer {tenant.api_key}"},
-                timeout=120,
-            ) as api:
-                communities = []
-                for i in range(COMMUNITIES):
-                    created = await api.post("/communities", json={"name": f"内容压测群{i}", "kind": "vertical"})
-                    communities.append(created.json()["id"])
+    async with platform_with_tenant(["member-svc", "content-svc", "gateway"]) as (platform, tenant, api):
+        communities = []
+        for i in range(COMMUNITIES):
+            created = await api.post("/communities", json={"name": f"内容压测群{i}", "kind": "vertical"})
+            communities.append(created.json()["id"])
 
-                async def known() -> None:
-                    for community_id in communities:
-                        (await api.get(f"/content/communities/{community_id}/audience")).raise_for_status()
+        async def known() -> None:
+            for community_id in communities:
+                (await api.get(f"/content/communities/{community_id}/audience")).raise_for_status()
 
-                await eventually(known)
-                reader, item_ids = await seed(platform, tenant.tenant_id, communities, args.feed_items)
-                feed = await measure_feed(platform, tenant, api, reader) | {"items": args.feed_items}
-                engagement = await measure_engagement(platform, api, item_ids, args.actions, args.concurrency)
-        finally:
-            await platform.close()
+        await eventually(known)
+        reader, item_ids = await seed(platform, tenant.tenant_id, communities, args.feed_items)
+        feed = await measure_feed(platform, tenant, api, reader) | {"items": args.feed_items}
+        engagement = await measure_engagement(platform, api, item_ids, args.actions, args.concurrency)
     return {
-        "machine": machine.describe(postgres=machine.postgres_version(postgres)),
+        "machine": await machine.describe(),
         "moderation": moderation.run(),
         "engagement": engagement,
         "feed": feed,

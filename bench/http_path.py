@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 
 from bench.bus_path import plain_dsn
+from bench.latency import percentile, summary
 from tests.support.harness import SERVICES, Platform
 
 MEMBERS = 500
@@ -317,23 +318,14 @@ async def _latency(
         "errors": sum(1 for s in statuses if s != 201),
         "measured": len(latencies),
         "communities": len(communities),
-        "p50_ms": _ms(_percentile(latencies, 50)),
-        "p95_ms": _ms(_percentile(latencies, 95)),
-        "p99_ms": _ms(_percentile(latencies, 99)),
+        **summary([seconds * 1000 for seconds in latencies], digits=1),
         "max_ms": _ms(max(latencies, default=math.nan)),
-        "send_lag_p99_ms": _ms(_percentile(lags, 99)),
+        "send_lag_p99_ms": _ms(percentile(lags, 0.99)),
         "timing": (
             "from the join's scheduled send time (open loop) to the GET on analytics-svc (direct, not through the "
             f"gateway, polled every {POLL_INTERVAL_SECONDS * 1000:.0f} ms per community) that shows it"
         ),
     }
-
-
-def _percentile(values: list[float], percent: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(percent / 100 * len(ordered)) - 1)]
 
 
 def _ms(seconds: float) -> float:

@@ -6,7 +6,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.support.harness import ROOT
+import asyncpg
+
+from tests.support.harness import POSTGRES_ADMIN_DSN, ROOT
 
 
 def kafka_version() -> str:
@@ -16,12 +18,18 @@ def kafka_version() -> str:
     return "unknown"
 
 
-def postgres_version(server_version: str) -> str:
+async def postgres_version() -> str:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        server_version: str = await connection.fetchval("SHOW server_version")
+    finally:
+        await connection.close()
     return server_version.split()[0] if server_version else "unknown"
 
 
-def describe(*, postgres: str) -> dict[str, object]:
+async def describe() -> dict[str, object]:
     """Cores, memory, Python, Kafka and PostgreSQL versions, and when."""
+    postgres = await postgres_version()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cores": os.cpu_count(),

@@ -9,11 +9,9 @@
 import argparse
 import asyncio
 import random
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,10 +19,12 @@ import httpx
 
 from bench import machine
 from bench.bus_path import plain_dsn
+from bench.latency import summary
 from bench.report import markdown, run_suite
+from bench.world import platform_with_tenant
 from member_svc.members import phone_owner
 from member_svc.personal_data import PersonalDataCipher
-from tests.support.harness import POSTGRES_ADMIN_DSN, ROOT, Platform, TenantKey
+from tests.support.harness import ROOT, Platform, TenantKey
 
 RESULTS = ROOT / "bench/results/member_svc.json"
 REGIONS = ["上海", "北京", "杭州", "广州", "深圳", "成都", "武汉", "南京", "苏州", "西安"]
@@ -32,19 +32,6 @@ TAGS = [f"标签{i:02d}" for i in range(50)]
 SEGMENTS = ["high_value", "potential", "ordinary", "churn_risk"]
 SEGMENT_WEIGHTS = [15, 30, 45, 10]
 LIFECYCLES = ["prospect", "active", "loyal"]
-
-
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def latency_summary(samples_ms: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(percentile(samples_ms, 0.50), 2),
-        "p95_ms": round(percentile(samples_ms, 0.95), 2),
-        "p99_ms": round(percentile(samples_ms, 0.99), 2),
-    }
 
 
 def import_csv(rows: int) -> bytes:
@@ -209,7 +196,7 @@ async def measure_search(
                     ).raise_for_status()
                     samples.append((time.perf_counter() - started) * 1000)
                     second_pages += 1
-            results[name] = latency_summary(samples) | {"requests": len(samples), "second_pages": second_pages}
+            results[name] = summary(samples) | {"requests": len(samples), "second_pages": second_pages}
     finally:
         await direct.aclose()
     results["sql_reference"] = await sql_reference(platform, tenant.tenant_id, queries)
@@ -234,7 +221,7 @@ async def sql_reference(platform: Platform, tenant_id: str, queries: list[list[t
             started = time.perf_counter()
             await statement.fetch(tenant_id, tag)
             samples.append((time.perf_counter() - started) * 1000)
-        return latency_summary(samples)
+        return summary(samples)
     finally:
         await connection.close()
 
@@ -298,34 +285,18 @@ async def row_update_reference(platform: Platform, operations: int) -> float:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        postgres = await connection.fetchval("SHOW server_version")
-    finally:
-        await connection.close()
-    with tempfile.TemporaryDirectory() as workdir:
-        platform = await Platform.create(Path(workdir), ["member-svc", "gateway"])
-        try:
-            async with httpx.AsyncClient(timeout=120) as admin:
-                tenant = await platform.new_tenant(admin)
-            async with httpx.AsyncClient(
-                base_url=f"{platform.url('gateway')}/api/v1",
-                headers={"Authorization": f"Bearer {tenant.api_key}"},
-                timeout=120,
-            ) as api:
-                communities = []
-                for i in range(100):
-                    created = await api.post(
-                        "/communities", json={"name": f"压测群{i}", "kind": "vertical", "capacity": 100_000}
-                    )
-                    communities.append(created.json()["id"])
-                imported = await measure_import(platform, api, args.import_rows)
-                points = await measure_points(platform, api, args.point_operations)
-                search = await measure_search(platform, tenant, api, args.search_members, communities)
-        finally:
-            await platform.close()
+    async with platform_with_tenant(["member-svc", "gateway"]) as (platform, tenant, api):
+        communities = []
+        for i in range(100):
+            created = await api.post(
+                "/communities", json={"name": f"压测群{i}", "kind": "vertical", "capacity": 100_000}
+            )
+            communities.append(created.json()["id"])
+        imported = await measure_import(platform, api, args.import_rows)
+        points = await measure_points(platform, api, args.point_operations)
+        search = await measure_search(platform, tenant, api, args.search_members, communities)
     return {
-        "machine": machine.describe(postgres=machine.postgres_version(postgres)),
+        "machine": await machine.describe(),
         "import": imported,
         "search": search,
         "points": points,

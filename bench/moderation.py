@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench.latency import summary
 from content_svc.moderation import Lexicon, Term, fold, moderate
 
 TERMS = 10_000
@@ -26,7 +27,6 @@ HANZI = [chr(code) for code in range(0x4E00, 0x4E00 + 3_500)]
 LATIN = "abcdefghijklmnopqrstuvwxyz"
 # Chinese punctuation: the full-width comma, full stop, !, ?, colon, semicolon, enumeration comma, brackets.
 PUNCTUATION = "\uff0c\u3002\uff01\uff1f\uff1a\uff1b\u3001\uff08\uff09"
-PERCENTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
 
 
 def lexicon_terms(rng: random.Random) -> list[Term]:
@@ -76,12 +76,6 @@ def timed_ms(work: Callable[[], object], runs: int) -> list[float]:
     return samples
 
 
-def percentiles(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-    at = {name: ordered[min(len(ordered) - 1, int(share * len(ordered)))] for name, share in PERCENTILES}
-    return {f"{name}_ms": round(value, 3) for name, value in at.items()}
-
-
 def run() -> dict[str, Any]:
     rng = random.Random(7)
     terms = lexicon_terms(rng)
@@ -90,14 +84,14 @@ def run() -> dict[str, Any]:
     build_ms = (time.perf_counter() - started) * 1000
     text = post(rng, terms)
     verdict = moderate(text, lexicon, ugc=True)
-    moderation = percentiles(timed_ms(lambda: moderate(text, lexicon, ugc=True), RUNS))
+    moderation = summary(timed_ms(lambda: moderate(text, lexicon, ugc=True), RUNS), digits=3)
 
     folded = fold(text)
     started = time.perf_counter()
     naive = re.compile("|".join(re.escape(fold(term.text)) for term in terms))
     naive_compile_ms = (time.perf_counter() - started) * 1000
-    automaton = percentiles(timed_ms(lambda: lexicon.find_folded(folded), RUNS))
-    alternation = percentiles(timed_ms(lambda: naive.findall(folded), NAIVE_RUNS))
+    automaton = summary(timed_ms(lambda: lexicon.find_folded(folded), RUNS), digits=3)
+    alternation = summary(timed_ms(lambda: naive.findall(folded), NAIVE_RUNS), digits=3)
     return {
         "lexicon_terms": TERMS,
         "lexicon_with_builtin": len(lexicon),

@@ -1,14 +1,9 @@
 """`python -m bench.run`: every measurement in one run on the same broker; JSON to bench/results, table to stdout."""
 
 import argparse
-import json
-import logging
-
-import asyncpg
-import uvloop
 
 from bench import bus_path, http_path, machine, raw_kafka, report
-from tests.support.harness import POSTGRES_ADMIN_DSN, ROOT
+from tests.support.harness import ROOT
 
 RESULTS = ROOT / "bench/results/foundation.json"
 
@@ -27,11 +22,6 @@ def arguments() -> argparse.Namespace:
 
 
 async def main(args: argparse.Namespace) -> dict[str, object]:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        postgres = await connection.fetchval("SHOW server_version")
-    finally:
-        await connection.close()
     raw = await raw_kafka.measure(count=args.raw_messages)
     bus = await bus_path.measure(count=args.bus_events)
     bus["ratio_to_raw_produce"] = round(bus["end_to_end_per_second"] / raw["produce_per_second"], 3)  # type: ignore[operator]
@@ -44,7 +34,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     )
     http["concurrency"] = args.concurrency
     return {
-        "machine": machine.describe(postgres=machine.postgres_version(postgres)),
+        "machine": await machine.describe(),
         "raw_kafka": raw,
         "bus_path": bus,
         "http_path": http,
@@ -52,11 +42,4 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.ERROR)
-    options = arguments()
-    results = uvloop.run(main(options))
-    with open(options.output, "w") as out:
-        json.dump(results, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    print(report.table(results))
-    print(f"\nResults: {options.output}")
+    report.run_suite(main, arguments(), report.table)
