@@ -24,11 +24,13 @@ def create_service_app(
     routers: Sequence[APIRouter],
     handlers: Mapping[str, Handler] | None = None,
     resources: Callable[[FastAPI, ServiceRuntime], AbstractAsyncContextManager[None]] | None = None,
+    middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
     version: str = "0.1.0",
 ) -> FastAPI:
     """The app of one service; settings and runtime are built in the lifespan, so importing does no I/O.
 
-    `resources` opens whatever else the service needs for its lifetime (HTTP clients, ...).
+    `resources` opens whatever else the service needs for its lifetime (HTTP clients, ...); `middleware`
+    runs inside the correlation and metrics middleware, just before routing.
     """
 
     @asynccontextmanager
@@ -51,6 +53,8 @@ def create_service_app(
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
+    for inner in middleware:
+        app.add_middleware(inner)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(CorrelationMiddleware)
     return app

@@ -15,7 +15,7 @@ import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
 
 from qunyun_shared.db import UtcDateTime, upsert
@@ -78,13 +78,7 @@ async def once(
     status_code: int = 201,
 ) -> Response:
     """Runs `perform` once per (tenant, key) and answers every repeat with the first response."""
-    claim = (
-        upsert(session, table)
-        .values(tenant_id=tenant_id, key=key, fingerprint=fingerprint, created_at=datetime.now(UTC))
-        .on_conflict_do_nothing()
-        .returning(table.c.key)
-    )
-    if (await session.execute(claim)).first() is None:
+    if not await _claim(session, table, tenant_id, key, fingerprint):
         return await _replay(session, table, tenant_id, key, fingerprint)
     body = (await perform()).model_dump(mode="json")
     await session.execute(
@@ -93,6 +87,35 @@ async def once(
         .values(status_code=status_code, response=body)
     )
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
+
+async def refuse(
+    sessions: async_sessionmaker[AsyncSession],
+    table: Table,
+    *,
+    tenant_id: str,
+    key: str,
+    fingerprint: str,
+    refusal: DomainError,
+) -> Response:
+    """For a request known to be refused, writing nothing: raises `refusal`, as `once` would, unless an
+    earlier request holds the key, whose response is replayed. The claim is taken and rolled back, so a
+    request in flight with the same key is waited for, exactly as `once` waits for it."""
+    async with sessions() as session, session.begin():
+        if not await _claim(session, table, tenant_id, key, fingerprint):
+            return await _replay(session, table, tenant_id, key, fingerprint)
+        raise refusal
+
+
+async def _claim(session: AsyncSession, table: Table, tenant_id: str, key: str, fingerprint: str) -> bool:
+    """Claims the key in the session's transaction; False if another request holds it."""
+    claim = (
+        upsert(session, table)
+        .values(tenant_id=tenant_id, key=key, fingerprint=fingerprint, created_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+        .returning(table.c.key)
+    )
+    return (await session.execute(claim)).first() is not None
 
 
 async def _replay(session: AsyncSession, table: Table, tenant_id: str, key: str, fingerprint: str) -> Response:

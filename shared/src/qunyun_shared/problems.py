@@ -86,16 +86,16 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def problem_of(exc: DomainError, instance: str | None = None) -> ProblemResponse:
+    """The problem+json response of a domain error."""
+    return problem(
+        status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, instance=instance, **exc.extensions
+    )
+
+
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return problem(
-        status=exc.status,
-        slug=exc.slug,
-        title=exc.title,
-        detail=exc.detail,
-        instance=request.url.path,
-        **exc.extensions,
-    )
+    return problem_of(exc, instance=request.url.path)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -2,9 +2,12 @@
 
 Each attempt claims the member's share first, then one conditional update on the stock row sells the
 units or refuses; the stock row's lock is taken last, so it is held only for the order's insert and
-the commit. Once the stock is gone, attempts are refused by a read and write nothing.
+the commit. Once the stock is gone, attempts are refused by a read and write nothing; and for a moment
+after a process has seen a sale sold out, it refuses attempts on it before they reach the framework
+(`api/sold_out_gate.py`), since most of a flash sale's crowd arrives after the last unit went.
 """
 
+import time
 import uuid
 from datetime import datetime
 
@@ -17,6 +20,28 @@ from campaign_svc.models import CampaignStock, Order
 from campaign_svc.schemas.campaigns import FlashSaleSettings
 from campaign_svc.schemas.orders import OrderItem
 from qunyun_shared.outbox import Outbox
+
+
+class SoldOutMemo:
+    """Flash sales this process saw sold out, each for `seconds` after it last saw it. Kept short because
+    units come back when an order is cancelled, and a sale may end: a stale entry refuses for no longer."""
+
+    def __init__(self, seconds: float = 1.0) -> None:
+        self.seconds = seconds
+        self._until: dict[uuid.UUID, tuple[str, float]] = {}
+
+    def remember(self, campaign_id: uuid.UUID, tenant_id: str) -> None:
+        self._until[campaign_id] = (tenant_id, time.monotonic() + self.seconds)
+
+    def sold_out(self, campaign_id: uuid.UUID, tenant_id: str) -> bool:
+        seen = self._until.get(campaign_id)
+        if seen is None or seen[1] <= time.monotonic():
+            self._until.pop(campaign_id, None)
+            return False
+        return seen[0] == tenant_id
+
+
+SOLD_OUT = SoldOutMemo()
 
 
 async def buy(
@@ -34,7 +59,9 @@ async def buy(
     stock = await session.scalar(select(CampaignStock).where(CampaignStock.campaign_id == campaign.id))
     assert stock is not None
     if stock.sold + quantity > stock.total:
-        raise _sold_out(campaign_id, stock.total - stock.sold)
+        if stock.sold >= stock.total:
+            SOLD_OUT.remember(campaign.id, tenant_id)
+        raise sold_out(campaign_id, stock.total - stock.sold)
     await audience.get_member(session, tenant_id, member_id)
     if not await quotas.claim(session, campaign.id, member_id, quantity, sale.per_member_limit):
         raise PurchaseLimitReached(
@@ -54,11 +81,11 @@ async def buy(
         .returning(CampaignStock.sold)
     )
     if sold.first() is None:
-        raise _sold_out(campaign_id, 0)
+        raise sold_out(campaign_id, 0)
     return order
 
 
-def _sold_out(campaign_id: uuid.UUID, left: int) -> SoldOut:
+def sold_out(campaign_id: uuid.UUID, left: int) -> SoldOut:
     return SoldOut(f"Flash sale {campaign_id} has {left} left.", left=max(left, 0))
 
 

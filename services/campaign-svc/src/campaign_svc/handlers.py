@@ -1,6 +1,8 @@
 """Events campaign-svc consumes, each type to one handler: first what the event tells about the member,
 then what it sets off (automation rules, referral rewards, experiment conversions)."""
 
+import uuid
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,12 +24,28 @@ from qunyun_shared.outbox import Outbox
 
 
 async def on_member_joined(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
-    # One join at a time: a rule on the first join must see the member as they were at that join.
     joins = payloads_of(events, MemberJoinedV1)
-    for envelope, join in zip(events, joins, strict=True):
-        await audience.record_joins(session, [join])
-        await automation_engine.evaluate(session, outbox, [envelope])
+    for wave in _waves(list(zip(events, joins, strict=True))):
+        await audience.record_joins(session, [join for _, join in wave])
+        await automation_engine.evaluate(session, outbox, [envelope for envelope, _ in wave])
     await referrals.on_joins(session, outbox, joins)
+
+
+_Join = tuple[Envelope, tuple[str, MemberJoinedV1]]
+
+
+def _waves(joins: list[_Join]) -> list[list[_Join]]:
+    """The joins in waves holding each member at most once, in order: a rule on a member's first join
+    must see the member as they were at that join, not after their next one in the same batch."""
+    waves: list[list[_Join]] = []
+    seen: Counter[uuid.UUID] = Counter()
+    for envelope, (tenant_id, join) in joins:
+        wave = seen[join.member_id]
+        seen[join.member_id] += 1
+        if wave == len(waves):
+            waves.append([])
+        waves[wave].append((envelope, (tenant_id, join)))
+    return waves
 
 
 async def on_consent_changed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:

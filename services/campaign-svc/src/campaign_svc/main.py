@@ -9,6 +9,7 @@ from campaign_svc import automation_engine, campaigns, coupons, group_buys
 from campaign_svc.api import automation, checkins, experiments, lotteries, members, orders, settings
 from campaign_svc.api import campaigns as campaign_routes
 from campaign_svc.api import coupons as coupon_routes
+from campaign_svc.api.sold_out_gate import SoldOutGate
 from campaign_svc.config import Settings
 from campaign_svc.handlers import HANDLERS
 from campaign_svc.models import MESSAGING
@@ -48,4 +49,5 @@ def create_app() -> FastAPI:
         ],
         handlers=HANDLERS,
         resources=_campaign_resources,
+        middleware=[SoldOutGate],
     )

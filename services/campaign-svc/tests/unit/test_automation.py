@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import audience, automation, automation_engine, campaigns
+from campaign_svc.handlers import HANDLERS
 from campaign_svc.models import ERASED_MEMBERS, Base
 from campaign_svc.models.automation import AutomationRun
 from campaign_svc.schemas.automation import PlaybookCreate
@@ -33,6 +34,7 @@ from .automation_world import (
     set_consent,
     staged,
     template,
+    without_quiet_hours,
 )
 
 pytestmark = pytest.mark.unit
@@ -58,6 +60,23 @@ async def test_the_welcome_pack_is_issued_on_the_first_join_only(session: AsyncS
     ]
     assert await coupons_of(session, newcomer) == 1
     assert await runs(session, member_id) == [("skipped", "no marketing consent")]
+
+
+async def test_in_one_batch_each_member_is_evaluated_at_each_of_their_joins(session: AsyncSession) -> None:
+    await without_quiet_hours(session, "Asia/Shanghai")
+    coupon = await template(session)
+    await automation.create_playbook(session, TENANT, "welcome_pack", PlaybookCreate(coupon_template_id=coupon))
+    twice, once = uuid.uuid4(), uuid.uuid4()
+    for member_id in (twice, once):
+        await set_consent(session, member_id, True)
+    batch = [event(joined(twice)), event(joined(once)), event(joined(twice))]
+    await HANDLERS["member.joined"](session, OUTBOX, batch)
+    assert await runs(session, twice) == [
+        ("fired", None),
+        ("skipped", "condition member.communities_joined eq 1 not met"),
+    ]
+    assert await runs(session, once) == [("fired", None)]
+    assert (await coupons_of(session, twice), await coupons_of(session, once)) == (1, 1)
 
 
 async def test_without_consent_nothing_reaches_the_member_and_the_log_says_why(session: AsyncSession) -> None:

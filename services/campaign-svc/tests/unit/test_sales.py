@@ -36,9 +36,13 @@ async def test_a_flash_sale_sells_its_stock_at_its_price_and_no_more(world: Worl
     assert (order.amount_fen, order.campaign_id, order.status) == (1_980, sale.id, "placed")
     with pytest.raises(PurchaseLimitReached):
         await buy(world, sale, alice)
+    with pytest.raises(SoldOut):
+        await buy(world, sale, bob, 2)  # one unit is left: not sold out yet
+    assert not flash_sales.SOLD_OUT.sold_out(sale.id, TENANT)
     await buy(world, sale, bob)
     with pytest.raises(SoldOut):
         await buy(world, sale, carol)
+    assert flash_sales.SOLD_OUT.sold_out(sale.id, TENANT)  # the gate refuses the next attempts
     stock = await flash_sales.stock_of(world.session, TENANT, sale.id)
     assert (stock.sold, stock.total) == (3, 3)
 
