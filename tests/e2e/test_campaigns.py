@@ -39,14 +39,14 @@ async def test_a_crowd_buys_exactly_the_stock_of_a_flash_sale(tenant_api: httpx.
     created = await tenant_api.post("/campaigns", json={"kind": "flash_sale", "name": "秒杀", "settings": settings})
     assert created.status_code == 201, created.text
     sale_id = created.json()["id"]
-    attempts = [members[i % len(members)] for i in range(240)]
+    attempts = [(members[i % len(members)], key()) for i in range(240)]
 
-    async def attempt(member_id: str) -> httpx.Response:
+    async def attempt(member_id: str, headers: dict[str, str]) -> httpx.Response:
         return await tenant_api.post(
-            f"/campaigns/{sale_id}/flash-sale/orders", json={"member_id": member_id}, headers=key()
+            f"/campaigns/{sale_id}/flash-sale/orders", json={"member_id": member_id}, headers=headers
         )
 
-    responses = await asyncio.gather(*(attempt(m) for m in attempts))
+    responses = await asyncio.gather(*(attempt(m, k) for m, k in attempts))
     statuses = Counter(r.status_code for r in responses)
     assert statuses[201] == 25 and statuses[409] == 215, statuses
     buyers = Counter(r.json()["member_id"] for r in responses if r.status_code == 201)
@@ -57,6 +57,17 @@ async def test_a_crowd_buys_exactly_the_stock_of_a_flash_sale(tenant_api: httpx.
     assert (stock["sold"], stock["total"]) == (25, 25)
     placed = (await tenant_api.get("/campaigns/orders", params={"limit": 200})).json()["orders"]
     assert sum(1 for o in placed if o["campaign_id"] == sale_id) == 25
+
+    # Sold out now, attempts are refused early; a key still means the one answer it first got.
+    won = [(attempt, r.json()) for attempt, r in zip(attempts, responses, strict=True) if r.status_code == 201]
+    (member_id, headers), order = won[0]
+    replayed = await attempt(member_id, headers)
+    assert (replayed.status_code, replayed.json()) == (201, order)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    other_member = next(m for m in members if m != member_id)
+    assert (await attempt(other_member, headers)).json()["type"].endswith("/idempotency-key-reused")
+    late = await attempt(other_member, key())
+    assert (late.status_code, late.json()["type"].rsplit("/", 1)[1]) == (409, "sold-out")
 
 
 async def test_money_writes_need_a_key_and_a_key_means_one_effect(tenant_api: httpx.AsyncClient) -> None:

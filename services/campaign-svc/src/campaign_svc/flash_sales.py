@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import audience, campaigns, orders, quotas
-from campaign_svc.exceptions import PurchaseLimitReached, SoldOut
+from campaign_svc.exceptions import CampaignNotRunning, PurchaseLimitReached, SoldOut
 from campaign_svc.models import CampaignStock, Order
 from campaign_svc.schemas.campaigns import FlashSaleSettings
 from campaign_svc.schemas.orders import OrderItem
@@ -23,22 +23,30 @@ from qunyun_shared.outbox import Outbox
 
 
 class SoldOutMemo:
-    """Flash sales this process saw sold out, each for `seconds` after it last saw it. Kept short because
-    units come back when an order is cancelled, and a sale may end: a stale entry refuses for no longer."""
+    """Flash sales this process saw sold out. Units come back when an order is cancelled, and a sale can
+    end, so every `seconds` one attempt goes on to look again (the others are still refused meanwhile,
+    rather than all rushing the database at once); what it finds, a unit or the sale over, is forgotten
+    or remembered for the next `seconds`."""
 
     def __init__(self, seconds: float = 1.0) -> None:
         self.seconds = seconds
-        self._until: dict[uuid.UUID, tuple[str, float]] = {}
+        self._seen: dict[uuid.UUID, tuple[str, float]] = {}
 
     def remember(self, campaign_id: uuid.UUID, tenant_id: str) -> None:
-        self._until[campaign_id] = (tenant_id, time.monotonic() + self.seconds)
+        self._seen[campaign_id] = (tenant_id, time.monotonic() + self.seconds)
+
+    def forget(self, campaign_id: uuid.UUID) -> None:
+        self._seen.pop(campaign_id, None)
 
     def sold_out(self, campaign_id: uuid.UUID, tenant_id: str) -> bool:
-        seen = self._until.get(campaign_id)
-        if seen is None or seen[1] <= time.monotonic():
-            self._until.pop(campaign_id, None)
+        """Whether to refuse the attempt unseen; False for the one attempt that is to look again."""
+        seen = self._seen.get(campaign_id)
+        if seen is None or seen[0] != tenant_id:
             return False
-        return seen[0] == tenant_id
+        if seen[1] <= time.monotonic():
+            self.remember(campaign_id, tenant_id)  # the others wait for what this attempt finds
+            return False
+        return True
 
 
 SOLD_OUT = SoldOutMemo()
@@ -54,7 +62,11 @@ async def buy(
     now: datetime,
     community_id: uuid.UUID | None = None,
 ) -> Order:
-    campaign = await campaigns.running_campaign(session, tenant_id, campaign_id, now, kind="flash_sale")
+    try:
+        campaign = await campaigns.running_campaign(session, tenant_id, campaign_id, now, kind="flash_sale")
+    except CampaignNotRunning:
+        SOLD_OUT.forget(campaign_id)  # over: attempts are to hear that, not "sold out"
+        raise
     sale = FlashSaleSettings.model_validate(campaign.settings)
     stock = await session.scalar(select(CampaignStock).where(CampaignStock.campaign_id == campaign.id))
     assert stock is not None
@@ -82,6 +94,7 @@ async def buy(
     )
     if sold.first() is None:
         raise sold_out(campaign_id, 0)
+    SOLD_OUT.forget(campaign.id)  # units came back
     return order
 
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
@@ -33,9 +33,9 @@ TENANT = "tenant-a"
 class App:
     """The app behind the gate: answers 299 with the body it received, so a test sees what got through."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self.state = SimpleNamespace(
-            runtime=SimpleNamespace(identities=identity.IdentityVerifier(SECRET), sessionmaker=sessions)
+            runtime=SimpleNamespace(identities=identity.IdentityVerifier(SECRET), engine=engine)
         )
         self.received: list[bytes] = []
 
@@ -48,7 +48,7 @@ class App:
 @pytest_asyncio.fixture
 async def world() -> AsyncIterator[tuple[App, httpx.AsyncClient]]:
     async with in_memory_database(Base.metadata) as engine:
-        app = App(async_sessionmaker(engine, expire_on_commit=False))
+        app = App(engine)
         gate = SoldOutGate(app)
 
         async def with_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,8 +73,8 @@ async def attempt(
 
 
 async def keys_held(app: App) -> int:
-    async with app.state.runtime.sessionmaker() as session:
-        return await session.scalar(select(func.count()).select_from(IDEMPOTENCY_KEYS)) or 0
+    async with app.state.runtime.engine.connect() as connection:
+        return await connection.scalar(select(func.count()).select_from(IDEMPOTENCY_KEYS)) or 0
 
 
 async def test_an_attempt_on_a_sale_seen_sold_out_is_refused_and_writes_nothing(
@@ -98,12 +98,12 @@ async def test_a_key_that_bought_before_is_replayed_and_one_used_elsewhere_is_re
     path = f"/campaigns/{sale}/flash-sale/orders"
     body = {"member_id": str(uuid.uuid4())}
     bought = idempotency.fingerprint(f"POST {path}", FlashSaleAttempt.model_validate(body))
-    async with app.state.runtime.sessionmaker() as session, session.begin():
+    async with app.state.runtime.engine.begin() as connection:
         rows = [
             {"key": "bought", "fingerprint": bought, "status_code": 201, "response": {"id": "order-1"}},
             {"key": "elsewhere", "fingerprint": "another request", "status_code": 201, "response": {}},
         ]
-        await session.execute(
+        await connection.execute(
             insert(IDEMPOTENCY_KEYS), [{"tenant_id": TENANT, "created_at": datetime.now(UTC), **r} for r in rows]
         )
     SOLD_OUT.remember(sale, TENANT)
@@ -131,10 +131,15 @@ async def test_what_the_gate_does_not_handle_reaches_the_app_unchanged(world: tu
     assert app.received[1] == malformed
 
 
-def test_the_memo_forgets_a_sale_after_its_moment() -> None:
-    memo, sale = SoldOutMemo(seconds=0), uuid.uuid4()
-    memo.remember(sale, TENANT)
-    assert not memo.sold_out(sale, TENANT)
+def test_after_its_moment_one_attempt_looks_again_while_the_others_are_still_refused() -> None:
+    sale = uuid.uuid4()
     memo = SoldOutMemo(seconds=60)
     memo.remember(sale, TENANT)
     assert memo.sold_out(sale, TENANT) and not memo.sold_out(sale, "tenant-b")
+    memo = SoldOutMemo(seconds=0)
+    memo.remember(sale, TENANT)
+    memo.seconds = 60
+    assert not memo.sold_out(sale, TENANT)  # this one looks again
+    assert memo.sold_out(sale, TENANT)  # the rest wait for what it finds
+    memo.forget(sale)  # it found units, or the sale over
+    assert not memo.sold_out(sale, TENANT)

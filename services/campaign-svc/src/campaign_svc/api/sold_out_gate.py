@@ -72,7 +72,7 @@ class SoldOutGate:
             return None, replay
         try:
             response = await idempotency.refuse(
-                runtime.sessionmaker,
+                runtime.engine,
                 IDEMPOTENCY_KEYS,
                 tenant_id=caller.tenant_id,
                 key=key,

@@ -1,0 +1,94 @@
+"""Idempotency keys on real PostgreSQL: `once` runs a write once per key, and `refuse` answers a request
+that writes nothing exactly as `once` would, waiting for a request in flight with the same key."""
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+import pytest_asyncio
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from qunyun_shared import idempotency
+from qunyun_shared.db import create_engine, new_metadata
+from qunyun_shared.problems import Conflict, DomainError
+from tests.support.harness import create_database, drop_database
+
+pytestmark = pytest.mark.integration
+
+METADATA = new_metadata()
+KEYS = idempotency.idempotency_keys_table(METADATA)
+TENANT = "tenant-a"
+
+
+class Bought(BaseModel):
+    order_id: str
+
+
+class SoldOut(Conflict):
+    slug = "sold-out"
+
+
+@pytest_asyncio.fixture
+async def engine() -> AsyncIterator[AsyncEngine]:
+    name = f"it_{secrets.token_hex(4)}"
+    engine = create_engine(await create_database(name))
+    async with engine.begin() as connection:
+        await connection.run_sync(METADATA.create_all)
+    yield engine
+    await engine.dispose()
+    await drop_database(name)
+
+
+async def refuse(engine: AsyncEngine, key: str, fingerprint: str = "buy") -> tuple[int, object]:
+    try:
+        response = await idempotency.refuse(
+            engine, KEYS, tenant_id=TENANT, key=key, fingerprint=fingerprint, refusal=SoldOut("none left")
+        )
+    except DomainError as refused:
+        return refused.status, refused.slug
+    return response.status_code, orjson.loads(bytes(response.body))
+
+
+async def keys_held(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return await connection.scalar(select(func.count()).select_from(KEYS)) or 0
+
+
+async def test_a_refusal_writes_nothing_and_an_earlier_answer_is_replayed(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session, session.begin():
+
+        async def buy() -> Bought:
+            return Bought(order_id="o-1")
+
+        await idempotency.once(session, KEYS, tenant_id=TENANT, key="bought", fingerprint="buy", perform=buy)
+    assert await refuse(engine, "fresh") == (409, "sold-out")
+    assert await refuse(engine, "bought") == (201, {"order_id": "o-1"})
+    assert await refuse(engine, "bought", fingerprint="another request") == (422, "idempotency-key-reused")
+    assert await keys_held(engine) == 1
+
+
+async def test_a_refusal_waits_for_a_request_in_flight_with_its_key(engine: AsyncEngine) -> None:
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def first_request() -> None:
+        async with AsyncSession(engine) as session, session.begin():
+
+            async def buy() -> Bought:
+                holding.set()
+                await release.wait()  # the claim is taken, not yet committed
+                return Bought(order_id="o-2")
+
+            await idempotency.once(session, KEYS, tenant_id=TENANT, key="racing", fingerprint="buy", perform=buy)
+
+    first = asyncio.create_task(first_request())
+    await holding.wait()
+    retry = asyncio.create_task(refuse(engine, "racing"))
+    await asyncio.sleep(0.3)
+    assert not retry.done()  # blocked on the first request's claim
+    release.set()
+    await first
+    assert await retry == (201, {"order_id": "o-2"})
