@@ -1,0 +1,1 @@
+"""Partner webhooks: signing deliveries and guarding the URLs they go to."""
