@@ -123,10 +123,12 @@ class EventConsumer:
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
             async with session.begin():
                 fresh = await self._unprocessed(session, deliveries)
-                for type_, run in groupby(fresh, key=lambda d: d.envelope.type):
+                # Consecutive events for one handler go to it together: a handler registered for
+                # several types gets them in one call, in their order.
+                for handler, run in groupby(fresh, key=lambda d: self.handlers[d.envelope.type]):
                     envelopes = [d.envelope for d in run]
                     correlation.bind(envelopes[-1].correlationid or None)
-                    await self.handlers[type_](session, self.outbox, envelopes)
+                    await handler(session, self.outbox, envelopes)
                 if fresh:
                     await session.execute(
                         insert(self.inbox),

@@ -55,11 +55,12 @@ async def ingest(
         else:
             parsed.append((index, row))
 
-    published = await _published_communities(session, tenant_id, {row.content_id for _, row in parsed})
+    published = await _published(session, tenant_id, {row.content_id for _, row in parsed})
     erased = await erased_among(session, ERASED_MEMBERS, (row.member_id for _, row in parsed))
     accepted: list[dict[str, Any]] = []
+    types: dict[uuid.UUID, str | None] = {}
     for index, row in parsed:
-        communities = published.get(row.content_id)
+        content_type, communities = published.get(row.content_id, (None, None))
         community_id = row.community_id
         if communities is None:
             detail = f"content {row.content_id} is unknown or not published"
@@ -81,6 +82,7 @@ async def ingest(
                     "occurred_at": row.occurred_at.astimezone(UTC),
                 }
             )
+            types[row.content_id] = content_type
             continue
         rejected.append(RejectedRow(index=index, detail=detail))
 
@@ -91,6 +93,7 @@ async def ingest(
             content_id=r["content_id"],
             member_id=r["member_id"],
             community_id=r["community_id"],
+            content_type=types[r["content_id"]],
             action=r["action"],
             occurred_at=r["occurred_at"],
         )
@@ -107,14 +110,15 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}" if where else error["msg"]
 
 
-async def _published_communities(
+async def _published(
     session: AsyncSession, tenant_id: str, content_ids: set[uuid.UUID]
-) -> dict[uuid.UUID, set[uuid.UUID]]:
-    """For each of the tenant's items among `content_ids` that is out, the communities it went to."""
+) -> dict[uuid.UUID, tuple[str, set[uuid.UUID]]]:
+    """For each of the tenant's items among `content_ids` that is out, its type and the communities it
+    went to."""
     if not content_ids:
         return {}
     rows = await session.execute(
-        select(Placement.content_id, Placement.community_id)
+        select(Placement.content_id, ContentItem.content_type, Placement.community_id)
         .join(ContentItem, ContentItem.id == Placement.content_id)
         .where(
             Placement.content_id.in_(content_ids),
@@ -123,9 +127,9 @@ async def _published_communities(
             ContentItem.status == "ready",
         )
     )
-    published: dict[uuid.UUID, set[uuid.UUID]] = {}
-    for content_id, community_id in rows:
-        published.setdefault(content_id, set()).add(community_id)
+    published: dict[uuid.UUID, tuple[str, set[uuid.UUID]]] = {}
+    for content_id, content_type, community_id in rows:
+        published.setdefault(content_id, (content_type, set()))[1].add(community_id)
     return published
 
 

@@ -33,6 +33,9 @@ class ContentEngagedV1(EventPayload):
     content_id: UUID
     member_id: UUID
     community_id: UUID | None = None
+    # Carried so that consumers need not have seen the item's `content.posted` first: it is on another
+    # partition and may come later.
+    content_type: ContentType | None = None
     action: EngagementAction
     occurred_at: datetime
 
