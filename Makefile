@@ -13,8 +13,9 @@ test:  ## lint and the whole suite on real Kafka and PostgreSQL
 bench:  ## benchmarks; JSON under bench/results/
 	scripts/bench.sh
 
-docs:  ## regenerate the event reference from the catalogue
+docs:  ## regenerate the event and KPI references from their catalogues
 	.venv/bin/python -m qunyun_shared.events.reference > docs/events.md
+	.venv/bin/python -m analytics_svc.kpi_reference > docs/kpis.md
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy shared/src services/*/src

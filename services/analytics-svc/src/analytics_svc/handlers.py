@@ -1,27 +1,34 @@
-"""Events analytics-svc consumes, each type to one handler."""
+"""Events analytics-svc consumes: every measured event into one batch handler, and erasure."""
 
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import service
+from analytics_svc import erasure
+from analytics_svc.ingest import ingest
 from qunyun_shared.events import Envelope, payloads_of
-from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
+from qunyun_shared.events.member import MemberErasedV1
 from qunyun_shared.inbox import Handler
 from qunyun_shared.outbox import Outbox
 
+MEASURED = (
+    "member.joined",
+    "member.left",
+    "content.posted",
+    "content.engaged",
+    "content.moderated",
+    "survey.answered",
+    "order.placed",
+    "order.paid",
+    "order.refunded",
+    "checkin.recorded",
+)
 
-async def on_member_joined(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
-    joins = [(tenant_id, joined.community_id) for tenant_id, joined in payloads_of(events, MemberJoinedV1)]
-    await service.count_membership_changes(session=session, joins=joins)
+
+async def on_member_erased(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
+    await erasure.forget_members(
+        session, [(tenant_id, e.member_id) for tenant_id, e in payloads_of(events, MemberErasedV1)]
+    )
 
 
-async def on_member_left(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
-    leaves = [(tenant_id, left.community_id) for tenant_id, left in payloads_of(events, MemberLeftV1)]
-    await service.count_membership_changes(session=session, leaves=leaves)
-
-
-HANDLERS: dict[str, Handler] = {
-    "member.joined": on_member_joined,
-    "member.left": on_member_left,
-}
+HANDLERS: dict[str, Handler] = {**dict.fromkeys(MEASURED, ingest), "member.erased": on_member_erased}

@@ -1,12 +1,34 @@
 """analytics-svc app factory (`uvicorn --factory analytics_svc.main:create_app`)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from functools import partial
+
 from fastapi import FastAPI
 
-from analytics_svc.api import communities
+from analytics_svc import alerts, health, segments
+from analytics_svc.api import alerts as alert_routes
+from analytics_svc.api import cohorts, communities, kpis, members
 from analytics_svc.config import Settings
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING
 from qunyun_shared.app import create_service_app
+from qunyun_shared.runtime import ServiceRuntime
+
+
+@asynccontextmanager
+async def _analytics_resources(_app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+    config = runtime.settings
+    assert isinstance(config, Settings)
+    every = timedelta(seconds=config.recompute_seconds)
+    refit = partial(segments.refit_next, every=every)
+    runtime.run_sweep("segments-refit", refit, min(config.recompute_seconds, 60.0))
+    evaluate_health = partial(health.evaluate_due, every=timedelta(seconds=config.health_seconds))
+    runtime.run_sweep("community-health", evaluate_health, min(config.health_seconds, 60.0))
+    evaluate_alerts = partial(alerts.evaluate_due, every=timedelta(seconds=config.alert_seconds))
+    runtime.run_sweep("alerts", evaluate_alerts, min(config.alert_seconds, 60.0))
+    yield
 
 
 def create_app() -> FastAPI:
@@ -15,6 +37,7 @@ def create_app() -> FastAPI:
         description="KPIs, cohorts, funnels, RFM segments, churn risk, lifetime value, community health, alerts.",
         settings_factory=Settings,
         tables=MESSAGING,
-        routers=[communities.router],
+        routers=[communities.router, kpis.router, members.router, cohorts.router, alert_routes.router],
         handlers=HANDLERS,
+        resources=_analytics_resources,
     )

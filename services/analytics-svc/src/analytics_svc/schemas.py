@@ -1,8 +1,12 @@
 """analytics-svc API models."""
 
 import uuid
+from datetime import date, datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from analytics_svc.kpis import Granularity
 
 
 class CommunityMemberCount(BaseModel):
@@ -10,3 +14,173 @@ class CommunityMemberCount(BaseModel):
     members: int = Field(description="Members now in the community: joins minus leaves.")
     joined_total: int
     left_total: int
+
+
+class KpiDefinition(BaseModel):
+    name: str
+    unit: str
+    definition: str
+
+
+class KpiPoint(BaseModel):
+    start: date
+    end: date
+    value: float | None = Field(description="None where the KPI is undefined (a rate over zero members).")
+
+
+class KpiSeries(BaseModel):
+    kpi: str
+    unit: str
+    granularity: Granularity
+    community_id: uuid.UUID | None
+    points: list[KpiPoint]
+
+
+class KpiByCommunity(BaseModel):
+    community_id: uuid.UUID
+    value: float | None
+
+
+class KpiBreakdown(BaseModel):
+    kpi: str
+    unit: str
+    start: date
+    end: date
+    communities: list[KpiByCommunity]
+
+
+class MemberScores(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    member_id: uuid.UUID
+    segment: str | None
+    recency_score: int | None
+    frequency_score: int | None
+    monetary_score: int | None
+    churn_score: float | None
+    churn_flagged: bool
+    churn_reasons: list[str]
+    probability_alive: float | None
+    lifetime_value_fen: int | None
+    orders: int
+    spend_fen: int
+    last_active_at: datetime | None
+    scored_at: datetime | None
+
+
+class SegmentCount(BaseModel):
+    segment: str
+    members: int
+
+
+class Recomputed(BaseModel):
+    members: int
+    fitted_at: datetime
+    purchase_model: bool = Field(description="Whether a BG/NBD and Gamma-Gamma model could be fitted.")
+
+
+class AlertRuleCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"kpi": "weekly_active_rate", "condition": "below", "threshold": 0.3, "level": "warning"}]
+        },
+    )
+    kpi: str = Field(description="A KPI of GET /analytics/kpis.")
+    condition: Literal["below", "above", "drop_pct", "rise_pct"] = Field(
+        description="below/above: the KPI over the last complete week against the threshold; drop_pct/rise_pct: "
+        "its change in percent against the week before."
+    )
+    threshold: float = Field(allow_inf_nan=False)
+    level: Literal["info", "warning", "critical"]
+    community_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _positive_change(self) -> "AlertRuleCreate":
+        if self.condition in ("drop_pct", "rise_pct") and self.threshold <= 0:
+            raise ValueError("a change threshold is a positive percentage")
+        return self
+
+
+class AlertRuleRead(AlertRuleCreate):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: uuid.UUID
+    created_at: datetime
+    breached: bool
+    last_value: float | None
+    evaluated_at: datetime | None
+
+
+class AlertRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    rule_id: uuid.UUID
+    kpi: str
+    level: str
+    value: float
+    threshold: float
+    community_id: uuid.UUID | None
+    raised_at: datetime
+    resolved_at: datetime | None
+
+
+class CohortRowRead(BaseModel):
+    cohort_start: date
+    cohort_end: date
+    members: int
+    values: list[float | None] = Field(description="Per period from the cohort's own on: a share, or fen.")
+
+
+class FunnelStepRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    step: str
+    members: int
+    conversion: float | None = Field(description="From the step before.")
+    median_days: float | None = Field(description="Median days from the step before, for those who made it.")
+
+
+class InviterRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    member_id: uuid.UUID
+    joins: int
+    first_orders: int
+
+
+class ReferralsRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    inviters: list[InviterRead]
+    referred_joins: int
+    tree_depth: int
+    k_factor: float | None = Field(description="Referred joins in the range per member at its start.")
+
+
+class MetricRead(BaseModel):
+    dimension: str
+    name: str
+    value: float | None
+    score: float | None
+    target: float
+
+
+class HealthRead(BaseModel):
+    community_id: uuid.UUID
+    as_of: date
+    members: int
+    age_days: int
+    score: float | None
+    stage: str
+    dimensions: dict[str, float | None]
+    metrics: list[MetricRead]
+
+
+class ContentRank(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    content_id: uuid.UUID
+    community_id: uuid.UUID | None
+    content_type: str | None
+    posted_at: datetime | None
+    views: int
+    completes: int
+    likes: int
+    comments: int
+    shares: int
+    clicks: int

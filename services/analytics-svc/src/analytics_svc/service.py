@@ -5,10 +5,13 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.models import CommunityMembership
-from analytics_svc.schemas import CommunityMemberCount
+from analytics_svc.exceptions import CommunityNotFound, MemberNotFound
+from analytics_svc.models import CommunityMembership, ContentFact, MemberFacts
+from analytics_svc.schemas import CommunityMemberCount, SegmentCount
+from analytics_svc.scoring import SEGMENTS
 from qunyun_shared.db import upsert
 
 
@@ -54,3 +57,52 @@ async def community_member_count(
     joined = counts.joined_total if counts else 0
     left = counts.left_total if counts else 0
     return CommunityMemberCount(community_id=community_id, members=joined - left, joined_total=joined, left_total=left)
+
+
+async def require_community(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> None:
+    """Refuses a community analytics has never seen a member join (another tenant's looks the same)."""
+    if await session.get(CommunityMembership, (tenant_id, community_id)) is None:
+        raise CommunityNotFound(f"No community {community_id} has members on record.")
+
+
+async def communities_of(session: AsyncSession, tenant_id: str) -> list[uuid.UUID]:
+    found = await session.scalars(
+        select(CommunityMembership.community_id)
+        .where(CommunityMembership.tenant_id == tenant_id)
+        .order_by(CommunityMembership.community_id)
+    )
+    return list(found)
+
+
+async def member_scores(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> MemberFacts:
+    member = await session.scalar(select(MemberFacts).where(MemberFacts.member_id == member_id))
+    if member is None or member.tenant_id != tenant_id:
+        raise MemberNotFound(f"No member {member_id} is known to analytics.")
+    return member
+
+
+async def segment_counts(session: AsyncSession, tenant_id: str) -> list[SegmentCount]:
+    rows = await session.execute(
+        select(MemberFacts.segment, func.count())
+        .where(MemberFacts.tenant_id == tenant_id, MemberFacts.segment.is_not(None))
+        .group_by(MemberFacts.segment)
+    )
+    counted = {segment: members for segment, members in rows}
+    return [SegmentCount(segment=name, members=counted.get(name, 0)) for name in SEGMENTS]
+
+
+async def top_content(session: AsyncSession, tenant_id: str, community_id: uuid.UUID, limit: int) -> list[ContentFact]:
+    """The community's items by engagement: interactions weigh more than views."""
+    weight = (
+        ContentFact.views
+        + ContentFact.completes
+        + 3 * (ContentFact.likes + ContentFact.comments + ContentFact.shares)
+        + ContentFact.clicks
+    )
+    found = await session.scalars(
+        select(ContentFact)
+        .where(ContentFact.tenant_id == tenant_id, ContentFact.community_id == community_id)
+        .order_by(weight.desc(), ContentFact.content_id)
+        .limit(limit)
+    )
+    return list(found)

@@ -1,4 +1,4 @@
-"""analytics-svc tables: its own projections of the event stream."""
+"""The declarative base, the platform tables every service carries, and the live member counts."""
 
 import uuid
 from datetime import datetime
@@ -7,6 +7,7 @@ from sqlalchemy import Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from qunyun_shared.db import UtcDateTime, new_metadata
+from qunyun_shared.erasure import erased_members_table
 from qunyun_shared.messaging import messaging_tables
 
 
@@ -15,6 +16,7 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+ERASED_MEMBERS = erased_members_table(Base.metadata)
 
 
 class CommunityMembership(Base):

@@ -1,0 +1,46 @@
+"""What counts as what: the reporting day of an event, the kinds of member activity the KPIs count,
+and the decaying engagement counts a member's trend is read from."""
+
+import math
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# Days are the platform's reporting days: its operators and their members are in China.
+REPORT_ZONE = ZoneInfo("Asia/Shanghai")
+
+# The kinds of activity whose members are counted distinct per day (see docs/kpis.md).
+ACTIVE = "active"  # any engagement, check-in or order
+READ = "read"  # viewed or completed content
+INTERACTED = "interacted"  # liked, commented, shared, or posted their own content
+PARTICIPATED = "participated"  # checked in, or engaged with activity content
+ORDERED = "ordered"  # placed an order
+JOINED = "joined"  # joined the community (for the tenant: joined the brand, their first community)
+KINDS = (ACTIVE, READ, INTERACTED, PARTICIPATED, ORDERED, JOINED)
+
+READING = frozenset({"view", "complete"})
+INTERACTING = frozenset({"like", "comment", "share"})
+
+# Half-lives of the two engagement counts: their ratio compares the last week with the last month.
+FAST_HALF_LIFE = timedelta(days=7)
+SLOW_HALF_LIFE = timedelta(days=30)
+
+
+def day_of(moment: datetime) -> date:
+    return moment.astimezone(REPORT_ZONE).date()
+
+
+def decayed(value: float, since: datetime | None, now: datetime, half_life: timedelta) -> float:
+    """`value`, counted at `since`, as it stands at `now`."""
+    if since is None or value == 0.0:
+        return value
+    elapsed = max((now - since).total_seconds(), 0.0)
+    return value * math.exp(-math.log(2) * elapsed / half_life.total_seconds())
+
+
+def engagement_trend(fast: float, slow: float) -> float | None:
+    """How the last week compares with the last month, as a rate: 1 steady, below 1 fading, above rising.
+    The fast count's steady state is FAST/SLOW of the slow one's, hence the scaling."""
+    if slow <= 0.0:
+        return None
+    steady = FAST_HALF_LIFE / SLOW_HALF_LIFE
+    return (fast / slow) / steady

@@ -1,0 +1,62 @@
+"""Cohorts, the funnel, revenue by cohort and referrals."""
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from analytics_svc import cohorts, service
+from analytics_svc.cohorts import CohortRow
+from analytics_svc.schemas import CohortRowRead, FunnelStepRead, ReferralsRead
+from qunyun_shared.dependencies import CurrentIdentity, DbSession
+
+router = APIRouter(prefix="/analytics", tags=["cohorts"])
+
+Start = Annotated[date, Query(alias="from")]
+End = Annotated[date, Query(alias="to")]
+CohortBy = Literal["week", "month"]
+
+
+def _rows(rows: list[CohortRow]) -> list[CohortRowRead]:
+    return [
+        CohortRowRead(cohort_start=r.cohort.start, cohort_end=r.cohort.end, members=r.members, values=r.values)
+        for r in rows
+    ]
+
+
+@router.get("/cohorts/retention", summary="Share of each join cohort active in each period after joining")
+async def retention(
+    start: Start,
+    end: End,
+    session: DbSession,
+    caller: CurrentIdentity,
+    granularity: CohortBy = "week",
+    community_id: uuid.UUID | None = None,
+) -> list[CohortRowRead]:
+    if community_id is not None:
+        await service.require_community(session, caller.tenant_id, community_id)
+    return _rows(await cohorts.retention(session, caller.tenant_id, start, end, granularity, community_id))
+
+
+@router.get("/cohorts/revenue", summary="GMV of each join cohort in each period after joining (fen)")
+async def revenue(
+    start: Start, end: End, session: DbSession, caller: CurrentIdentity, granularity: CohortBy = "month"
+) -> list[CohortRowRead]:
+    return _rows(await cohorts.revenue(session, caller.tenant_id, start, end, granularity))
+
+
+@router.get("/funnel", summary="Joined → engaged → first order → repurchase, for members who joined in the range")
+async def funnel(start: Start, end: End, session: DbSession, caller: CurrentIdentity) -> list[FunnelStepRead]:
+    return [FunnelStepRead.model_validate(s) for s in await cohorts.funnel(session, caller.tenant_id, start, end)]
+
+
+@router.get("/referrals", summary="Joins and first orders per inviter, invitation-tree depth and K-factor")
+async def referrals(
+    start: Start,
+    end: End,
+    session: DbSession,
+    caller: CurrentIdentity,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ReferralsRead:
+    return ReferralsRead.model_validate(await cohorts.referrals(session, caller.tenant_id, start, end, limit))

@@ -1,0 +1,34 @@
+"""A member's scores, the tenant's segments, and the full recompute."""
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from analytics_svc import segments, service
+from analytics_svc.models import TenantModel
+from analytics_svc.schemas import MemberScores, Recomputed, SegmentCount
+from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+
+router = APIRouter(prefix="/analytics", tags=["segments"])
+
+
+@router.get("/members/{member_id}", summary="A member's RFM scores, segment, churn risk and lifetime value")
+async def member_scores(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> MemberScores:
+    return MemberScores.model_validate(await service.member_scores(session, caller.tenant_id, member_id))
+
+
+@router.get("/segments", summary="Members per value segment")
+async def segment_counts(session: DbSession, caller: CurrentIdentity) -> list[SegmentCount]:
+    return await service.segment_counts(session, caller.tenant_id)
+
+
+@router.post(
+    "/segments/recompute",
+    summary="Refit the tenant's model (quintiles, BG/NBD, Gamma-Gamma) and rescore every member now",
+)
+async def recompute(session: DbSession, outbox: EventOutbox, caller: CurrentIdentity) -> Recomputed:
+    members = await segments.recompute(session, outbox, caller.tenant_id, datetime.now(UTC))
+    model = await session.get(TenantModel, caller.tenant_id)
+    assert model is not None
+    return Recomputed(members=members, fitted_at=model.fitted_at, purchase_model=model.purchases is not None)

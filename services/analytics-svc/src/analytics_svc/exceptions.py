@@ -1,0 +1,15 @@
+"""analytics-svc's domain errors, each a problem+json type."""
+
+from qunyun_shared.problems import NotFound
+
+
+class CommunityNotFound(NotFound):
+    slug, title = "community-not-found", "Community not found"
+
+
+class MemberNotFound(NotFound):
+    slug, title = "member-not-found", "Member not found"
+
+
+class AlertRuleNotFound(NotFound):
+    slug, title = "alert-rule-not-found", "Alert rule not found"

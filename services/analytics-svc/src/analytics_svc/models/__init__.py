@@ -1,0 +1,24 @@
+"""analytics-svc tables: its own projections of the event stream."""
+
+from analytics_svc.models.alerts import Alert, AlertRule
+from analytics_svc.models.base import ERASED_MEMBERS, MESSAGING, Base, CommunityMembership
+from analytics_svc.models.daily import ALL, DailyCount, DailyMembers
+from analytics_svc.models.facts import ContentFact, MemberFacts, OrderFact
+from analytics_svc.models.tenants import CommunityState, TenantModel
+
+__all__ = [
+    "ALL",
+    "ERASED_MEMBERS",
+    "MESSAGING",
+    "Alert",
+    "AlertRule",
+    "Base",
+    "CommunityMembership",
+    "CommunityState",
+    "ContentFact",
+    "DailyCount",
+    "DailyMembers",
+    "MemberFacts",
+    "OrderFact",
+    "TenantModel",
+]

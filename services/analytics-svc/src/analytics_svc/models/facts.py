@@ -1,0 +1,88 @@
+"""What analytics knows per member, per order and per content item, kept current from the stream."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from analytics_svc.models.base import Base
+from qunyun_shared.db import UtcDateTime
+
+
+class MemberFacts(Base):
+    """A member's activity, purchases and scores. `number` is the member's small integer in the daily
+    member sets (compressed bitmaps count distinct members exactly and fast)."""
+
+    __tablename__ = "member_facts"
+    __table_args__ = (Index("ix_member_facts_tenant_id_segment", "tenant_id", "segment"),)
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    # Communities the member is in now: from none to one they join the brand, back to none they leave it.
+    memberships: Mapped[int] = mapped_column(Integer, default=0)
+    first_joined_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    inviter_id: Mapped[uuid.UUID | None]
+    first_active_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_active_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Engagement as two exponentially decaying counts (half-lives in analytics_svc.activity): their ratio
+    # is the member's engagement trend, kept without storing a history.
+    engagement_fast: Mapped[float] = mapped_column(Float, default=0.0)
+    engagement_slow: Mapped[float] = mapped_column(Float, default=0.0)
+    engagement_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    first_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The first order's value: a repeat buyer's average spend, which the spend model wants, leaves it out.
+    first_order_fen: Mapped[int | None] = mapped_column(BigInteger)
+    recency_score: Mapped[int | None]
+    frequency_score: Mapped[int | None]
+    monetary_score: Mapped[int | None]
+    segment: Mapped[str | None] = mapped_column(String(12))
+    churn_score: Mapped[float | None] = mapped_column(Float)
+    churn_flagged: Mapped[bool] = mapped_column(default=False)
+    churn_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    probability_alive: Mapped[float | None] = mapped_column(Float)
+    lifetime_value_fen: Mapped[int | None] = mapped_column(BigInteger)
+    scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OrderFact(Base):
+    """An order as the funnel, repurchase and revenue cohorts need it."""
+
+    __tablename__ = "order_facts"
+    __table_args__ = (Index("ix_order_facts_tenant_id_member_id_placed_at", "tenant_id", "member_id", "placed_at"),)
+
+    order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[uuid.UUID]
+    community_id: Mapped[uuid.UUID | None]
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    campaign_id: Mapped[uuid.UUID | None]
+    content_id: Mapped[uuid.UUID | None]
+    inviter_id: Mapped[uuid.UUID | None]
+
+
+class ContentFact(Base):
+    """A content item's kind and what members did with it, for top content and participation."""
+
+    __tablename__ = "content_facts"
+    __table_args__ = (Index("ix_content_facts_tenant_id_posted_at", "tenant_id", "posted_at"),)
+
+    content_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    community_id: Mapped[uuid.UUID | None]
+    content_type: Mapped[str | None] = mapped_column(String(12))
+    source: Mapped[str | None] = mapped_column(String(3))
+    posted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    completes: Mapped[int] = mapped_column(Integer, default=0)
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    comments: Mapped[int] = mapped_column(Integer, default=0)
+    shares: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)

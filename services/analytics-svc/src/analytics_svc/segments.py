@@ -1,0 +1,224 @@
+"""Keeps members' scores, segments and churn flags current and announces their changes.
+
+Each batch of events rescores the members it touched against their tenant's last fitted model, so a
+segment follows an event within the batch's transaction. A periodic full recompute refits the model
+(quintiles, BG/NBD, Gamma-Gamma) and rescores everyone, which is also how silence, with no event to
+announce it, turns into churn risk.
+"""
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import numpy as np
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_svc import activity, lifetime_value, scoring
+from analytics_svc.models import MemberFacts, TenantModel
+from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
+from qunyun_shared.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+DAY = 86_400.0
+# Fewer repeat buyers than this and a purchase model would be noise; scoring falls back on silence.
+MIN_REPEAT_BUYERS = 50
+LTV_MONTHS = 12
+MONTHLY_DISCOUNT = 0.01
+
+SCORED_COLUMNS = [
+    "number",
+    "member_id",
+    "tenant_id",
+    "first_joined_at",
+    "last_active_at",
+    "first_order_at",
+    "last_order_at",
+    "orders",
+    "spend_fen",
+    "first_order_fen",
+    "engagement_fast",
+    "engagement_slow",
+    "engagement_at",
+    "segment",
+    "churn_flagged",
+]
+
+
+async def rescore(
+    session: AsyncSession, outbox: Outbox, members: Sequence[MemberFacts], now: datetime | None = None
+) -> None:
+    """Rescores members a batch touched, each against their tenant's model (fitted first if the tenant
+    has none yet)."""
+    now = now or datetime.now(UTC)
+    by_tenant: dict[str, list[MemberFacts]] = {}
+    for member in members:
+        by_tenant.setdefault(member.tenant_id, []).append(member)
+    for tenant_id, theirs in sorted(by_tenant.items()):
+        model = await session.get(TenantModel, tenant_id)
+        if model is None:
+            await recompute(session, outbox, tenant_id, now)
+            continue
+        rows = [{column: getattr(m, column) for column in SCORED_COLUMNS} for m in theirs]
+        changes = _score(rows, model, now)
+        for member, change in zip(theirs, changes, strict=True):
+            for name, value in change.items():
+                if name != "number":
+                    setattr(member, name, value)
+        await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(rows, changes))
+
+
+async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: datetime) -> int:
+    """Refits the tenant's model on all its members and rescores them; returns how many there are."""
+    columns = [getattr(MemberFacts, c) for c in SCORED_COLUMNS]
+    rows = [row._asdict() for row in await session.execute(select(*columns).where(MemberFacts.tenant_id == tenant_id))]
+    model = await session.get(TenantModel, tenant_id) or TenantModel(tenant_id=tenant_id)
+    _fit(model, rows, now)
+    session.add(model)
+    changes = _score(rows, model, now)
+    if changes:
+        table = cast(Table, MemberFacts.__table__)
+        await session.execute(
+            update(table)
+            .where(table.c.number == bindparam("key"))
+            .values({name: bindparam(name) for name in changes[0] if name != "number"}),
+            [{**change, "key": change["number"]} for change in changes],
+        )
+    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(rows, changes))
+    return len(rows)
+
+
+async def refit_next(session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta) -> int:
+    """The periodic full recompute: the tenant whose fit is oldest and over `every` old, if any (1 if one
+    was done). Replicas skip a tenant another is refitting."""
+    due = await session.scalar(
+        select(TenantModel)
+        .where(TenantModel.fitted_at <= now - every)
+        .order_by(TenantModel.fitted_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if due is None:
+        return 0
+    await recompute(session, outbox, due.tenant_id, now)
+    return 1
+
+
+def _arrays(rows: Sequence[dict[str, Any]], now: datetime) -> scoring.Members:
+    def days_since(column: str) -> scoring.Floats:
+        return np.array(
+            [(now - r[column]).total_seconds() / DAY if r[column] is not None else np.nan for r in rows], dtype=float
+        )
+
+    def decayed(column: str, half_life: Any) -> scoring.Floats:
+        return np.array(
+            [activity.decayed(r[column] or 0.0, r["engagement_at"], now, half_life) for r in rows], dtype=float
+        )
+
+    return scoring.Members(
+        days_since_active=days_since("last_active_at"),
+        days_since_joined=days_since("first_joined_at"),
+        days_since_first_order=days_since("first_order_at"),
+        days_since_last_order=days_since("last_order_at"),
+        orders=np.array([r["orders"] or 0 for r in rows], dtype=float),
+        spend_fen=np.array([r["spend_fen"] or 0 for r in rows], dtype=float),
+        engagement_fast=decayed("engagement_fast", activity.FAST_HALF_LIFE),
+        engagement_slow=decayed("engagement_slow", activity.SLOW_HALF_LIFE),
+        churn_flagged=np.array([bool(r["churn_flagged"]) for r in rows], dtype=bool),
+    )
+
+
+def _fit(model: TenantModel, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+    members = _arrays(rows, now)
+    breaks = scoring.Breakpoints.of(scoring.silent_days(members), members.orders, members.spend_fen)
+    model.breakpoints = dataclasses.asdict(breaks)
+    bought = members.orders > 0
+    model.purchases = model.spend = None
+    if int((members.orders > 1).sum()) >= MIN_REPEAT_BUYERS:
+        repeat = members.orders > 1
+        try:
+            purchases = lifetime_value.fit_beta_geo(
+                frequency=members.orders[bought] - 1,
+                recency=members.days_since_first_order[bought] - members.days_since_last_order[bought],
+                T=members.days_since_first_order[bought],
+            )
+            spend = lifetime_value.fit_gamma_gamma(
+                frequency=members.orders[repeat] - 1, monetary_value=_repeat_average(rows)[repeat]
+            )
+        except lifetime_value.ModelDidNotConverge:
+            log.warning("purchase model did not converge; scoring without it", extra={"tenant": model.tenant_id})
+        else:
+            model.purchases, model.spend = dataclasses.asdict(purchases), dataclasses.asdict(spend)
+    model.members, model.fitted_at = len(rows), now
+
+
+def _repeat_average(rows: Sequence[dict[str, Any]]) -> scoring.Floats:
+    """Each member's average order value after the first (the Gamma-Gamma convention); 0 below two orders."""
+    return np.array(
+        [
+            max((r["spend_fen"] or 0) - (r["first_order_fen"] or 0), 0) / (r["orders"] - 1)
+            if (r["orders"] or 0) > 1
+            else 0.0
+            for r in rows
+        ],
+        dtype=float,
+    )
+
+
+def _score(rows: Sequence[dict[str, Any]], model: TenantModel, now: datetime) -> list[dict[str, Any]]:
+    """Each member's new scores, as column values."""
+    if not rows:
+        return []
+    members = _arrays(rows, now)
+    breaks = scoring.Breakpoints(**{k: tuple(v) for k, v in model.breakpoints.items()})
+    purchases = lifetime_value.BetaGeoParams(**model.purchases) if model.purchases else None
+    scores = scoring.score(members, breaks, purchases)
+    ltv = np.full(members.orders.shape, np.nan)
+    if purchases is not None and model.spend:
+        bought = members.orders > 0
+        ltv[bought] = lifetime_value.lifetime_value(
+            purchases,
+            lifetime_value.GammaGammaParams(**model.spend),
+            frequency=members.orders[bought] - 1,
+            recency=members.days_since_first_order[bought] - members.days_since_last_order[bought],
+            T=members.days_since_first_order[bought],
+            monetary_value=_repeat_average(rows)[bought],
+            months=LTV_MONTHS,
+            discount_rate=MONTHLY_DISCOUNT,
+        )
+    return [
+        {
+            "number": row["number"],
+            "recency_score": int(scores.recency[i]),
+            "frequency_score": int(scores.frequency[i]),
+            "monetary_score": int(scores.monetary[i]),
+            "segment": str(scores.segment[i]),
+            "churn_score": round(float(scores.churn_score[i]), 4),
+            "churn_flagged": bool(scores.churn_flagged[i]),
+            "churn_reasons": scores.reasons[i],
+            "probability_alive": None if np.isnan(scores.probability_alive[i]) else float(scores.probability_alive[i]),
+            "lifetime_value_fen": None if np.isnan(ltv[i]) else int(ltv[i]),
+            "scored_at": now,
+        }
+        for i, row in enumerate(rows)
+    ]
+
+
+def _announcements(rows: Sequence[dict[str, Any]], changes: Sequence[dict[str, Any]]) -> list[Any]:
+    """`member.segment_changed` for a new segment, `member.churn_risk` for a newly raised flag."""
+    events: list[Any] = []
+    for before, after in zip(rows, changes, strict=True):
+        member_id: uuid.UUID = before["member_id"]
+        if after["segment"] != before["segment"]:
+            events.append(
+                MemberSegmentChangedV1(member_id=member_id, from_segment=before["segment"], to_segment=after["segment"])
+            )
+        if after["churn_flagged"] and not before["churn_flagged"]:
+            events.append(
+                MemberChurnRiskV1(member_id=member_id, score=after["churn_score"], reasons=after["churn_reasons"])
+            )
+    return events

@@ -1,0 +1,135 @@
+"""analytics-svc's routes: answers, CSV export, and problem+json for every bad query."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_svc.activity import REPORT_ZONE
+from analytics_svc.api import alerts, cohorts, communities, kpis, members
+from analytics_svc.handlers import HANDLERS
+from analytics_svc.models import MESSAGING, Base
+from qunyun_shared import problems
+from qunyun_shared.dependencies import current_identity, get_outbox, transaction
+from qunyun_shared.events import new_event
+from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.identity import Identity
+from qunyun_shared.outbox import Outbox
+from tests.support.harness import in_memory_session_fixture
+
+pytestmark = pytest.mark.unit
+
+OUTBOX = Outbox(table=MESSAGING.outbox, source="analytics-svc", topic_prefix="qunyun")
+TENANT = "tenant-a"
+COMMUNITY = uuid.UUID(int=7)
+
+session = in_memory_session_fixture(Base.metadata)
+
+
+@pytest_asyncio.fixture
+async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+    async def same_session() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    async def outbox() -> Outbox:
+        return OUTBOX
+
+    async def caller() -> Identity:
+        return Identity(tenant_id=TENANT, principal="test")
+
+    app = FastAPI()
+    problems.install(app)
+    for module in (communities, kpis, members, cohorts, alerts):
+        app.include_router(module.router)
+    app.dependency_overrides.update({transaction: same_session, get_outbox: outbox, current_identity: caller})
+    joined = MemberJoinedV1(member_id=uuid.uuid4(), community_id=COMMUNITY, channel="qr", joined_at=datetime.now(UTC))
+    await HANDLERS["member.joined"](session, OUTBOX, [new_event(source="test", tenant_id=TENANT, payload=joined)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        yield http
+
+
+async def test_a_kpi_series_and_its_csv(client: httpx.AsyncClient) -> None:
+    today = datetime.now(REPORT_ZONE).date().isoformat()
+    query = {"from": "2026-01-01", "to": "2026-03-31", "granularity": "month"}
+    series = await client.get("/analytics/kpis/members_new", params=query)
+    assert series.status_code == 200, series.text
+    assert [p["start"] for p in series.json()["points"]] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    exported = await client.get("/analytics/kpis/members_total/export", params={"from": today, "to": today})
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines() == ["start,end,members_total", f"{today},{today},1"]
+    listed = (await client.get("/analytics/kpis")).json()
+    assert {"weekly_active_rate", "repurchase_rate_30d", "nps"} <= {k["name"] for k in listed}
+    by_community = (
+        await client.get("/analytics/kpis/members_total/by-community", params={"from": today, "to": today})
+    ).json()
+    assert by_community["communities"] == [{"community_id": str(COMMUNITY), "value": 1.0}]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "slug"),
+    [
+        ("/analytics/kpis/happiness", {"from": "2026-01-01", "to": "2026-01-02"}, 422, "invalid-input"),
+        ("/analytics/kpis/gmv_fen", {"from": "2026-02-01", "to": "2026-01-01"}, 422, "invalid-input"),
+        (
+            "/analytics/kpis/gmv_fen",
+            {"from": "2020-01-01", "to": "2026-01-01", "granularity": "day"},
+            422,
+            "invalid-input",
+        ),
+        (
+            "/analytics/kpis/gmv_fen",
+            {"from": "2026-01-01", "to": "2026-01-02", "granularity": "hour"},
+            422,
+            "invalid-input",
+        ),
+        ("/analytics/kpis/gmv_fen", {"from": "yesterday", "to": "2026-01-02"}, 422, "invalid-input"),
+        (
+            "/analytics/kpis/gmv_fen",
+            {"from": "2026-01-01", "to": "2026-01-02", "community_id": str(uuid.uuid4())},
+            404,
+            "community-not-found",
+        ),
+        (f"/analytics/communities/{uuid.uuid4()}/health", {}, 404, "community-not-found"),
+        (f"/analytics/members/{uuid.uuid4()}", {}, 404, "member-not-found"),
+        (
+            "/analytics/cohorts/retention",
+            {"from": "2026-01-01", "to": "2026-01-02", "granularity": "day"},
+            422,
+            "invalid-input",
+        ),
+        ("/analytics/funnel", {"from": "2026-02-01", "to": "2026-01-01"}, 422, "invalid-input"),
+    ],
+)
+async def test_a_bad_query_is_a_problem(
+    client: httpx.AsyncClient, path: str, params: dict[str, str], status: int, slug: str
+) -> None:
+    response = await client.get(path, params=params)
+    assert (response.status_code, response.headers["content-type"]) == (status, "application/problem+json")
+    assert response.json()["type"].endswith(f"/{slug}")
+
+
+async def test_alert_rules_are_created_listed_and_deleted(client: httpx.AsyncClient) -> None:
+    body = {"kpi": "weekly_active_rate", "condition": "below", "threshold": 0.3, "level": "warning"}
+    created = await client.post("/analytics/alerts/rules", json=body)
+    assert created.status_code == 201, created.text
+    assert (await client.post("/analytics/alerts/rules", json={**body, "level": "panic"})).status_code == 422
+    assert (await client.post("/analytics/alerts/rules", json={**body, "threshold": "NaN"})).status_code == 422
+    assert [r["id"] for r in (await client.get("/analytics/alerts/rules")).json()] == [created.json()["id"]]
+    assert (await client.delete(f"/analytics/alerts/rules/{created.json()['id']}")).status_code == 204
+    assert (await client.delete(f"/analytics/alerts/rules/{created.json()['id']}")).status_code == 404
+    assert (await client.get("/analytics/alerts", params={"open": "true"})).json() == []
+
+
+async def test_segments_and_a_members_scores(client: httpx.AsyncClient) -> None:
+    counts = (await client.get("/analytics/segments")).json()
+    assert [c["segment"] for c in counts] == ["high_value", "potential", "ordinary", "churn_risk"]
+    assert sum(c["members"] for c in counts) == 1
+    recomputed = (await client.post("/analytics/segments/recompute")).json()
+    assert (recomputed["members"], recomputed["purchase_model"]) == (1, False)
+    health = (await client.get(f"/analytics/communities/{COMMUNITY}/health")).json()
+    assert health["stage"] == "startup" and len(health["metrics"]) == 12

@@ -1,0 +1,208 @@
+"""Cohorts, the funnel, referrals, community health and stage, and alerts raised once per breach."""
+
+import dataclasses
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_svc import alerts, cohorts, health
+from analytics_svc.activity import REPORT_ZONE
+from analytics_svc.handlers import HANDLERS
+from analytics_svc.models import MESSAGING, Base, CommunityState
+from analytics_svc.schemas import AlertRuleCreate
+from qunyun_shared.events import EventPayload, new_event
+from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
+from qunyun_shared.events.content import ContentEngagedV1
+from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.outbox import Outbox
+from qunyun_shared.problems import InvalidInput, NotFound
+from tests.support.harness import in_memory_session_fixture, staged_events
+
+pytestmark = pytest.mark.unit
+
+OUTBOX = Outbox(table=MESSAGING.outbox, source="analytics-svc", topic_prefix="qunyun")
+TENANT = "tenant-a"
+COMMUNITY = uuid.UUID(int=1)
+MONDAY = date(2026, 3, 2)
+
+session = in_memory_session_fixture(Base.metadata)
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=REPORT_ZONE)
+
+
+async def deliver(session: AsyncSession, *payloads: EventPayload, time: datetime | None = None) -> None:
+    envelopes = [new_event(source="test", tenant_id=TENANT, payload=p) for p in payloads]
+    if time is not None:
+        envelopes = [dataclasses.replace(e, time=time) for e in envelopes]
+    await HANDLERS[envelopes[0].type](session, OUTBOX, envelopes)
+
+
+async def join(session: AsyncSession, day: date, inviter: uuid.UUID | None = None) -> uuid.UUID:
+    member_id = uuid.uuid4()
+    await deliver(
+        session,
+        MemberJoinedV1(
+            member_id=member_id, community_id=COMMUNITY, channel="qr", inviter_id=inviter, joined_at=at(day)
+        ),
+    )
+    return member_id
+
+
+async def engage(session: AsyncSession, member_id: uuid.UUID, day: date) -> None:
+    await deliver(
+        session,
+        ContentEngagedV1(
+            content_id=uuid.uuid4(), member_id=member_id, community_id=COMMUNITY, action="like", occurred_at=at(day)
+        ),
+    )
+
+
+async def buy(session: AsyncSession, member_id: uuid.UUID, day: date, amount_fen: int = 1_000) -> None:
+    order_id = uuid.uuid4()
+    await deliver(
+        session,
+        OrderPlacedV1(
+            order_id=order_id, member_id=member_id, community_id=COMMUNITY, amount_fen=amount_fen, placed_at=at(day)
+        ),
+        OrderPaidV1(order_id=order_id, member_id=member_id, amount_fen=amount_fen, paid_at=at(day, 12)),
+    )
+
+
+async def test_retention_follows_each_join_cohort_week_by_week(session: AsyncSession) -> None:
+    first = [await join(session, MONDAY) for _ in range(4)]
+    second = [await join(session, MONDAY + timedelta(7)) for _ in range(2)]
+    for member in first[:2]:
+        await engage(session, member, MONDAY + timedelta(8))  # week 1 after joining
+    await engage(session, first[0], MONDAY + timedelta(15))  # week 2
+    await engage(session, second[0], MONDAY + timedelta(9))  # its own week 0
+    rows = await cohorts.retention(session, TENANT, MONDAY, MONDAY + timedelta(13), "week")
+    assert [(r.cohort.start, r.members) for r in rows] == [(MONDAY, 4), (MONDAY + timedelta(7), 2)]
+    assert rows[0].values[:3] == [0.0, 0.5, 0.25]
+    assert rows[1].values[:2] == [0.5, 0.0]
+    community_rows = await cohorts.retention(session, TENANT, MONDAY, MONDAY + timedelta(6), "week", COMMUNITY)
+    assert community_rows[0].values[:3] == [0.0, 0.5, 0.25]
+    with pytest.raises(InvalidInput):
+        await cohorts.retention(session, TENANT, MONDAY, MONDAY, "day")
+
+
+async def test_revenue_of_a_cohort_is_what_its_members_paid_after_joining(session: AsyncSession) -> None:
+    member = await join(session, MONDAY)
+    await buy(session, member, MONDAY + timedelta(2), 3_000)
+    await buy(session, member, MONDAY + timedelta(35), 2_000)
+    [row] = await cohorts.revenue(session, TENANT, MONDAY, MONDAY, "month")
+    assert row.members == 1 and row.values[:2] == [3_000.0, 2_000.0]
+
+
+async def test_the_funnel_counts_each_step_and_its_median_time(session: AsyncSession) -> None:
+    members = [await join(session, MONDAY) for _ in range(4)]
+    for member in members[:3]:
+        await engage(session, member, MONDAY + timedelta(2))
+    for member in members[:2]:
+        await buy(session, member, MONDAY + timedelta(4))
+    await buy(session, members[0], MONDAY + timedelta(14))
+    steps = await cohorts.funnel(session, TENANT, MONDAY, MONDAY)
+    assert [(s.step, s.members) for s in steps] == [
+        ("joined", 4),
+        ("engaged", 3),
+        ("first_order", 2),
+        ("repurchase", 1),
+    ]
+    assert [s.conversion for s in steps] == [None, 0.75, pytest.approx(2 / 3), 0.5]
+    assert steps[1].median_days == 2.0  # joined 10:00, engaged two days later at 10:00
+    assert steps[3].median_days == 10.0  # paid at noon on day 4, again at noon on day 14
+
+
+async def test_referrals_count_per_inviter_with_the_tree_depth_and_k_factor(session: AsyncSession) -> None:
+    seed = await join(session, MONDAY - timedelta(10))
+    other = await join(session, MONDAY - timedelta(10))
+    child = await join(session, MONDAY, inviter=seed)
+    await join(session, MONDAY, inviter=seed)
+    await join(session, MONDAY + timedelta(1), inviter=child)
+    await buy(session, child, MONDAY + timedelta(2))
+    found = await cohorts.referrals(session, TENANT, MONDAY, MONDAY + timedelta(6))
+    assert [(i.member_id, i.joins, i.first_orders) for i in found.inviters] == [(seed, 2, 1), (child, 1, 0)]
+    assert (found.referred_joins, found.tree_depth, found.k_factor) == (3, 2, 1.5)  # 3 referred, 2 members before
+    assert other not in {i.member_id for i in found.inviters}
+
+
+async def test_health_scores_a_community_and_names_its_stage(session: AsyncSession) -> None:
+    members = [await join(session, MONDAY - timedelta(40)) for _ in range(40)]
+    day = MONDAY
+    for member in members[:30]:
+        await engage(session, member, day - timedelta(2))
+    for member in members[:10]:
+        await buy(session, member, day - timedelta(3))
+    found = await health.evaluate(session, TENANT, COMMUNITY, day)
+    assert (found.members, found.age_days) == (40, 40)
+    assert found.metrics["weekly_active_rate"] == (0.75, 100.0)  # 30 of 40 against a 50% target
+    assert found.metrics["order_conversion_rate"] == (0.25, 100.0)
+    assert found.metrics["member_growth"] == (0.0, 0.0)
+    assert found.metrics["nps"] == (None, None)  # no answers: left out, not zero
+    assert found.score is not None and 0 < found.score <= 100
+    assert set(found.dimensions) == set(health.DIMENSIONS)
+    assert health.stage_of(10, 100, 80.0, 0.5) == "startup"
+    assert health.stage_of(60, 100, 30.0, 0.2) == "decline"
+    assert health.stage_of(60, 100, 80.0, -0.2) == "decline"
+    assert health.stage_of(120, 100, 80.0, 0.01) == "mature"
+    assert health.stage_of(60, 100, 80.0, 0.2) == "growth"
+
+
+async def test_a_stage_change_is_announced_once(session: AsyncSession) -> None:
+    await join(session, MONDAY)
+    now = datetime.now(UTC)
+    assert await health.evaluate_due(session, OUTBOX, now, every=timedelta(hours=1)) == 1
+    assert await health.evaluate_due(session, OUTBOX, now, every=timedelta(hours=1)) == 0
+    assert await health.evaluate_due(session, OUTBOX, now + timedelta(hours=2), every=timedelta(hours=1)) == 1
+    changes = [p for t, p in await staged_events(session, MESSAGING.outbox) if t == "community.stage_changed"]
+    assert [(c.community_id, c.from_stage, c.to_stage) for c in changes] == [(COMMUNITY, None, "startup")]
+    state = await session.get(CommunityState, (TENANT, COMMUNITY))
+    assert state is not None and state.stage == "startup"
+
+
+async def test_an_alert_is_raised_once_per_breach_and_resolved_after(session: AsyncSession) -> None:
+    today = datetime.now(REPORT_ZONE).date()
+    member = await join(session, today - timedelta(20))
+    rule_in = AlertRuleCreate(kpi="weekly_active_rate", condition="below", threshold=0.5, level="warning")
+    rule = await alerts.create_rule(session, TENANT, rule_in, datetime.now(UTC))
+    now = datetime.now(UTC)
+    first = await alerts.evaluate(session, OUTBOX, rule, now)
+    assert first is not None and (first.value, first.level) == (0.0, "warning")
+    assert await alerts.evaluate(session, OUTBOX, rule, now) is None  # still breached: no second alert
+    await engage(session, member, today - timedelta(1))
+    assert await alerts.evaluate(session, OUTBOX, rule, now) is None
+    assert rule.breached is False and rule.last_value == 1.0
+    [stored] = await alerts.alerts_of(session, TENANT, open_only=False, limit=10)
+    assert stored.resolved_at == now
+    raised = [p for t, p in await staged_events(session, MESSAGING.outbox) if t == "alert.raised"]
+    assert [(r.alert_id, r.kpi, r.level) for r in raised] == [(first.id, "weekly_active_rate", "warning")]
+
+
+async def test_a_drop_rule_compares_a_week_with_the_one_before(session: AsyncSession) -> None:
+    today = datetime.now(REPORT_ZONE).date()
+    member = await join(session, today - timedelta(30))
+    await buy(session, member, today - timedelta(10), 10_000)
+    await buy(session, member, today - timedelta(3), 4_000)
+    rule = await alerts.create_rule(
+        session,
+        TENANT,
+        AlertRuleCreate(kpi="gmv_fen", condition="drop_pct", threshold=50, level="critical"),
+        datetime.now(UTC),
+    )
+    assert await alerts.measure(session, rule, today - timedelta(1)) == -60.0
+    assert await alerts.evaluate(session, OUTBOX, rule, datetime.now(UTC)) is not None
+
+
+async def test_bad_alert_rules_are_refused(session: AsyncSession) -> None:
+    with pytest.raises(InvalidInput):
+        await alerts.create_rule(
+            session, TENANT, AlertRuleCreate(kpi="joy", condition="below", threshold=1, level="info"), datetime.now(UTC)
+        )
+    with pytest.raises(NotFound):
+        rule_in = AlertRuleCreate(kpi="nps", condition="below", threshold=1, level="info", community_id=uuid.uuid4())
+        await alerts.create_rule(session, TENANT, rule_in, datetime.now(UTC))
+    with pytest.raises(ValueError, match="positive percentage"):
+        AlertRuleCreate(kpi="nps", condition="drop_pct", threshold=-5, level="info")

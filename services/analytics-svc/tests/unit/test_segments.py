@@ -1,0 +1,144 @@
+"""RFM scores, segments and churn risk: the rules of docs/kpis.md on arrays, and their upkeep from events."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_svc import scoring, segments
+from analytics_svc.handlers import HANDLERS
+from analytics_svc.models import MESSAGING, Base, MemberFacts, TenantModel
+from qunyun_shared.events import EventPayload, new_event
+from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
+from qunyun_shared.events.content import ContentEngagedV1
+from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.outbox import Outbox
+from tests.support.harness import in_memory_session_fixture, staged_events
+
+pytestmark = pytest.mark.unit
+
+OUTBOX = Outbox(table=MESSAGING.outbox, source="analytics-svc", topic_prefix="qunyun")
+TENANT = "tenant-a"
+BREAKS = scoring.Breakpoints(
+    recency_days=(2, 5, 10, 30), orders=(1, 1, 2, 3), spend_fen=(5_000, 10_000, 20_000, 50_000)
+)
+
+session = in_memory_session_fixture(Base.metadata)
+
+
+def members(**columns: list[float]) -> scoring.Members:
+    size = len(next(iter(columns.values())))
+    defaults = {
+        "days_since_active": [1.0] * size,
+        "days_since_joined": [100.0] * size,
+        "days_since_first_order": [np.nan] * size,
+        "days_since_last_order": [np.nan] * size,
+        "orders": [0.0] * size,
+        "spend_fen": [0.0] * size,
+        "engagement_fast": [1.0] * size,
+        "engagement_slow": [30 / 7] * size,  # steady
+        "churn_flagged": [False] * size,
+    }
+    defaults.update(columns)
+    arrays = {
+        name: np.array(values, dtype=bool if name == "churn_flagged" else float) for name, values in defaults.items()
+    }
+    return scoring.Members(**arrays)
+
+
+def test_recency_frequency_and_monetary_are_quintiles() -> None:
+    scored = scoring.score(
+        members(
+            days_since_active=[1, 3, 7, 20, 60],
+            orders=[0, 1, 2, 3, 9],
+            spend_fen=[0, 5_000, 15_000, 30_000, 90_000],
+        ),
+        BREAKS,
+        None,
+    )
+    assert scored.recency.tolist() == [5, 4, 3, 2, 1]
+    assert scored.frequency.tolist() == [1, 1, 3, 4, 5]  # no order scores 1
+    assert scored.monetary.tolist() == [1, 1, 3, 4, 5]
+
+
+def test_segments_follow_the_rules() -> None:
+    scored = scoring.score(
+        members(
+            days_since_active=[1, 1, 7, 7, 20],
+            orders=[5, 0, 2, 0, 5],
+            spend_fen=[90_000, 0, 15_000, 0, 90_000],
+        ),
+        BREAKS,
+        None,
+    )
+    # active big spender, recently active, engaged mid buyer, quiet non-buyer, lapsing big spender
+    assert scored.segment.tolist() == ["high_value", "potential", "potential", "ordinary", "ordinary"]
+
+
+def test_churn_risk_rises_with_silence_and_fading_engagement_and_flags_with_hysteresis() -> None:
+    silent = members(days_since_active=[1, 45, 90], engagement_fast=[1.0, 0.0, 0.0])
+    scored = scoring.score(silent, BREAKS, None)
+    assert scored.churn_score[0] < scored.churn_score[1] < scored.churn_score[2]
+    assert scored.churn_flagged.tolist() == [False, scored.churn_score[1] >= scoring.FLAG_AT, True]
+    assert scored.segment[2] == "churn_risk" and any("silent for 90 days" in r for r in scored.reasons[2])
+    # Between the thresholds a flag stays as it was: raised stays raised, cleared stays cleared.
+    between = scoring.score(
+        members(days_since_active=[18, 18], engagement_fast=[0.0, 0.0], churn_flagged=[True, False]), BREAKS, None
+    )
+    assert scoring.CLEAR_BELOW <= between.churn_score[0] < scoring.FLAG_AT
+    assert between.churn_flagged.tolist() == [True, False]
+
+
+def test_new_members_are_not_judged_before_their_grace_period() -> None:
+    scored = scoring.score(
+        members(days_since_active=[np.nan], days_since_joined=[5.0], engagement_fast=[0.0]), BREAKS, None
+    )
+    assert not scored.churn_flagged[0]
+
+
+async def deliver(session: AsyncSession, *payloads: EventPayload) -> None:
+    envelopes = [new_event(source="test", tenant_id=TENANT, payload=p) for p in payloads]
+    await HANDLERS[envelopes[0].type](session, OUTBOX, envelopes)
+
+
+async def announced(session: AsyncSession, event_type: str) -> list:  # type: ignore[type-arg]
+    return [payload for type_, payload in await staged_events(session, MESSAGING.outbox) if type_ == event_type]
+
+
+async def test_an_event_moves_its_member_to_a_new_segment_at_once_and_says_so(session: AsyncSession) -> None:
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=200)
+    crowd = [uuid.uuid4() for _ in range(20)]
+    await deliver(
+        session,
+        *(MemberJoinedV1(member_id=m, community_id=uuid.UUID(int=1), channel="qr", joined_at=long_ago) for m in crowd),
+    )
+    # A member of the crowd buys big: from the tenant's fit, they are now its best customer.
+    buyer, order_id = crowd[0], uuid.uuid4()
+    await deliver(session, OrderPlacedV1(order_id=order_id, member_id=buyer, amount_fen=88_800, placed_at=now))
+    await deliver(session, OrderPaidV1(order_id=order_id, member_id=buyer, amount_fen=88_800, paid_at=now))
+    facts = await session.scalar(select(MemberFacts).where(MemberFacts.member_id == buyer))
+    assert facts is not None and facts.orders == 1 and facts.recency_score == 5
+    changes = [c for c in await announced(session, "member.segment_changed") if c.member_id == buyer]
+    assert changes and changes[-1].to_segment == facts.segment != "churn_risk"
+    # The crowd, silent since joining long ago, was flagged at the tenant's first fit, each member once.
+    risks = await announced(session, "member.churn_risk")
+    assert sorted(r.member_id for r in risks) == sorted(crowd)
+    assert all(r.score >= scoring.FLAG_AT and r.reasons for r in risks)
+
+
+async def test_the_periodic_refit_takes_the_oldest_due_tenant_only(session: AsyncSession) -> None:
+    now = datetime.now(UTC)
+    await deliver(
+        session,
+        ContentEngagedV1(content_id=uuid.uuid4(), member_id=uuid.uuid4(), action="like", occurred_at=now),
+    )
+    model = await session.get(TenantModel, TENANT)
+    assert model is not None and model.members == 1
+    assert await segments.refit_next(session, OUTBOX, now, every=timedelta(hours=1)) == 0
+    assert await segments.refit_next(session, OUTBOX, now + timedelta(hours=2), every=timedelta(hours=1)) == 1
+    await session.refresh(model)
+    assert model.fitted_at == now + timedelta(hours=2)

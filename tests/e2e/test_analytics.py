@@ -1,0 +1,83 @@
+"""Analytics through the gateway: joins and paid orders become KPIs, a segment follows an order at once
+and reaches member-svc, and bad queries are problems."""
+
+import uuid
+from datetime import datetime
+
+import httpx
+
+from analytics_svc.activity import REPORT_ZONE
+from tests.e2e.helpers import new_community, new_members
+from tests.support.harness import eventually
+
+
+def key() -> dict[str, str]:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+async def test_joins_and_orders_become_kpis_and_segments(tenant_api: httpx.AsyncClient) -> None:
+    community_id, members = await new_community(tenant_api), await new_members(tenant_api, 3)
+    for member_id in members:
+        joined = await tenant_api.post(
+            f"/communities/{community_id}/members", json={"member_id": member_id, "channel": "qr"}
+        )
+        assert joined.status_code == 201, joined.text
+
+    async def known_to_campaigns() -> None:
+        for member_id in members:
+            assert (await tenant_api.get(f"/campaigns/members/{member_id}")).status_code == 200
+
+    await eventually(known_to_campaigns)
+    buyer = members[0]
+    order = {
+        "member_id": buyer,
+        "community_id": community_id,
+        "items": [{"product_id": "sku-1", "quantity": 2, "unit_price_fen": 4_950}],
+    }
+    placed = await tenant_api.post("/campaigns/orders", json=order, headers=key())
+    assert placed.status_code == 201, placed.text
+    paid = await tenant_api.post(f"/campaigns/orders/{placed.json()['id']}/payments", headers=key())
+    assert paid.status_code == 201, paid.text
+
+    today = datetime.now(REPORT_ZONE).date().isoformat()
+    day = {"from": today, "to": today}
+
+    async def measured() -> None:
+        gmv = (await tenant_api.get("/analytics/kpis/gmv_fen", params=day)).json()["points"]
+        assert gmv == [{"start": today, "end": today, "value": 9_900.0}]
+        members_total = await tenant_api.get(
+            "/analytics/kpis/members_total", params={**day, "community_id": community_id}
+        )
+        assert members_total.json()["points"][0]["value"] == 3
+        conversion = await tenant_api.get("/analytics/kpis/order_conversion_rate", params=day)
+        assert conversion.json()["points"][0]["value"] == 1 / 3
+
+    await eventually(measured)
+
+    # The order moved its buyer at once: scored against the tenant's model, a new segment announced.
+    async def scored() -> None:
+        scores = (await tenant_api.get(f"/analytics/members/{buyer}")).json()
+        assert scores["orders"] == 1 and scores["spend_fen"] == 9_900 and scores["recency_score"] == 5
+        profile = (await tenant_api.get(f"/members/{buyer}")).json()
+        assert profile["segment"] == scores["segment"] is not None
+
+    await eventually(scored)
+    csv = await tenant_api.get("/analytics/kpis/gmv_fen/export", params=day)
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.splitlines()[1] == f"{today},{today},9900"
+    health = (await tenant_api.get(f"/analytics/communities/{community_id}/health")).json()
+    assert health["stage"] == "startup" and {m["dimension"] for m in health["metrics"]} == {
+        "members",
+        "content",
+        "business",
+        "health",
+    }
+
+
+async def test_bad_analytics_queries_are_problems(tenant_api: httpx.AsyncClient) -> None:
+    unknown = await tenant_api.get("/analytics/kpis/happiness", params={"from": "2026-01-01", "to": "2026-01-02"})
+    reversed_range = await tenant_api.get("/analytics/kpis/gmv_fen", params={"from": "2026-02-01", "to": "2026-01-01"})
+    foreign = await tenant_api.get(
+        "/analytics/kpis/gmv_fen", params={"from": "2026-01-01", "to": "2026-01-02", "community_id": str(uuid.uuid4())}
+    )
+    assert [r.status_code for r in (unknown, reversed_range, foreign)] == [422, 422, 404]
+    assert {r.headers["content-type"] for r in (unknown, reversed_range, foreign)} == {"application/problem+json"}
