@@ -112,7 +112,8 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
 
     exported = (await tenant_api.get(f"/members/{member_id}/export")).json()
     assert exported["member"]["phone"] == "13700001111" and len(exported["memberships"]) == 1
-    assert exported["consents"][0]["purpose"] == "marketing" and exported["tags"][0]["tag"] == "孕晚期"
+    # Beside the operator's tag, analytics' segment arrives as a system tag.
+    assert exported["consents"][0]["purpose"] == "marketing" and "孕晚期" in {t["tag"] for t in exported["tags"]}
 
     assert (await tenant_api.delete(f"/members/{member_id}")).status_code == 204
 
