@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +22,17 @@ import asyncpg
 import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from qunyun_shared import identity
+from qunyun_shared import identity, problems
 from qunyun_shared.db import create_engine
+from qunyun_shared.dependencies import current_identity, get_outbox, transaction
 from qunyun_shared.events import new_event
 from qunyun_shared.events.catalogue import spec_for
 from qunyun_shared.events.kafka_binding import from_kafka, to_kafka
+from qunyun_shared.outbox import Outbox
 from qunyun_shared.topics import create_topics, topic_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,6 +306,20 @@ class TenantKey:
 
 
 @asynccontextmanager
+async def scratch_database(metadata: MetaData) -> AsyncIterator[AsyncEngine]:
+    """A PostgreSQL database of its own with `metadata`'s tables, dropped afterwards."""
+    name = f"it_{secrets.token_hex(4)}"
+    engine = create_engine(await create_database(name))
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        yield engine
+    finally:
+        await engine.dispose()
+        await drop_database(name)
+
+
+@asynccontextmanager
 async def in_memory_database(metadata: MetaData) -> AsyncIterator[AsyncEngine]:
     """An embedded SQLite database with a service's tables, for unit tests of its use cases."""
     engine = create_engine("sqlite+aiosqlite://")
@@ -323,6 +340,37 @@ def in_memory_session_fixture(metadata: MetaData) -> Any:
             yield session
 
     return session
+
+
+@asynccontextmanager
+async def routes_client(
+    session: AsyncSession,
+    routers: Sequence[APIRouter],
+    caller: Callable[[], identity.Identity],
+    outbox: Outbox | None = None,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a service's routers in process, on the test's session: every request runs in that
+    session (so the test sees its writes), for the identity `caller` returns at the time of the request."""
+
+    async def same_session() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    async def current_caller() -> identity.Identity:
+        return caller()
+
+    async def the_outbox() -> Outbox:
+        assert outbox is not None, "these routes write events: pass the outbox"
+        return outbox
+
+    app = FastAPI()
+    problems.install(app)
+    for router in routers:
+        app.include_router(router)
+    app.dependency_overrides.update(
+        {transaction: same_session, current_identity: current_caller, get_outbox: the_outbox}
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
 
 
 async def staged_events(session: AsyncSession, outbox_table: Any) -> list[tuple[str, Any]]:

@@ -2,7 +2,6 @@
 that writes nothing exactly as `once` would, waiting for a request in flight with the same key."""
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 
 import orjson
@@ -13,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import idempotency
-from qunyun_shared.db import create_engine, new_metadata
+from qunyun_shared.db import new_metadata
 from qunyun_shared.problems import Conflict, DomainError
-from tests.support.harness import create_database, drop_database
+from tests.support.harness import scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +33,8 @@ class SoldOut(Conflict):
 
 @pytest_asyncio.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
-    name = f"it_{secrets.token_hex(4)}"
-    engine = create_engine(await create_database(name))
-    async with engine.begin() as connection:
-        await connection.run_sync(METADATA.create_all)
-    yield engine
-    await engine.dispose()
-    await drop_database(name)
+    async with scratch_database(METADATA) as engine:
+        yield engine
 
 
 async def refuse(engine: AsyncEngine, key: str, fingerprint: str = "buy") -> tuple[int, object]:

@@ -12,13 +12,13 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy import Column, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from qunyun_shared.db import create_engine, new_metadata
+from qunyun_shared.db import new_metadata
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.inbox import EventConsumer, Handler
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox, OutboxRelay
-from tests.support.harness import KAFKA_BOOTSTRAP, create_database, create_topics, drop_database, eventually
+from tests.support.harness import KAFKA_BOOTSTRAP, create_topics, eventually, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -29,13 +29,8 @@ SEEN = Table("seen", METADATA, Column("event_id", String(36), primary_key=True),
 
 @pytest_asyncio.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
-    name = f"it_{secrets.token_hex(4)}"
-    engine = create_engine(await create_database(name))
-    async with engine.begin() as connection:
-        await connection.run_sync(METADATA.create_all)
-    yield engine
-    await engine.dispose()
-    await drop_database(name)
+    async with scratch_database(METADATA) as engine:
+        yield engine
 
 
 @pytest_asyncio.fixture

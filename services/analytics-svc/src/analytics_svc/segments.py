@@ -9,7 +9,6 @@ announce it, turns into churn risk.
 import dataclasses
 import json
 import logging
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -64,26 +63,34 @@ async def rescore(
         if model is None:
             await recompute(session, outbox, tenant_id, now)
             continue
-        rows = [{column: getattr(m, column) for column in SCORED_COLUMNS} for m in theirs]
-        changes = _score(rows, model, now)
+        facts = _columns([tuple(getattr(m, column) for column in SCORED_COLUMNS) for m in theirs])
+        changes = _score(facts, _arrays(facts, now), model, now)
         for member, change in zip(theirs, changes, strict=True):
             for name, value in change.items():
                 if name != "number":
                     setattr(member, name, value)
-        await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(rows, changes))
+        await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(facts, changes))
 
 
 async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: datetime) -> int:
     """Refits the tenant's model on all its members and rescores them; returns how many there are."""
     columns = [getattr(MemberFacts, c) for c in SCORED_COLUMNS]
-    rows = [row._asdict() for row in await session.execute(select(*columns).where(MemberFacts.tenant_id == tenant_id))]
+    found = await session.execute(select(*columns).where(MemberFacts.tenant_id == tenant_id))
+    facts = _columns([tuple(row) for row in found])
+    members = _arrays(facts, now)
     model = await session.get(TenantModel, tenant_id) or TenantModel(tenant_id=tenant_id)
-    _fit(model, rows, now)
+    _fit(model, facts, members, now)
     session.add(model)
-    changes = _score(rows, model, now)
+    changes = _score(facts, members, model, now)
     await _write(session, changes)
-    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(rows, changes))
-    return len(rows)
+    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(facts, changes))
+    return len(changes)
+
+
+def _columns(rows: Sequence[tuple[Any, ...]]) -> dict[str, Sequence[Any]]:
+    """Rows of SCORED_COLUMNS, column by column."""
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in SCORED_COLUMNS]
+    return dict(zip(SCORED_COLUMNS, transposed, strict=True))
 
 
 async def _write(session: AsyncSession, changes: Sequence[dict[str, Any]]) -> None:
@@ -133,32 +140,33 @@ async def refit_next(session: AsyncSession, outbox: Outbox, now: datetime, every
     return 1
 
 
-def _arrays(rows: Sequence[dict[str, Any]], now: datetime) -> scoring.Members:
+def _arrays(facts: dict[str, Sequence[Any]], now: datetime) -> scoring.Members:
     def days_since(column: str) -> scoring.Floats:
         return np.array(
-            [(now - r[column]).total_seconds() / DAY if r[column] is not None else np.nan for r in rows], dtype=float
+            [(now - v).total_seconds() / DAY if v is not None else np.nan for v in facts[column]], dtype=float
         )
 
-    def decayed(column: str, half_life: Any) -> scoring.Floats:
-        return np.array(
-            [activity.decayed(r[column] or 0.0, r["engagement_at"], now, half_life) for r in rows], dtype=float
-        )
+    engaged = np.nan_to_num(days_since("engagement_at"), nan=0.0).clip(min=0.0) * DAY
+
+    def decayed(column: str, half_life: timedelta) -> scoring.Floats:
+        counts = np.array([v or 0.0 for v in facts[column]], dtype=float)
+        now_counts: scoring.Floats = counts * np.exp(-np.log(2) * engaged / half_life.total_seconds())
+        return now_counts
 
     return scoring.Members(
         days_since_active=days_since("last_active_at"),
         days_since_joined=days_since("first_joined_at"),
         days_since_first_order=days_since("first_order_at"),
         days_since_last_order=days_since("last_order_at"),
-        orders=np.array([r["orders"] or 0 for r in rows], dtype=float),
-        spend_fen=np.array([r["spend_fen"] or 0 for r in rows], dtype=float),
+        orders=np.array([v or 0 for v in facts["orders"]], dtype=float),
+        spend_fen=np.array([v or 0 for v in facts["spend_fen"]], dtype=float),
         engagement_fast=decayed("engagement_fast", activity.FAST_HALF_LIFE),
         engagement_slow=decayed("engagement_slow", activity.SLOW_HALF_LIFE),
-        churn_flagged=np.array([bool(r["churn_flagged"]) for r in rows], dtype=bool),
+        churn_flagged=np.array([bool(v) for v in facts["churn_flagged"]], dtype=bool),
     )
 
 
-def _fit(model: TenantModel, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-    members = _arrays(rows, now)
+def _fit(model: TenantModel, facts: dict[str, Sequence[Any]], members: scoring.Members, now: datetime) -> None:
     breaks = scoring.Breakpoints.of(scoring.silent_days(members), members.orders, members.spend_fen)
     model.breakpoints = dataclasses.asdict(breaks)
     bought = members.orders > 0
@@ -172,33 +180,29 @@ def _fit(model: TenantModel, rows: Sequence[dict[str, Any]], now: datetime) -> N
                 T=members.days_since_first_order[bought],
             )
             spend = lifetime_value.fit_gamma_gamma(
-                frequency=members.orders[repeat] - 1, monetary_value=_repeat_average(rows)[repeat]
+                frequency=members.orders[repeat] - 1, monetary_value=_repeat_average(facts, members)[repeat]
             )
         except lifetime_value.ModelDidNotConverge:
             log.warning("purchase model did not converge; scoring without it", extra={"tenant": model.tenant_id})
         else:
             model.purchases, model.spend = dataclasses.asdict(purchases), dataclasses.asdict(spend)
-    model.members, model.fitted_at = len(rows), now
+    model.members, model.fitted_at = len(members.orders), now
 
 
-def _repeat_average(rows: Sequence[dict[str, Any]]) -> scoring.Floats:
+def _repeat_average(facts: dict[str, Sequence[Any]], members: scoring.Members) -> scoring.Floats:
     """Each member's average order value after the first (the Gamma-Gamma convention); 0 below two orders."""
-    return np.array(
-        [
-            max((r["spend_fen"] or 0) - (r["first_order_fen"] or 0), 0) / (r["orders"] - 1)
-            if (r["orders"] or 0) > 1
-            else 0.0
-            for r in rows
-        ],
-        dtype=float,
-    )
+    first = np.array([v or 0 for v in facts["first_order_fen"]], dtype=float)
+    repeats = members.orders - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(repeats > 0, np.maximum(members.spend_fen - first, 0) / repeats, 0.0)
 
 
-def _score(rows: Sequence[dict[str, Any]], model: TenantModel, now: datetime) -> list[dict[str, Any]]:
+def _score(
+    facts: dict[str, Sequence[Any]], members: scoring.Members, model: TenantModel, now: datetime
+) -> list[dict[str, Any]]:
     """Each member's new scores, as column values."""
-    if not rows:
+    if not len(members.orders):
         return []
-    members = _arrays(rows, now)
     breaks = scoring.Breakpoints(**{k: tuple(v) for k, v in model.breakpoints.items()})
     purchases = lifetime_value.BetaGeoParams(**model.purchases) if model.purchases else None
     scores = scoring.score(members, breaks, purchases)
@@ -211,38 +215,49 @@ def _score(rows: Sequence[dict[str, Any]], model: TenantModel, now: datetime) ->
             frequency=members.orders[bought] - 1,
             recency=members.days_since_first_order[bought] - members.days_since_last_order[bought],
             T=members.days_since_first_order[bought],
-            monetary_value=_repeat_average(rows)[bought],
+            monetary_value=_repeat_average(facts, members)[bought],
             months=LTV_MONTHS,
             discount_rate=MONTHLY_DISCOUNT,
         )
-    return [
-        {
-            "number": row["number"],
-            "recency_score": int(scores.recency[i]),
-            "frequency_score": int(scores.frequency[i]),
-            "monetary_score": int(scores.monetary[i]),
-            "segment": str(scores.segment[i]),
-            "churn_score": round(float(scores.churn_score[i]), 4),
-            "churn_flagged": bool(scores.churn_flagged[i]),
-            "churn_reasons": scores.reasons[i],
-            "probability_alive": None if np.isnan(scores.probability_alive[i]) else float(scores.probability_alive[i]),
-            "lifetime_value_fen": None if np.isnan(ltv[i]) else int(ltv[i]),
-            "scored_at": now,
-        }
-        for i, row in enumerate(rows)
-    ]
+    columns = zip(
+        facts["number"],
+        scores.recency.tolist(),
+        scores.frequency.tolist(),
+        scores.monetary.tolist(),
+        scores.segment.tolist(),
+        np.round(scores.churn_score, 4).tolist(),
+        scores.churn_flagged.tolist(),
+        scores.reasons,
+        [None if v != v else v for v in scores.probability_alive.tolist()],  # NaN: no purchase model
+        [None if v != v else int(v) for v in ltv.tolist()],
+        strict=True,
+    )
+    names = (
+        "number",
+        "recency_score",
+        "frequency_score",
+        "monetary_score",
+        "segment",
+        "churn_score",
+        "churn_flagged",
+        "churn_reasons",
+        "probability_alive",
+        "lifetime_value_fen",
+    )
+    return [dict(zip(names, values, strict=True)) | {"scored_at": now} for values in columns]
 
 
-def _announcements(rows: Sequence[dict[str, Any]], changes: Sequence[dict[str, Any]]) -> list[Any]:
+def _announcements(facts: dict[str, Sequence[Any]], changes: Sequence[dict[str, Any]]) -> list[Any]:
     """`member.segment_changed` for a new segment, `member.churn_risk` for a newly raised flag."""
     events: list[Any] = []
-    for before, after in zip(rows, changes, strict=True):
-        member_id: uuid.UUID = before["member_id"]
-        if after["segment"] != before["segment"]:
+    for member_id, segment, flagged, after in zip(
+        facts["member_id"], facts["segment"], facts["churn_flagged"], changes, strict=True
+    ):
+        if after["segment"] != segment:
             events.append(
-                MemberSegmentChangedV1(member_id=member_id, from_segment=before["segment"], to_segment=after["segment"])
+                MemberSegmentChangedV1(member_id=member_id, from_segment=segment, to_segment=after["segment"])
             )
-        if after["churn_flagged"] and not before["churn_flagged"]:
+        if after["churn_flagged"] and not flagged:
             events.append(
                 MemberChurnRiskV1(member_id=member_id, score=after["churn_score"], reasons=after["churn_reasons"])
             )

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from analytics_svc import cohorts, kpis
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING, Base
-from qunyun_shared.db import create_engine
 from qunyun_shared.events import new_event
 from qunyun_shared.events.base import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
@@ -25,7 +24,7 @@ from qunyun_shared.inbox import EventConsumer
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.topics import topic_for
 from tests.support.community_life import COMMUNITIES, DAYS, START, community_life
-from tests.support.harness import KAFKA_BOOTSTRAP, create_database, create_topics, drop_database, eventually
+from tests.support.harness import KAFKA_BOOTSTRAP, create_topics, eventually, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +33,8 @@ TENANT = "tenant-replay"
 
 @pytest_asyncio.fixture
 async def databases() -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
-    names = [f"it_{secrets.token_hex(4)}" for _ in range(2)]
-    engines = [create_engine(await create_database(name)) for name in names]
-    for engine in engines:
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-    yield engines[0], engines[1]
-    for engine, name in zip(engines, names, strict=True):
-        await engine.dispose()
-        await drop_database(name)
+    async with scratch_database(Base.metadata) as live, scratch_database(Base.metadata) as rebuilt:
+        yield live, rebuilt
 
 
 async def consume(engine: AsyncEngine, prefix: str, name: str, expected: int, batch_size: int) -> None:

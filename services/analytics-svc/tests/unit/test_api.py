@@ -7,20 +7,17 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc.activity import REPORT_ZONE
 from analytics_svc.api import alerts, cohorts, communities, kpis, members
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING, Base
-from qunyun_shared import problems
-from qunyun_shared.dependencies import current_identity, get_outbox, transaction
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture
+from tests.support.harness import in_memory_session_fixture, routes_client
 
 pytestmark = pytest.mark.unit
 
@@ -33,23 +30,10 @@ session = in_memory_session_fixture(Base.metadata)
 
 @pytest_asyncio.fixture
 async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
-    async def same_session() -> AsyncIterator[AsyncSession]:
-        yield session
-
-    async def outbox() -> Outbox:
-        return OUTBOX
-
-    async def caller() -> Identity:
-        return Identity(tenant_id=TENANT, principal="test")
-
-    app = FastAPI()
-    problems.install(app)
-    for module in (communities, kpis, members, cohorts, alerts):
-        app.include_router(module.router)
-    app.dependency_overrides.update({transaction: same_session, get_outbox: outbox, current_identity: caller})
     joined = MemberJoinedV1(member_id=uuid.uuid4(), community_id=COMMUNITY, channel="qr", joined_at=datetime.now(UTC))
     await HANDLERS["member.joined"](session, OUTBOX, [new_event(source="test", tenant_id=TENANT, payload=joined)])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+    routers = [module.router for module in (communities, kpis, members, cohorts, alerts)]
+    async with routes_client(session, routers, lambda: Identity(tenant_id=TENANT, principal="test"), OUTBOX) as http:
         yield http
 
 

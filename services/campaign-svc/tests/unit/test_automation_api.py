@@ -6,15 +6,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc.api.automation import router
 from campaign_svc.models import Base
-from qunyun_shared import problems
-from qunyun_shared.dependencies import current_identity, transaction
 from qunyun_shared.identity import Identity
-from tests.support.harness import in_memory_database
+from tests.support.harness import in_memory_database, routes_client
 
 pytestmark = pytest.mark.unit
 
@@ -29,18 +26,10 @@ class Caller:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with in_memory_database(Base.metadata) as engine, AsyncSession(engine, expire_on_commit=False) as session:
 
-        async def same_session() -> AsyncIterator[AsyncSession]:
-            yield session
-
-        async def caller() -> Identity:
+        def caller() -> Identity:  # read at each request: a test may switch tenants
             return Identity(tenant_id=Caller.tenant_id, principal="test")
 
-        app = FastAPI()
-        problems.install(app)
-        app.include_router(router)
-        app.dependency_overrides[transaction] = same_session
-        app.dependency_overrides[current_identity] = caller
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        async with routes_client(session, [router], caller) as http:
             yield http
     Caller.tenant_id = "tenant-a"
 

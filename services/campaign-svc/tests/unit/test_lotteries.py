@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +22,9 @@ from campaign_svc.models.lotteries import LotteryDraw, LotteryPrize
 from campaign_svc.schemas.campaigns import CampaignCreate
 from campaign_svc.schemas.coupons import CouponTemplateCreate
 from campaign_svc.schemas.lotteries import PPM, AuditPrize, DrawRead, LotteryAudit, LotterySettings
-from qunyun_shared import problems
-from qunyun_shared.dependencies import current_identity, get_outbox, transaction
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture, staged_events
+from tests.support.harness import in_memory_session_fixture, routes_client, staged_events
 
 from .known_members import known_member, known_members
 
@@ -260,20 +257,7 @@ async def test_only_running_lotteries_draw(session: AsyncSession) -> None:
 
 @pytest_asyncio.fixture
 async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
-    async def same_session() -> AsyncIterator[AsyncSession]:
-        yield session
-
-    async def outbox() -> Outbox:
-        return OUTBOX
-
-    async def caller() -> Identity:
-        return Identity(tenant_id=TENANT, principal="test")
-
-    app = FastAPI()
-    problems.install(app)
-    app.include_router(router)
-    app.dependency_overrides.update({transaction: same_session, get_outbox: outbox, current_identity: caller})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+    async with routes_client(session, [router], lambda: Identity(tenant_id=TENANT, principal="test"), OUTBOX) as http:
         yield http
 
 
