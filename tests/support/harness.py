@@ -86,9 +86,24 @@ async def create_database(name: str) -> str:
 
 
 async def drop_database(name: str) -> None:
+    """Drops a database of the tests, ending their connections to it first. Not WITH (FORCE): that also
+    tries to end an autovacuum worker (after a bulk load), which only a superuser may; a plain DROP
+    cancels autovacuum itself."""
     connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(20):
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = $1 AND pid <> pg_backend_pid() AND usename = current_user",
+                name,
+            )
+            try:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                return
+            except asyncpg.ObjectInUseError:
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.25)  # ended connections take a moment to go
     finally:
         await connection.close()
 
