@@ -39,7 +39,7 @@ async def retention(
     """For each cohort of members who joined in a period, the share active in it and each period after,
     up to today or MAX_OFFSETS."""
     cohorts, follow = _spans(start, end, granularity)
-    ledger = await load(session, tenant_id, community_id or ALL, cohorts[0].start, follow[-1].end)
+    ledger = await load(session, tenant_id, community_id or ALL, cohorts[0].start, follow[-1].end, (ACTIVE, JOINED))
     active = [ledger.members_of(ACTIVE, span) for span in follow]
     rows = []
     for index, cohort in enumerate(cohorts):
