@@ -35,3 +35,21 @@ async def wait_for_count(api: httpx.AsyncClient, community_id: str, members: int
         assert (count["members"], count["joined_total"], count["left_total"]) == (members, members, 0), count
 
     await eventually(counted, timeout=timeout)
+
+
+async def known_to_campaigns(api: httpx.AsyncClient, community_id: str, members: list[str]) -> None:
+    """Joins the members and waits until campaign-svc has heard of every one of them."""
+    for member_id in members:
+        joined = await join(api, community_id, member_id)
+        assert joined.status_code == 201, joined.text
+
+    async def known() -> None:
+        for member_id in members:
+            assert (await api.get(f"/campaigns/members/{member_id}")).status_code == 200
+
+    await eventually(known, timeout=30)
+
+
+def idempotency_key() -> dict[str, str]:
+    """A fresh `Idempotency-Key` header, for a write that moves money."""
+    return {"Idempotency-Key": str(uuid.uuid4())}

@@ -7,36 +7,22 @@ from datetime import datetime
 import httpx
 
 from analytics_svc.activity import REPORT_ZONE
-from tests.e2e.helpers import new_community, new_members
+from tests.e2e.helpers import idempotency_key, known_to_campaigns, new_community, new_members
 from tests.support.harness import eventually
-
-
-def key() -> dict[str, str]:
-    return {"Idempotency-Key": str(uuid.uuid4())}
 
 
 async def test_joins_and_orders_become_kpis_and_segments(tenant_api: httpx.AsyncClient) -> None:
     community_id, members = await new_community(tenant_api), await new_members(tenant_api, 3)
-    for member_id in members:
-        joined = await tenant_api.post(
-            f"/communities/{community_id}/members", json={"member_id": member_id, "channel": "qr"}
-        )
-        assert joined.status_code == 201, joined.text
-
-    async def known_to_campaigns() -> None:
-        for member_id in members:
-            assert (await tenant_api.get(f"/campaigns/members/{member_id}")).status_code == 200
-
-    await eventually(known_to_campaigns)
+    await known_to_campaigns(tenant_api, community_id, members)
     buyer = members[0]
     order = {
         "member_id": buyer,
         "community_id": community_id,
         "items": [{"product_id": "sku-1", "quantity": 2, "unit_price_fen": 4_950}],
     }
-    placed = await tenant_api.post("/campaigns/orders", json=order, headers=key())
+    placed = await tenant_api.post("/campaigns/orders", json=order, headers=idempotency_key())
     assert placed.status_code == 201, placed.text
-    paid = await tenant_api.post(f"/campaigns/orders/{placed.json()['id']}/payments", headers=key())
+    paid = await tenant_api.post(f"/campaigns/orders/{placed.json()['id']}/payments", headers=idempotency_key())
     assert paid.status_code == 201, paid.text
 
     today = datetime.now(REPORT_ZONE).date().isoformat()

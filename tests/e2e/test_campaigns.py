@@ -3,33 +3,15 @@ exactly its stock, money writes are idempotent, coupons and orders move as they 
 reward reaches the inviter's points in member-svc."""
 
 import asyncio
-import uuid
 from collections import Counter
 
 import httpx
 import pytest
 
-from tests.e2e.helpers import new_community, new_members
+from tests.e2e.helpers import idempotency_key, known_to_campaigns, new_community, new_members
 from tests.support.harness import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-async def known_to_campaigns(api: httpx.AsyncClient, community_id: str, members: list[str]) -> None:
-    """Joins the members and waits until campaign-svc has heard of every one of them."""
-    for member_id in members:
-        joined = await api.post(f"/communities/{community_id}/members", json={"member_id": member_id, "channel": "qr"})
-        assert joined.status_code == 201, joined.text
-
-    async def known() -> None:
-        for member_id in members:
-            assert (await api.get(f"/campaigns/members/{member_id}")).status_code == 200
-
-    await eventually(known, timeout=30)
-
-
-def key() -> dict[str, str]:
-    return {"Idempotency-Key": str(uuid.uuid4())}
 
 
 async def test_a_crowd_buys_exactly_the_stock_of_a_flash_sale(tenant_api: httpx.AsyncClient) -> None:
@@ -39,7 +21,7 @@ async def test_a_crowd_buys_exactly_the_stock_of_a_flash_sale(tenant_api: httpx.
     created = await tenant_api.post("/campaigns", json={"kind": "flash_sale", "name": "秒杀", "settings": settings})
     assert created.status_code == 201, created.text
     sale_id = created.json()["id"]
-    attempts = [(members[i % len(members)], key()) for i in range(240)]
+    attempts = [(members[i % len(members)], idempotency_key()) for i in range(240)]
 
     async def attempt(member_id: str, headers: dict[str, str]) -> httpx.Response:
         return await tenant_api.post(
@@ -66,7 +48,7 @@ async def test_a_crowd_buys_exactly_the_stock_of_a_flash_sale(tenant_api: httpx.
     assert replayed.headers["idempotent-replayed"] == "true"
     other_member = next(m for m in members if m != member_id)
     assert (await attempt(other_member, headers)).json()["type"].endswith("/idempotency-key-reused")
-    late = await attempt(other_member, key())
+    late = await attempt(other_member, idempotency_key())
     assert (late.status_code, late.json()["type"].rsplit("/", 1)[1]) == (409, "sold-out")
 
 
@@ -76,11 +58,11 @@ async def test_money_writes_need_a_key_and_a_key_means_one_effect(tenant_api: ht
     order = {"member_id": members[0], "items": [{"product_id": "sku-1", "quantity": 1, "unit_price_fen": 5900}]}
     missing = await tenant_api.post("/campaigns/orders", json=order)
     assert missing.status_code == 400 and missing.headers["content-type"] == "application/problem+json"
-    headers = key()
+    headers = idempotency_key()
     first, again = [await tenant_api.post("/campaigns/orders", json=order, headers=headers) for _ in range(2)]
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and again.headers.get("idempotent-replayed") == "true"
-    another = await tenant_api.post("/campaigns/orders", json=order, headers=key())
+    another = await tenant_api.post("/campaigns/orders", json=order, headers=idempotency_key())
     assert another.json()["id"] != first.json()["id"]
     reused = await tenant_api.post("/campaigns/orders", json={**order, "items": order["items"] * 2}, headers=headers)
     assert reused.status_code == 422 and reused.json()["type"].endswith("/idempotency-key-reused")
@@ -92,7 +74,7 @@ async def test_a_racing_repeat_of_one_key_places_one_order(tenant_api: httpx.Asy
     community_id, members = await new_community(tenant_api), await new_members(tenant_api, 1)
     await known_to_campaigns(tenant_api, community_id, members)
     order = {"member_id": members[0], "items": [{"product_id": "sku-1", "quantity": 1, "unit_price_fen": 100}]}
-    headers = key()
+    headers = idempotency_key()
     responses = await asyncio.gather(
         *(tenant_api.post("/campaigns/orders", json=order, headers=headers) for _ in range(8))
     )
@@ -118,7 +100,7 @@ async def test_a_coupon_is_issued_redeemed_once_and_costs_its_campaign(tenant_ap
     }
     template_id = (await tenant_api.post("/campaigns/coupon-templates", json=template)).json()["id"]
     issued = await tenant_api.post(
-        f"/campaigns/coupon-templates/{template_id}/coupons", json={"member_id": members[0]}, headers=key()
+        f"/campaigns/coupon-templates/{template_id}/coupons", json={"member_id": members[0]}, headers=idempotency_key()
     )
     assert issued.status_code == 201, issued.text
     coupon_id = issued.json()["id"]
@@ -127,16 +109,16 @@ async def test_a_coupon_is_issued_redeemed_once_and_costs_its_campaign(tenant_ap
         "coupon_id": coupon_id,
         "items": [{"product_id": "sku-1", "quantity": 1, "unit_price_fen": 12_000}],
     }
-    placed = await tenant_api.post("/campaigns/orders", json=order, headers=key())
+    placed = await tenant_api.post("/campaigns/orders", json=order, headers=idempotency_key())
     assert placed.status_code == 201 and placed.json()["amount_fen"] == 10_000
-    twice = await tenant_api.post("/campaigns/orders", json=order, headers=key())
+    twice = await tenant_api.post("/campaigns/orders", json=order, headers=idempotency_key())
     assert twice.status_code == 409 and twice.json()["type"].endswith("/coupon-not-redeemable")
-    paid = await tenant_api.post(f"/campaigns/orders/{placed.json()['id']}/payments", headers=key())
+    paid = await tenant_api.post(f"/campaigns/orders/{placed.json()['id']}/payments", headers=idempotency_key())
     assert paid.status_code == 201 and paid.json()["status"] == "paid"
     report = (await tenant_api.get(f"/campaigns/{campaign['id']}/report")).json()
     assert (report["cost_fen"], report["gmv_fen"], report["roi"]) == (2000, 10_000, 4.0)
     too_much = await tenant_api.post(
-        f"/campaigns/orders/{placed.json()['id']}/refunds", json={"amount_fen": 10_001}, headers=key()
+        f"/campaigns/orders/{placed.json()['id']}/refunds", json={"amount_fen": 10_001}, headers=idempotency_key()
     )
     assert too_much.status_code == 422 and too_much.json()["type"].endswith("/refund-too-large")
 
