@@ -232,7 +232,9 @@ def _spans(start: date, end: date, granularity: Granularity) -> tuple[list[Perio
     cohorts = periods(start, end, granularity, limit=MAX_COHORTS)
     horizon = (7 if granularity == "week" else 31) * MAX_OFFSETS
     until = min(max(day_of(datetime.now(REPORT_ZONE)), end), end + timedelta(horizon))
-    follow = periods(cohorts[0].start, until, granularity, limit=MAX_COHORTS + MAX_OFFSETS + 1)
+    # A month is up to 31 days, so the horizon may reach a few months past the offsets: cut them off.
+    follow = periods(cohorts[0].start, until, granularity, limit=MAX_COHORTS + 2 * MAX_OFFSETS)
+    follow = follow[: len(cohorts) + MAX_OFFSETS]
     return cohorts, follow
 
 

@@ -143,10 +143,10 @@ def _apply(batch: Batch, tenant_id: str, envelope: Envelope) -> None:
 
 
 def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1) -> None:
-    batch.joins.append((tenant_id, joined.community_id))
     member = batch.member(tenant_id, joined.member_id)
     if member is None:
         return
+    batch.joins.append((tenant_id, joined.community_id))
     day = activity.day_of(joined.joined_at)
     batch.counts[(tenant_id, joined.community_id, "joins", day)] += 1
     batch.sets[(tenant_id, joined.community_id, JOINED, day)].add(member.member_id)
@@ -165,6 +165,8 @@ def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1) -> None:
 
 
 def _left(batch: Batch, tenant_id: str, left: MemberLeftV1) -> None:
+    if left.member_id in batch.erased:  # their joins were not counted after erasure either
+        return
     batch.leaves.append((tenant_id, left.community_id))
     member = batch.member(tenant_id, left.member_id)
     day = activity.day_of(left.left_at)

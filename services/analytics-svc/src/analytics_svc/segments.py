@@ -172,20 +172,30 @@ def _fit(model: TenantModel, facts: dict[str, Sequence[Any]], members: scoring.M
     bought = members.orders > 0
     model.purchases = model.spend = None
     if int((members.orders > 1).sum()) >= MIN_REPEAT_BUYERS:
-        repeat = members.orders > 1
         try:
             purchases = lifetime_value.fit_beta_geo(
                 frequency=members.orders[bought] - 1,
                 recency=members.days_since_first_order[bought] - members.days_since_last_order[bought],
                 T=members.days_since_first_order[bought],
             )
-            spend = lifetime_value.fit_gamma_gamma(
-                frequency=members.orders[repeat] - 1, monetary_value=_repeat_average(facts, members)[repeat]
-            )
         except lifetime_value.ModelDidNotConverge:
             log.warning("purchase model did not converge; scoring without it", extra={"tenant": model.tenant_id})
+            _fitted(model, members, now)
+            return
+        model.purchases = dataclasses.asdict(purchases)
+        # Repeat buyers whose repeat orders were all refunded spent nothing the spend model could take.
+        average = _repeat_average(facts, members)
+        spent = (members.orders > 1) & (average > 0)
+        try:
+            spend = lifetime_value.fit_gamma_gamma(frequency=members.orders[spent] - 1, monetary_value=average[spent])
+        except lifetime_value.ModelDidNotConverge:
+            log.warning("spend model did not converge; no lifetime values", extra={"tenant": model.tenant_id})
         else:
-            model.purchases, model.spend = dataclasses.asdict(purchases), dataclasses.asdict(spend)
+            model.spend = dataclasses.asdict(spend)
+    _fitted(model, members, now)
+
+
+def _fitted(model: TenantModel, members: scoring.Members, now: datetime) -> None:
     model.members, model.fitted_at = len(members.orders), now
 
 

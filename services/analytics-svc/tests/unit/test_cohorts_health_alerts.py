@@ -206,3 +206,8 @@ async def test_bad_alert_rules_are_refused(session: AsyncSession) -> None:
         await alerts.create_rule(session, TENANT, rule_in, datetime.now(UTC))
     with pytest.raises(ValueError, match="positive percentage"):
         AlertRuleCreate(kpi="nps", condition="drop_pct", threshold=-5, level="info")
+
+
+def test_the_longest_range_of_monthly_cohorts_is_answered() -> None:
+    found, follow = cohorts._spans(date(2005, 6, 1), date(2014, 1, 31), "month")
+    assert len(found) == cohorts.MAX_COHORTS and len(follow) == len(found) + cohorts.MAX_OFFSETS

@@ -15,7 +15,11 @@ class MemberFacts(Base):
     member sets (compressed bitmaps count distinct members exactly and fast)."""
 
     __tablename__ = "member_facts"
-    __table_args__ = (Index("ix_member_facts_tenant_id_segment", "tenant_id", "segment"),)
+    # sqlite_autoincrement: an erased member's number is never given again (the sets still hold it).
+    __table_args__ = (
+        Index("ix_member_facts_tenant_id_segment", "tenant_id", "segment"),
+        {"sqlite_autoincrement": True},
+    )
 
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     member_id: Mapped[uuid.UUID] = mapped_column(unique=True)
