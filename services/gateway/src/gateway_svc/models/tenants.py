@@ -1,20 +1,13 @@
-"""gateway tables: tenants and their credentials."""
+"""Tenants and their credentials."""
 
 import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from qunyun_shared.db import UtcDateTime, new_metadata
-from qunyun_shared.messaging import messaging_tables
-
-
-class Base(DeclarativeBase):
-    metadata = new_metadata()
-
-
-MESSAGING = messaging_tables(Base.metadata)
+from gateway_svc.models.base import Base
+from qunyun_shared.db import UtcDateTime
 
 
 class Tenant(Base):
