@@ -52,17 +52,23 @@ def idempotency_keys_table(metadata: MetaData) -> Table:
     )
 
 
-async def required_key(request: Request) -> str:
-    """The request's `Idempotency-Key`; a write that moves money is refused without one."""
+async def optional_key(request: Request) -> str | None:
+    """The request's `Idempotency-Key`, if it sent one: a write that is safe to retry with it."""
     key = request.headers.get(HEADER, "").strip()
-    if not key:
-        raise IdempotencyKeyMissing(f"This request moves money: send an {HEADER} header (a UUID is a good choice).")
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.", field=HEADER)
+    return key or None
+
+
+async def required_key(key: Annotated[str | None, Depends(optional_key)]) -> str:
+    """The request's `Idempotency-Key`; a write that moves money is refused without one."""
+    if key is None:
+        raise IdempotencyKeyMissing(f"This request moves money: send an {HEADER} header (a UUID is a good choice).")
     return key
 
 
 IdempotencyKey = Annotated[str, Depends(required_key)]
+OptionalIdempotencyKey = Annotated[str | None, Depends(optional_key)]
 
 
 def fingerprint(operation: str, body: BaseModel | None) -> str:
@@ -91,6 +97,28 @@ async def once(
         .values(status_code=status_code, response=body)
     )
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
+
+async def request_once(
+    request: Request,
+    session: AsyncSession,
+    table: Table,
+    *,
+    tenant_id: str,
+    key: str,
+    body: BaseModel | None,
+    perform: Callable[[], Awaitable[BaseModel]],
+) -> Response:
+    """`once` for an API request: the operation is its method and path, so one key cannot stand for
+    two different writes."""
+    return await once(
+        session,
+        table,
+        tenant_id=tenant_id,
+        key=key,
+        fingerprint=fingerprint(f"{request.method} {request.url.path}", body),
+        perform=perform,
+    )
 
 
 async def refuse(

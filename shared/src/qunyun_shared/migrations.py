@@ -63,3 +63,16 @@ def create_messaging_tables_v1() -> None:
         Column("attempts", Integer, nullable=False, server_default="1"),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+
+
+def create_idempotency_keys_table_v1() -> None:
+    """Creates `idempotency_keys` (see `qunyun_shared.idempotency`) as first defined."""
+    op.create_table(
+        "idempotency_keys",
+        Column("tenant_id", String(64), primary_key=True),
+        Column("key", String(255), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),
+        Column("status_code", Integer, nullable=True),
+        Column("response", JSON, nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )

@@ -20,6 +20,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from qunyun_shared.db import UtcDateTime, new_metadata
+from qunyun_shared.idempotency import idempotency_keys_table
 from qunyun_shared.messaging import messaging_tables
 
 
@@ -28,6 +29,8 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+# Partners push members from their shops with an Idempotency-Key: a retried push creates no twin.
+IDEMPOTENCY_KEYS = idempotency_keys_table(Base.metadata)
 
 
 class Community(Base):

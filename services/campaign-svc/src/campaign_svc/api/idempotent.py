@@ -20,12 +20,7 @@ async def once(
     body: BaseModel | None,
     perform: Callable[[], Awaitable[BaseModel]],
 ) -> Response:
-    """The operation is the method and path, so one key cannot stand for two different writes."""
-    return await idempotency.once(
-        session,
-        IDEMPOTENCY_KEYS,
-        tenant_id=caller.tenant_id,
-        key=key,
-        fingerprint=idempotency.fingerprint(f"{request.method} {request.url.path}", body),
-        perform=perform,
+    """Runs a money write once per key, answering repeats with its first response."""
+    return await idempotency.request_once(
+        request, session, IDEMPOTENCY_KEYS, tenant_id=caller.tenant_id, key=key, body=body, perform=perform
     )

@@ -4,12 +4,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 
 from member_svc import members, points, points_view, referrals, search, service, tags
 from member_svc.dependencies import Cipher
 from member_svc.exceptions import TagNotOnMember
+from member_svc.models import IDEMPOTENCY_KEYS
 from member_svc.schemas import (
     AgeBand,
     ConsentCreate,
@@ -34,22 +36,40 @@ from member_svc.schemas import (
     TagName,
 )
 from member_svc.search import MemberQuery
+from qunyun_shared import idempotency
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.events.analytics import Segment
+from qunyun_shared.idempotency import OptionalIdempotencyKey
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 
 router = APIRouter(prefix="/members", tags=["members"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=MemberRead)
 async def create_member(
-    body: MemberCreate, session: DbSession, outbox: EventOutbox, cipher: Cipher, caller: CurrentIdentity
-) -> MemberRead:
-    member = await members.register(
-        session=session, outbox=outbox, cipher=cipher, tenant_id=caller.tenant_id, member_in=body
+    body: MemberCreate,
+    request: Request,
+    session: DbSession,
+    outbox: EventOutbox,
+    cipher: Cipher,
+    caller: CurrentIdentity,
+    idempotency_key: OptionalIdempotencyKey,
+) -> MemberRead | Response:
+    """With an `Idempotency-Key` (partners pushing members from their shops), a retried push answers
+    with the first push's member instead of creating another."""
+
+    async def register() -> MemberRead:
+        member = await members.register(
+            session=session, outbox=outbox, cipher=cipher, tenant_id=caller.tenant_id, member_in=body
+        )
+        return (await members.view(session, cipher, caller, [member]))[0]
+
+    if idempotency_key is None:
+        return await register()
+    return await idempotency.request_once(
+        request, session, IDEMPOTENCY_KEYS, tenant_id=caller.tenant_id, key=idempotency_key, body=body, perform=register
     )
-    return (await members.view(session, cipher, caller, [member]))[0]
 
 
 @router.get("", summary="Search members by tags, attributes, community, lifecycle and segment")
