@@ -37,6 +37,14 @@ def decayed(value: float, since: datetime | None, now: datetime, half_life: time
     return value * math.exp(-math.log(2) * elapsed / half_life.total_seconds())
 
 
+def with_event(value: float, since: datetime | None, at: datetime, half_life: timedelta) -> float:
+    """`value`, counted at `since`, plus one event at `at`, as it stands at the later of the two: an event
+    arriving after newer ones adds only what is left of it by then, so the count is the same whatever
+    order the events arrive in."""
+    reference = at if since is None else max(since, at)
+    return decayed(value, since, reference, half_life) + decayed(1.0, at, reference, half_life)
+
+
 def engagement_trend(fast: float, slow: float) -> float | None:
     """How the last week compares with the last month, as a rate: 1 steady, below 1 fading, above rising.
     The fast count's steady state is FAST/SLOW of the slow one's, hence the scaling."""

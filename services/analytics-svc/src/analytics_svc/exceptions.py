@@ -1,6 +1,6 @@
 """analytics-svc's domain errors, each a problem+json type."""
 
-from qunyun_shared.problems import NotFound
+from qunyun_shared.problems import Conflict, Forbidden, NotFound
 
 
 class CommunityNotFound(NotFound):
@@ -13,3 +13,11 @@ class MemberNotFound(NotFound):
 
 class AlertRuleNotFound(NotFound):
     slug, title = "alert-rule-not-found", "Alert rule not found"
+
+
+class PermissionDenied(Forbidden):
+    slug, title = "permission-denied", "Permission denied"
+
+
+class RecomputeRunning(Conflict):
+    slug, title = "recompute-running", "A recompute of the tenant's segments is running"

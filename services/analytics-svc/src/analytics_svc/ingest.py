@@ -1,81 +1,28 @@
 """One consumer batch into analytics' projections, in one pass and a handful of statements.
 
 Each event adds to the day's counts and member sets of its community and of the whole tenant, and to the
-facts of its member, order or content item. Everything a batch touches is loaded once, changed in memory
-and written back together, so ingestion costs statements per batch, not per event.
+facts of its member, order or content item. Everything a batch touches is loaded once (batch_members),
+changed in memory and written back together (batch_writes), so ingestion costs statements per batch, not
+per event.
 """
 
 import uuid
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, cast
 
-from pyroaring import BitMap
-from sqlalchemy import Table, bindparam, select, tuple_, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import activity, segments, service
+from analytics_svc import activity, batch_members, segments, service
 from analytics_svc.activity import ACTIVE, INTERACTED, JOINED, ORDERED, PARTICIPATED, READ
-from analytics_svc.models import ALL, ERASED_MEMBERS, ContentFact, DailyCount, DailyMembers, MemberFacts, OrderFact
-from qunyun_shared.db import upsert
-from qunyun_shared.erasure import erased_among
+from analytics_svc.batch import Batch
+from analytics_svc.batch_writes import Post, write_content, write_counts, write_member_sets
+from analytics_svc.models import ALL, MemberCommunity, MemberFacts, OrderFact
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPaidV1, OrderPlacedV1, OrderRefundedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentModeratedV1, ContentPostedV1, SurveyAnsweredV1
 from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
-
-CountKey = tuple[str, uuid.UUID, str, date]  # tenant, community (or ALL), metric, day
-COUNTS = cast(Table, DailyCount.__table__)
-MEMBER_SETS = cast(Table, DailyMembers.__table__)
-CONTENT = cast(Table, ContentFact.__table__)
-
-
-@dataclass
-class Batch:
-    """What a batch adds, gathered in memory before it is written."""
-
-    session: AsyncSession
-    members: dict[uuid.UUID, MemberFacts]
-    orders: dict[uuid.UUID, OrderFact]
-    content: dict[uuid.UUID, ContentFact]
-    erased: set[uuid.UUID]
-    counts: Counter[CountKey] = field(default_factory=Counter)
-    sets: defaultdict[CountKey, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
-    engaged_content: Counter[tuple[str, uuid.UUID, str]] = field(default_factory=Counter)
-    rescore: set[uuid.UUID] = field(default_factory=set)
-    joins: list[tuple[str, uuid.UUID]] = field(default_factory=list)
-    leaves: list[tuple[str, uuid.UUID]] = field(default_factory=list)
-
-    def count(self, tenant_id: str, community_id: uuid.UUID | None, metric: str, day: date, by: int = 1) -> None:
-        """Adds to the tenant's count and, when the event names one, its community's."""
-        self.counts[(tenant_id, ALL, metric, day)] += by
-        if community_id is not None:
-            self.counts[(tenant_id, community_id, metric, day)] += by
-
-    def did(
-        self, tenant_id: str, community_id: uuid.UUID | None, kinds: Iterable[str], member_id: uuid.UUID, day: date
-    ) -> None:
-        for kind in kinds:
-            self.sets[(tenant_id, ALL, kind, day)].add(member_id)
-            if community_id is not None:
-                self.sets[(tenant_id, community_id, kind, day)].add(member_id)
-
-    def member(self, tenant_id: str, member_id: uuid.UUID) -> MemberFacts | None:
-        """The member's facts, new if the batch is the first to hear of them; None once erased."""
-        if member_id in self.erased:
-            return None
-        facts = self.members.get(member_id)
-        if facts is None:
-            facts = MemberFacts(
-                member_id=member_id, tenant_id=tenant_id, memberships=0, engagement_fast=0.0, engagement_slow=0.0
-            )
-            facts.orders, facts.spend_fen, facts.churn_flagged, facts.churn_reasons = 0, 0, False, []
-            self.session.add(facts)
-            self.members[member_id] = facts
-        return facts if facts.tenant_id == tenant_id else None
 
 
 async def ingest(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
@@ -83,37 +30,27 @@ async def ingest(session: AsyncSession, outbox: Outbox, events: Sequence[Envelop
     batch = await _load(session, events)
     for envelope in events:
         _apply(batch, envelope.tenantid, envelope)
-    await session.flush()  # new members get their numbers
     await service.count_membership_changes(session=session, joins=batch.joins, leaves=batch.leaves)
-    await _write_counts(session, batch.counts)
-    await _write_sets(session, batch)
-    await session.flush()  # posts first: their rows are what the counters add to
-    await _write_content(session, batch.engaged_content)
+    await write_counts(session, batch.counts)
+    await write_member_sets(session, batch.sets, batch.members)
+    await write_content(session, batch.posts, batch.engaged_content)
     await segments.rescore(session, outbox, [batch.members[m] for m in batch.rescore if m in batch.members])
 
 
 async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
-    member_ids = {getattr(e.data, "member_id", None) for e in events} | {
-        e.data.author_member_id for e in events if isinstance(e.data, ContentPostedV1)
-    }
-    member_ids.discard(None)
+    # The first model of a tenant is fitted in the batch, which then locks all its members: before it
+    # locks any, it takes the tenant's lock (see analytics_svc.locks for the order).
+    await segments.hold_unfitted(session, {e.tenantid for e in events})
+    members = await batch_members.load(session, events)
+    joining = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1)} - members.erased
     order_ids = {e.data.order_id for e in events if isinstance(e.data, OrderPaidV1 | OrderRefundedV1)}
-    content_ids = {e.data.content_id for e in events if isinstance(e.data, ContentPostedV1)}
-    # Locked, in one order: an author's post and their other events may be on two consumers' partitions.
-    members = await session.scalars(
-        select(MemberFacts)
-        .where(MemberFacts.member_id.in_(member_ids))
-        .order_by(MemberFacts.member_id)
-        .with_for_update()
-    )
     orders = await session.scalars(select(OrderFact).where(OrderFact.order_id.in_(order_ids)))
-    content = await session.scalars(select(ContentFact).where(ContentFact.content_id.in_(content_ids)))
     return Batch(
         session=session,
-        members={m.member_id: m for m in members},
+        members=members.facts,
         orders={o.order_id: o for o in orders},
-        content={c.content_id: c for c in content},
-        erased=await erased_among(session, ERASED_MEMBERS, member_ids),  # type: ignore[arg-type]
+        communities=await batch_members.communities_of(session, joining),
+        erased=members.erased,
     )
 
 
@@ -155,13 +92,31 @@ def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1) -> None:
     if member.first_joined_at is None:
         batch.sets[(tenant_id, ALL, JOINED, day)].add(member.member_id)
     member.memberships += 1
-    if member.first_joined_at is None or joined.joined_at < member.first_joined_at:
-        member.first_joined_at = joined.joined_at
-        member.inviter_id = joined.inviter_id
-        if joined.inviter_id is not None:
-            batch.count(tenant_id, joined.community_id, "referred_joins", day)
-        batch.count(tenant_id, joined.community_id, "first_joins", day)
+    _first_join(batch, tenant_id, ALL, member, joined)
+    community = batch.membership(tenant_id, member.member_id, joined.community_id)
+    _first_join(batch, tenant_id, joined.community_id, community, joined)
     batch.rescore.add(member.member_id)
+
+
+def _first_join(
+    batch: Batch, tenant_id: str, scope: uuid.UUID, first: MemberFacts | MemberCommunity, joined: MemberJoinedV1
+) -> None:
+    """Counts the member's first join of `scope` (the brand for ALL, else the community): a join of a scope
+    they were in before is a return, and an earlier join arriving after a later one takes over its count."""
+    if first.first_joined_at is not None:
+        if joined.joined_at >= first.first_joined_at:
+            return
+        earlier = activity.day_of(first.first_joined_at)
+        _count_first_join(batch, (tenant_id, scope), earlier, invited=first.inviter_id is not None, by=-1)
+    first.first_joined_at, first.inviter_id = joined.joined_at, batch.inviter(joined.inviter_id)
+    day = activity.day_of(joined.joined_at)
+    _count_first_join(batch, (tenant_id, scope), day, invited=joined.inviter_id is not None, by=1)
+
+
+def _count_first_join(batch: Batch, scope: tuple[str, uuid.UUID], day: date, *, invited: bool, by: int) -> None:
+    batch.counts[(*scope, "first_joins", day)] += by
+    if invited:
+        batch.counts[(*scope, "referred_joins", day)] += by
 
 
 def _left(batch: Batch, tenant_id: str, left: MemberLeftV1) -> None:
@@ -180,14 +135,12 @@ def _left(batch: Batch, tenant_id: str, left: MemberLeftV1) -> None:
 def _posted(batch: Batch, tenant_id: str, posted: ContentPostedV1) -> None:
     day = activity.day_of(posted.posted_at)
     batch.count(tenant_id, posted.community_id, "posts", day)
-    fact = batch.content.get(posted.content_id)
-    if fact is None:  # engagements may have come first, from another partition: then the row exists
-        fact = ContentFact(content_id=posted.content_id, tenant_id=tenant_id)
-        fact.views = fact.completes = fact.likes = fact.comments = fact.shares = fact.clicks = 0
-        batch.session.add(fact)
-        batch.content[posted.content_id] = fact
-    fact.community_id, fact.content_type = posted.community_id, posted.content_type
-    fact.source, fact.posted_at = posted.source, posted.posted_at
+    batch.posts[(tenant_id, posted.content_id)] = Post(
+        community_id=posted.community_id,
+        content_type=posted.content_type,
+        source=posted.source,
+        posted_at=posted.posted_at,
+    )
     if posted.source == "UGC" and posted.author_member_id is not None:
         batch.count(tenant_id, posted.community_id, "ugc_posts", day)
         if batch.member(tenant_id, posted.author_member_id) is not None:
@@ -238,7 +191,7 @@ def _placed(batch: Batch, tenant_id: str, placed: OrderPlacedV1) -> None:
         refunded_fen=0,
         campaign_id=attribution.campaign_id,
         content_id=attribution.content_id,
-        inviter_id=attribution.inviter_id,
+        inviter_id=batch.inviter(attribution.inviter_id),
     )
     batch.session.add(order)
     batch.orders[placed.order_id] = order
@@ -301,99 +254,12 @@ def _active(
     names), their engagement counts and recency moved."""
     member = batch.members[member_id]
     batch.did(tenant_id, community_id, (ACTIVE, *kinds), member_id, day or activity.day_of(at))
-    member.engagement_fast = activity.decayed(member.engagement_fast, member.engagement_at, at, activity.FAST_HALF_LIFE)
-    member.engagement_slow = activity.decayed(member.engagement_slow, member.engagement_at, at, activity.SLOW_HALF_LIFE)
-    member.engagement_fast += 1.0
-    member.engagement_slow += 1.0
-    member.engagement_at = max(at, member.engagement_at or at)
+    since = member.engagement_at
+    member.engagement_fast = activity.with_event(member.engagement_fast, since, at, activity.FAST_HALF_LIFE)
+    member.engagement_slow = activity.with_event(member.engagement_slow, since, at, activity.SLOW_HALF_LIFE)
+    member.engagement_at = max(at, since or at)
     if member.last_active_at is None or at > member.last_active_at:
         member.last_active_at = at
     if member.first_active_at is None or at < member.first_active_at:
         member.first_active_at = at
     batch.rescore.add(member_id)
-
-
-async def _write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None:
-    if not counts:
-        return
-    table = COUNTS
-    statement = upsert(session, table)
-    rows = [
-        {"tenant_id": t, "community_id": c, "metric": m, "day": d, "value": v}
-        for (t, c, m, d), v in sorted(counts.items())  # one lock order for concurrent consumers
-    ]
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(table.primary_key.columns), set_={"value": table.c.value + statement.excluded.value}
-        ),
-        rows,
-    )
-
-
-async def _write_sets(session: AsyncSession, batch: Batch) -> None:
-    """Adds the batch's members to each day's set: the row is created if need be, then locked, merged and
-    written, so two consumers adding to one set do not lose each other's members."""
-    if not batch.sets:
-        return
-    keys = sorted(batch.sets)
-    table = MEMBER_SETS
-    empty = BitMap().serialize()
-    await session.execute(
-        upsert(session, table).on_conflict_do_nothing(),
-        [{"tenant_id": t, "community_id": c, "kind": k, "day": d, "members": empty} for t, c, k, d in keys],
-    )
-    key_columns = tuple_(table.c.tenant_id, table.c.community_id, table.c.kind, table.c.day)
-    stored = await session.execute(
-        select(table).where(key_columns.in_(keys)).order_by(*table.primary_key.columns).with_for_update()
-    )
-    merged = []
-    for row in stored:
-        key = (row.tenant_id, row.community_id, row.kind, row.day)
-        bitmap = BitMap.deserialize(row.members)
-        bitmap.update(batch.members[m].number for m in batch.sets[key])
-        merged.append(
-            {"k_" + name: value for name, value in zip(("t", "c", "k", "d"), key, strict=True)}
-            | {"members": bitmap.serialize()}
-        )
-    await session.execute(
-        update(table)
-        .where(
-            table.c.tenant_id == bindparam("k_t"),
-            table.c.community_id == bindparam("k_c"),
-            table.c.kind == bindparam("k_k"),
-            table.c.day == bindparam("k_d"),
-        )
-        .values(members=bindparam("members")),
-        merged,
-    )
-
-
-async def _write_content(session: AsyncSession, engaged: Counter[tuple[str, uuid.UUID, str]]) -> None:
-    """Adds the batch's engagements to each item's counters, creating the row of an item whose post has
-    not come in yet."""
-    if not engaged:
-        return
-    rows: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
-    for (tenant_id, content_id, action), times in engaged.items():
-        row = rows.setdefault((tenant_id, content_id), {"content_id": content_id, "tenant_id": tenant_id} | ZEROS)
-        row[CONTENT_COUNTERS[action]] += times
-    table = CONTENT
-    statement = upsert(session, table)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.content_id],
-            set_={column: table.c[column] + statement.excluded[column] for column in CONTENT_COUNTERS.values()},
-        ),
-        [rows[key] for key in sorted(rows)],
-    )
-
-
-CONTENT_COUNTERS = {
-    "view": "views",
-    "complete": "completes",
-    "like": "likes",
-    "comment": "comments",
-    "share": "shares",
-    "click": "clicks",
-}
-ZEROS = dict.fromkeys(CONTENT_COUNTERS.values(), 0)

@@ -116,8 +116,10 @@ CATALOGUE: dict[str, Kpi] = {
         Kpi(
             "members_new",
             "members",
-            "Joins in the period (for the tenant: members joining their first community).",
-            lambda ledger, period: ledger.total("joins", period),
+            "Members joining for the first time in the period: for the tenant, members joining their first "
+            "of its communities; for a community, members who had never been in it. A member who comes back "
+            "after leaving is a returning member, not a new one (members_total counts them again).",
+            lambda ledger, period: ledger.total("first_joins", period),
         ),
         Kpi(
             "members_left",
@@ -208,8 +210,8 @@ CATALOGUE: dict[str, Kpi] = {
         Kpi(
             "referral_rate",
             "rate",
-            "Members who came through an invitation, divided by all members who joined "
-            "the brand (or community) for the first time in the period.",
+            "Of the members joining for the first time in the period (see members_new: the brand for the "
+            "tenant, the community for a community), the share who came through an invitation.",
             lambda ledger, period: _ratio(ledger.total("referred_joins", period), ledger.total("first_joins", period)),
         ),
         Kpi(

@@ -49,6 +49,19 @@ class KpiBreakdown(BaseModel):
     communities: list[KpiByCommunity]
 
 
+class KpiWindow(BaseModel):
+    days: int
+    start: date
+    end: date
+    values: dict[str, float | None] = Field(description="Per KPI; None where undefined (a rate over zero members).")
+
+
+class CommunityKpis(BaseModel):
+    community_id: uuid.UUID
+    units: dict[str, str] = Field(description="Per KPI.")
+    windows: list[KpiWindow] = Field(description="In the order the windows were asked for.")
+
+
 class MemberScores(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     member_id: uuid.UUID

@@ -3,22 +3,23 @@
 Each batch of events rescores the members it touched against their tenant's last fitted model, so a
 segment follows an event within the batch's transaction. A periodic full recompute refits the model
 (quintiles, BG/NBD, Gamma-Gamma) and rescores everyone, which is also how silence, with no event to
-announce it, turns into churn risk.
+announce it, turns into churn risk. One recompute of a tenant runs at a time (its model's lock), and it
+leaves alone the members events rescore while it runs (refit_writes).
 """
 
 import dataclasses
-import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import activity, lifetime_value, scoring
+from analytics_svc import activity, lifetime_value, locks, scoring
 from analytics_svc.models import MemberFacts, TenantModel
+from analytics_svc.refit_writes import Rescored, write_scores
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.outbox import Outbox
 
@@ -29,6 +30,8 @@ DAY = 86_400.0
 MIN_REPEAT_BUYERS = 50
 LTV_MONTHS = 12
 MONTHLY_DISCOUNT = 0.01
+# The periodic refit looks at this many of the most overdue tenants for one no other replica is refitting.
+REFIT_CANDIDATES = 10
 
 SCORED_COLUMNS = [
     "number",
@@ -46,6 +49,7 @@ SCORED_COLUMNS = [
     "engagement_at",
     "segment",
     "churn_flagged",
+    "scored_at",
 ]
 
 
@@ -72,19 +76,49 @@ async def rescore(
         await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(facts, changes))
 
 
+async def hold_unfitted(session: AsyncSession, tenant_ids: Collection[str]) -> None:
+    """Takes the model lock of each of these tenants that has no model yet, whose first fit the batch
+    will make."""
+    fitted = set(await session.scalars(select(TenantModel.tenant_id).where(TenantModel.tenant_id.in_(tenant_ids))))
+    for tenant_id in sorted(set(tenant_ids) - fitted):
+        await locks.hold_tenant_model(session, tenant_id)
+
+
 async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: datetime) -> int:
-    """Refits the tenant's model on all its members and rescores them; returns how many there are."""
+    """Refits the tenant's model on all its members and rescores them, once the tenant's model lock is
+    free; returns how many members there are."""
+    await locks.hold_tenant_model(session, tenant_id)
     columns = [getattr(MemberFacts, c) for c in SCORED_COLUMNS]
     found = await session.execute(select(*columns).where(MemberFacts.tenant_id == tenant_id))
     facts = _columns([tuple(row) for row in found])
     members = _arrays(facts, now)
-    model = await session.get(TenantModel, tenant_id) or TenantModel(tenant_id=tenant_id)
+    model = await session.get(TenantModel, tenant_id, populate_existing=True) or TenantModel(tenant_id=tenant_id)
     _fit(model, facts, members, now)
     session.add(model)
     changes = _score(facts, members, model, now)
-    await _write(session, changes)
-    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(facts, changes))
+    await _write_and_announce(session, outbox, tenant_id, facts, changes)
     return len(changes)
+
+
+async def _write_and_announce(
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    facts: dict[str, Sequence[Any]],
+    changes: Sequence[dict[str, Any]],
+) -> None:
+    """Writes a recompute's scores and announces the changes of the members it did write (not of those an
+    event rescored meanwhile, whose batch announced theirs)."""
+    written = await write_scores(
+        session,
+        [
+            Rescored(member_id=member_id, replaces=replaces, scores=change)
+            for member_id, replaces, change in zip(facts["member_id"], facts["scored_at"], changes, strict=True)
+        ],
+    )
+    kept = [i for i, change in enumerate(changes) if change["number"] in written]
+    before: dict[str, Sequence[Any]] = {column: [values[i] for i in kept] for column, values in facts.items()}
+    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(before, [changes[i] for i in kept]))
 
 
 def _columns(rows: Sequence[tuple[Any, ...]]) -> dict[str, Sequence[Any]]:
@@ -93,51 +127,27 @@ def _columns(rows: Sequence[tuple[Any, ...]]) -> dict[str, Sequence[Any]]:
     return dict(zip(SCORED_COLUMNS, transposed, strict=True))
 
 
-async def _write(session: AsyncSession, changes: Sequence[dict[str, Any]]) -> None:
-    """Writes everyone's new scores. On PostgreSQL they are COPYed into a scratch table and applied by one
-    UPDATE, in the session's transaction: a million single-row updates would take minutes."""
-    if not changes:
-        return
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql":
-        table = cast(Table, MemberFacts.__table__)
-        await session.execute(
-            update(table)
-            .where(table.c.number == bindparam("key"))
-            .values({name: bindparam(name) for name in changes[0] if name != "number"}),
-            [{**change, "key": change["number"]} for change in changes],
-        )
-        return
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None  # a checked-out connection has its driver's
-    columns = list(changes[0])
-    await driver.execute(
-        f"CREATE TEMP TABLE rescored ON COMMIT DROP AS SELECT {', '.join(columns)} FROM member_facts WITH NO DATA;"
-        "ALTER TABLE rescored ALTER COLUMN churn_reasons TYPE text"  # COPY has no JSON codec; cast below
-    )
-    records = [tuple(json.dumps(c[k]) if k == "churn_reasons" else c[k] for k in columns) for c in changes]
-    await driver.copy_records_to_table("rescored", records=records, columns=columns)
-    assignments = ", ".join(
-        f"{k} = s.{k}::json" if k == "churn_reasons" else f"{k} = s.{k}" for k in columns if k != "number"
-    )
-    await driver.execute(f"UPDATE member_facts m SET {assignments} FROM rescored s WHERE m.number = s.number")
-    await driver.execute("DROP TABLE rescored")  # a second recompute may come in this transaction
-
-
 async def refit_next(session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta) -> int:
-    """The periodic full recompute: the tenant whose fit is oldest and over `every` old, if any (1 if one
-    was done). Replicas skip a tenant another is refitting."""
-    due = await session.scalar(
-        select(TenantModel)
-        .where(TenantModel.fitted_at <= now - every)
+    """The periodic full recompute: of the tenants whose fit is over `every` old, the most overdue one no
+    other replica (or request) is refitting, if any (1 if one was done)."""
+    overdue = now - every
+    candidates = await session.scalars(
+        select(TenantModel.tenant_id)
+        .where(TenantModel.fitted_at <= overdue)
         .order_by(TenantModel.fitted_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+        .limit(REFIT_CANDIDATES)
     )
-    if due is None:
-        return 0
-    await recompute(session, outbox, due.tenant_id, now)
-    return 1
+    for tenant_id in candidates.all():
+        if await locks.try_hold_tenant_model(session, tenant_id) and await _still_due(session, tenant_id, overdue):
+            await recompute(session, outbox, tenant_id, now)
+            return 1
+    return 0
+
+
+async def _still_due(session: AsyncSession, tenant_id: str, overdue: datetime) -> bool:
+    """Whether the tenant's fit is still overdue: another replica may have refitted it since it was listed."""
+    fitted_at = await session.scalar(select(TenantModel.fitted_at).where(TenantModel.tenant_id == tenant_id))
+    return fitted_at is not None and fitted_at <= overdue
 
 
 def _arrays(facts: dict[str, Sequence[Any]], now: datetime) -> scoring.Members:

@@ -8,11 +8,16 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.exceptions import CommunityNotFound, MemberNotFound
-from analytics_svc.models import CommunityMembership, ContentFact, MemberFacts
-from analytics_svc.schemas import CommunityMemberCount, SegmentCount
+from analytics_svc import locks, segments
+from analytics_svc.exceptions import CommunityNotFound, MemberNotFound, PermissionDenied, RecomputeRunning
+from analytics_svc.models import CommunityMembership, ContentFact, MemberFacts, TenantModel
+from analytics_svc.schemas import CommunityMemberCount, Recomputed, SegmentCount
 from analytics_svc.scoring import SEGMENTS
 from qunyun_shared.db import upsert
+from qunyun_shared.identity import Identity
+from qunyun_shared.outbox import Outbox
+
+WRITE_PERMISSION = "analytics:write"
 
 
 async def count_membership_changes(
@@ -79,6 +84,18 @@ async def member_scores(session: AsyncSession, tenant_id: str, member_id: uuid.U
     if member is None or member.tenant_id != tenant_id:
         raise MemberNotFound(f"No member {member_id} is known to analytics.")
     return member
+
+
+async def recompute_segments(*, session: AsyncSession, outbox: Outbox, caller: Identity, now: datetime) -> Recomputed:
+    """Refits the caller's tenant's model and rescores every member now, unless a refit of it is running."""
+    if not {"*", WRITE_PERMISSION} & caller.permissions:
+        raise PermissionDenied(f"Recomputing segments needs the {WRITE_PERMISSION} permission.")
+    if not await locks.try_hold_tenant_model(session, caller.tenant_id):
+        raise RecomputeRunning("The tenant's segments are being recomputed now; ask again once that is done.")
+    members = await segments.recompute(session, outbox, caller.tenant_id, now)
+    model = await session.get(TenantModel, caller.tenant_id)
+    assert model is not None  # the recompute has just fitted it
+    return Recomputed(members=members, fitted_at=model.fitted_at, purchase_model=model.purchases is not None)
 
 
 async def segment_counts(session: AsyncSession, tenant_id: str) -> list[SegmentCount]:

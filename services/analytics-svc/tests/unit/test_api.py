@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc.activity import REPORT_ZONE
 from analytics_svc.api import alerts, cohorts, communities, kpis, members
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import MESSAGING, Base
+from analytics_svc.models import MESSAGING, Base, TenantModel
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.identity import Identity
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.unit
 OUTBOX = Outbox(table=MESSAGING.outbox, source="analytics-svc", topic_prefix="qunyun")
 TENANT = "tenant-a"
 COMMUNITY = uuid.UUID(int=7)
+ANALYST = frozenset({"analytics:read", "analytics:write"})
 
 session = in_memory_session_fixture(Base.metadata)
 
@@ -33,7 +34,8 @@ async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
     joined = MemberJoinedV1(member_id=uuid.uuid4(), community_id=COMMUNITY, channel="qr", joined_at=datetime.now(UTC))
     await HANDLERS["member.joined"](session, OUTBOX, [new_event(source="test", tenant_id=TENANT, payload=joined)])
     routers = [module.router for module in (communities, kpis, members, cohorts, alerts)]
-    async with routes_client(session, routers, lambda: Identity(tenant_id=TENANT, principal="test"), OUTBOX) as http:
+    caller = Identity(tenant_id=TENANT, principal="test", permissions=ANALYST)
+    async with routes_client(session, routers, lambda: caller, OUTBOX) as http:
         yield http
 
 
@@ -117,3 +119,23 @@ async def test_segments_and_a_members_scores(client: httpx.AsyncClient) -> None:
     assert (recomputed["members"], recomputed["purchase_model"]) == (1, False)
     health = (await client.get(f"/analytics/communities/{COMMUNITY}/health")).json()
     assert health["stage"] == "startup" and len(health["metrics"]) == 12
+
+
+@pytest.mark.parametrize("permissions", [frozenset(), frozenset({"analytics:read"}), frozenset({"members:write"})])
+async def test_a_recompute_needs_the_analytics_write_permission(
+    session: AsyncSession, permissions: frozenset[str]
+) -> None:
+    caller = Identity(tenant_id=TENANT, principal="reader", permissions=permissions)
+    async with routes_client(session, [members.router], lambda: caller, OUTBOX) as http:
+        refused = await http.post("/analytics/segments/recompute")
+    assert (refused.status_code, refused.headers["content-type"]) == (403, "application/problem+json")
+    assert "analytics:write" in refused.json()["detail"]
+    assert await session.get(TenantModel, TENANT) is None  # nothing fitted, nothing written
+
+
+async def test_an_owner_may_recompute(session: AsyncSession) -> None:
+    caller = Identity(tenant_id=TENANT, principal="owner", permissions=frozenset({"*"}))
+    async with routes_client(session, [members.router], lambda: caller, OUTBOX) as http:
+        recomputed = await http.post("/analytics/segments/recompute")
+    assert recomputed.status_code == 200, recomputed.text
+    assert await session.get(TenantModel, TENANT) is not None

@@ -211,3 +211,46 @@ async def test_another_tenant_sees_nothing(session: AsyncSession) -> None:
 
 def test_the_kpi_reference_doc_is_current() -> None:
     assert (ROOT / "docs" / "kpis.md").read_text() == kpi_reference.render(), "run `make docs`"
+
+
+async def test_a_returning_member_is_not_new(session: AsyncSession) -> None:
+    """M1 joins A, leaves the brand, and joins A again: one new member of the tenant and of A, not two."""
+    week_later = MONDAY + timedelta(7)
+    await deliver(session, joined(M1, A, MONDAY))
+    await deliver(session, MemberLeftV1(member_id=M1, community_id=A, reason="left", left_at=at(MONDAY, 12)))
+    await deliver(session, joined(M1, A, week_later), joined(M2, A, week_later))
+    assert await value(session, "members_new", MONDAY, week_later) == 2
+    assert await value(session, "members_new", MONDAY, week_later, community_id=A) == 2
+    assert await value(session, "members_new", week_later) == 1  # M2; M1 came back
+    assert await value(session, "members_total", week_later) == 2  # the return still counts as a member
+
+
+async def test_an_earlier_join_arriving_late_moves_the_first_join_to_its_day(session: AsyncSession) -> None:
+    tuesday = MONDAY + timedelta(1)
+    await deliver(session, joined(M1, B, tuesday, inviter=M2))
+    await deliver(session, joined(M1, A, MONDAY))  # from another partition, after the later join
+    assert await value(session, "members_new", MONDAY, tuesday) == 1
+    assert await value(session, "members_new", MONDAY) == 1
+    assert await value(session, "referral_rate", MONDAY, tuesday) == 0.0  # M1 came to the brand uninvited
+    # In each community, M1 is new on the day they joined it, and was invited into B.
+    assert await value(session, "members_new", tuesday, community_id=B) == 1
+    assert await value(session, "referral_rate", tuesday, community_id=B) == 1.0
+
+
+async def test_a_communitys_referral_rate_counts_the_members_new_to_it(session: AsyncSession) -> None:
+    """M1, a member of the brand since Monday through A, is invited into B on Tuesday: a referral of B's."""
+    tuesday = MONDAY + timedelta(1)
+    await deliver(session, joined(M1, A, MONDAY), joined(M2, A, MONDAY))
+    await deliver(session, joined(M1, B, tuesday, inviter=M2), joined(M3, B, tuesday))
+    assert await value(session, "referral_rate", tuesday, community_id=B) == pytest.approx(1 / 2)
+    assert await value(session, "members_new", tuesday, community_id=B) == 2
+    assert await value(session, "referral_rate", MONDAY, tuesday) == 0.0  # for the brand, M1 was not referred
+
+
+async def test_a_join_invited_by_an_erased_member_keeps_no_link_to_them(session: AsyncSession) -> None:
+    await deliver(session, joined(M1, A, MONDAY))
+    await deliver(session, MemberErasedV1(member_id=M1))
+    await deliver(session, joined(M2, A, MONDAY + timedelta(1), inviter=M1))
+    invited = await session.scalar(select(MemberFacts).where(MemberFacts.member_id == M2))
+    assert invited is not None and invited.inviter_id is None
+    assert await value(session, "referral_rate", MONDAY + timedelta(1)) == 1.0  # the invitation still counts

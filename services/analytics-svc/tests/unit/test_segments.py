@@ -142,3 +142,43 @@ async def test_the_periodic_refit_takes_the_oldest_due_tenant_only(session: Asyn
     assert await segments.refit_next(session, OUTBOX, now + timedelta(hours=2), every=timedelta(hours=1)) == 1
     await session.refresh(model)
     assert model.fitted_at == now + timedelta(hours=2)
+
+
+async def test_late_events_weigh_what_their_age_says_whatever_the_arrival_order(session: AsyncSession) -> None:
+    """Two members do the same things; one's events arrive in order, the other's newest first, as events
+    from several partitions can. Their engagement, trend and churn score come out the same."""
+    now = datetime.now(UTC)
+    in_order, reversed_order = uuid.uuid4(), uuid.uuid4()
+    times = [now - timedelta(days=days) for days in (40, 21, 9, 2)]
+
+    def likes(member_id: uuid.UUID, moments: list[datetime]) -> list[ContentEngagedV1]:
+        return [
+            ContentEngagedV1(content_id=uuid.uuid4(), member_id=member_id, action="like", occurred_at=moment)
+            for moment in moments
+        ]
+
+    await deliver(
+        session,
+        *(
+            MemberJoinedV1(member_id=m, community_id=uuid.UUID(int=1), channel="qr", joined_at=times[0] - timedelta(1))
+            for m in (in_order, reversed_order)
+        ),
+    )
+    for moment in times:
+        await deliver(session, *likes(in_order, [moment]))
+    for moment in reversed(times):
+        await deliver(session, *likes(reversed_order, [moment]))
+    await segments.recompute(session, OUTBOX, TENANT, now)
+    found = {
+        m.member_id: m
+        for m in await session.scalars(
+            select(MemberFacts)
+            .where(MemberFacts.member_id.in_((in_order, reversed_order)))
+            .execution_options(populate_existing=True)
+        )
+    }
+    first, second = found[in_order], found[reversed_order]
+    assert second.engagement_at == first.engagement_at == times[-1]
+    assert second.engagement_fast == pytest.approx(first.engagement_fast, rel=1e-9)
+    assert second.engagement_slow == pytest.approx(first.engagement_slow, rel=1e-9)
+    assert (second.churn_score, second.segment) == (first.churn_score, first.segment)

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from analytics_svc import health, service
+from analytics_svc import health, kpi_windows, service
 from analytics_svc.activity import day_of
-from analytics_svc.schemas import CommunityMemberCount, ContentRank, HealthRead, MetricRead
+from analytics_svc.schemas import CommunityKpis, CommunityMemberCount, ContentRank, HealthRead, MetricRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
 router = APIRouter(prefix="/analytics/communities", tags=["communities"])
@@ -48,6 +48,22 @@ async def community_health(
         stage=found.stage,
         dimensions=found.dimensions,
         metrics=metrics,
+    )
+
+
+@router.get("/{community_id}/kpis", summary="Several KPIs over trailing windows (the last 7 and 30 days, say) at once")
+async def community_kpis(
+    community_id: uuid.UUID,
+    session: DbSession,
+    caller: CurrentIdentity,
+    kpi: Annotated[list[str], Query(min_length=1, max_length=30, description="KPIs of GET /analytics/kpis.")],
+    days: Annotated[list[int], Query(min_length=1, description="The length of each window, in days.")],
+    as_of: Annotated[date | None, Query(description="Last day of every window; default today.")] = None,
+) -> CommunityKpis:
+    await service.require_community(session, caller.tenant_id, community_id)
+    end = as_of or day_of(datetime.now(UTC))
+    return await kpi_windows.community_kpis(
+        session=session, tenant_id=caller.tenant_id, community_id=community_id, names=kpi, days=days, end=end
     )
 
 

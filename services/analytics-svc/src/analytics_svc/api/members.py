@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from analytics_svc import segments, service
-from analytics_svc.models import TenantModel
+from analytics_svc import service
 from analytics_svc.schemas import MemberScores, Recomputed, SegmentCount
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
@@ -26,9 +25,7 @@ async def segment_counts(session: DbSession, caller: CurrentIdentity) -> list[Se
 @router.post(
     "/segments/recompute",
     summary="Refit the tenant's model (quintiles, BG/NBD, Gamma-Gamma) and rescore every member now",
+    description="Needs the analytics:write permission; 409 while a recompute of the tenant is running.",
 )
 async def recompute(session: DbSession, outbox: EventOutbox, caller: CurrentIdentity) -> Recomputed:
-    members = await segments.recompute(session, outbox, caller.tenant_id, datetime.now(UTC))
-    model = await session.get(TenantModel, caller.tenant_id)
-    assert model is not None
-    return Recomputed(members=members, fitted_at=model.fitted_at, purchase_model=model.purchases is not None)
+    return await service.recompute_segments(session=session, outbox=outbox, caller=caller, now=datetime.now(UTC))

@@ -3,7 +3,7 @@
 from analytics_svc.models.alerts import Alert, AlertRule
 from analytics_svc.models.base import ERASED_MEMBERS, MESSAGING, Base, CommunityMembership
 from analytics_svc.models.daily import ALL, DailyCount, DailyMembers
-from analytics_svc.models.facts import ContentFact, MemberFacts, OrderFact
+from analytics_svc.models.facts import ContentFact, MemberCommunity, MemberFacts, OrderFact
 from analytics_svc.models.tenants import CommunityState, TenantModel
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "ContentFact",
     "DailyCount",
     "DailyMembers",
+    "MemberCommunity",
     "MemberFacts",
     "OrderFact",
     "TenantModel",

@@ -53,6 +53,19 @@ class MemberFacts(Base):
     scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class MemberCommunity(Base):
+    """A community a member has joined, with their first join of it: a join of a community the member was
+    in before is a return, not a new member of it. Erased with the member."""
+
+    __tablename__ = "member_communities"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    first_joined_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    inviter_id: Mapped[uuid.UUID | None]
+
+
 class OrderFact(Base):
     """An order as the funnel, repurchase and revenue cohorts need it."""
 

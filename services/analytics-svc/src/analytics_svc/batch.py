@@ -1,0 +1,63 @@
+"""What a consumer batch adds, gathered in memory before it is written (analytics_svc.ingest)."""
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_svc.batch_writes import CountKey, Post
+from analytics_svc.models import ALL, MemberCommunity, MemberFacts, OrderFact
+
+
+@dataclass
+class Batch:
+    """What a batch adds, gathered in memory before it is written."""
+
+    session: AsyncSession
+    members: dict[uuid.UUID, MemberFacts]
+    orders: dict[uuid.UUID, OrderFact]
+    communities: dict[tuple[uuid.UUID, uuid.UUID], MemberCommunity]
+    erased: set[uuid.UUID]
+    counts: Counter[CountKey] = field(default_factory=Counter)
+    sets: defaultdict[CountKey, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
+    posts: dict[tuple[str, uuid.UUID], Post] = field(default_factory=dict)
+    engaged_content: Counter[tuple[str, uuid.UUID, str]] = field(default_factory=Counter)
+    rescore: set[uuid.UUID] = field(default_factory=set)
+    joins: list[tuple[str, uuid.UUID]] = field(default_factory=list)
+    leaves: list[tuple[str, uuid.UUID]] = field(default_factory=list)
+
+    def count(self, tenant_id: str, community_id: uuid.UUID | None, metric: str, day: date, by: int = 1) -> None:
+        """Adds to the tenant's count and, when the event names one, its community's."""
+        self.counts[(tenant_id, ALL, metric, day)] += by
+        if community_id is not None:
+            self.counts[(tenant_id, community_id, metric, day)] += by
+
+    def did(
+        self, tenant_id: str, community_id: uuid.UUID | None, kinds: Iterable[str], member_id: uuid.UUID, day: date
+    ) -> None:
+        for kind in kinds:
+            self.sets[(tenant_id, ALL, kind, day)].add(member_id)
+            if community_id is not None:
+                self.sets[(tenant_id, community_id, kind, day)].add(member_id)
+
+    def member(self, tenant_id: str, member_id: uuid.UUID) -> MemberFacts | None:
+        """The member's facts (created at loading if the batch is the first to hear of them); None once
+        erased, or if the member is another tenant's."""
+        facts = self.members.get(member_id)
+        return facts if facts is not None and facts.tenant_id == tenant_id else None
+
+    def membership(self, tenant_id: str, member_id: uuid.UUID, community_id: uuid.UUID) -> MemberCommunity:
+        """The member's record of one community, new if they join it for the first time."""
+        found = self.communities.get((member_id, community_id))
+        if found is None:
+            found = MemberCommunity(member_id=member_id, community_id=community_id, tenant_id=tenant_id)
+            self.session.add(found)
+            self.communities[(member_id, community_id)] = found
+        return found
+
+    def inviter(self, inviter_id: uuid.UUID | None) -> uuid.UUID | None:
+        """The inviter to link to: none once erased."""
+        return None if inviter_id in self.erased else inviter_id

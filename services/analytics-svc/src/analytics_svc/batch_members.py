@@ -1,0 +1,120 @@
+"""The members a consumer batch is about: their facts locked for the batch, created for members new to
+analytics, and the erased ones left out.
+
+Replicas consume different partitions, and one member's events are on several (their own, their
+orders', their posts'), so two replicas may meet the same member at once: a new member's row is created
+by an upsert that waits for, then yields to, the other's, and every row is then locked in member id order.
+Erasure runs concurrently too; see `load` for how the two are kept apart.
+"""
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_svc import locks
+from analytics_svc.models import ERASED_MEMBERS, MemberCommunity, MemberFacts
+from qunyun_shared.db import upsert
+from qunyun_shared.erasure import erased_among
+from qunyun_shared.events import Envelope
+from qunyun_shared.events.campaign import OrderPlacedV1
+from qunyun_shared.events.content import ContentModeratedV1, ContentPostedV1, SurveyAnsweredV1
+from qunyun_shared.events.member import MemberJoinedV1
+
+Member = tuple[str, uuid.UUID]  # tenant, member
+FACTS = cast(Table, MemberFacts.__table__)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    facts: dict[uuid.UUID, MemberFacts]
+    erased: set[uuid.UUID]
+
+
+async def load(session: AsyncSession, events: Sequence[Envelope]) -> Loaded:
+    """The facts of the members the events add to, locked (created first for those new to analytics), and
+    which of these and of the members they only name (inviters) are erased.
+
+    A member with a row is kept from their erasure by the row: erasure deletes it, which waits for the
+    batch's lock, or the batch's lock waits for erasure and finds no row. A member new to analytics, or one
+    only named, has no row to lock: for them both sides take the member's lock first."""
+    adding = {(e.tenantid, m) for e in events if (m := _member_added_to(e)) is not None}
+    naming = {(e.tenantid, m) for e in events if (m := _inviter_named(e)) is not None}
+    ids = {member_id for _, member_id in adding}
+    known = await _known(session, ids)
+    await locks.hold_members(session, {m for m in adding if m[1] not in known} | set(naming))
+    erased = await erased_among(session, ERASED_MEMBERS, ids | {member_id for _, member_id in naming})
+    await _create(session, [m for m in adding if m[1] not in known | erased])
+    facts = await _locked(session, ids - erased)
+    return Loaded(facts=facts, erased=erased | (ids - erased - facts.keys()))
+
+
+async def communities_of(
+    session: AsyncSession, member_ids: Collection[uuid.UUID]
+) -> dict[tuple[uuid.UUID, uuid.UUID], MemberCommunity]:
+    """The communities these members have joined, by (member, community); the members' rows are locked,
+    so no one else adds to them meanwhile."""
+    if not member_ids:
+        return {}
+    found = await session.scalars(select(MemberCommunity).where(MemberCommunity.member_id.in_(member_ids)))
+    return {(c.member_id, c.community_id): c for c in found}
+
+
+def _member_added_to(envelope: Envelope) -> uuid.UUID | None:
+    """The member whose facts the event adds to, if any."""
+    match envelope.data:
+        case ContentPostedV1() as posted:
+            return posted.author_member_id if posted.source == "UGC" else None
+        case SurveyAnsweredV1() | ContentModeratedV1():
+            return None
+        case _:
+            member_id = getattr(envelope.data, "member_id", None)
+            return member_id if isinstance(member_id, uuid.UUID) else None
+
+
+def _inviter_named(envelope: Envelope) -> uuid.UUID | None:
+    """The member the event names as an inviter, if any."""
+    match envelope.data:
+        case MemberJoinedV1() as joined:
+            return joined.inviter_id
+        case OrderPlacedV1() as placed:
+            return placed.attribution.inviter_id
+        case _:
+            return None
+
+
+async def _known(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    if not member_ids:
+        return set()
+    return set(await session.scalars(select(MemberFacts.member_id).where(MemberFacts.member_id.in_(member_ids))))
+
+
+async def _create(session: AsyncSession, members: Collection[Member]) -> None:
+    """Rows for members new to analytics, in member id order; one another replica is creating at the same
+    moment is waited for and left as it made it."""
+    if not members:
+        return
+    rows = [{"member_id": member_id, "tenant_id": tenant_id} for tenant_id, member_id in sorted(members, key=_by_id)]
+    await session.execute(upsert(session, FACTS).on_conflict_do_nothing(), rows)
+
+
+async def _locked(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, MemberFacts]:
+    """The members' facts as committed now, locked in member id order: the order every writer of member
+    rows (ingestion, the refit, erasure) takes them in, so none waits on another that waits on it."""
+    if not member_ids:
+        return {}
+    found = await session.scalars(
+        select(MemberFacts)
+        .where(MemberFacts.member_id.in_(member_ids))
+        .order_by(MemberFacts.member_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {member.member_id: member for member in found}
+
+
+def _by_id(member: Member) -> uuid.UUID:
+    return member[1]

@@ -1,0 +1,131 @@
+"""What a consumer batch adds, written back in a few statements: the day's counts, the day's member sets,
+and content items' posts and counters. Rows are written in key order, the one order every replica takes
+them in, and created by upserts: another replica may be creating the same row at the same moment."""
+
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Set
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any, cast
+
+from pyroaring import BitMap
+from sqlalchemy import Table, bindparam, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_svc.models import ContentFact, DailyCount, DailyMembers, MemberFacts
+from qunyun_shared.db import upsert
+
+CountKey = tuple[str, uuid.UUID, str, date]  # tenant, community (or ALL), metric or kind, day
+COUNTS = cast(Table, DailyCount.__table__)
+MEMBER_SETS = cast(Table, DailyMembers.__table__)
+CONTENT = cast(Table, ContentFact.__table__)
+
+CONTENT_COUNTERS = {
+    "view": "views",
+    "complete": "completes",
+    "like": "likes",
+    "comment": "comments",
+    "share": "shares",
+    "click": "clicks",
+}
+ZEROS = dict.fromkeys(CONTENT_COUNTERS.values(), 0)
+
+
+@dataclass(frozen=True)
+class Post:
+    """What `content.posted` says of an item."""
+
+    community_id: uuid.UUID | None
+    content_type: str
+    source: str
+    posted_at: datetime
+
+
+UNPOSTED = dict.fromkeys(Post.__dataclass_fields__)
+
+
+async def write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None:
+    """Adds the batch's counts to the days' counts."""
+    if not counts:
+        return
+    statement = upsert(session, COUNTS)
+    rows = [
+        {"tenant_id": t, "community_id": c, "metric": m, "day": d, "value": v}
+        for (t, c, m, d), v in sorted(counts.items())
+    ]
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(COUNTS.primary_key.columns), set_={"value": COUNTS.c.value + statement.excluded.value}
+        ),
+        rows,
+    )
+
+
+async def write_member_sets(
+    session: AsyncSession, sets: Mapping[CountKey, Set[uuid.UUID]], members: Mapping[uuid.UUID, MemberFacts]
+) -> None:
+    """Adds the batch's members to each day's set: the row is created if need be, then locked, merged and
+    written, so two consumers adding to one set do not lose each other's members."""
+    if not sets:
+        return
+    keys = sorted(sets)
+    table = MEMBER_SETS
+    empty = BitMap().serialize()
+    await session.execute(
+        upsert(session, table).on_conflict_do_nothing(),
+        [{"tenant_id": t, "community_id": c, "kind": k, "day": d, "members": empty} for t, c, k, d in keys],
+    )
+    key_columns = tuple_(table.c.tenant_id, table.c.community_id, table.c.kind, table.c.day)
+    stored = await session.execute(
+        select(table).where(key_columns.in_(keys)).order_by(*table.primary_key.columns).with_for_update()
+    )
+    merged = []
+    for row in stored:
+        key = (row.tenant_id, row.community_id, row.kind, row.day)
+        bitmap = BitMap.deserialize(row.members)
+        bitmap.update(members[m].number for m in sets[key])
+        merged.append(
+            {"k_" + name: value for name, value in zip(("t", "c", "k", "d"), key, strict=True)}
+            | {"members": bitmap.serialize()}
+        )
+    await session.execute(
+        update(table)
+        .where(
+            table.c.tenant_id == bindparam("k_t"),
+            table.c.community_id == bindparam("k_c"),
+            table.c.kind == bindparam("k_k"),
+            table.c.day == bindparam("k_d"),
+        )
+        .values(members=bindparam("members")),
+        merged,
+    )
+
+
+async def write_content(
+    session: AsyncSession,
+    posts: Mapping[tuple[str, uuid.UUID], Post],
+    engaged: Counter[tuple[str, uuid.UUID, str]],
+) -> None:
+    """Each item's post and its engagements, in one upsert: an item whose post has not come in yet gets a
+    row of counters, which its post fills in later; an item of another tenant is left alone."""
+    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    for (tenant_id, content_id), post in posts.items():
+        rows[content_id] = {"content_id": content_id, "tenant_id": tenant_id} | asdict(post) | ZEROS
+    for (tenant_id, content_id, action), times in engaged.items():
+        row = rows.setdefault(content_id, {"content_id": content_id, "tenant_id": tenant_id} | UNPOSTED | ZEROS)
+        if row["tenant_id"] == tenant_id:
+            row[CONTENT_COUNTERS[action]] += times
+    if not rows:
+        return
+    statement = upsert(session, CONTENT)
+    excluded = statement.excluded
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[CONTENT.c.content_id],
+            set_={column: CONTENT.c[column] + excluded[column] for column in CONTENT_COUNTERS.values()}
+            | {column: func.coalesce(excluded[column], CONTENT.c[column]) for column in UNPOSTED},
+            where=CONTENT.c.tenant_id == excluded.tenant_id,
+        ),
+        [rows[content_id] for content_id in sorted(rows)],
+    )

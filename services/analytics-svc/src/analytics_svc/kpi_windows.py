@@ -1,0 +1,61 @@
+"""Several KPIs over trailing windows at once (a dashboard's last 7 and last 30 days), read from one load
+of the ledger rather than one per KPI and window."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_svc.kpis import CATALOGUE, REPURCHASE, Period, load, repurchase_rate, unit_of
+from analytics_svc.schemas import CommunityKpis, KpiWindow
+from qunyun_shared.problems import InvalidInput
+
+MAX_WINDOWS = 4
+MAX_WINDOW_DAYS = 366
+
+
+async def community_kpis(
+    *,
+    session: AsyncSession,
+    tenant_id: str,
+    community_id: uuid.UUID,
+    names: Sequence[str],
+    days: Sequence[int],
+    end: date,
+) -> CommunityKpis:
+    """The KPIs `names` of a community over windows of `days` days, each ending on `end`."""
+    _check(days)
+    names = list(dict.fromkeys(names))
+    units = {name: unit_of(name) for name in names}
+    spans = [Period(end - timedelta(length - 1), end) for length in days]
+    measured = [CATALOGUE[name] for name in names if name in CATALOGUE]
+    # The widest window less the longest trailing lookback: the one range every value is read from.
+    first = min(span.start for span in spans) - timedelta(max((kpi.lookback_days for kpi in measured), default=0))
+    reads = sorted({kind for kpi in measured for kind in kpi.reads})
+    ledger = await load(session, tenant_id, community_id, first, end, reads)
+    windows = [
+        KpiWindow(
+            days=length,
+            start=span.start,
+            end=span.end,
+            values={
+                name: (
+                    await repurchase_rate(session, tenant_id, span, community_id)
+                    if name == REPURCHASE.name
+                    else CATALOGUE[name].compute(ledger, span)
+                )
+                for name in names
+            },
+        )
+        for length, span in zip(days, spans, strict=True)
+    ]
+    return CommunityKpis(community_id=community_id, units=units, windows=windows)
+
+
+def _check(days: Sequence[int]) -> None:
+    """Refuses no window, too many, a repeated one, or one out of range."""
+    if not 1 <= len(days) <= MAX_WINDOWS or len(set(days)) != len(days):
+        raise InvalidInput(f"Ask for 1 to {MAX_WINDOWS} different windows.", field="days")
+    if not all(1 <= length <= MAX_WINDOW_DAYS for length in days):
+        raise InvalidInput(f"A window is 1 to {MAX_WINDOW_DAYS} days long.", field="days")
