@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import httpx
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import cpu, machine
@@ -71,20 +72,25 @@ async def flash_sale(api: httpx.AsyncClient, name: str) -> str:
 
 
 async def attempt_all(url: str, headers: dict[str, str], members: list[uuid.UUID], concurrency: int) -> dict[str, Any]:
-    """Every attempt in flight at once (the client's pool holds `concurrency` connections), each with its
-    own Idempotency-Key. Returns the throughput and what each attempt was answered."""
+    """The attempts over `concurrency` connections, each sending its next attempt the moment the last is
+    answered, so `concurrency` are in flight all along; each attempt has its own Idempotency-Key. (Not one
+    task per attempt: starting 5,000 requests at once cost the client a second before the first was sent.)
+    Returns the throughput and what each attempt was answered."""
     statuses: list[int] = []
+    crowd = iter(members)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
 
-        async def attempt(member_id: uuid.UUID) -> None:
-            key = {"Idempotency-Key": str(uuid.uuid4())}
-            async with http.post(url, json={"member_id": str(member_id)}, headers=key) as response:
-                await response.read()
-                statuses.append(response.status)
+        async def connection() -> None:
+            for member_id in crowd:
+                key = {"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}
+                body = orjson.dumps({"member_id": member_id})
+                async with http.post(url, data=body, headers=key) as response:
+                    await response.read()
+                    statuses.append(response.status)
 
         started = time.perf_counter()
-        await asyncio.gather(*(attempt(member_id) for member_id in members))
+        await asyncio.gather(*(connection() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
     return {
         "attempts": len(members),
@@ -118,7 +124,7 @@ async def orders_of_sale(platform: Platform, campaign_id: str) -> dict[str, int]
             " GROUP BY member_id) per_member",
             sale,
         )
-        sold = await connection.fetchval("SELECT sold FROM campaign_stock WHERE campaign_id = $1", sale)
+        sold = await connection.fetchval("SELECT sum(sold)::bigint FROM campaign_stock WHERE campaign_id = $1", sale)
         return {"orders": orders, "most_orders_of_one_member": most, "stock_sold": sold}
     finally:
         await connection.close()
@@ -308,8 +314,8 @@ def table(results: dict[str, Any]) -> str:
         spent = ", ".join(f"{who.removesuffix('_ms')} {ms}" for who, ms in run["cpu_per_attempt"].items())
         rows.append(
             (
-                f"Flash sale of {sales['stock']} units, {run['attempts']:,} concurrent attempts from "
-                f"{sales['members']:,} members, {path}",
+                f"Flash sale of {sales['stock']} units, {run['attempts']:,} attempts from {sales['members']:,} "
+                f"members, {sales['concurrency']} in flight at every moment, {path}",
                 f"{run['attempts_per_second']:,} attempts/s ({run['seconds']} s)",
                 f"target ≥ 1,000/s; {run['orders']} orders, {run['stock_sold']} units sold, at most "
                 f"{run['most_orders_of_one_member']} per member, {run['sold_out']:,} refused sold out; "

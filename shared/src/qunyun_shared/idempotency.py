@@ -6,8 +6,10 @@ first failed and rolled back, the claim went with it and the retry does the writ
 yields one effect and one response, and a failed attempt leaves nothing that would block a retry.
 """
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
@@ -16,10 +18,10 @@ import asyncpg
 import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
 from starlette.responses import Response
 
 from qunyun_shared.db import UtcDateTime
@@ -55,9 +57,13 @@ def idempotency_keys_table(metadata: MetaData) -> Table:
 async def optional_key(request: Request) -> str | None:
     """The request's `Idempotency-Key`, if it sent one: a write that is safe to retry with it."""
     key = request.headers.get(HEADER, "").strip()
+    _refuse_too_long(key)
+    return key or None
+
+
+def _refuse_too_long(key: str) -> None:
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.", field=HEADER)
-    return key or None
 
 
 async def required_key(key: Annotated[str | None, Depends(optional_key)]) -> str:
@@ -91,11 +97,8 @@ async def once(
     if not await _claim(session, session.get_bind().dialect.name, table, tenant_id, key, fingerprint):
         return await _replay(session, table, tenant_id, key, fingerprint)
     body = (await perform()).model_dump(mode="json")
-    await session.execute(
-        update(table)
-        .where(table.c.tenant_id == tenant_id, table.c.key == key)
-        .values(status_code=status_code, response=body)
-    )
+    answer = {"tenant": tenant_id, "claimed_key": key, "status": status_code, "body": body}
+    await session.execute(_answer_statement(table), answer)
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
 
 
@@ -121,53 +124,144 @@ async def request_once(
     )
 
 
-async def refuse(
-    engine: AsyncEngine,
-    table: Table,
-    *,
-    tenant_id: str,
-    key: str,
-    fingerprint: str,
-    refusal: DomainError,
-) -> Response:
-    """For a request known to be refused, writing nothing: raises `refusal`, as `once` would, unless an
-    earlier request holds the key, whose response is replayed. The claim is taken and rolled back, so a
-    request in flight with the same key is waited for, exactly as `once` waits for it.
+class Refusals:
+    """Answers requests known to be refused, writing nothing, exactly as `once` would: the refusal is
+    raised unless an earlier request holds the key, whose response is replayed. Each key is claimed and
+    the claim rolled back, so a request in flight with the same key is waited for, as `once` waits for it.
 
-    This is the path of a crowd refused by the thousand, so on PostgreSQL the claim goes straight to the
-    driver: through SQLAlchemy it cost more than everything else the refusal does."""
-    async with engine.connect() as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        if isinstance(driver, asyncpg.Connection):
-            claimed = await _claim_on_postgres(driver, table, tenant_id, key, fingerprint)
-        else:
+    This is the path of a crowd refused by the thousand (a sold-out flash sale), so the refusals that
+    arrive while one batch is at the database go together in the next: a batch costs one claim statement
+    and its transaction, on PostgreSQL straight on the driver. A batch waits as long as the slowest
+    request in flight with one of its keys.
+    """
+
+    def __init__(self, engine: AsyncEngine, table: Table) -> None:
+        self.engine = engine
+        self.table = table
+        self._waiting: list[_Refusal] = []
+        self._answering: asyncio.Task[None] | None = None
+
+    async def refuse(self, *, tenant_id: str, key: str, fingerprint: str, refusal: DomainError) -> Response:
+        """Raises `refusal`, or replays the response of the earlier request with `key`."""
+        _refuse_too_long(key)  # here rather than at the database, where it would fail the whole batch
+        waiting = _Refusal(tenant_id, key, fingerprint, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        if self._answering is None:
+            self._answering = asyncio.create_task(self._answer_all())
+        earlier = await waiting.earlier
+        if earlier is None:
+            raise refusal
+        return _replayed(earlier, key, fingerprint)
+
+    async def _answer_all(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                await self._answer(batch)
+        except asyncio.CancelledError:
+            for waiting in self._waiting:
+                waiting.earlier.cancel()
+            raise
+        finally:
+            self._answering = None
+
+    async def _answer(self, batch: list["_Refusal"]) -> None:
+        try:
+            earlier = await self._look_up({(r.tenant_id, r.key): r.fingerprint for r in batch})
+        except asyncio.CancelledError:
+            for waiting in batch:
+                waiting.earlier.cancel()
+            raise
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].fail(exc)
+                return
+            for waiting in batch:  # so that a request the database rejects fails alone
+                await self._answer([waiting])
+            return
+        for waiting in batch:
+            waiting.settle(earlier.get((waiting.tenant_id, waiting.key)))
+
+    async def _look_up(self, claims: dict[tuple[str, str], str]) -> dict[tuple[str, str], "_Stored"]:
+        """The stored responses of the keys that another request holds; the others are claimed and
+        let go."""
+        async with self.engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            if isinstance(driver, asyncpg.Connection):
+                return await _look_up_on_postgres(driver, self.table, claims)
             transaction = await connection.begin()
             try:
-                claimed = await _claim(connection, engine.dialect.name, table, tenant_id, key, fingerprint)
+                held = [
+                    (tenant_id, key)
+                    for (tenant_id, key), fingerprint in claims.items()
+                    if not await _claim(connection, self.engine.dialect.name, self.table, tenant_id, key, fingerprint)
+                ]
+                return {held_key: await _stored(connection, self.table, *held_key) for held_key in held}
             finally:
                 await transaction.rollback()
-        if claimed:
-            raise refusal
-        return await _replay(connection, table, tenant_id, key, fingerprint)
 
 
-async def _claim_on_postgres(
-    driver: asyncpg.Connection, table: Table, tenant_id: str, key: str, fingerprint: str
-) -> bool:
-    """`_claim` on the driver's connection, rolled back."""
+@dataclass(frozen=True)
+class _Refusal:
+    """A request waiting for its batch: `earlier` is what holds its key, None if nothing does."""
+
+    tenant_id: str
+    key: str
+    fingerprint: str
+    earlier: "asyncio.Future[_Stored | None]"
+
+    # A request may have gone away meanwhile, its future cancelled with it.
+    def settle(self, earlier: "_Stored | None") -> None:
+        if not self.earlier.done():
+            self.earlier.set_result(earlier)
+
+    def fail(self, exc: Exception) -> None:
+        if not self.earlier.done():
+            self.earlier.set_exception(exc)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the request that holds a key was answered."""
+
+    fingerprint: str
+    status_code: int
+    response: Any
+
+
+async def _look_up_on_postgres(
+    driver: asyncpg.Connection, table: Table, claims: dict[tuple[str, str], str]
+) -> dict[tuple[str, str], _Stored]:
+    """`Refusals._look_up` on the driver's connection: one INSERT for the whole batch, rolled back."""
+    tenants, keys = [t for t, _ in claims], [k for _, k in claims]
     transaction = driver.transaction()
     await transaction.start()
     try:
-        claimed = await driver.fetchval(
-            f"INSERT INTO {table.name} (tenant_id, key, fingerprint, created_at) VALUES ($1, $2, $3, now())"
-            " ON CONFLICT DO NOTHING RETURNING true",
-            tenant_id,
-            key,
-            fingerprint,
+        claimed = await driver.fetch(
+            f"INSERT INTO {table.name} (tenant_id, key, fingerprint, created_at)"
+            " SELECT *, now() FROM unnest($1::text[], $2::text[], $3::text[])"
+            " ON CONFLICT DO NOTHING RETURNING tenant_id, key",
+            tenants,
+            keys,
+            list(claims.values()),
+        )
+        if len(claimed) == len(claims):
+            return {}
+        # A new statement sees what the requests it waited for committed.
+        rows = await driver.fetch(
+            f"SELECT tenant_id, key, fingerprint, status_code, response::text FROM {table.name}"
+            " WHERE (tenant_id, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            tenants,
+            keys,
         )
     finally:
         await transaction.rollback()
-    return bool(claimed)
+    claimed_keys = {(row[0], row[1]) for row in claimed}
+    return {
+        (row[0], row[1]): _Stored(row[2], row[3], orjson.loads(row[4]) if row[4] is not None else None)
+        for row in rows
+        if (row[0], row[1]) not in claimed_keys
+    }
 
 
 async def _claim(
@@ -185,9 +279,23 @@ def _claim_statement(dialect: str, table: Table) -> Insert:
     return insert(table).on_conflict_do_nothing().returning(table.c.key)
 
 
+@cache
+def _answer_statement(table: Table) -> Update:
+    # Built once, as the claim is: it runs on every write that moves money.
+    return (
+        update(table)
+        .where(table.c.tenant_id == bindparam("tenant"), table.c.key == bindparam("claimed_key"))
+        .values(status_code=bindparam("status"), response=bindparam("body", type_=table.c.response.type))
+    )
+
+
 async def _replay(
     session: AsyncSession | AsyncConnection, table: Table, tenant_id: str, key: str, fingerprint: str
 ) -> Response:
+    return _replayed(await _stored(session, table, tenant_id, key), key, fingerprint)
+
+
+async def _stored(session: AsyncSession | AsyncConnection, table: Table, tenant_id: str, key: str) -> _Stored:
     row = (
         await session.execute(
             select(table.c.fingerprint, table.c.status_code, table.c.response).where(
@@ -195,14 +303,17 @@ async def _replay(
             )
         )
     ).one()
-    if row.fingerprint != fingerprint:
+    return _Stored(row.fingerprint, row.status_code, row.response)
+
+
+def _replayed(stored: _Stored, key: str, fingerprint: str) -> Response:
+    if stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             f"{HEADER} {key!r} was used for a different request; use a new key for a new request.", field=HEADER
         )
-    response: Any = row.response
     return Response(
-        orjson.dumps(response),
-        status_code=row.status_code,
+        orjson.dumps(stored.response),
+        status_code=stored.status_code,
         media_type="application/json",
         headers={REPLAYED_HEADER: "true"},
     )

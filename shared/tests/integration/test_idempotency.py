@@ -4,6 +4,7 @@ that writes nothing exactly as `once` would, waiting for a request in flight wit
 import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import orjson
 import pytest
 import pytest_asyncio
@@ -37,10 +38,13 @@ async def engine() -> AsyncIterator[AsyncEngine]:
         yield engine
 
 
-async def refuse(engine: AsyncEngine, key: str, fingerprint: str = "buy") -> tuple[int, object]:
+async def refuse(
+    engine: AsyncEngine, key: str, fingerprint: str = "buy", refusals: idempotency.Refusals | None = None
+) -> tuple[int, object]:
+    refusals = refusals or idempotency.Refusals(engine, KEYS)
     try:
-        response = await idempotency.refuse(
-            engine, KEYS, tenant_id=TENANT, key=key, fingerprint=fingerprint, refusal=SoldOut("none left")
+        response = await refusals.refuse(
+            tenant_id=TENANT, key=key, fingerprint=fingerprint, refusal=SoldOut("none left")
         )
     except DomainError as refused:
         return refused.status, refused.slug
@@ -62,6 +66,32 @@ async def test_a_refusal_writes_nothing_and_an_earlier_answer_is_replayed(engine
     assert await refuse(engine, "fresh") == (409, "sold-out")
     assert await refuse(engine, "bought") == (201, {"order_id": "o-1"})
     assert await refuse(engine, "bought", fingerprint="another request") == (422, "idempotency-key-reused")
+    assert await keys_held(engine) == 1
+
+
+async def test_refusals_arriving_together_are_each_answered_as_if_alone(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session, session.begin():
+
+        async def buy() -> Bought:
+            return Bought(order_id="o-3")
+
+        await idempotency.once(session, KEYS, tenant_id=TENANT, key="bought", fingerprint="buy", perform=buy)
+    refusals = idempotency.Refusals(engine, KEYS)
+    answers = await asyncio.gather(
+        refuse(engine, "fresh", refusals=refusals),
+        refuse(engine, "fresh", fingerprint="the same key twice at once", refusals=refusals),
+        refuse(engine, "bought", refusals=refusals),
+        refuse(engine, "bought", fingerprint="another request", refusals=refusals),
+        refuse(engine, "no\x00nul in text", refusals=refusals),
+        return_exceptions=True,
+    )
+    assert answers[:4] == [
+        (409, "sold-out"),
+        (409, "sold-out"),
+        (201, {"order_id": "o-3"}),
+        (422, "idempotency-key-reused"),
+    ]
+    assert isinstance(answers[4], asyncpg.DataError)  # the database's refusal of one request fails it alone
     assert await keys_held(engine) == 1
 
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaign_svc import stock
 from campaign_svc.exceptions import CampaignNotFound, CampaignNotRunning, InvalidCampaign
-from campaign_svc.models import Campaign, CampaignStock, Order
+from campaign_svc.models import Campaign, Order
 from campaign_svc.schemas.campaigns import CampaignCreate, CampaignReport
 from qunyun_shared.events.campaign import CampaignEndedV1, CampaignStartedV1
 from qunyun_shared.outbox import Outbox
@@ -27,6 +28,7 @@ async def create_campaign(
         tenant_id=tenant_id,
         kind=campaign_in.kind,
         name=campaign_in.name,
+        community_id=campaign_in.community_id,
         status="scheduled",
         starts_at=starts_at,
         ends_at=campaign_in.ends_at,
@@ -36,7 +38,8 @@ async def create_campaign(
     )
     session.add(campaign)
     if campaign.kind == "flash_sale":
-        session.add(CampaignStock(campaign_id=campaign.id, total=campaign.settings["stock"], sold=0))
+        sale = campaign.settings
+        session.add_all(stock.slots(campaign.id, sale["stock"], sale["per_member_limit"]))
     await session.flush()
     if starts_at <= now:
         await _start(session, outbox, campaign)
@@ -96,13 +99,21 @@ async def running_of_kind(session: AsyncSession, tenant_id: str, kind: str, now:
 
 
 async def list_campaigns(
-    session: AsyncSession, tenant_id: str, kind: str | None, status: str | None, limit: int
+    session: AsyncSession,
+    tenant_id: str,
+    kind: str | None,
+    status: str | None,
+    limit: int,
+    community_id: uuid.UUID | None = None,
 ) -> list[Campaign]:
+    """Newest first; for a community, those run in it and those run in every community."""
     query = select(Campaign).where(Campaign.tenant_id == tenant_id)
     if kind:
         query = query.where(Campaign.kind == kind)
     if status:
         query = query.where(Campaign.status == status)
+    if community_id is not None:
+        query = query.where(or_(Campaign.community_id == community_id, Campaign.community_id.is_(None)))
     return list(await session.scalars(query.order_by(Campaign.created_at.desc(), Campaign.id).limit(limit)))
 
 

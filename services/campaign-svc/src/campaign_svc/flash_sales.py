@@ -1,22 +1,22 @@
 """Flash sales (秒杀): a campaign's stock sold at its price, exactly, to thousands of members at once.
 
-Each attempt claims the member's share first, then one conditional update on the stock row sells the
-units or refuses; the stock row's lock is taken last, so it is held only for the order's insert and
-the commit. Once the stock is gone, attempts are refused by a read and write nothing; and for a moment
-after a process has seen a sale sold out, it refuses attempts on it before they reach the framework
-(`api/sold_out_gate.py`), since most of a flash sale's crowd arrives after the last unit went.
+Each attempt claims the member's share, then takes its units (`stock.py`: from a slot no other buyer
+holds, so buyers do not wait for each other), and only then writes the order, so an attempt that finds
+no unit left is refused before it writes one. Once the stock is gone, attempts are refused by a read;
+and for a moment after a process has seen a sale sold out, it refuses attempts on it before they reach
+the framework (`api/sold_out_gate.py`), since most of a flash sale's crowd arrives after the last unit
+went.
 """
 
 import time
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import audience, campaigns, orders, quotas
+from campaign_svc import audience, campaigns, orders, quotas, stock
 from campaign_svc.exceptions import CampaignNotRunning, PurchaseLimitReached, SoldOut
-from campaign_svc.models import CampaignStock, Order
+from campaign_svc.models import Order
 from campaign_svc.schemas.campaigns import FlashSaleSettings
 from campaign_svc.schemas.orders import OrderItem
 from qunyun_shared.outbox import Outbox
@@ -68,42 +68,41 @@ async def buy(
         SOLD_OUT.forget(campaign_id)  # over: attempts are to hear that, not "sold out"
         raise
     sale = FlashSaleSettings.model_validate(campaign.settings)
-    stock = await session.scalar(select(CampaignStock).where(CampaignStock.campaign_id == campaign.id))
-    assert stock is not None
-    if stock.sold + quantity > stock.total:
-        if stock.sold >= stock.total:
-            SOLD_OUT.remember(campaign.id, tenant_id)
-        raise sold_out(campaign_id, stock.total - stock.sold)
+    if (left := (await _units(session, campaign.id)).left) < quantity:
+        raise _sold_out_seen(campaign.id, tenant_id, left)
     await audience.get_member(session, tenant_id, member_id)
     if not await quotas.claim(session, campaign.id, member_id, quantity, sale.per_member_limit):
         raise PurchaseLimitReached(
             f"Member {member_id} may buy at most {sale.per_member_limit} in flash sale {campaign_id}.",
             per_member_limit=sale.per_member_limit,
         )
+    if not await stock.take(session, campaign.id, quantity):
+        raise _sold_out_seen(campaign.id, tenant_id, (await _units(session, campaign.id)).left)
+    SOLD_OUT.forget(campaign.id)  # units came back
     pricing = orders.Pricing(
         items=[OrderItem(product_id=sale.product_id, quantity=quantity, unit_price_fen=sale.price_fen)],
         campaign_id=campaign.id,
         community_id=community_id,
     )
-    order = await orders.record(session, outbox, tenant_id, member_id, pricing, now)
-    sold = await session.execute(
-        update(CampaignStock)
-        .where(CampaignStock.campaign_id == campaign.id, CampaignStock.sold + quantity <= CampaignStock.total)
-        .values(sold=CampaignStock.sold + quantity)
-        .returning(CampaignStock.sold)
-    )
-    if sold.first() is None:
-        raise sold_out(campaign_id, 0)
-    SOLD_OUT.forget(campaign.id)  # units came back
-    return order
+    return await orders.record(session, outbox, tenant_id, member_id, pricing, now)
+
+
+def _sold_out_seen(campaign_id: uuid.UUID, tenant_id: str, left: int) -> SoldOut:
+    if left <= 0:
+        SOLD_OUT.remember(campaign_id, tenant_id)
+    return sold_out(campaign_id, left)
 
 
 def sold_out(campaign_id: uuid.UUID, left: int) -> SoldOut:
     return SoldOut(f"Flash sale {campaign_id} has {left} left.", left=max(left, 0))
 
 
-async def stock_of(session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID) -> CampaignStock:
+async def stock_of(session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID) -> stock.Units:
     campaign = await campaigns.get_campaign(session, tenant_id, campaign_id, kind="flash_sale")
-    stock = await session.get(CampaignStock, campaign.id)
-    assert stock is not None
-    return stock
+    return await _units(session, campaign.id)
+
+
+async def _units(session: AsyncSession, campaign_id: uuid.UUID) -> stock.Units:
+    units = await stock.units_of(session, campaign_id)
+    assert units is not None, "a flash sale has its stock from its creation"
+    return units

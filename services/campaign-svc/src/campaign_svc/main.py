@@ -12,15 +12,17 @@ from campaign_svc.api import coupons as coupon_routes
 from campaign_svc.api.sold_out_gate import SoldOutGate
 from campaign_svc.config import Settings
 from campaign_svc.handlers import HANDLERS
-from campaign_svc.models import MESSAGING
+from campaign_svc.models import IDEMPOTENCY_KEYS, MESSAGING
+from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime
 
 
 @asynccontextmanager
-async def _campaign_resources(_app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+async def _campaign_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
     config = runtime.settings
     assert isinstance(config, Settings)
+    app.state.refusals = idempotency.Refusals(runtime.engine, IDEMPOTENCY_KEYS)
     runtime.run_sweep("campaign-schedule", campaigns.advance, config.sweep_seconds)
     runtime.run_sweep("coupon-expiry", lambda session, _, now: coupons.expire_due(session, now), config.sweep_seconds)
     runtime.run_sweep("groupbuy-expiry", group_buys.expire_due, config.sweep_seconds)

@@ -12,9 +12,9 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import audience, campaigns, coupons, quotas
+from campaign_svc import audience, campaigns, coupons, quotas, stock
 from campaign_svc.exceptions import OrderAlreadyPushed, OrderNotFound, OrderStateConflict, RefundTooLarge
-from campaign_svc.models import CampaignStock, Order, Refund, Seat, Team
+from campaign_svc.models import Order, Refund, Seat, Team
 from campaign_svc.schemas.orders import OrderCreate, OrderItem
 from qunyun_shared.events.campaign import Attribution, OrderPaidV1, OrderPlacedV1, OrderRefundedV1
 from qunyun_shared.outbox import Outbox
@@ -187,15 +187,9 @@ async def cancel(session: AsyncSession, order: Order, now: datetime) -> Order:
 
 
 async def _give_back_units(session: AsyncSession, order: Order) -> None:
+    assert order.campaign_id is not None
     units = sum(item["quantity"] for item in order.items)
-    returned = await session.execute(
-        update(CampaignStock)
-        .where(CampaignStock.campaign_id == order.campaign_id)
-        .values(sold=CampaignStock.sold - units)
-        .returning(CampaignStock.campaign_id)
-    )
-    if returned.first() is not None:
-        assert order.campaign_id is not None
+    if await stock.give_back(session, order.campaign_id, units):
         await quotas.give_back(session, order.campaign_id, order.member_id, units)
 
 

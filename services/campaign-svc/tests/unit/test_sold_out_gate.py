@@ -35,7 +35,8 @@ class App:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.state = SimpleNamespace(
-            runtime=SimpleNamespace(identities=identity.IdentityVerifier(SECRET), engine=engine)
+            runtime=SimpleNamespace(identities=identity.IdentityVerifier(SECRET), engine=engine),
+            refusals=idempotency.Refusals(engine, IDEMPOTENCY_KEYS),
         )
         self.received: list[bytes] = []
 

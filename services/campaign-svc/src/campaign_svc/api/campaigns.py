@@ -41,9 +41,12 @@ async def list_campaigns(
     caller: CurrentIdentity,
     kind: CampaignKind | None = None,
     status: CampaignStatus | None = None,
+    community_id: Annotated[
+        uuid.UUID | None, Query(description="Only those run in this community or in every community.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CampaignRead]:
-    found = await campaigns.list_campaigns(session, caller.tenant_id, kind, status, limit)
+    found = await campaigns.list_campaigns(session, caller.tenant_id, kind, status, limit, community_id)
     return [CampaignRead.model_validate(c) for c in found]
 
 

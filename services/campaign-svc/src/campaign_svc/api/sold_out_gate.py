@@ -1,10 +1,11 @@
 """Attempts on a flash sale this process has just seen sold out, refused before routing.
 
 Thousands of attempts arrive after the last unit is gone; each would otherwise go through routing,
-dependency injection and the sale's reads only to be refused. Here such an attempt costs one claim of
-its Idempotency-Key, rolled back: an earlier request with the key still gets its own response replayed,
-a key used for another request is still refused, and anything this gate does not fully understand
-(another path, no or bad identity, no key, a malformed body) goes on to the app unchanged.
+dependency injection and the sale's reads only to be refused. Here such an attempt costs its share of
+one claim of the keys refused together (`idempotency.Refusals`), rolled back: an earlier request with
+the key still gets its own response replayed, a key used for another request is still refused, and
+anything this gate does not fully understand (another path, no or bad identity, no key, a malformed
+body) goes on to the app unchanged.
 """
 
 import re
@@ -15,7 +16,6 @@ import pydantic
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from campaign_svc.flash_sales import SOLD_OUT, sold_out
-from campaign_svc.models import IDEMPOTENCY_KEYS
 from campaign_svc.schemas.sales import FlashSaleAttempt
 from qunyun_shared import idempotency, identity, problems
 from qunyun_shared.runtime import ServiceRuntime
@@ -70,10 +70,9 @@ class SoldOutGate:
             attempt = FlashSaleAttempt.model_validate_json(body)
         except pydantic.ValidationError:
             return None, replay
+        refusals: idempotency.Refusals = scope["app"].state.refusals
         try:
-            response = await idempotency.refuse(
-                runtime.engine,
-                IDEMPOTENCY_KEYS,
+            response = await refusals.refuse(
                 tenant_id=caller.tenant_id,
                 key=key,
                 fingerprint=idempotency.fingerprint(f"POST {scope['path']}", attempt),

@@ -25,6 +25,8 @@ class Campaign(Base):
     tenant_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(100))
+    # The community the campaign is run in; none: every community of the tenant.
+    community_id: Mapped[uuid.UUID | None]
     # scheduled -> running -> ended
     status: Mapped[str] = mapped_column(String(12))
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -50,11 +52,12 @@ class MemberQuota(Base):
 
 
 class CampaignStock(Base):
-    """Units a campaign sells at its own price (a flash sale): sold by one conditional update, so
-    thousands of simultaneous attempts sell exactly `total`."""
+    """Units a campaign sells at its own price (a flash sale), spread over slots (`stock.py`): each slot
+    is sold by conditional updates, so thousands of simultaneous attempts sell exactly the stock."""
 
     __tablename__ = "campaign_stock"
 
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True)
     total: Mapped[int] = mapped_column(BigInteger)
     sold: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -93,6 +93,9 @@ class CampaignCreate(BaseModel):
     )
     kind: CampaignKind
     name: str = Field(min_length=1, max_length=100)
+    community_id: uuid.UUID | None = Field(
+        default=None, description="The community the campaign is run in; none: every community of the tenant."
+    )
     starts_at: AwareDatetime | None = Field(default=None, description="Default: now.")
     ends_at: AwareDatetime | None = None
     budget_fen: Fen | None = Field(default=None, description="What the campaign may cost; none means no cap.")
@@ -112,6 +115,7 @@ class CampaignRead(BaseModel):
     id: uuid.UUID
     kind: str
     name: str
+    community_id: uuid.UUID | None
     status: CampaignStatus
     starts_at: datetime
     ends_at: datetime | None
