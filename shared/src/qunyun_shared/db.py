@@ -1,14 +1,16 @@
 """Database plumbing: naming conventions, engines for PostgreSQL and SQLite, sessions."""
 
+import functools
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import ColumnElement, DateTime, MetaData, any_, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Deterministic constraint names keep Alembic migrations identical on every database.
 NAMING_CONVENTION = {
@@ -25,8 +27,9 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
-    """An async engine; SQLite gets WAL and a busy timeout so the relay and requests can share it."""
+def create_engine(url: str, *, pool_size: int = 20, server_settings: Mapping[str, str] | None = None) -> AsyncEngine:
+    """An async engine; SQLite gets WAL and a busy timeout so the relay and requests can share it.
+    `server_settings` are PostgreSQL settings for this engine's connections (ignored on SQLite)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -35,7 +38,12 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     # fails its next use once and is then replaced; consumers retry such failures, clients get a 500.
     # hide_parameters: a logged database error must not carry the personal data it was writing.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        hide_parameters=True,
+        connect_args={"server_settings": dict(server_settings)} if server_settings else {},
     )
 
 
@@ -50,6 +58,19 @@ def _sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> N
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def one_of(session: AsyncSession, column: ColumnElement[Any], values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values` for a batch of any size. On PostgreSQL it is `= ANY(<array>)`: one statement
+    whatever the count, where an IN list is a new statement (compiled and prepared anew) for each length."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=_array_of(column.type)))
+    return column.in_(values)
+
+
+@functools.lru_cache(maxsize=256)
+def _array_of(item: TypeEngine[Any]) -> postgresql.ARRAY[Any]:
+    return postgresql.ARRAY(item)
 
 
 def upsert(session: AsyncSession, table: Any) -> Any:

@@ -18,13 +18,12 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import tags
+from member_svc import bulk, tags
 from member_svc.exceptions import ImportNotFound, MalformedCsv, MalformedPhone
 from member_svc.members import announce_birthdays, phone_owner
-from member_svc.models import ImportJob, ImportRowError, Member
+from member_svc.models import ImportJob, ImportRowError
 from member_svc.personal_data import PersonalDataCipher, normalise_phone
 from member_svc.schemas import MemberCreate, TagAdd
-from qunyun_shared.db import upsert
 from qunyun_shared.outbox import Outbox
 
 COLUMNS = ("nickname", "phone", "gender", "age_band", "birthday", "region", "persona_tags", "active_hours", "tags")
@@ -173,24 +172,17 @@ async def import_chunk(
     phones_seen: set[bytes] = set()
     for item in parsed:
         member_id = uuid.uuid4()
-        # Every row names the same columns: one multi-row INSERT needs that.
-        row = {"id": member_id, "tenant_id": tenant_id, **item.member, "created_at": now}
-        row |= {"phone_encrypted": None, "phone_hash": None}
+        row = {"id": member_id, **item.member, "phone_encrypted": None, "phone_hash": None}
         if item.phone is not None:
             digest = cipher.lookup_hash(item.phone, tenant_id=tenant_id)
             if digest in phones_seen:
                 errors.append(RowError(item.row, "phone", "Another row of this file has the same phone."))
                 continue
             phones_seen.add(digest)
-            row |= {"phone_encrypted": cipher.encrypt(item.phone, owner=phone_owner(tenant_id, member_id))}
-            row |= {"phone_hash": digest}
+            row["phone_encrypted"] = cipher.encrypt(item.phone, owner=phone_owner(tenant_id, member_id))
+            row["phone_hash"] = digest
         rows.append((item, row))
-    inserted: set[uuid.UUID] = set()
-    if rows:
-        # Core executemany (batched into multi-row INSERTs by the driver layer), not one giant VALUES to compile.
-        members = Member.__table__
-        statement = upsert(session, members).on_conflict_do_nothing().returning(members.c.id)
-        inserted = set((await session.scalars(statement, [row for _, row in rows])).all())
+    inserted = await bulk.insert_members(session, tenant_id=tenant_id, members=[row for _, row in rows], now=now)
     imported = [(item, row["id"]) for item, row in rows if row["id"] in inserted]
     errors += [
         RowError(item.row, "phone", "Another member of this tenant has this phone.")

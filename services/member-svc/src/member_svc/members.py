@@ -3,8 +3,9 @@
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +34,7 @@ from member_svc.schemas import (
     MemberUpdate,
     PointsEntryRead,
 )
-from member_svc.tags import tags_of
+from member_svc.tags import tag_names_of, tags_of
 from qunyun_shared.events.member import MemberBirthdaySetV1, MemberConsentChangedV1, MemberProfileUpdatedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
@@ -41,6 +42,27 @@ from qunyun_shared.problems import InvalidInput
 
 PERSONAL_DATA_PERMISSION = "members:personal_data"
 ERASED_NICKNAME = "已注销用户"
+# What a member view reads: pages of members are selected as rows of these, not as ORM objects.
+VIEW_COLUMNS = (
+    Member.id,
+    Member.tenant_id,
+    Member.nickname,
+    Member.phone_encrypted,
+    Member.gender,
+    Member.age_band,
+    Member.birthday,
+    Member.region,
+    Member.persona_tags,
+    Member.active_hours,
+    Member.level,
+    Member.lifecycle,
+    Member.segment,
+    Member.churn_risk,
+    Member.created_at,
+    Member.erased_at,
+)
+Shown = Member | Row[*tuple[Any, ...]]
+"""A member to show: the ORM object, or a row of VIEW_COLUMNS."""
 
 
 def may_see_personal_data(caller: Identity) -> bool:
@@ -54,15 +76,15 @@ def require_personal_data_permission(caller: Identity, action: str) -> None:
 
 
 async def view(
-    session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, shown: Sequence[Member]
+    session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, shown: Sequence[Shown]
 ) -> list[MemberRead]:
     """Members as the caller may see them, with their tags."""
     reveal = may_see_personal_data(caller)
-    tagged = await tags_of(session, [member.id for member in shown])
-    return [present(m, cipher, reveal=reveal, tags=[t.tag for t in tagged[m.id]]) for m in shown]
+    tagged = await tag_names_of(session, [member.id for member in shown])
+    return [present(m, cipher, reveal=reveal, tags=tagged[m.id]) for m in shown]
 
 
-def present(member: Member, cipher: PersonalDataCipher, *, reveal: bool, tags: list[str]) -> MemberRead:
+def present(member: Shown, cipher: PersonalDataCipher, *, reveal: bool, tags: list[str]) -> MemberRead:
     """The member as the API shows them: the phone decrypted, and masked unless `reveal`."""
     phone = None
     if member.phone_encrypted is not None:
@@ -256,7 +278,7 @@ def _seal_phone(member: Member, cipher: PersonalDataCipher, raw: str) -> None:
     member.phone_hash = cipher.lookup_hash(phone, tenant_id=member.tenant_id)
 
 
-def _phone_owner(member: Member) -> str:
+def _phone_owner(member: Shown) -> str:
     return phone_owner(member.tenant_id, member.id)
 
 

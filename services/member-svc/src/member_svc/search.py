@@ -1,11 +1,13 @@
 """Finding members by tags, attributes, community, lifecycle stage and segment, a page at a time."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from member_svc.members import VIEW_COLUMNS, Shown
 from member_svc.models import Member, Membership, MemberTag
 from qunyun_shared.pagination import decode_cursor, encode_cursor
 from qunyun_shared.problems import InvalidInput
@@ -31,23 +33,45 @@ class MemberQuery:
 
 async def search(
     *, session: AsyncSession, tenant_id: str, query: MemberQuery, limit: int, cursor: str | None
-) -> tuple[list[Member], str | None]:
-    """A page of the tenant's matching members in id order, and the cursor of the next page (None at the end)."""
-    statement = select(Member).where(Member.tenant_id == tenant_id).order_by(Member.id).limit(limit + 1)
-    if cursor is not None:
-        [after] = decode_cursor(cursor, parts=1)
-        try:
-            statement = statement.where(Member.id > uuid.UUID(after))
-        except ValueError:
-            raise InvalidInput("Malformed cursor.", field="cursor") from None
+) -> tuple[Sequence[Shown], str | None]:
+    """A page of the tenant's matching members in id order, as rows of what a member view shows, and the
+    cursor of the next page (None at the end)."""
+    after = _position(cursor)
+    # Plain rows, not ORM objects: a page is only shown, and building tracked objects cost more than the query.
+    statement = select(*VIEW_COLUMNS).where(Member.tenant_id == tenant_id, *_criteria(tenant_id, query, after))
+    found = (await session.execute(statement.order_by(Member.id).limit(limit + 1))).all()
+    if len(found) <= limit:
+        return found, None
+    page = found[:limit]
+    return page, encode_cursor(page[-1].id)
+
+
+def _position(cursor: str | None) -> uuid.UUID | None:
+    """The id of the last member of the previous page."""
+    if cursor is None:
+        return None
+    [after] = decode_cursor(cursor, parts=1)
+    try:
+        return uuid.UUID(after)
+    except ValueError:
+        raise InvalidInput("Malformed cursor.", field="cursor") from None
+
+
+def _criteria(tenant_id: str, query: MemberQuery, after: uuid.UUID | None) -> list[ColumnElement[bool]]:
+    """The query as conditions on members, past `after`.
+
+    Tags and memberships are looked up as (tenant_id, tag, member_id) and (community_id, member_id), in member
+    order, so PostgreSQL can walk them along with members from the cursor on; the bound on their member ids
+    is repeated because the planner does not carry `>` across the join, and would otherwise read a tag's
+    members from the first one on every page."""
+    criteria = [] if after is None else [Member.id > after]
     for tag in query.tags:
-        statement = statement.where(exists().where(MemberTag.member_id == Member.id, MemberTag.tag == tag))
+        criteria.append(_tagged(tenant_id, after, MemberTag.tag == tag))
     if query.any_tags:
-        statement = statement.where(exists().where(MemberTag.member_id == Member.id, MemberTag.tag.in_(query.any_tags)))
+        criteria.append(_tagged(tenant_id, after, MemberTag.tag.in_(query.any_tags)))
     if query.community_id is not None:
-        statement = statement.where(
-            exists().where(Membership.member_id == Member.id, Membership.community_id == query.community_id)
-        )
+        seated = [Membership.member_id == Member.id, Membership.community_id == query.community_id]
+        criteria.append(exists().where(*seated, *([] if after is None else [Membership.member_id > after])))
     equal = {
         Member.lifecycle: query.lifecycle,
         Member.segment: query.segment,
@@ -56,17 +80,16 @@ async def search(
         Member.age_band: query.age_band,
         Member.region: query.region,
     }
-    for column, wanted in equal.items():
-        if wanted is not None:
-            statement = statement.where(column == wanted)
+    criteria += [column == wanted for column, wanted in equal.items() if wanted is not None]
     if query.min_level is not None:
-        statement = statement.where(Member.level >= query.min_level)
+        criteria.append(Member.level >= query.min_level)
     if query.max_level is not None:
-        statement = statement.where(Member.level <= query.max_level)
+        criteria.append(Member.level <= query.max_level)
     if not query.include_erased:
-        statement = statement.where(Member.erased_at.is_(None))
-    found = list((await session.scalars(statement)).all())
-    if len(found) <= limit:
-        return found, None
-    page = found[:limit]
-    return page, encode_cursor(page[-1].id)
+        criteria.append(Member.erased_at.is_(None))
+    return criteria
+
+
+def _tagged(tenant_id: str, after: uuid.UUID | None, tag: ColumnElement[bool]) -> ColumnElement[bool]:
+    beyond = [] if after is None else [MemberTag.member_id > after]
+    return exists().where(MemberTag.member_id == Member.id, MemberTag.tenant_id == tenant_id, tag, *beyond)

@@ -9,6 +9,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, insert, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from member_svc import bulk
 from member_svc.exceptions import TagOwnedElsewhere, TagRuleNotFound
 from member_svc.models import Member, MemberActivity, Membership, MemberTag, PointsAccount, TagRule
 from member_svc.schemas import Condition, TagRuleBody
@@ -54,9 +55,7 @@ async def tag_new_members(
     """Operator tags on members created in this transaction (an import), which carry none yet."""
     if not tagged:
         return
-    now = datetime.now(UTC)
-    rows = [{"member_id": m, "tag": t, "tenant_id": tenant_id, "kind": "manual", "added_at": now} for m, t in tagged]
-    await session.execute(insert(_TAG_ROWS), rows)
+    await bulk.insert_tags(session, tenant_id=tenant_id, kind="manual", tagged=tagged, now=datetime.now(UTC))
     events = [MemberTaggedV1(member_id=m, tag=t, kind="manual", action="added") for m, t in tagged]
     await outbox.add(session, tenant_id=tenant_id, payloads=events)
 
@@ -78,6 +77,16 @@ async def tags_of(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> d
         query = select(MemberTag).where(MemberTag.member_id.in_(member_ids)).order_by(MemberTag.tag)
         for tag in await session.scalars(query):
             found[tag.member_id].append(tag)
+    return found
+
+
+async def tag_names_of(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """The names of each member's tags, in tag order; plain rows, for showing pages of members."""
+    found: dict[uuid.UUID, list[str]] = {member_id: [] for member_id in member_ids}
+    if member_ids:
+        query = select(MemberTag.member_id, MemberTag.tag).where(MemberTag.member_id.in_(member_ids))
+        for member_id, tag in await session.execute(query.order_by(MemberTag.tag)):
+            found[member_id].append(tag)
     return found
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import importing, members, tags
+from member_svc import bulk, importing, members, tags
 from member_svc.exceptions import MalformedCsv
 from member_svc.importing import RowError
 from member_svc.models import MESSAGING, Base, ImportJob, ImportRowError, Member, MemberTag
@@ -40,6 +40,12 @@ async def run(session: AsyncSession, job: ImportJob) -> None:
         )
         job.processed_rows += len(chunk)
     await importing.finish(session, job.id, NOW)
+
+
+def test_the_bulk_insert_writes_every_field_an_imported_row_has() -> None:
+    """PostgreSQL's bulk insert names its columns; a profile field it left out would be dropped silently."""
+    profile = set(MemberCreate.model_fields) - {"phone"}
+    assert set(bulk.MEMBER_FIELDS) == profile | {"id", "phone_encrypted", "phone_hash"}
 
 
 @pytest.mark.parametrize(
