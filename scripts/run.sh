@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: Kafka plus the five services on embedded SQLite, a demo tenant seeded, URLs printed.
+# `make run`: Kafka and Redis plus the five services on embedded SQLite, a demo tenant seeded, URLs printed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -12,6 +12,9 @@ scripts/infra/kafka.sh install
 scripts/infra/kafka.sh status >/dev/null || touch "$RUN/pids/kafka.started-by-run"
 scripts/infra/kafka.sh start
 scripts/infra/kafka.sh create-topics
+# Redis holds the gateway's rate-limit budgets; stopped by `make stop` under the same rule as Kafka.
+scripts/infra/redis.sh status >/dev/null || touch "$RUN/pids/redis.started-by-run"
+scripts/infra/redis.sh start
 
 # Secrets are generated once per checkout and never committed (.run/ is ignored).
 add_secret() {  # NAME python-expression
@@ -23,6 +26,7 @@ add_secret PLATFORM_ADMIN_TOKEN "secrets.token_urlsafe(32)"
 add_secret PERSONAL_DATA_KEY "base64.b64encode(os.urandom(32)).decode()"
 set -a; . "$RUN/secrets.env"; set +a
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092} HOST=127.0.0.1
+export REDIS_URL="redis://127.0.0.1:${QUNYUN_REDIS_PORT:-6379}/0"
 
 start_service() {  # dir package port
   local pidfile="$RUN/pids/$1.pid"

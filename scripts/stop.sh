@@ -14,3 +14,7 @@ if [ -f .run/pids/kafka.started-by-run ]; then
   scripts/infra/kafka.sh stop
   rm -f .run/pids/kafka.started-by-run
 fi
+if [ -f .run/pids/redis.started-by-run ]; then
+  scripts/infra/redis.sh stop
+  rm -f .run/pids/redis.started-by-run
+fi

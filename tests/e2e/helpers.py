@@ -6,6 +6,16 @@ import httpx
 
 from tests.support.harness import eventually
 
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> None:
+    """`response` is the problem+json of `status` and `slug`, with a detail saying what went wrong."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status and body["type"].endswith("/" + slug) and body["detail"]
+
 
 async def new_community(api: httpx.AsyncClient, *, capacity: int = 500, overflow: str = "waitlist") -> str:
     body = {"name": f"群-{uuid.uuid4().hex[:8]}", "kind": "vertical", "capacity": capacity, "overflow": overflow}

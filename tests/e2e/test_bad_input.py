@@ -8,12 +8,10 @@ from aiokafka import ConsumerRecord
 
 from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.events.member import MemberJoinedV1
-from tests.e2e.helpers import join, new_community, new_members, wait_for_count
+from tests.e2e.helpers import assert_problem, join, new_community, new_members, wait_for_count
 from tests.support.harness import Platform
 
 pytestmark = pytest.mark.e2e
-
-PROBLEM = "application/problem+json"
 
 
 def joins_on(records: list[ConsumerRecord], communities: set[str]) -> list[tuple[str, str]]:
@@ -24,13 +22,6 @@ def joins_on(records: list[ConsumerRecord], communities: set[str]) -> list[tuple
         for e in events
         if isinstance(e.data, MemberJoinedV1) and str(e.data.community_id) in communities
     ]
-
-
-def assert_problem(response: httpx.Response, status: int, slug: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status and body["type"].endswith("/" + slug) and body["detail"]
 
 
 async def test_rejected_joins_write_nothing(platform: Platform, tenant_api: httpx.AsyncClient) -> None:

@@ -9,6 +9,7 @@ import pytest
 from member_svc.personal_data import PersonalDataCipher
 from tests.e2e.helpers import join, new_community
 from tests.support.harness import Platform, TenantKey, eventually
+from tests.support.webhook_receiver import Receiver, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -77,6 +78,16 @@ async def test_phones_are_encrypted_at_rest_and_masked_without_the_permission(
 async def test_an_erased_member_leaves_no_personal_field_in_any_service(
     platform: Platform, tenant_api: httpx.AsyncClient
 ) -> None:
+    async with serving(Receiver()) as partner:
+        await erase_a_member_known_everywhere(platform, tenant_api, partner)
+
+
+async def erase_a_member_known_everywhere(platform: Platform, tenant_api: httpx.AsyncClient, partner: Receiver) -> None:
+    # A partner's webhook endpoint: the gateway's delivery log then holds the member's tag too.
+    subscribed = await tenant_api.post(
+        "/webhooks/endpoints", json={"url": partner.url, "event_types": ["member.tagged", "member.erased"]}
+    )
+    assert subscribed.status_code == 201, subscribed.text
     community_id = await new_community(tenant_api)
     member = await tenant_api.post(
         "/members",
@@ -99,6 +110,7 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
         assert (await tenant_api.get(f"/analytics/communities/{community_id}/members")).json()["members"] == 1
         assert (await tenant_api.get(f"/content/communities/{community_id}/audience")).json().get("members") == 1
         assert (await tenant_api.get(f"/campaigns/members/{member_id}")).json()["birthday"] == "07-19"
+        assert "孕晚期" in b"".join(body for _, body in partner.received).decode()
 
     await eventually(known_everywhere)
     post = await tenant_api.post(
@@ -121,6 +133,8 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
         assert (await tenant_api.get(f"/content/communities/{community_id}/audience")).json().get("members") == 0
         assert (await tenant_api.get(f"/campaigns/members/{member_id}")).status_code == 404
         assert (await tenant_api.get(f"/analytics/communities/{community_id}/members")).json()["members"] == 0
+        # Partners hear of it to erase the member too; the gateway scrubbed its log in that same transaction.
+        assert b'"member.erased"' in b"".join(body for _, body in partner.received)
 
     await eventually(forgotten_everywhere)
 
@@ -143,6 +157,15 @@ async def test_an_erased_member_leaves_no_personal_field_in_any_service(
         platform, "content-svc", "SELECT 1 FROM engagements WHERE member_id = $1::uuid", member_id
     )
     assert not await rows_about(platform, "campaign-svc", "SELECT 1 FROM members WHERE member_id = $1::uuid", member_id)
+    logged = await rows_about(
+        platform,
+        "gateway",
+        "SELECT event_type, status, body, erased_at FROM webhook_deliveries WHERE endpoint_id = $1::uuid",
+        subscribed.json()["id"],
+    )
+    tag_deliveries = [row for row in logged if row["event_type"] == "member.tagged"]
+    assert tag_deliveries and all(row["body"] is None and row["erased_at"] for row in tag_deliveries)
+    assert "delivered" in {row["status"] for row in tag_deliveries}
     shown = (await tenant_api.get(f"/members/{member_id}")).json()
     assert shown["erased"] is True and shown["phone"] is None
     assert (await join(tenant_api, community_id, member_id)).status_code == 409

@@ -38,6 +38,7 @@ from qunyun_shared.topics import create_topics, topic_for
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 POSTGRES_ADMIN_DSN = os.environ.get("QUNYUN_TEST_POSTGRES", "postgresql://qunyun:qunyun@127.0.0.1:55432/postgres")
+REDIS_URL = os.environ.get("QUNYUN_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 T = TypeVar("T")
 
@@ -208,6 +209,17 @@ class Platform:
             await platform.add(name)
         if "gateway" in platform.services:
             gateway = platform.services["gateway"]
+            # Revocations take effect within a second, so tests of them need not wait long.
+            gateway.env["CREDENTIAL_CACHE_SECONDS"] = "1"
+            # Rate-limit budgets under the session's own Redis keys. The default plan is far above what
+            # tests and benchmarks send; a tenant's own plan (PUT /admin/tenants/{id}/rate-limits) is
+            # how tests meet the limits.
+            gateway.env.update(
+                REDIS_URL=REDIS_URL,
+                REDIS_KEY_PREFIX=platform.prefix,
+                RATE_LIMIT_PER_CREDENTIAL="1000000",
+                RATE_LIMIT_PER_TENANT="1000000",
+            )
             for upstream in ("member", "content", "campaign", "analytics"):
                 if f"{upstream}-svc" in platform.services:
                     gateway.env[f"{upstream.upper()}_SVC_URL"] = platform.services[f"{upstream}-svc"].url
@@ -233,16 +245,20 @@ class Platform:
                 "INTERNAL_TOKEN_SECRET": self.secret,
                 "PLATFORM_ADMIN_TOKEN": self.admin_token,
                 "PERSONAL_DATA_KEY": self.personal_data_key,
+                # The gateway's webhooks go to receivers the tests run on 127.0.0.1; a short timeout keeps
+                # the lease of a delivery cut off by a killed gateway short too.
+                "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+                "WEBHOOK_TIMEOUT_SECONDS": "2",
                 "LOG_LEVEL": "INFO",
             },
         )
 
-    async def replica(self, name: str) -> ServiceProcess:
+    async def replica(self, name: str, **env: str) -> ServiceProcess:
         """A second process of a running service on the same database and topics, as on a scaled-out
-        deployment; the caller stops it."""
+        deployment, its environment changed by `env`; the caller stops it."""
         first = self.services[name]
         second = ServiceProcess(
-            name=f"{name}-replica", spec=first.spec, log_path=self.workdir / f"{name}-replica.log", env=dict(first.env)
+            name=f"{name}-replica", spec=first.spec, log_path=self.workdir / f"{name}-replica.log", env=first.env | env
         )
         second.start()
         await second.wait_ready()

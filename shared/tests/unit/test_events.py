@@ -89,13 +89,16 @@ def test_the_catalogue_has_every_event_of_the_domain() -> None:
     named = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", bus_section))
     # Beyond the domain's list: the communities member-svc owns, which the other services must know of
     # to validate what refers to them (a schedule into a community, an order in one); the points and
-    # tags campaigns grant, which member-svc applies; the automation's notice to the merchant.
+    # tags campaigns grant, which member-svc applies; the automation's notice to the merchant; the
+    # gateway's warning and notice about a partner's failing webhook endpoint.
     platform_additions = {
         "community.opened",
         "community.archived",
         "member.birthday_set",
         "reward.granted",
         "merchant.notified",
+        "webhook.endpoint_failing",
+        "webhook.endpoint_disabled",
     }
     assert {type_ for type_, _ in CATALOGUE} == named | platform_additions
 

@@ -7,6 +7,7 @@ on the few that change what they return (`members:personal_data` unmasks phone n
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
+from gateway_svc.resources import resource_of
 from qunyun_shared.identity import Identity
 from qunyun_shared.problems import DomainError
 
@@ -48,16 +49,6 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = {
     Role.INTEGRATION: frozenset({"members:read", "members:write", "campaigns:read", "orders:write", "webhooks:manage"}),
 }
 
-# The first segment of a path under /api/v1 names the area whose permissions guard it.
-_AREAS: Mapping[str, str] = {
-    "communities": "members",
-    "members": "members",
-    "points": "members",
-    "tags": "members",
-    "content": "content",
-    "campaigns": "campaigns",
-    "analytics": "analytics",
-}
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -87,15 +78,23 @@ def require(caller: Identity, permission: str) -> None:
 
 def permission_for(method: str, path: str) -> str | None:
     """The permission a proxied request needs (`path` is what follows /api/v1/), or None for no such API."""
-    segments = path.split("/")
-    area = _AREAS.get(segments[0])
-    if area is None:
+    resource = resource_of(path)
+    if resource is None:
         return None
     if method in _READ_METHODS:
-        return f"{area}:read"
-    if segments[:2] == ["campaigns", "orders"]:
+        return f"{resource.area}:read"
+    if path.split("/", 2)[:2] == ["campaigns", "orders"]:
         return "orders:write"
-    return f"{area}:write"
+    return f"{resource.area}:write"
+
+
+def require_grantable(caller: Identity, permissions: frozenset[str]) -> None:
+    """A credential or account may be given only what its grantor holds: no one escalates by proxy."""
+    if ALL in caller.permissions:
+        return
+    beyond = sorted(permissions - caller.permissions)
+    if beyond:
+        raise PermissionDenied(f"Granting {', '.join(beyond)} needs holding it; the credential does not.")
 
 
 def unknown_permissions(names: Iterable[str]) -> list[str]:

@@ -1,22 +1,31 @@
-"""Tenants and their API keys: issuing them and recognising them on requests."""
+"""Tenants and their API keys, and recognising a caller by API key or operator access token."""
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway_svc.exceptions import InvalidCredentials, TenantNameTaken
-from gateway_svc.models import ApiKey, Tenant
-from gateway_svc.schemas import TenantCreate, TenantCreated
+from gateway_svc.access import permissions_of, require_grantable, unknown_permissions
+from gateway_svc.accounts.operators import create_operator
+from gateway_svc.accounts.tokens import AccessTokens
+from gateway_svc.exceptions import ApiKeyNotFound, InvalidCredentials, TenantNameTaken, UnknownPermission
+from gateway_svc.models import ApiKey, Operator, Tenant
+from gateway_svc.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, TenantCreate, TenantCreated
 from qunyun_shared.identity import Identity
 
 _KEY_PREFIX = "qk"
-OWNER_PERMISSIONS = frozenset({"*"})
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _hash(secret: str) -> bytes:
@@ -25,7 +34,7 @@ def _hash(secret: str) -> bytes:
 
 
 async def create_tenant(*, session: AsyncSession, tenant_in: TenantCreate) -> TenantCreated:
-    """Creates a tenant with its first API key, for the owner."""
+    """Creates a tenant with its first API key for the owner, and its owner's account if one is given."""
     tenant = Tenant(name=tenant_in.name)
     session.add(tenant)
     try:
@@ -33,42 +42,116 @@ async def create_tenant(*, session: AsyncSession, tenant_in: TenantCreate) -> Te
             await session.flush()
     except IntegrityError:
         raise TenantNameTaken(f"A tenant named {tenant_in.name!r} exists already.") from None
-    api_key = await issue_api_key(session=session, tenant_id=tenant.id, name="owner", roles=["owner"])
-    return TenantCreated(tenant_id=tenant.id, name=tenant.name, api_key=api_key)
+    if tenant_in.owner is not None:
+        await create_operator(session=session, tenant_id=tenant.id, operator_in=tenant_in.owner, grantor=None)
+    issued = await issue_api_key(
+        session=session, tenant_id=tenant.id, key_in=ApiKeyCreate(name="owner", roles=["owner"]), issuer=None
+    )
+    return TenantCreated(tenant_id=tenant.id, name=tenant.name, api_key=issued.api_key)
 
 
-async def issue_api_key(*, session: AsyncSession, tenant_id: uuid.UUID, name: str, roles: list[str]) -> str:
-    """Issues a key `qk_<id>_<secret>` and returns it; only the secret's hash is stored."""
+async def issue_api_key(
+    *, session: AsyncSession, tenant_id: uuid.UUID, key_in: ApiKeyCreate, issuer: Identity | None
+) -> ApiKeyIssued:
+    """Issues a key `qk_<id>_<secret>` within what the issuer holds; only the secret's hash is stored."""
+    if key_in.scopes is not None and (unknown := unknown_permissions(key_in.scopes)):
+        raise UnknownPermission(f"Unknown permissions: {', '.join(unknown)}.", field="scopes")
+    roles = [str(role) for role in key_in.roles]
+    if issuer is not None:
+        require_grantable(issuer, permissions_of(roles, key_in.scopes))
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-    session.add(ApiKey(id=key_id, tenant_id=tenant_id, name=name, secret_hash=_hash(secret), roles=roles))
+    key = ApiKey(
+        id=key_id,
+        tenant_id=tenant_id,
+        name=key_in.name,
+        secret_hash=_hash(secret),
+        roles=roles,
+        scopes=key_in.scopes,
+        created_by=issuer.principal if issuer else None,
+    )
+    session.add(key)
     await session.flush()
-    return f"{_KEY_PREFIX}_{key_id}_{secret}"
+    await session.refresh(key)
+    return ApiKeyIssued(**read_api_key(key).model_dump(), api_key=f"{_KEY_PREFIX}_{key_id}_{secret}")
 
 
-class ApiKeyResolver:
-    """Turns a presented API key into an identity, remembering answers briefly to keep lookups off the hot path.
+def read_api_key(key: ApiKey) -> ApiKeyRead:
+    return ApiKeyRead(
+        id=key.id,
+        name=key.name,
+        roles=key.roles,
+        scopes=key.scopes,
+        permissions=sorted(permissions_of(key.roles, key.scopes)),
+        created_by=key.created_by,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )
 
-    A revoked key stops working within `ttl_seconds`.
+
+async def list_api_keys(*, session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[ApiKey]:
+    """The tenant's keys, revoked ones included, oldest first."""
+    rows = await session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at))
+    return rows.all()
+
+
+async def revoke_api_key(*, session: AsyncSession, tenant_id: uuid.UUID, key_id: str, now: datetime) -> ApiKey:
+    """Revokes a key of the tenant; revoking twice keeps the first time."""
+    key = await session.get(ApiKey, key_id, with_for_update=True)
+    if key is None or key.tenant_id != tenant_id:
+        raise ApiKeyNotFound(f"No API key {key_id}.")
+    if key.revoked_at is None:
+        key.revoked_at = now
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class _OperatorState:
+    tenant_id: uuid.UUID
+    roles: tuple[str, ...]
+    tokens_valid_after: datetime
+
+
+class CallerResolver:
+    """Turns a presented credential into an identity, remembering answers for `ttl_seconds` to keep
+    database lookups off the request path.
+
+    So a revoked key, a disabled operator or an operator's changed roles take effect within
+    `ttl_seconds` on each gateway replica.
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, ttl_seconds: float = 10.0) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], tokens: AccessTokens, *, ttl_seconds: float = 10.0
+    ) -> None:
         self.sessionmaker = sessionmaker
-        self.ttl_seconds = ttl_seconds
-        self._cache: dict[str, tuple[float, Identity | None]] = {}
+        self.tokens = tokens
+        self._keys = _Recall[str, Identity | None](ttl_seconds)
+        self._operators = _Recall[uuid.UUID, _OperatorState | None](ttl_seconds)
 
     async def identify(self, presented: str) -> Identity:
-        now = time.monotonic()
-        cached = self._cache.get(presented)
-        if cached is None or now - cached[0] > self.ttl_seconds:
-            cached = (now, await self._lookup(presented))
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[presented] = cached
-        if cached[1] is None:
-            raise InvalidCredentials("The API key is unknown or revoked.")
-        return cached[1]
+        if presented.startswith(f"{_KEY_PREFIX}_"):
+            return await self._identify_key(presented)
+        return await self._identify_operator(presented)
 
-    async def _lookup(self, presented: str) -> Identity | None:
+    async def _identify_key(self, presented: str) -> Identity:
+        caller = await self._keys.get(presented, self._lookup_key)
+        if caller is None:
+            raise InvalidCredentials("The API key is unknown or revoked.")
+        return caller
+
+    async def _identify_operator(self, presented: str) -> Identity:
+        claims = self.tokens.verify(presented)
+        state = await self._operators.get(claims.operator_id, self._lookup_operator)
+        if state is None or str(state.tenant_id) != claims.tenant_id or claims.issued_at < state.tokens_valid_after:
+            raise InvalidCredentials("The access token was revoked; sign in again.")
+        # The operator's roles now, not when the token was issued: a demotion applies at once.
+        return Identity(
+            tenant_id=claims.tenant_id,
+            principal=f"operator:{claims.operator_id}",
+            roles=state.roles,
+            permissions=permissions_of(state.roles),
+        )
+
+    async def _lookup_key(self, presented: str) -> Identity | None:
         prefix, _, rest = presented.partition("_")
         key_id, _, secret = rest.partition("_")
         if prefix != _KEY_PREFIX or not key_id or not secret:
@@ -81,5 +164,44 @@ class ApiKeyResolver:
             tenant_id=str(key.tenant_id),
             principal=f"api_key:{key.id}",
             roles=tuple(key.roles),
-            permissions=OWNER_PERMISSIONS if "owner" in key.roles else frozenset(),
+            permissions=permissions_of(key.roles, key.scopes),
         )
+
+    async def _lookup_operator(self, operator_id: uuid.UUID) -> _OperatorState | None:
+        async with self.sessionmaker() as session:
+            operator = await session.get(Operator, operator_id)
+        if operator is None or operator.disabled_at is not None:
+            return None
+        return _OperatorState(operator.tenant_id, tuple(operator.roles), operator.tokens_valid_after)
+
+
+class _Recall(Generic[K, V]):
+    """Answers remembered for `ttl_seconds`, each looked up once however many requests ask at once:
+    when a popular key's answer expires under load, one lookup runs and the others wait for it,
+    rather than every request taking a database connection at the same moment."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._answers: dict[K, tuple[float, V]] = {}
+        self._pending: dict[K, asyncio.Future[V]] = {}
+
+    async def get(self, key: K, lookup: Callable[[K], Awaitable[V]]) -> V:
+        answer = self._answers.get(key)
+        if answer is not None and time.monotonic() - answer[0] <= self.ttl_seconds:
+            return answer[1]
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._look_up(key, lookup))
+            self._pending[key] = pending
+        # Shielded: a waiter cancelled (its client went away) must not cancel the others' lookup.
+        return await asyncio.shield(pending)
+
+    async def _look_up(self, key: K, lookup: Callable[[K], Awaitable[V]]) -> V:
+        try:
+            value = await lookup(key)
+        finally:
+            del self._pending[key]
+        if len(self._answers) > 10_000:  # a flood of made-up credentials must not grow memory without bound
+            self._answers.clear()
+        self._answers[key] = (time.monotonic(), value)
+        return value

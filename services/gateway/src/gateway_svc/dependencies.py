@@ -6,13 +6,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway_svc.credentials import ApiKeyResolver
+from gateway_svc.accounts.tokens import AccessTokens
+from gateway_svc.credentials import CallerResolver
 from gateway_svc.exceptions import InvalidCredentials
 from gateway_svc.proxy import UpstreamRouter
+from gateway_svc.ratelimit.admission import RateLimits
 from qunyun_shared.dependencies import Runtime
 from qunyun_shared.identity import Identity
 
-_bearer = HTTPBearer(auto_error=False, description="An API key `qk_...` as a bearer token.")
+_bearer = HTTPBearer(
+    auto_error=False, description="An API key `qk_...` or an operator's access token from /api/v1/auth/login."
+)
 _api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="An API key `qk_...`.")
 
 
@@ -21,21 +25,43 @@ async def get_router(request: Request) -> UpstreamRouter:
     return router
 
 
-async def get_resolver(request: Request) -> ApiKeyResolver:
-    resolver: ApiKeyResolver = request.app.state.api_keys
+async def get_resolver(request: Request) -> CallerResolver:
+    resolver: CallerResolver = request.app.state.callers
     return resolver
 
 
+async def get_access_tokens(request: Request) -> AccessTokens:
+    tokens: AccessTokens = request.app.state.access_tokens
+    return tokens
+
+
 async def current_caller(
-    resolver: Annotated[ApiKeyResolver, Depends(get_resolver)],
+    resolver: Annotated[CallerResolver, Depends(get_resolver)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Identity:
     """The caller's identity, from the credential alone: any tenant or identity header sent is ignored."""
     presented = bearer.credentials if bearer else api_key
     if not presented:
-        raise InvalidCredentials("Send an API key as `Authorization: Bearer <key>` or `X-Api-Key`.")
+        raise InvalidCredentials(
+            "Send an access token or an API key as `Authorization: Bearer <token>`, or an API key as `X-Api-Key`."
+        )
     return await resolver.identify(presented)
+
+
+async def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+async def rate_limited_caller(
+    request: Request,
+    caller: Annotated[Identity, Depends(current_caller)],
+    limits: Annotated[RateLimits, Depends(get_rate_limits)],
+) -> Identity:
+    """The authenticated caller, admitted within its credential's and its tenant's rate limits (429 if not)."""
+    await limits.admit(request, caller)
+    return caller
 
 
 async def platform_admin(
@@ -47,6 +73,9 @@ async def platform_admin(
         raise InvalidCredentials("The platform admin token is missing or wrong.")
 
 
-Caller = Annotated[Identity, Depends(current_caller)]
+# Every route of an authenticated caller is rate limited through this one alias.
+Caller = Annotated[Identity, Depends(rate_limited_caller)]
 Upstreams = Annotated[UpstreamRouter, Depends(get_router)]
+Tokens = Annotated[AccessTokens, Depends(get_access_tokens)]
 PlatformAdmin = Depends(platform_admin)
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]

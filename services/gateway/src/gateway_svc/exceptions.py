@@ -1,6 +1,6 @@
 """What can go wrong in the gateway, in the domain's words."""
 
-from qunyun_shared.problems import Conflict, DomainError, NotFound, Unauthorized
+from qunyun_shared.problems import Conflict, DomainError, InvalidInput, NotFound, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -21,3 +21,35 @@ class PayloadTooLarge(DomainError):
 
 class UpstreamTimeout(DomainError):
     status, slug, title = 504, "upstream-timeout", "A service behind the gateway did not answer in time"
+
+
+class EmailTaken(Conflict):
+    slug = "email-taken"
+
+
+class OperatorNotFound(NotFound):
+    slug = "operator-not-found"
+
+
+class OperatorSelfChange(Conflict):
+    slug = "operator-self-change"
+
+
+class WrongPassword(InvalidInput):
+    slug = "wrong-password"
+
+
+class ApiKeyNotFound(NotFound):
+    slug = "api-key-not-found"
+
+
+class UnknownPermission(InvalidInput):
+    slug = "unknown-permission"
+
+
+class TenantNotFound(NotFound):
+    slug = "tenant-not-found"
+
+
+class RateLimited(DomainError):
+    status, slug, title = 429, "rate-limited", "Too many requests"

@@ -1,7 +1,8 @@
 """Tenants, API keys and routing, without HTTP."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -9,9 +10,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway_svc import credentials
+from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.exceptions import InvalidCredentials, TenantNameTaken
 from gateway_svc.models import ApiKey, Base
-from gateway_svc.proxy import ROUTES
 from gateway_svc.schemas import TenantCreate
 from tests.support.harness import in_memory_database
 
@@ -24,6 +25,10 @@ async def engine() -> AsyncIterator[AsyncEngine]:
         yield engine
 
 
+def resolver(engine: AsyncEngine) -> credentials.CallerResolver:
+    return credentials.CallerResolver(async_sessionmaker(engine), AccessTokens("s" * 32, ttl=timedelta(minutes=15)))
+
+
 async def onboard(engine: AsyncEngine, name: str = "Acme") -> credentials.TenantCreated:
     async with AsyncSession(engine) as session, session.begin():
         return await credentials.create_tenant(session=session, tenant_in=TenantCreate(name=name))
@@ -31,8 +36,7 @@ async def onboard(engine: AsyncEngine, name: str = "Acme") -> credentials.Tenant
 
 async def test_a_new_tenants_key_identifies_that_tenant(engine: AsyncEngine) -> None:
     created = await onboard(engine)
-    resolver = credentials.ApiKeyResolver(async_sessionmaker(engine))
-    caller = await resolver.identify(created.api_key)
+    caller = await resolver(engine).identify(created.api_key)
     assert caller.tenant_id == str(created.tenant_id)
     assert caller.roles == ("owner",)
 
@@ -43,7 +47,7 @@ async def test_a_new_tenants_key_identifies_that_tenant(engine: AsyncEngine) -> 
 async def test_wrong_keys_identify_nobody(engine: AsyncEngine, tamper) -> None:  # type: ignore[no-untyped-def]
     created = await onboard(engine)
     with pytest.raises(InvalidCredentials):
-        await credentials.ApiKeyResolver(async_sessionmaker(engine)).identify(tamper(created.api_key))
+        await resolver(engine).identify(tamper(created.api_key))
 
 
 async def test_a_revoked_key_stops_working(engine: AsyncEngine) -> None:
@@ -51,7 +55,7 @@ async def test_a_revoked_key_stops_working(engine: AsyncEngine) -> None:
     async with AsyncSession(engine) as session, session.begin():
         await session.execute(update(ApiKey).values(revoked_at=datetime.now(UTC)))
     with pytest.raises(InvalidCredentials):
-        await credentials.ApiKeyResolver(async_sessionmaker(engine)).identify(created.api_key)
+        await resolver(engine).identify(created.api_key)
 
 
 async def test_only_a_hash_of_the_secret_is_stored(engine: AsyncEngine) -> None:
@@ -67,5 +71,20 @@ async def test_tenant_names_are_unique(engine: AsyncEngine) -> None:
         await onboard(engine, "Acme")
 
 
-def test_every_resource_has_one_owning_service() -> None:
-    assert set(ROUTES.values()) == {"member", "content", "campaign", "analytics"}
+async def test_concurrent_requests_share_one_lookup_of_an_expired_answer() -> None:
+    lookups = 0
+
+    async def lookup(key: str) -> str:
+        nonlocal lookups
+        lookups += 1
+        await asyncio.sleep(0.01)
+        return key.upper()
+
+    recall = credentials._Recall[str, str](ttl_seconds=60)
+    answers = await asyncio.gather(*(recall.get("key", lookup) for _ in range(50)))
+    assert answers == ["KEY"] * 50 and lookups == 1
+    assert await recall.get("key", lookup) == "KEY" and lookups == 1  # remembered
+    recall.ttl_seconds = 0
+    await asyncio.sleep(0.001)
+    await asyncio.gather(*(recall.get("key", lookup) for _ in range(10)))
+    assert lookups == 2

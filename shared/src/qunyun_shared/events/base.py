@@ -32,6 +32,8 @@ class EventSpec:
     producer: Producer
     summary: str
     model: builtins.type[EventPayload]  # `type` alone would mean the field above
+    # Public events reach partners too, by webhook; internal ones stay between the services.
+    public: bool = True
 
     @property
     def stream(self) -> str:
@@ -45,14 +47,14 @@ _BY_MODEL: dict[type[EventPayload], EventSpec] = {}
 P = TypeVar("P", bound=type[EventPayload])
 
 
-def event(type_: str, version: int, *, producer: Producer, summary: str) -> Callable[[P], P]:
-    """Registers a payload class as version `version` of event type `type_`."""
+def event(type_: str, version: int, *, producer: Producer, summary: str, public: bool = True) -> Callable[[P], P]:
+    """Registers a payload class as version `version` of event type `type_`; `public=False` keeps it off webhooks."""
 
     def register(model: P) -> P:
         key = (type_, version)
         if key in REGISTRY:
             raise ValueError(f"event {type_} v{version} is defined twice")
-        spec = EventSpec(type_, version, producer, summary, model)
+        spec = EventSpec(type_, version, producer, summary, model, public)
         REGISTRY[key] = spec
         _BY_MODEL[model] = spec
         return model

@@ -99,6 +99,7 @@ class CheckinRecordedV1(EventPayload):
     1,
     producer="campaign-svc",
     summary="A campaign granted a member points or a tag (a check-in milestone, a referral, a rule); member-svc applies it.",
+    public=False,
 )
 class RewardGrantedV1(EventPayload):
     # The same cause always yields the same reward id, so member-svc applies a redelivered grant once.

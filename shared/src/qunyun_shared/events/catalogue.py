@@ -1,6 +1,6 @@
 """The single source of truth for every event on the bus: type, version, producer and payload."""
 
-from qunyun_shared.events import analytics, campaign, content, member  # noqa: F401  (registers them)
+from qunyun_shared.events import analytics, campaign, content, gateway, member  # noqa: F401  (registers them)
 from qunyun_shared.events.base import REGISTRY, EventPayload, EventSpec, spec_for
 
 CATALOGUE: dict[tuple[str, int], EventSpec] = REGISTRY

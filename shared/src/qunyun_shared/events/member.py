@@ -78,6 +78,7 @@ Birthday = Annotated[str, Field(pattern=r"^\d{2}-\d{2}$", examples=["07-19"]), A
     producer="member-svc",
     summary="A member's birthday (month and day) was given, corrected or removed; on an event of its own "
     "so that it reaches only the services that act on it.",
+    public=False,
 )
 class MemberBirthdaySetV1(EventPayload):
     member_id: UUID

@@ -15,17 +15,22 @@ JSON message value; the context attributes travel as `ce_*` headers (`ce_id`, `c
 `ce_dataversion` (the payload version) and `ce_correlationid`. Topics are `<prefix>.<producer>`
 (`qunyun.member`, ...); consumers skip types or versions they do not know and dead-letter malformed
 messages to `<prefix>.deadletter`. Payloads evolve additively; a breaking change is a new version.
+
+Public events also reach partners: the gateway delivers each one to the tenant's webhook endpoints
+subscribed to its type, as a Standard Webhooks message whose body is
+`{"id": <event id>, "type", "version", "timestamp", "data": <the payload below>}`. Internal events
+(the Webhooks column says so) stay between the services.
 """
 
 
 def render() -> str:
     """The whole reference as Markdown."""
-    sections = [_HEADER, "| Event | Version | Producer | Topic | Summary |", "|---|---|---|---|---|"]
+    sections = [_HEADER, "| Event | Version | Producer | Topic | Webhooks | Summary |", "|---|---|---|---|---|---|"]
     specs = sorted(CATALOGUE.values(), key=lambda spec: (spec.producer, spec.type, spec.version))
     for spec in specs:
         sections.append(
             f"| [`{spec.type}`](#{_anchor(spec)}) | {spec.version} | {spec.producer} | "
-            f"`qunyun.{spec.stream}` | {spec.summary} |"
+            f"`qunyun.{spec.stream}` | {'public' if spec.public else 'internal'} | {spec.summary} |"
         )
     for spec in specs:
         sections.append(_section(spec))

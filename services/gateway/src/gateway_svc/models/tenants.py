@@ -28,5 +28,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(100))
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     roles: Mapped[list[str]] = mapped_column(JSON)
+    # Permissions the key is narrowed to, within what its roles allow; None for all its roles allow.
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

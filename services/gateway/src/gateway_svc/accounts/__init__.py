@@ -1,0 +1,1 @@
+"""Operator accounts: passwords, sign-in sessions and the operators of a tenant."""

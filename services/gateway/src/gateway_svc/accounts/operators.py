@@ -1,0 +1,102 @@
+"""A tenant's operators: inviting them, changing their roles, disabling them, their passwords."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway_svc.access import permissions_of, require_grantable
+from gateway_svc.accounts.passwords import hash_password, verify_password
+from gateway_svc.accounts.schemas import OperatorCreate, OperatorRead, OperatorUpdate
+from gateway_svc.accounts.sessions import end_all_sessions, normalise_email
+from gateway_svc.exceptions import EmailTaken, OperatorNotFound, OperatorSelfChange, WrongPassword
+from gateway_svc.models import Operator
+from qunyun_shared.identity import Identity
+
+
+def read(operator: Operator) -> OperatorRead:
+    return OperatorRead(
+        id=operator.id,
+        email=operator.email,
+        display_name=operator.display_name,
+        roles=operator.roles,
+        disabled=operator.disabled_at is not None,
+        created_at=operator.created_at,
+    )
+
+
+async def create_operator(
+    *, session: AsyncSession, tenant_id: uuid.UUID, operator_in: OperatorCreate, grantor: Identity | None
+) -> Operator:
+    """Adds an operator to the tenant; `grantor` None is the platform onboarding the tenant's owner."""
+    roles = [str(role) for role in operator_in.roles]
+    if grantor is not None:
+        require_grantable(grantor, permissions_of(roles))
+    operator = Operator(
+        tenant_id=tenant_id,
+        email=normalise_email(operator_in.email),
+        display_name=operator_in.display_name,
+        password_hash=await hash_password(operator_in.password),
+        roles=roles,
+    )
+    session.add(operator)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise EmailTaken(f"An operator with the email {operator.email} exists already.") from None
+    await session.refresh(operator)
+    return operator
+
+
+async def list_operators(*, session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[Operator]:
+    """The tenant's operators, oldest first."""
+    rows = await session.scalars(
+        select(Operator).where(Operator.tenant_id == tenant_id).order_by(Operator.created_at, Operator.id)
+    )
+    return rows.all()
+
+
+async def get_operator(*, session: AsyncSession, tenant_id: uuid.UUID, operator_id: uuid.UUID) -> Operator:
+    """The tenant's operator, or 404 (also for another tenant's, whose existence is not revealed)."""
+    operator = await session.get(Operator, operator_id, with_for_update=True)
+    if operator is None or operator.tenant_id != tenant_id:
+        raise OperatorNotFound(f"No operator {operator_id}.")
+    return operator
+
+
+async def update_operator(
+    *, session: AsyncSession, operator: Operator, change: OperatorUpdate, grantor: Identity, now: datetime
+) -> Operator:
+    """Renames, re-roles or disables; a new role or disabling takes effect on the next request."""
+    if grantor.principal == f"operator:{operator.id}" and (change.roles is not None or change.disabled):
+        raise OperatorSelfChange("Operators cannot change their own roles or disable themselves.")
+    # Changing someone who holds more than the grantor would be an escalation too.
+    require_grantable(grantor, permissions_of(operator.roles))
+    if change.display_name is not None:
+        operator.display_name = change.display_name
+    if change.roles is not None:
+        roles = [str(role) for role in change.roles]
+        require_grantable(grantor, permissions_of(roles))
+        operator.roles = roles
+        await end_all_sessions(session=session, operator=operator, now=now)
+    if change.disabled is True and operator.disabled_at is None:
+        operator.disabled_at = now
+        await end_all_sessions(session=session, operator=operator, now=now)
+    elif change.disabled is False:
+        operator.disabled_at = None
+    await session.flush()
+    return operator
+
+
+async def change_password(
+    *, session: AsyncSession, operator: Operator, current_password: str, new_password: str, now: datetime
+) -> None:
+    """Sets a new password after checking the current one; every session of the operator ends."""
+    if not await verify_password(operator.password_hash, current_password):
+        raise WrongPassword("The current password is wrong.")
+    operator.password_hash = await hash_password(new_password)
+    await end_all_sessions(session=session, operator=operator, now=now)

@@ -1,0 +1,1 @@
+"""Aggregated views for front-ends: one request, the parts of one subject every service holds."""
