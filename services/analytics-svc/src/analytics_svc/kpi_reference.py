@@ -37,6 +37,10 @@ def render() -> str:
         f"{scoring.FLAG_AT} and cleared below {scoring.CLEAR_BELOW} (hysteresis), never within "
         f"{scoring.GRACE_DAYS:g} days of joining; raising it emits `member.churn_risk` with the reasons.",
         "",
+        "A member's scores, probability alive and lifetime value are computed when asked, against the",
+        "tenant's last fit, so they are current to the moment. The segment and the churn flag are decisions:",
+        "taken when an event rescores the member and at every refit, kept, and announced when they change.",
+        "",
     ]
     return "\n".join(lines)
 

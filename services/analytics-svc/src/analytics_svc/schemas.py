@@ -63,21 +63,25 @@ class CommunityKpis(BaseModel):
 
 
 class MemberScores(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """Scores are computed as of the request against the tenant's last fitted model (none before its
+    first fit); the segment and churn flag are what the last rescore decided, at `scored_at`."""
+
     member_id: uuid.UUID
     segment: str | None
-    recency_score: int | None
-    frequency_score: int | None
-    monetary_score: int | None
-    churn_score: float | None
+    recency_score: int | None = None
+    frequency_score: int | None = None
+    monetary_score: int | None = None
+    churn_score: float | None = None
     churn_flagged: bool
-    churn_reasons: list[str]
-    probability_alive: float | None
-    lifetime_value_fen: int | None
+    churn_reasons: list[str] = Field(description="Why the member is flagged, as of now; empty unless flagged.")
+    probability_alive: float | None = Field(default=None, description="None without a purchase model or a purchase.")
+    lifetime_value_fen: int | None = Field(
+        default=None, description="Expected spend over the next 12 months, discounted; None without both models."
+    )
     orders: int
     spend_fen: int
     last_active_at: datetime | None
-    scored_at: datetime | None
+    scored_at: datetime | None = Field(description="When the segment and churn flag were last decided.")
 
 
 class SegmentCount(BaseModel):

@@ -68,7 +68,21 @@ class Scores:
     churn_flagged: npt.NDArray[np.bool_]
     probability_alive: Floats  # NaN without a purchase model or a purchase
     segment: npt.NDArray[np.str_]
-    reasons: list[list[str]]
+    silence: Floats  # whole days
+    trend: Floats  # NaN without engagement
+
+    def reasons(self, member: int) -> list[str]:
+        """Why the member at this index is at risk, in words: asked only of the few a refit newly flags,
+        never of a million."""
+        silence, trend, alive = (float(a[member]) for a in (self.silence, self.trend, self.probability_alive))
+        reasons = []
+        if silence >= 14:
+            reasons.append(f"silent for {silence:.0f} days")
+        if trend == trend and trend < 0.8:  # not NaN
+            reasons.append(f"engagement down {100 * (1 - trend):.0f}% against the last month")
+        if alive == alive and alive < 0.5:
+            reasons.append(f"probability still a customer {alive:.2f}")
+        return reasons or ["low activity overall"]
 
 
 def score(members: Members, breaks: Breakpoints, purchases: lifetime_value.BetaGeoParams | None) -> Scores:
@@ -99,11 +113,7 @@ def score(members: Members, breaks: Breakpoints, purchases: lifetime_value.BetaG
     segment[(recency >= 3) & (frequency >= 2) & (monetary >= 3)] = "potential"
     segment[(recency >= 3) & (frequency >= 4) & (monetary >= 4)] = "high_value"
     segment[flagged] = "churn_risk"
-    reasons = [
-        _reasons(s, t, a) if f else []
-        for s, t, a, f in zip(silence.tolist(), trend.tolist(), alive.tolist(), flagged.tolist(), strict=True)
-    ]
-    return Scores(recency, frequency, monetary, churn, flagged, alive, segment, reasons)
+    return Scores(recency, frequency, monetary, churn, flagged, alive, segment, silence, trend)
 
 
 def silent_days(members: Members) -> Floats:
@@ -119,14 +129,3 @@ def _trend(fast: Floats, slow: Floats) -> Floats:
     steady = FAST_HALF_LIFE / SLOW_HALF_LIFE
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(slow > 0, (fast / slow) / steady, np.nan)
-
-
-def _reasons(silence_days: float, trend: float, alive: float) -> list[str]:
-    reasons = []
-    if silence_days >= 14:
-        reasons.append(f"silent for {silence_days:.0f} days")
-    if trend == trend and trend < 0.8:  # not NaN
-        reasons.append(f"engagement down {100 * (1 - trend):.0f}% against the last month")
-    if alive == alive and alive < 0.5:
-        reasons.append(f"probability still a customer {alive:.2f}")
-    return reasons or ["low activity overall"]

@@ -1,15 +1,17 @@
-"""Keeps members' scores, segments and churn flags current and announces their changes.
+"""Keeps members' segments and churn flags current and announces their changes.
 
 Each batch of events rescores the members it touched against their tenant's last fitted model, so a
 segment follows an event within the batch's transaction. A periodic full recompute refits the model
 (quintiles, BG/NBD, Gamma-Gamma) and rescores everyone, which is also how silence, with no event to
-announce it, turns into churn risk. One recompute of a tenant runs at a time (its model's lock), and it
-leaves alone the members events rescore while it runs (refit_writes).
+announce it, turns into churn risk. It writes only the members whose segment or flag changed: the scores
+themselves, which drift with every day of silence, are computed when asked (analytics_svc.valuation).
+One recompute of a tenant runs at a time (its model's lock), and it leaves alone the members events
+rescore while it runs (refit_writes).
 """
 
 import dataclasses
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,47 +19,45 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import activity, lifetime_value, locks, scoring
+from analytics_svc import lifetime_value, locks, roster, scoring
 from analytics_svc.models import MemberFacts, TenantModel
-from analytics_svc.refit_writes import Rescored, write_scores
+from analytics_svc.refit_writes import Decision, write_decisions
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-DAY = 86_400.0
 # Fewer repeat buyers than this and a purchase model would be noise; scoring falls back on silence.
 MIN_REPEAT_BUYERS = 50
-LTV_MONTHS = 12
-MONTHLY_DISCOUNT = 0.01
 # The periodic refit looks at this many of the most overdue tenants for one no other replica is refitting.
 REFIT_CANDIDATES = 10
 
-SCORED_COLUMNS = [
-    "number",
-    "member_id",
-    "tenant_id",
-    "first_joined_at",
-    "last_active_at",
-    "first_order_at",
-    "last_order_at",
-    "orders",
-    "spend_fen",
-    "first_order_fen",
-    "engagement_fast",
-    "engagement_slow",
-    "engagement_at",
-    "segment",
-    "churn_flagged",
-    "scored_at",
-]
+
+@dataclasses.dataclass(frozen=True)
+class Fit:
+    """A tenant's fitted model as scoring uses it."""
+
+    breaks: scoring.Breakpoints
+    purchases: lifetime_value.BetaGeoParams | None
+    spend: lifetime_value.GammaGammaParams | None
+
+    @classmethod
+    def of(cls, model: TenantModel) -> "Fit":
+        return cls(
+            scoring.Breakpoints(**{k: tuple(v) for k, v in model.breakpoints.items()}),
+            lifetime_value.BetaGeoParams(**model.purchases) if model.purchases else None,
+            lifetime_value.GammaGammaParams(**model.spend) if model.purchases and model.spend else None,
+        )
+
+    def score(self, members: scoring.Members) -> scoring.Scores:
+        return scoring.score(members, self.breaks, self.purchases)
 
 
 async def rescore(
     session: AsyncSession, outbox: Outbox, members: Sequence[MemberFacts], now: datetime | None = None
 ) -> None:
-    """Rescores members a batch touched, each against their tenant's model (fitted first if the tenant
-    has none yet)."""
+    """Decides anew the segment and churn flag of members a batch touched, each against their tenant's
+    model (fitted first if the tenant has none yet)."""
     now = now or datetime.now(UTC)
     by_tenant: dict[str, list[MemberFacts]] = {}
     for member in members:
@@ -67,13 +67,13 @@ async def rescore(
         if model is None:
             await recompute(session, outbox, tenant_id, now)
             continue
-        facts = _columns([tuple(getattr(m, column) for column in SCORED_COLUMNS) for m in theirs])
-        changes = _score(facts, _arrays(facts, now), model, now)
-        for member, change in zip(theirs, changes, strict=True):
-            for name, value in change.items():
-                if name != "number":
-                    setattr(member, name, value)
-        await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(facts, changes))
+        touched = roster.of_facts(theirs, now)
+        scores = Fit.of(model).score(touched.members)
+        await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(touched, scores, range(len(theirs))))
+        for member, segment, flagged in zip(
+            theirs, scores.segment.tolist(), scores.churn_flagged.tolist(), strict=True
+        ):
+            member.segment, member.churn_flagged, member.scored_at = segment, flagged, now
 
 
 async def hold_unfitted(session: AsyncSession, tenant_ids: Collection[str]) -> None:
@@ -85,46 +85,37 @@ async def hold_unfitted(session: AsyncSession, tenant_ids: Collection[str]) -> N
 
 
 async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: datetime) -> int:
-    """Refits the tenant's model on all its members and rescores them, once the tenant's model lock is
-    free; returns how many members there are."""
+    """Refits the tenant's model on all its members and decides each one's segment and churn flag anew,
+    once the tenant's model lock is free; writes and announces only what changed; returns how many
+    members there are. (Scores themselves are computed when asked: analytics_svc.valuation.)"""
     await locks.hold_tenant_model(session, tenant_id)
-    columns = [getattr(MemberFacts, c) for c in SCORED_COLUMNS]
-    found = await session.execute(select(*columns).where(MemberFacts.tenant_id == tenant_id))
-    facts = _columns([tuple(row) for row in found])
-    members = _arrays(facts, now)
+    everyone = await roster.of_tenant(session, tenant_id, now)
     model = await session.get(TenantModel, tenant_id, populate_existing=True) or TenantModel(tenant_id=tenant_id)
-    _fit(model, facts, members, now)
+    _fit(model, everyone, now)
     session.add(model)
-    changes = _score(facts, members, model, now)
-    await _write_and_announce(session, outbox, tenant_id, facts, changes)
-    return len(changes)
-
-
-async def _write_and_announce(
-    session: AsyncSession,
-    outbox: Outbox,
-    tenant_id: str,
-    facts: dict[str, Sequence[Any]],
-    changes: Sequence[dict[str, Any]],
-) -> None:
-    """Writes a recompute's scores and announces the changes of the members it did write (not of those an
-    event rescored meanwhile, whose batch announced theirs)."""
-    written = await write_scores(
+    await session.flush()
+    scores = Fit.of(model).score(everyone.members)
+    changed = np.flatnonzero(
+        (scores.segment != everyone.segments) | (scores.churn_flagged != everyone.members.churn_flagged)
+    ).tolist()
+    written = await write_decisions(
         session,
         [
-            Rescored(member_id=member_id, replaces=replaces, scores=change)
-            for member_id, replaces, change in zip(facts["member_id"], facts["scored_at"], changes, strict=True)
+            Decision(
+                number=everyone.numbers[i],
+                member_id=everyone.member_ids[i],
+                replaces=everyone.scored_at[i],
+                segment=str(scores.segment[i]),
+                churn_flagged=bool(scores.churn_flagged[i]),
+            )
+            for i in changed
         ],
+        now,
     )
-    kept = [i for i, change in enumerate(changes) if change["number"] in written]
-    before: dict[str, Sequence[Any]] = {column: [values[i] for i in kept] for column, values in facts.items()}
-    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(before, [changes[i] for i in kept]))
-
-
-def _columns(rows: Sequence[tuple[Any, ...]]) -> dict[str, Sequence[Any]]:
-    """Rows of SCORED_COLUMNS, column by column."""
-    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in SCORED_COLUMNS]
-    return dict(zip(SCORED_COLUMNS, transposed, strict=True))
+    # Members an event rescored meanwhile were announced by their batch.
+    kept = [i for i in changed if everyone.numbers[i] in written]
+    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(everyone, scores, kept))
+    return len(everyone)
 
 
 async def refit_next(session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta) -> int:
@@ -150,33 +141,8 @@ async def _still_due(session: AsyncSession, tenant_id: str, overdue: datetime) -
     return fitted_at is not None and fitted_at <= overdue
 
 
-def _arrays(facts: dict[str, Sequence[Any]], now: datetime) -> scoring.Members:
-    def days_since(column: str) -> scoring.Floats:
-        return np.array(
-            [(now - v).total_seconds() / DAY if v is not None else np.nan for v in facts[column]], dtype=float
-        )
-
-    engaged = np.nan_to_num(days_since("engagement_at"), nan=0.0).clip(min=0.0) * DAY
-
-    def decayed(column: str, half_life: timedelta) -> scoring.Floats:
-        counts = np.array([v or 0.0 for v in facts[column]], dtype=float)
-        now_counts: scoring.Floats = counts * np.exp(-np.log(2) * engaged / half_life.total_seconds())
-        return now_counts
-
-    return scoring.Members(
-        days_since_active=days_since("last_active_at"),
-        days_since_joined=days_since("first_joined_at"),
-        days_since_first_order=days_since("first_order_at"),
-        days_since_last_order=days_since("last_order_at"),
-        orders=np.array([v or 0 for v in facts["orders"]], dtype=float),
-        spend_fen=np.array([v or 0 for v in facts["spend_fen"]], dtype=float),
-        engagement_fast=decayed("engagement_fast", activity.FAST_HALF_LIFE),
-        engagement_slow=decayed("engagement_slow", activity.SLOW_HALF_LIFE),
-        churn_flagged=np.array([bool(v) for v in facts["churn_flagged"]], dtype=bool),
-    )
-
-
-def _fit(model: TenantModel, facts: dict[str, Sequence[Any]], members: scoring.Members, now: datetime) -> None:
+def _fit(model: TenantModel, everyone: roster.Roster, now: datetime) -> None:
+    members = everyone.members
     breaks = scoring.Breakpoints.of(scoring.silent_days(members), members.orders, members.spend_fen)
     model.breakpoints = dataclasses.asdict(breaks)
     bought = members.orders > 0
@@ -194,7 +160,7 @@ def _fit(model: TenantModel, facts: dict[str, Sequence[Any]], members: scoring.M
             return
         model.purchases = dataclasses.asdict(purchases)
         # Repeat buyers whose repeat orders were all refunded spent nothing the spend model could take.
-        average = _repeat_average(facts, members)
+        average = repeat_average(everyone)
         spent = (members.orders > 1) & (average > 0)
         try:
             spend = lifetime_value.fit_gamma_gamma(frequency=members.orders[spent] - 1, monetary_value=average[spent])
@@ -209,76 +175,31 @@ def _fitted(model: TenantModel, members: scoring.Members, now: datetime) -> None
     model.members, model.fitted_at = len(members.orders), now
 
 
-def _repeat_average(facts: dict[str, Sequence[Any]], members: scoring.Members) -> scoring.Floats:
+def repeat_average(members: roster.Roster) -> scoring.Floats:
     """Each member's average order value after the first (the Gamma-Gamma convention); 0 below two orders."""
-    first = np.array([v or 0 for v in facts["first_order_fen"]], dtype=float)
-    repeats = members.orders - 1
+    repeats = members.members.orders - 1
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(repeats > 0, np.maximum(members.spend_fen - first, 0) / repeats, 0.0)
-
-
-def _score(
-    facts: dict[str, Sequence[Any]], members: scoring.Members, model: TenantModel, now: datetime
-) -> list[dict[str, Any]]:
-    """Each member's new scores, as column values."""
-    if not len(members.orders):
-        return []
-    breaks = scoring.Breakpoints(**{k: tuple(v) for k, v in model.breakpoints.items()})
-    purchases = lifetime_value.BetaGeoParams(**model.purchases) if model.purchases else None
-    scores = scoring.score(members, breaks, purchases)
-    ltv = np.full(members.orders.shape, np.nan)
-    if purchases is not None and model.spend:
-        bought = members.orders > 0
-        ltv[bought] = lifetime_value.lifetime_value(
-            purchases,
-            lifetime_value.GammaGammaParams(**model.spend),
-            frequency=members.orders[bought] - 1,
-            recency=members.days_since_first_order[bought] - members.days_since_last_order[bought],
-            T=members.days_since_first_order[bought],
-            monetary_value=_repeat_average(facts, members)[bought],
-            months=LTV_MONTHS,
-            discount_rate=MONTHLY_DISCOUNT,
+        average: scoring.Floats = np.where(
+            repeats > 0, np.maximum(members.members.spend_fen - members.first_order_fen, 0) / repeats, 0.0
         )
-    columns = zip(
-        facts["number"],
-        scores.recency.tolist(),
-        scores.frequency.tolist(),
-        scores.monetary.tolist(),
-        scores.segment.tolist(),
-        np.round(scores.churn_score, 4).tolist(),
-        scores.churn_flagged.tolist(),
-        scores.reasons,
-        [None if v != v else v for v in scores.probability_alive.tolist()],  # NaN: no purchase model
-        [None if v != v else int(v) for v in ltv.tolist()],
-        strict=True,
-    )
-    names = (
-        "number",
-        "recency_score",
-        "frequency_score",
-        "monetary_score",
-        "segment",
-        "churn_score",
-        "churn_flagged",
-        "churn_reasons",
-        "probability_alive",
-        "lifetime_value_fen",
-    )
-    return [dict(zip(names, values, strict=True)) | {"scored_at": now} for values in columns]
+    return average
 
 
-def _announcements(facts: dict[str, Sequence[Any]], changes: Sequence[dict[str, Any]]) -> list[Any]:
+def _announcements(members: roster.Roster, scores: scoring.Scores, which: Iterable[int]) -> list[Any]:
     """`member.segment_changed` for a new segment, `member.churn_risk` for a newly raised flag."""
     events: list[Any] = []
-    for member_id, segment, flagged, after in zip(
-        facts["member_id"], facts["segment"], facts["churn_flagged"], changes, strict=True
-    ):
-        if after["segment"] != segment:
+    for i in which:
+        before, after = str(members.segments[i]) or None, str(scores.segment[i])
+        if after != before:
             events.append(
-                MemberSegmentChangedV1(member_id=member_id, from_segment=segment, to_segment=after["segment"])
+                MemberSegmentChangedV1(member_id=members.member_ids[i], from_segment=before, to_segment=after)
             )
-        if after["churn_flagged"] and not flagged:
+        if scores.churn_flagged[i] and not members.members.churn_flagged[i]:
             events.append(
-                MemberChurnRiskV1(member_id=member_id, score=after["churn_score"], reasons=after["churn_reasons"])
+                MemberChurnRiskV1(
+                    member_id=members.member_ids[i],
+                    score=round(float(scores.churn_score[i]), 4),
+                    reasons=scores.reasons(i),
+                )
             )
     return events

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import locks, segments
+from analytics_svc import locks, segments, valuation
 from analytics_svc.exceptions import CommunityNotFound, MemberNotFound, PermissionDenied, RecomputeRunning
 from analytics_svc.models import CommunityMembership, ContentFact, MemberFacts, TenantModel
-from analytics_svc.schemas import CommunityMemberCount, Recomputed, SegmentCount
+from analytics_svc.schemas import CommunityMemberCount, MemberScores, Recomputed, SegmentCount
 from analytics_svc.scoring import SEGMENTS
 from qunyun_shared.db import upsert
 from qunyun_shared.identity import Identity
@@ -79,11 +79,11 @@ async def communities_of(session: AsyncSession, tenant_id: str) -> list[uuid.UUI
     return list(found)
 
 
-async def member_scores(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> MemberFacts:
+async def member_scores(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, now: datetime) -> MemberScores:
     member = await session.scalar(select(MemberFacts).where(MemberFacts.member_id == member_id))
     if member is None or member.tenant_id != tenant_id:
         raise MemberNotFound(f"No member {member_id} is known to analytics.")
-    return member
+    return valuation.member_scores(member, await session.get(TenantModel, tenant_id), now)
 
 
 async def recompute_segments(*, session: AsyncSession, outbox: Outbox, caller: Identity, now: datetime) -> Recomputed:

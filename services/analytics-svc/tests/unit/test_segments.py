@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import scoring, segments
+from analytics_svc import scoring, segments, valuation
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING, Base, MemberFacts, TenantModel
 from qunyun_shared.events import EventPayload, new_event
@@ -83,7 +84,7 @@ def test_churn_risk_rises_with_silence_and_fading_engagement_and_flags_with_hyst
     scored = scoring.score(silent, BREAKS, None)
     assert scored.churn_score[0] < scored.churn_score[1] < scored.churn_score[2]
     assert scored.churn_flagged.tolist() == [False, scored.churn_score[1] >= scoring.FLAG_AT, True]
-    assert scored.segment[2] == "churn_risk" and any("silent for 90 days" in r for r in scored.reasons[2])
+    assert scored.segment[2] == "churn_risk" and "silent for 90 days" in scored.reasons(2)
     # Between the thresholds a flag stays as it was: raised stays raised, cleared stays cleared.
     between = scoring.score(
         members(days_since_active=[18, 18], engagement_fast=[0.0, 0.0], churn_flagged=[True, False]), BREAKS, None
@@ -121,7 +122,9 @@ async def test_an_event_moves_its_member_to_a_new_segment_at_once_and_says_so(se
     await deliver(session, OrderPlacedV1(order_id=order_id, member_id=buyer, amount_fen=88_800, placed_at=now))
     await deliver(session, OrderPaidV1(order_id=order_id, member_id=buyer, amount_fen=88_800, paid_at=now))
     facts = await session.scalar(select(MemberFacts).where(MemberFacts.member_id == buyer))
-    assert facts is not None and facts.orders == 1 and facts.recency_score == 5
+    assert facts is not None and facts.orders == 1
+    scores = valuation.member_scores(facts, await session.get(TenantModel, TENANT), now)
+    assert scores.recency_score == 5 and scores.segment == facts.segment
     changes = [c for c in await announced(session, "member.segment_changed") if c.member_id == buyer]
     assert changes and changes[-1].to_segment == facts.segment != "churn_risk"
     # The crowd, silent since joining long ago, was flagged at the tenant's first fit, each member once.
@@ -181,4 +184,50 @@ async def test_late_events_weigh_what_their_age_says_whatever_the_arrival_order(
     assert second.engagement_at == first.engagement_at == times[-1]
     assert second.engagement_fast == pytest.approx(first.engagement_fast, rel=1e-9)
     assert second.engagement_slow == pytest.approx(first.engagement_slow, rel=1e-9)
-    assert (second.churn_score, second.segment) == (first.churn_score, first.segment)
+    model = await session.get(TenantModel, TENANT)
+    assert second.segment == first.segment
+    assert (
+        valuation.member_scores(second, model, now).churn_score
+        == valuation.member_scores(first, model, now).churn_score
+    )
+
+
+async def test_scores_are_computed_when_asked_and_drift_with_silence_without_a_write(session: AsyncSession) -> None:
+    """The CDNOW customers (the `lifetimes` package's data) as members, so that both models fit."""
+    now = datetime.now(UTC)
+    buyers = []
+    for customer in load_cdnow_summary_data_with_monetary_value().itertuples():
+        first = now - timedelta(weeks=customer.T)
+        last = first + timedelta(weeks=customer.recency)
+        repeats = int(customer.frequency)
+        buyers.append(
+            MemberFacts(
+                member_id=uuid.uuid4(),
+                tenant_id=TENANT,
+                memberships=1,
+                first_joined_at=first,
+                last_active_at=last,
+                orders=repeats + 1,
+                first_order_at=first,
+                last_order_at=last,
+                spend_fen=int(100 * (20 + repeats * customer.monetary_value)),
+                first_order_fen=2_000,
+            )
+        )
+    session.add_all(buyers)
+    await segments.recompute(session, OUTBOX, TENANT, now)
+    model = await session.get(TenantModel, TENANT)
+    assert model is not None and model.purchases and model.spend
+
+    member = next(m for m in buyers if m.orders > 3)
+    await session.refresh(member)  # the refit wrote its decision past the session
+    today = valuation.member_scores(member, model, now)
+    assert today.probability_alive is not None and 0 < today.probability_alive <= 1
+    assert today.lifetime_value_fen is not None and today.lifetime_value_fen > 0
+    assert today.segment == member.segment and today.scored_at == member.scored_at == now
+    # A month of silence later, with nothing written, the scores have moved and the decisions have not.
+    later = valuation.member_scores(member, model, now + timedelta(days=30))
+    assert later.churn_score is not None and today.churn_score is not None
+    assert later.churn_score > today.churn_score
+    assert later.probability_alive is not None and later.probability_alive < today.probability_alive
+    assert (later.segment, later.scored_at) == (today.segment, today.scored_at)

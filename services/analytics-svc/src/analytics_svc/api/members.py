@@ -14,7 +14,7 @@ router = APIRouter(prefix="/analytics", tags=["segments"])
 
 @router.get("/members/{member_id}", summary="A member's RFM scores, segment, churn risk and lifetime value")
 async def member_scores(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> MemberScores:
-    return MemberScores.model_validate(await service.member_scores(session, caller.tenant_id, member_id))
+    return await service.member_scores(session, caller.tenant_id, member_id, datetime.now(UTC))
 
 
 @router.get("/segments", summary="Members per value segment")

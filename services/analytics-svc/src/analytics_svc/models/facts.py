@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String
+from sqlalchemy import BigInteger, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from analytics_svc.models.base import Base
@@ -11,7 +11,7 @@ from qunyun_shared.db import UtcDateTime
 
 
 class MemberFacts(Base):
-    """A member's activity, purchases and scores. `number` is the member's small integer in the daily
+    """A member's activity, purchases and segment. `number` is the member's small integer in the daily
     member sets (compressed bitmaps count distinct members exactly and fast)."""
 
     __tablename__ = "member_facts"
@@ -41,15 +41,9 @@ class MemberFacts(Base):
     spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     # The first order's value: a repeat buyer's average spend, which the spend model wants, leaves it out.
     first_order_fen: Mapped[int | None] = mapped_column(BigInteger)
-    recency_score: Mapped[int | None]
-    frequency_score: Mapped[int | None]
-    monetary_score: Mapped[int | None]
+    # The decisions announced when they change; the scores behind them are computed when asked.
     segment: Mapped[str | None] = mapped_column(String(12))
-    churn_score: Mapped[float | None] = mapped_column(Float)
     churn_flagged: Mapped[bool] = mapped_column(default=False)
-    churn_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
-    probability_alive: Mapped[float | None] = mapped_column(Float)
-    lifetime_value_fen: Mapped[int | None] = mapped_column(BigInteger)
     scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
