@@ -1,8 +1,9 @@
 """Builds a service's FastAPI app: lifespan, middleware, problem+json, health and metrics."""
 
+import gc
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,11 +41,12 @@ def create_service_app(
         app.state.runtime = runtime
         await runtime.start()
         try:
-            if resources is None:
+            async with resources(app, runtime) if resources is not None else nullcontext():
+                # Everything built so far (modules, app, pools, clients) lives as long as the process.
+                # Frozen, the collector stops rescanning it in every full collection, which a batch of
+                # events or a chunk of an import sets off: rescanning was a fifth of an import's CPU.
+                gc.freeze()
                 yield
-            else:
-                async with resources(app, runtime):
-                    yield
         finally:
             await runtime.stop()
 

@@ -1,11 +1,11 @@
 """Database plumbing: naming conventions, engines for PostgreSQL and SQLite, sessions."""
 
 import functools
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, MetaData, any_, bindparam, event
+from sqlalchemy import ColumnElement, DateTime, MetaData, Table, TextClause, any_, bindparam, event, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -71,6 +71,35 @@ def one_of(session: AsyncSession, column: ColumnElement[Any], values: Collection
 @functools.lru_cache(maxsize=256)
 def _array_of(item: TypeEngine[Any]) -> postgresql.ARRAY[Any]:
     return postgresql.ARRAY(item)
+
+
+async def update_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str) -> None:
+    """Updates the rows of `table` whose `key` column is each row's to the row's other values (every row
+    giving the same columns). On PostgreSQL that is one statement whose parameters are column arrays,
+    unnested by the server and encoded in binary by the driver: as an executemany, SQLAlchemy would bind
+    every value of every row in Python. Other databases (SQLite) get the executemany."""
+    if not rows:
+        return
+    names, dialect = tuple(rows[0]), session.get_bind().dialect
+    if dialect.name == "postgresql":
+        statement = _update_from_arrays(dialect, table, key, names)
+        await session.execute(statement, {n: [row[n] for row in rows] for n in names})
+        return
+    changed = [n for n in names if n != key]
+    await session.execute(
+        update(table).where(table.c[key] == bindparam("row_key")).values({n: bindparam(n) for n in changed}),
+        [{"row_key": row[key], **{n: row[n] for n in changed}} for row in rows],
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _update_from_arrays(dialect: Dialect, table: Table, key: str, names: tuple[str, ...]) -> TextClause:
+    arrays = ", ".join(f"CAST(:{n} AS {_array_of(table.c[n].type).compile(dialect=dialect)})" for n in names)
+    changes = ", ".join(f"{n} = given.{n}" for n in names if n != key)
+    return text(
+        f"UPDATE {table.name} SET {changes} FROM unnest({arrays}) AS given({', '.join(names)}) "
+        f"WHERE {table.name}.{key} = given.{key}"
+    )
 
 
 def upsert(session: AsyncSession, table: Any) -> Any:

@@ -8,8 +8,9 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_svc.batch_members import MemberRecord
 from analytics_svc.batch_writes import CountKey, Post
-from analytics_svc.models import ALL, MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.models import ALL, MemberCommunity, OrderFact
 
 
 @dataclass
@@ -17,7 +18,7 @@ class Batch:
     """What a batch adds, gathered in memory before it is written."""
 
     session: AsyncSession
-    members: dict[uuid.UUID, MemberFacts]
+    members: dict[uuid.UUID, MemberRecord]
     orders: dict[uuid.UUID, OrderFact]
     communities: dict[tuple[uuid.UUID, uuid.UUID], MemberCommunity]
     erased: set[uuid.UUID]
@@ -43,7 +44,7 @@ class Batch:
             if community_id is not None:
                 self.sets[(tenant_id, community_id, kind, day)].add(member_id)
 
-    def member(self, tenant_id: str, member_id: uuid.UUID) -> MemberFacts | None:
+    def member(self, tenant_id: str, member_id: uuid.UUID) -> MemberRecord | None:
         """The member's facts (created at loading if the batch is the first to hear of them); None once
         erased, or if the member is another tenant's."""
         facts = self.members.get(member_id)

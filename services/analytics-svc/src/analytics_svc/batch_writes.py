@@ -1,10 +1,10 @@
-"""What a consumer batch adds, written back in a few statements: the day's counts, the day's member sets,
-and content items' posts and counters. Rows are written in key order, the one order every replica takes
+"""What a consumer batch adds, written back in a few statements: its members' facts, the day's counts, the
+day's member sets, and content items' posts and counters. Rows are written in key order, the one order every replica takes
 them in, and created by upserts: another replica may be creating the same row at the same moment."""
 
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Set
+from collections.abc import Collection, Mapping, Set
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -13,13 +13,21 @@ from pyroaring import BitMap
 from sqlalchemy import Table, bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_svc.batch_members import MemberRecord
 from analytics_svc.models import ContentFact, DailyCount, DailyMembers, MemberFacts
-from qunyun_shared.db import upsert
+from qunyun_shared.db import update_rows, upsert
 
 CountKey = tuple[str, uuid.UUID, str, date]  # tenant, community (or ALL), metric or kind, day
 COUNTS = cast(Table, DailyCount.__table__)
 MEMBER_SETS = cast(Table, DailyMembers.__table__)
 CONTENT = cast(Table, ContentFact.__table__)
+FACTS = cast(Table, MemberFacts.__table__)
+# What events change of a member; their segment and churn flag are rescoring's (segments.rescore).
+MEMBER_FACTS = [
+    c.name
+    for c in FACTS.columns
+    if c.name not in {"number", "member_id", "tenant_id", "segment", "churn_flagged", "scored_at"}
+]
 
 CONTENT_COUNTERS = {
     "view": "views",
@@ -45,6 +53,12 @@ class Post:
 UNPOSTED = dict.fromkeys(Post.__dataclass_fields__)
 
 
+async def write_members(session: AsyncSession, members: Collection[MemberRecord]) -> None:
+    """Writes back the facts of the batch's members, in one statement."""
+    rows = [{"number": m.number, **{name: getattr(m, name) for name in MEMBER_FACTS}} for m in members]
+    await update_rows(session, FACTS, rows, key="number")
+
+
 async def write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None:
     """Adds the batch's counts to the days' counts."""
     if not counts:
@@ -63,7 +77,7 @@ async def write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None
 
 
 async def write_member_sets(
-    session: AsyncSession, sets: Mapping[CountKey, Set[uuid.UUID]], members: Mapping[uuid.UUID, MemberFacts]
+    session: AsyncSession, sets: Mapping[CountKey, Set[uuid.UUID]], members: Mapping[uuid.UUID, MemberRecord]
 ) -> None:
     """Adds the batch's members to each day's set: the row is created if need be, then locked, merged and
     written, so two consumers adding to one set do not lose each other's members."""

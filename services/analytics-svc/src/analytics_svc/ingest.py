@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc import activity, batch_members, segments, service
 from analytics_svc.activity import ACTIVE, INTERACTED, JOINED, ORDERED, PARTICIPATED, READ
 from analytics_svc.batch import Batch
-from analytics_svc.batch_writes import Post, write_content, write_counts, write_member_sets
-from analytics_svc.models import ALL, MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.batch_members import MemberRecord
+from analytics_svc.batch_writes import Post, write_content, write_counts, write_member_sets, write_members
+from analytics_svc.models import ALL, MemberCommunity, OrderFact
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPaidV1, OrderPlacedV1, OrderRefundedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentModeratedV1, ContentPostedV1, SurveyAnsweredV1
@@ -30,6 +31,7 @@ async def ingest(session: AsyncSession, outbox: Outbox, events: Sequence[Envelop
     batch = await _load(session, events)
     for envelope in events:
         _apply(batch, envelope.tenantid, envelope)
+    await write_members(session, batch.members.values())
     await service.count_membership_changes(session=session, joins=batch.joins, leaves=batch.leaves)
     await write_counts(session, batch.counts)
     await write_member_sets(session, batch.sets, batch.members)
@@ -99,7 +101,7 @@ def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1) -> None:
 
 
 def _first_join(
-    batch: Batch, tenant_id: str, scope: uuid.UUID, first: MemberFacts | MemberCommunity, joined: MemberJoinedV1
+    batch: Batch, tenant_id: str, scope: uuid.UUID, first: MemberRecord | MemberCommunity, joined: MemberJoinedV1
 ) -> None:
     """Counts the member's first join of `scope` (the brand for ALL, else the community): a join of a scope
     they were in before is a return, and an earlier join arriving after a later one takes over its count."""

@@ -1,4 +1,4 @@
-"""Writing a full recompute's decisions while ingestion goes on.
+"""Writing members' segments and churn flags: a batch's, and a full recompute's while ingestion goes on.
 
 The recompute reads its members once, fits and scores them, and only then writes the members whose
 segment or churn flag it changed; meanwhile events keep rescoring members. So the decisions are written
@@ -17,8 +17,10 @@ from typing import cast
 from sqlalchemy import Table, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_svc import scoring
 from analytics_svc.models import MemberFacts
-from analytics_svc.roster import moment
+from analytics_svc.roster import Roster, moment
+from qunyun_shared.db import update_rows
 
 CHUNK = 20_000
 FACTS = cast(Table, MemberFacts.__table__)
@@ -34,6 +36,17 @@ class Decision:
     replaces: int | None
     segment: str
     churn_flagged: bool
+
+
+async def write_rescored(session: AsyncSession, members: Roster, scores: scoring.Scores, now: datetime) -> None:
+    """Writes the decisions of a batch's members, whose rows the batch holds locked."""
+    decided = zip(members.numbers, scores.segment.tolist(), scores.churn_flagged.tolist(), strict=True)
+    await update_rows(
+        session,
+        FACTS,
+        [{"number": n, "segment": s, "churn_flagged": f, "scored_at": now} for n, s, f in decided],
+        key="number",
+    )
 
 
 async def write_decisions(session: AsyncSession, decisions: Sequence[Decision], now: datetime) -> set[int]:

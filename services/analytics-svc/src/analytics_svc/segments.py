@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import lifetime_value, locks, roster, scoring
-from analytics_svc.models import MemberFacts, TenantModel
-from analytics_svc.refit_writes import Decision, write_decisions
+from analytics_svc.batch_members import MemberRecord
+from analytics_svc.models import TenantModel
+from analytics_svc.refit_writes import Decision, write_decisions, write_rescored
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.outbox import Outbox
 
@@ -54,12 +55,12 @@ class Fit:
 
 
 async def rescore(
-    session: AsyncSession, outbox: Outbox, members: Sequence[MemberFacts], now: datetime | None = None
+    session: AsyncSession, outbox: Outbox, members: Sequence[MemberRecord], now: datetime | None = None
 ) -> None:
-    """Decides anew the segment and churn flag of members a batch touched, each against their tenant's
-    model (fitted first if the tenant has none yet)."""
+    """Decides anew the segment and churn flag of members a batch touched (and holds locked), each against
+    their tenant's model (fitted first if the tenant has none yet), once the batch has written their facts."""
     now = now or datetime.now(UTC)
-    by_tenant: dict[str, list[MemberFacts]] = {}
+    by_tenant: dict[str, list[MemberRecord]] = {}
     for member in members:
         by_tenant.setdefault(member.tenant_id, []).append(member)
     for tenant_id, theirs in sorted(by_tenant.items()):
@@ -70,10 +71,7 @@ async def rescore(
         touched = roster.of_facts(theirs, now)
         scores = Fit.of(model).score(touched.members)
         await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(touched, scores, range(len(theirs))))
-        for member, segment, flagged in zip(
-            theirs, scores.segment.tolist(), scores.churn_flagged.tolist(), strict=True
-        ):
-            member.segment, member.churn_flagged, member.scored_at = segment, flagged, now
+        await write_rescored(session, touched, scores, now)
 
 
 async def hold_unfitted(session: AsyncSession, tenant_ids: Collection[str]) -> None:

@@ -1,7 +1,6 @@
 """member-svc app factory (`uvicorn --factory member_svc.main:create_app`)."""
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,10 +29,6 @@ async def _member_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncItera
         lambda session, outbox, now: points_ledger.expire_due(session=session, outbox=outbox, now=now),
         settings.points_expiry_sweep_seconds,
     )
-    # Everything built so far (modules, app, pools, clients) lives as long as the process. Frozen, the
-    # collector stops rescanning it in every full collection; an import's rows and events set those off
-    # every chunk or so, and rescanning was a fifth of the import's CPU.
-    gc.freeze()
     yield
 
 
