@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, DateTime, MetaData, Table, TextClause, any_, bindparam, event, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -60,10 +60,13 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def one_of(session: AsyncSession, column: ColumnElement[Any], values: Collection[Any]) -> ColumnElement[bool]:
+def one_of(
+    bind: AsyncSession | AsyncConnection, column: ColumnElement[Any], values: Collection[Any]
+) -> ColumnElement[bool]:
     """`column IN values` for a batch of any size. On PostgreSQL it is `= ANY(<array>)`: one statement
     whatever the count, where an IN list is a new statement (compiled and prepared anew) for each length."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = bind.get_bind().dialect if isinstance(bind, AsyncSession) else bind.dialect
+    if dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=_array_of(column.type)))
     return column.in_(values)
 

@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy import Column, MetaData, String, Table, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qunyun_shared.db import UtcDateTime, upsert
+from qunyun_shared.db import UtcDateTime, one_of, upsert
 
 
 def erased_members_table(metadata: MetaData) -> Table:
@@ -46,4 +46,4 @@ async def erased_among(session: AsyncSession, table: Table, member_ids: Iterable
     ids = set(member_ids)
     if not ids:
         return set()
-    return set((await session.scalars(select(table.c.member_id).where(table.c.member_id.in_(ids)))).all())
+    return set((await session.scalars(select(table.c.member_id).where(one_of(session, table.c.member_id, ids)))).all())

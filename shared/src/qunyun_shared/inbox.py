@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import correlation, metrics
 from qunyun_shared.bus import new_consumer, new_producer
+from qunyun_shared.db import one_of
 from qunyun_shared.events import CATALOGUE, Envelope
 from qunyun_shared.events.kafka_binding import MalformedEvent, UnknownEvent, from_kafka
 from qunyun_shared.outbox import Outbox
@@ -155,7 +156,7 @@ class EventConsumer:
             (
                 await session.execute(
                     select(self.inbox.c.event_id).where(
-                        self.inbox.c.consumer == self.name, self.inbox.c.event_id.in_(ids)
+                        self.inbox.c.consumer == self.name, one_of(session, self.inbox.c.event_id, ids)
                     )
                 )
             ).scalars()

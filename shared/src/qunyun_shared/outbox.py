@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from qunyun_shared import metrics
 from qunyun_shared.bus import new_producer
+from qunyun_shared.db import one_of
 from qunyun_shared.events import Envelope, EventPayload, new_event
 from qunyun_shared.events.catalogue import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
@@ -170,7 +171,7 @@ class OutboxRelay:
         await asyncio.gather(*deliveries)
         async with self.engine.begin() as connection:
             # By id, not by range: on PostgreSQL a lower id can commit after a higher one was read.
-            await connection.execute(delete(table).where(table.c.id.in_([row.id for row in rows])))
+            await connection.execute(delete(table).where(one_of(connection, table.c.id, [row.id for row in rows])))
         for row in rows:
             metrics.EVENTS_PUBLISHED.labels(row.topic).inc()
         return len(rows)

@@ -8,9 +8,9 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.batch_members import MemberRecord
 from analytics_svc.batch_writes import CountKey, Post
-from analytics_svc.models import ALL, MemberCommunity, OrderFact
+from analytics_svc.models import ALL
+from analytics_svc.records import MemberRecord, MembershipRecord, OrderRecord
 
 
 @dataclass
@@ -19,8 +19,8 @@ class Batch:
 
     session: AsyncSession
     members: dict[uuid.UUID, MemberRecord]
-    orders: dict[uuid.UUID, OrderFact]
-    communities: dict[tuple[uuid.UUID, uuid.UUID], MemberCommunity]
+    orders: dict[uuid.UUID, OrderRecord]
+    communities: dict[tuple[uuid.UUID, uuid.UUID], MembershipRecord]
     erased: set[uuid.UUID]
     counts: Counter[CountKey] = field(default_factory=Counter)
     sets: defaultdict[CountKey, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
@@ -50,12 +50,11 @@ class Batch:
         facts = self.members.get(member_id)
         return facts if facts is not None and facts.tenant_id == tenant_id else None
 
-    def membership(self, tenant_id: str, member_id: uuid.UUID, community_id: uuid.UUID) -> MemberCommunity:
+    def membership(self, tenant_id: str, member_id: uuid.UUID, community_id: uuid.UUID) -> MembershipRecord:
         """The member's record of one community, new if they join it for the first time."""
         found = self.communities.get((member_id, community_id))
         if found is None:
-            found = MemberCommunity(member_id=member_id, community_id=community_id, tenant_id=tenant_id)
-            self.session.add(found)
+            found = MembershipRecord(member_id=member_id, community_id=community_id, tenant_id=tenant_id)
             self.communities[(member_id, community_id)] = found
         return found
 

@@ -10,14 +10,13 @@ Erasure runs concurrently too; see `load` for how the two are kept apart.
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import locks
-from analytics_svc.models import ERASED_MEMBERS, MemberCommunity, MemberFacts
+from analytics_svc.models import ERASED_MEMBERS
+from analytics_svc.records import FACTS, MEMBERSHIPS, MemberRecord, MembershipRecord
 from qunyun_shared.db import one_of, upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events import Envelope
@@ -26,33 +25,6 @@ from qunyun_shared.events.content import ContentModeratedV1, ContentPostedV1, Su
 from qunyun_shared.events.member import MemberJoinedV1
 
 Member = tuple[str, uuid.UUID]  # tenant, member
-FACTS = cast(Table, MemberFacts.__table__)
-
-
-@dataclass(slots=True)
-class MemberRecord:
-    """A member's row of facts (models.MemberFacts) as a batch reads and changes it: a plain object, for a
-    batch holds thousands and the ORM's instrumentation of each would cost more than the events' sums."""
-
-    number: int
-    member_id: uuid.UUID
-    tenant_id: str
-    memberships: int
-    first_joined_at: datetime | None
-    inviter_id: uuid.UUID | None
-    first_active_at: datetime | None
-    last_active_at: datetime | None
-    engagement_fast: float
-    engagement_slow: float
-    engagement_at: datetime | None
-    orders: int
-    first_order_at: datetime | None
-    last_order_at: datetime | None
-    spend_fen: int
-    first_order_fen: int | None
-    segment: str | None
-    churn_flagged: bool
-    scored_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -82,15 +54,13 @@ async def load(session: AsyncSession, events: Sequence[Envelope]) -> Loaded:
 
 async def communities_of(
     session: AsyncSession, member_ids: Collection[uuid.UUID]
-) -> dict[tuple[uuid.UUID, uuid.UUID], MemberCommunity]:
+) -> dict[tuple[uuid.UUID, uuid.UUID], MembershipRecord]:
     """The communities these members have joined, by (member, community); the members' rows are locked,
     so no one else adds to them meanwhile."""
     if not member_ids:
         return {}
-    found = await session.scalars(
-        select(MemberCommunity).where(one_of(session, MemberCommunity.member_id, member_ids))  # type: ignore[arg-type]
-    )
-    return {(c.member_id, c.community_id): c for c in found}
+    found = await session.execute(select(MEMBERSHIPS).where(one_of(session, MEMBERSHIPS.c.member_id, member_ids)))
+    return {(row.member_id, row.community_id): MembershipRecord(**row._mapping) for row in found}
 
 
 def _member_added_to(envelope: Envelope) -> uuid.UUID | None:

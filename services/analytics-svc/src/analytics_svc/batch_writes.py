@@ -13,15 +13,14 @@ from pyroaring import BitMap
 from sqlalchemy import Table, bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.batch_members import MemberRecord
-from analytics_svc.models import ContentFact, DailyCount, DailyMembers, MemberFacts
+from analytics_svc.models import ContentFact, DailyCount, DailyMembers
+from analytics_svc.records import FACTS, MEMBERSHIPS, ORDERS, MemberRecord, MembershipRecord, OrderRecord
 from qunyun_shared.db import update_rows, upsert
 
 CountKey = tuple[str, uuid.UUID, str, date]  # tenant, community (or ALL), metric or kind, day
 COUNTS = cast(Table, DailyCount.__table__)
 MEMBER_SETS = cast(Table, DailyMembers.__table__)
 CONTENT = cast(Table, ContentFact.__table__)
-FACTS = cast(Table, MemberFacts.__table__)
 # What events change of a member; their segment and churn flag are rescoring's (segments.rescore).
 MEMBER_FACTS = [
     c.name
@@ -57,6 +56,32 @@ async def write_members(session: AsyncSession, members: Collection[MemberRecord]
     """Writes back the facts of the batch's members, in one statement."""
     rows = [{"number": m.number, **{name: getattr(m, name) for name in MEMBER_FACTS}} for m in members]
     await update_rows(session, FACTS, rows, key="number")
+
+
+async def write_memberships(session: AsyncSession, memberships: Collection[MembershipRecord]) -> None:
+    """The first joins of the communities the batch's joining members are in, new or moved earlier."""
+    await _upsert_records(session, MEMBERSHIPS, memberships)
+
+
+async def write_orders(session: AsyncSession, orders: Collection[OrderRecord]) -> None:
+    """The orders the batch placed, paid or refunded."""
+    await _upsert_records(session, ORDERS, orders)
+
+
+async def _upsert_records(session: AsyncSession, table: Table, records: Collection[Any]) -> None:
+    """Inserts the records as rows of `table`, or updates the rows they were read from, in key order."""
+    if not records:
+        return
+    names = [c.name for c in table.columns]
+    key = [c.name for c in table.primary_key.columns]
+    rows = sorted(({name: getattr(r, name) for name in names} for r in records), key=lambda row: [row[k] for k in key])
+    statement = upsert(session, table)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=key, set_={name: statement.excluded[name] for name in names if name not in key}
+        ),
+        rows,
+    )
 
 
 async def write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None:

@@ -16,9 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc import activity, batch_members, segments, service
 from analytics_svc.activity import ACTIVE, INTERACTED, JOINED, ORDERED, PARTICIPATED, READ
 from analytics_svc.batch import Batch
-from analytics_svc.batch_members import MemberRecord
-from analytics_svc.batch_writes import Post, write_content, write_counts, write_member_sets, write_members
-from analytics_svc.models import ALL, MemberCommunity, OrderFact
+from analytics_svc.batch_writes import (
+    Post,
+    write_content,
+    write_counts,
+    write_member_sets,
+    write_members,
+    write_memberships,
+    write_orders,
+)
+from analytics_svc.models import ALL
+from analytics_svc.records import ORDERS, MemberRecord, MembershipRecord, OrderRecord
+from qunyun_shared.db import one_of
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPaidV1, OrderPlacedV1, OrderRefundedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentModeratedV1, ContentPostedV1, SurveyAnsweredV1
@@ -32,6 +41,8 @@ async def ingest(session: AsyncSession, outbox: Outbox, events: Sequence[Envelop
     for envelope in events:
         _apply(batch, envelope.tenantid, envelope)
     await write_members(session, batch.members.values())
+    await write_memberships(session, batch.communities.values())
+    await write_orders(session, batch.orders.values())
     await service.count_membership_changes(session=session, joins=batch.joins, leaves=batch.leaves)
     await write_counts(session, batch.counts)
     await write_member_sets(session, batch.sets, batch.members)
@@ -46,11 +57,11 @@ async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
     members = await batch_members.load(session, events)
     joining = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1)} - members.erased
     order_ids = {e.data.order_id for e in events if isinstance(e.data, OrderPaidV1 | OrderRefundedV1)}
-    orders = await session.scalars(select(OrderFact).where(OrderFact.order_id.in_(order_ids)))
+    orders = await session.execute(select(ORDERS).where(one_of(session, ORDERS.c.order_id, order_ids)))
     return Batch(
         session=session,
         members=members.facts,
-        orders={o.order_id: o for o in orders},
+        orders={row.order_id: OrderRecord(**row._mapping) for row in orders},
         communities=await batch_members.communities_of(session, joining),
         erased=members.erased,
     )
@@ -101,7 +112,7 @@ def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1) -> None:
 
 
 def _first_join(
-    batch: Batch, tenant_id: str, scope: uuid.UUID, first: MemberRecord | MemberCommunity, joined: MemberJoinedV1
+    batch: Batch, tenant_id: str, scope: uuid.UUID, first: MemberRecord | MembershipRecord, joined: MemberJoinedV1
 ) -> None:
     """Counts the member's first join of `scope` (the brand for ALL, else the community): a join of a scope
     they were in before is a return, and an earlier join arriving after a later one takes over its count."""
@@ -183,20 +194,19 @@ def _placed(batch: Batch, tenant_id: str, placed: OrderPlacedV1) -> None:
     if placed.order_id in batch.orders or placed.member_id in batch.erased:
         return
     attribution = placed.attribution
-    order = OrderFact(
+    batch.orders[placed.order_id] = OrderRecord(
         order_id=placed.order_id,
         tenant_id=tenant_id,
         member_id=placed.member_id,
         community_id=placed.community_id,
         amount_fen=placed.amount_fen,
         placed_at=placed.placed_at,
+        paid_at=None,
         refunded_fen=0,
         campaign_id=attribution.campaign_id,
         content_id=attribution.content_id,
         inviter_id=batch.inviter(attribution.inviter_id),
     )
-    batch.session.add(order)
-    batch.orders[placed.order_id] = order
     day = activity.day_of(placed.placed_at)
     batch.count(tenant_id, placed.community_id, "orders", day)
     if batch.member(tenant_id, placed.member_id) is not None:

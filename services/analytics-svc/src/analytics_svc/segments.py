@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import lifetime_value, locks, roster, scoring
-from analytics_svc.batch_members import MemberRecord
 from analytics_svc.models import TenantModel
+from analytics_svc.records import MemberRecord
 from analytics_svc.refit_writes import Decision, write_decisions, write_rescored
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.outbox import Outbox

@@ -1,14 +1,18 @@
 """The plain records a batch reads and changes are the rows of their tables, column for column: a column
-added to the model and not to its record would never be written back by ingestion."""
+added to a model and not to its record would never be written back by ingestion."""
 
 from dataclasses import fields
 
 import pytest
+from sqlalchemy import Table
 
-from analytics_svc.batch_members import FACTS, MemberRecord
+from analytics_svc.records import FACTS, MEMBERSHIPS, ORDERS, MemberRecord, MembershipRecord, OrderRecord
 
 pytestmark = pytest.mark.unit
 
 
-def test_a_member_record_has_every_column_of_member_facts() -> None:
-    assert [f.name for f in fields(MemberRecord)] == [c.name for c in FACTS.columns]
+@pytest.mark.parametrize(
+    ("record", "table"), [(MemberRecord, FACTS), (MembershipRecord, MEMBERSHIPS), (OrderRecord, ORDERS)]
+)
+def test_a_record_has_every_column_of_its_table_in_order(record: type, table: Table) -> None:
+    assert [f.name for f in fields(record)] == [c.name for c in table.columns]
