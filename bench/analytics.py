@@ -463,7 +463,7 @@ def table(results: dict[str, Any]) -> str:
             f"{queries['duckdb_from_raw_events']['p50_ms']} ms; answers match DuckDB: {queries['answers_match_duckdb']}",
         ),
         (
-            f"RFM, segments, churn and lifetime value for {scoring['members']:,} members (the periodic refit)",
+            f"RFM and churn scores, segments and churn flags of {scoring['members']:,} members (the periodic refit)",
             f"{scoring['seconds']} s",
             f"target < 30 s; the tenant's first fit (every member's segment announced) {scoring['first_fit_seconds']} s; "
             f"DuckDB quintiles and churn score on the same rows {scoring['duckdb_seconds']} s",
