@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from analytics_svc.batch_writes import CountKey, Post
 from analytics_svc.models import ALL
 from analytics_svc.records import MemberRecord, MembershipRecord, OrderRecord
@@ -17,7 +15,6 @@ from analytics_svc.records import MemberRecord, MembershipRecord, OrderRecord
 class Batch:
     """What a batch adds, gathered in memory before it is written."""
 
-    session: AsyncSession
     members: dict[uuid.UUID, MemberRecord]
     orders: dict[uuid.UUID, OrderRecord]
     communities: dict[tuple[uuid.UUID, uuid.UUID], MembershipRecord]

@@ -56,10 +56,10 @@ async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
     await segments.hold_unfitted(session, {e.tenantid for e in events})
     members = await batch_members.load(session, events)
     joining = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1)} - members.erased
-    order_ids = {e.data.order_id for e in events if isinstance(e.data, OrderPaidV1 | OrderRefundedV1)}
+    # Placed ones too: an order placed before stays as it is, paid or refunded.
+    order_ids = {e.data.order_id for e in events if isinstance(e.data, OrderPlacedV1 | OrderPaidV1 | OrderRefundedV1)}
     orders = await session.execute(select(ORDERS).where(one_of(session, ORDERS.c.order_id, order_ids)))
     return Batch(
-        session=session,
         members=members.facts,
         orders={row.order_id: OrderRecord(**row._mapping) for row in orders},
         communities=await batch_members.communities_of(session, joining),

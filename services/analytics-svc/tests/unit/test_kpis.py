@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc import kpi_reference, kpis
 from analytics_svc.activity import REPORT_ZONE
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import MESSAGING, Base, MemberFacts, OrderFact
+from analytics_svc.models import ALL, MESSAGING, Base, DailyCount, MemberFacts, OrderFact
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1, SurveyAnsweredV1
@@ -254,3 +254,18 @@ async def test_a_join_invited_by_an_erased_member_keeps_no_link_to_them(session:
     invited = await session.scalar(select(MemberFacts).where(MemberFacts.member_id == M2))
     assert invited is not None and invited.inviter_id is None
     assert await value(session, "referral_rate", MONDAY + timedelta(1)) == 1.0  # the invitation still counts
+
+
+async def test_an_order_placed_again_stays_paid_and_counted_once(session: AsyncSession) -> None:
+    """A second `order.placed` of one order (another event, so the inbox lets it through) changes nothing."""
+    day, order_id = MONDAY, uuid.uuid4()
+    await deliver(session, joined(M1, A, day))
+    placed = OrderPlacedV1(order_id=order_id, member_id=M1, community_id=A, amount_fen=9_900, placed_at=at(day))
+    await deliver(session, placed, OrderPaidV1(order_id=order_id, member_id=M1, amount_fen=9_900, paid_at=at(day, 11)))
+    await deliver(session, placed)
+    order = await session.get(OrderFact, order_id, populate_existing=True)
+    assert order is not None and order.paid_at == at(day, 11)
+    placed_counts = await session.scalars(
+        select(DailyCount.value).where(DailyCount.metric == "orders", DailyCount.community_id == ALL)
+    )
+    assert list(placed_counts) == [1]
