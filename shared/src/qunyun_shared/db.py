@@ -1,11 +1,26 @@
 """Database plumbing: naming conventions, engines for PostgreSQL and SQLite, sessions."""
 
 import functools
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, MetaData, Table, TextClause, any_, bindparam, event, text, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    MetaData,
+    Table,
+    TextClause,
+    any_,
+    bindparam,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -71,6 +86,22 @@ def one_of(
     return column.in_(values)
 
 
+def one_of_keys(
+    bind: AsyncSession | AsyncConnection, columns: Sequence[ColumnElement[Any]], keys: Collection[Sequence[Any]]
+) -> ColumnElement[bool]:
+    """`(columns) IN keys`, keys being tuples of the columns' values, for a batch of any size. On PostgreSQL
+    the keys are column arrays unnested: one statement whatever the count, where an IN list of tuples
+    binds every value of every key and is a new statement for each length."""
+    dialect = bind.get_bind().dialect if isinstance(bind, AsyncSession) else bind.dialect
+    if dialect.name != "postgresql":
+        return tuple_(*columns).in_(keys)
+    arrays = [
+        bindparam(None, [key[i] for key in keys], type_=_array_of(column.type)) for i, column in enumerate(columns)
+    ]
+    given = func.unnest(*arrays).table_valued(*(f"k{i}" for i in range(len(columns)))).render_derived()
+    return tuple_(*columns).in_(select(*given.c))
+
+
 @functools.lru_cache(maxsize=256)
 def _array_of(item: TypeEngine[Any]) -> postgresql.ARRAY[Any]:
     return postgresql.ARRAY(item)
@@ -103,6 +134,43 @@ def _update_from_arrays(dialect: Dialect, table: Table, key: str, names: tuple[s
         f"UPDATE {table.name} SET {changes} FROM unnest({arrays}) AS given({', '.join(names)}) "
         f"WHERE {table.name}.{key} = given.{key}"
     )
+
+
+def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
+    """An INSERT of `rows` (at least one, every row giving the same columns) into `table`, to which ON
+    CONFLICT clauses can be added (see upsert), and the parameters to execute it with. On PostgreSQL the
+    rows are column arrays, unnested by the server and inserted in the rows' order (the order their rows
+    are locked in and ids drawn in) and encoded in binary by the driver: as an executemany, SQLAlchemy
+    would bind every row anew in Python. Other databases (SQLite) get the executemany."""
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return upsert(session, table), rows
+    names = tuple(rows[0])
+    statement, binders = _insert_from_arrays(dialect, table, names)
+    columns = {}
+    for name, bind in zip(names, binders, strict=True):
+        values = [row[name] for row in rows]
+        columns[name] = values if bind is None else [bind(value) for value in values]
+    return statement, columns
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_from_arrays(
+    dialect: Dialect, table: Table, names: tuple[str, ...]
+) -> tuple[postgresql.Insert, tuple[Callable[[Any], Any] | None, ...]]:
+    """INSERT ... SELECT * FROM unnest(<an array per column>), and each column's bind processor, applied to
+    the values before they go into the arrays: a typed ARRAY would take a JSON column's lists for arrays."""
+    # INSERT ... SELECT calls a Python default function once for the whole statement, not once per row.
+    if any(c.default is not None and c.default.is_callable for c in table.columns if c.name not in names):
+        raise ValueError(f"{table.name}: every column with a Python default function needs a value")
+    arrays = ", ".join(f"CAST(:{n} AS {_array_of(table.c[n].type).compile(dialect=dialect)})" for n in names)
+    quoted = [dialect.identifier_preparer.quote(n) for n in names]
+    # Ordered by position so that ids from a sequence follow the rows' order (the outbox's delivery order).
+    given = text(f"unnest({arrays}) WITH ORDINALITY AS given({', '.join(quoted)}, given_position)")
+    columns: list[ColumnElement[Any]] = [literal_column(f"given.{q}") for q in quoted]
+    rows_in_order = select(*columns).select_from(given).order_by(literal_column("given.given_position"))
+    statement = postgresql.insert(table).from_select(names, rows_in_order)
+    return statement, tuple(table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
 
 
 def upsert(session: AsyncSession, table: Any) -> Any:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import correlation, metrics
 from qunyun_shared.bus import new_consumer, new_producer
-from qunyun_shared.db import one_of
+from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.events import CATALOGUE, Envelope
 from qunyun_shared.events.kafka_binding import MalformedEvent, UnknownEvent, from_kafka
 from qunyun_shared.outbox import Outbox
@@ -61,6 +61,7 @@ class EventConsumer:
         self.max_attempts = max_attempts
         self.batch_size = batch_size
         self._dead_letters: AIOKafkaProducer | None = None
+        self._not_handled = frozenset(type_ for type_, _ in CATALOGUE) - set(handlers)
 
     @property
     def topics(self) -> list[str]:
@@ -98,6 +99,8 @@ class EventConsumer:
         """Handles a batch: the good events together, the rest on their own."""
         deliveries: list[Delivery] = []
         for record in records:
+            if self._passes_over(record):
+                continue
             try:
                 envelope = from_kafka(record.value, list(record.headers))
             except UnknownEvent as exc:
@@ -120,6 +123,15 @@ class EventConsumer:
                 for delivery in deliveries:
                     await self._handle_alone(delivery)
 
+    def _passes_over(self, record: ConsumerRecord) -> bool:
+        """Whether the record's type header names a catalogued type this consumer does not handle: its topics
+        carry every event of their producers, and those it need not decode. A type this build does not know
+        is decoded, to be counted as skipped; one without a type, to be dead-lettered."""
+        for name, value in record.headers:
+            if name == "ce_type":
+                return value.decode("utf-8", "replace") in self._not_handled
+        return False
+
     async def _handle_in_one_transaction(self, deliveries: Sequence[Delivery], attempts: int = 1) -> None:
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
             async with session.begin():
@@ -131,23 +143,25 @@ class EventConsumer:
                     correlation.bind(envelopes[-1].correlationid or None)
                     await handler(session, self.outbox, envelopes)
                 if fresh:
-                    await session.execute(
-                        insert(self.inbox),
-                        [
-                            {
-                                "consumer": self.name,
-                                "event_id": d.envelope.id,
-                                "event_type": d.envelope.type,
-                                "outcome": "processed",
-                                "attempts": attempts,
-                            }
-                            for d in fresh
-                        ],
-                    )
+                    await self._mark_processed(session, fresh, attempts)
             if session.info.get("outbox_written"):
                 self.outbox.committed()
         for type_, count in Counter(d.envelope.type for d in fresh).items():
             metrics.EVENTS_CONSUMED.labels(self.name, type_, "processed").inc(count)
+
+    async def _mark_processed(self, session: AsyncSession, fresh: Sequence[Delivery], attempts: int) -> None:
+        rows = [
+            {
+                "consumer": self.name,
+                "event_id": d.envelope.id,
+                "event_type": d.envelope.type,
+                "outcome": "processed",
+                "attempts": attempts,
+            }
+            for d in fresh
+        ]
+        statement, parameters = insert_rows(session, self.inbox, rows)
+        await session.execute(statement, parameters)
 
     async def _unprocessed(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> list[Delivery]:
         """Drops events already in the inbox (redeliveries) and duplicates within the batch."""

@@ -9,12 +9,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from sqlalchemy import Table, delete, insert, select, text
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from qunyun_shared import metrics
 from qunyun_shared.bus import new_producer
-from qunyun_shared.db import one_of
+from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.events import Envelope, EventPayload, new_event
 from qunyun_shared.events.catalogue import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
@@ -38,7 +38,8 @@ class Outbox:
         """Stages events; they become visible to the relay only if the transaction commits."""
         envelopes = [new_event(source=self.source, tenant_id=tenant_id, payload=p) for p in payloads]
         if envelopes:
-            await session.execute(insert(self.table), [self._row(e) for e in envelopes])
+            statement, parameters = insert_rows(session, self.table, [self._row(e) for e in envelopes])
+            await session.execute(statement, parameters)
             if not session.info.get("outbox_written") and session.get_bind().dialect.name == "postgresql":
                 # Delivered at commit, to whichever process of whichever replica runs the relay.
                 await session.execute(text(f"NOTIFY {_CHANNEL}"))

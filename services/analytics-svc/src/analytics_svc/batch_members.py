@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc import locks
 from analytics_svc.models import ERASED_MEMBERS
 from analytics_svc.records import FACTS, MEMBERSHIPS, MemberRecord, MembershipRecord
-from qunyun_shared.db import one_of, upsert
+from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.campaign import OrderPlacedV1
@@ -98,7 +98,8 @@ async def _create(session: AsyncSession, members: Collection[Member]) -> None:
     if not members:
         return
     rows = [{"member_id": member_id, "tenant_id": tenant_id} for tenant_id, member_id in sorted(members, key=_by_id)]
-    await session.execute(upsert(session, FACTS).on_conflict_do_nothing(), rows)
+    statement, parameters = insert_rows(session, FACTS, rows)
+    await session.execute(statement.on_conflict_do_nothing(), parameters)
 
 
 async def _locked(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, MemberRecord]:

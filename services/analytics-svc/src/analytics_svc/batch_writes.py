@@ -10,12 +10,12 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from pyroaring import BitMap
-from sqlalchemy import Table, bindparam, func, select, tuple_, update
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc.models import ContentFact, DailyCount, DailyMembers
 from analytics_svc.records import FACTS, MEMBERSHIPS, ORDERS, MemberRecord, MembershipRecord, OrderRecord
-from qunyun_shared.db import update_rows, upsert
+from qunyun_shared.db import insert_rows, one_of_keys, update_rows
 
 CountKey = tuple[str, uuid.UUID, str, date]  # tenant, community (or ALL), metric or kind, day
 COUNTS = cast(Table, DailyCount.__table__)
@@ -75,12 +75,12 @@ async def _upsert_records(session: AsyncSession, table: Table, records: Collecti
     names = [c.name for c in table.columns]
     key = [c.name for c in table.primary_key.columns]
     rows = sorted(({name: getattr(r, name) for name in names} for r in records), key=lambda row: [row[k] for k in key])
-    statement = upsert(session, table)
+    statement, parameters = insert_rows(session, table, rows)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=key, set_={name: statement.excluded[name] for name in names if name not in key}
         ),
-        rows,
+        parameters,
     )
 
 
@@ -88,16 +88,16 @@ async def write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None
     """Adds the batch's counts to the days' counts."""
     if not counts:
         return
-    statement = upsert(session, COUNTS)
     rows = [
         {"tenant_id": t, "community_id": c, "metric": m, "day": d, "value": v}
         for (t, c, m, d), v in sorted(counts.items())
     ]
+    statement, parameters = insert_rows(session, COUNTS, rows)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=list(COUNTS.primary_key.columns), set_={"value": COUNTS.c.value + statement.excluded.value}
         ),
-        rows,
+        parameters,
     )
 
 
@@ -111,33 +111,26 @@ async def write_member_sets(
     keys = sorted(sets)
     table = MEMBER_SETS
     empty = BitMap().serialize()
-    await session.execute(
-        upsert(session, table).on_conflict_do_nothing(),
-        [{"tenant_id": t, "community_id": c, "kind": k, "day": d, "members": empty} for t, c, k, d in keys],
-    )
-    key_columns = tuple_(table.c.tenant_id, table.c.community_id, table.c.kind, table.c.day)
+    rows = [{"tenant_id": t, "community_id": c, "kind": k, "day": d, "members": empty} for t, c, k, d in keys]
+    statement, parameters = insert_rows(session, table, rows)
+    await session.execute(statement.on_conflict_do_nothing(), parameters)
+    key_columns = (table.c.tenant_id, table.c.community_id, table.c.kind, table.c.day)
     stored = await session.execute(
-        select(table).where(key_columns.in_(keys)).order_by(*table.primary_key.columns).with_for_update()
+        select(table)
+        .where(one_of_keys(session, key_columns, keys))
+        .order_by(*table.primary_key.columns)
+        .with_for_update()
     )
     merged = []
     for row in stored:
-        key = (row.tenant_id, row.community_id, row.kind, row.day)
         bitmap = BitMap.deserialize(row.members)
-        bitmap.update(members[m].number for m in sets[key])
-        merged.append(
-            {"k_" + name: value for name, value in zip(("t", "c", "k", "d"), key, strict=True)}
-            | {"members": bitmap.serialize()}
-        )
+        bitmap.update(members[m].number for m in sets[(row.tenant_id, row.community_id, row.kind, row.day)])
+        merged.append(row._asdict() | {"members": bitmap.serialize()})
+    # Every row is there and locked: the upsert only updates them, in key order.
+    statement, parameters = insert_rows(session, table, merged)
     await session.execute(
-        update(table)
-        .where(
-            table.c.tenant_id == bindparam("k_t"),
-            table.c.community_id == bindparam("k_c"),
-            table.c.kind == bindparam("k_k"),
-            table.c.day == bindparam("k_d"),
-        )
-        .values(members=bindparam("members")),
-        merged,
+        statement.on_conflict_do_update(index_elements=key_columns, set_={"members": statement.excluded.members}),
+        parameters,
     )
 
 
@@ -157,7 +150,7 @@ async def write_content(
             row[CONTENT_COUNTERS[action]] += times
     if not rows:
         return
-    statement = upsert(session, CONTENT)
+    statement, parameters = insert_rows(session, CONTENT, [rows[content_id] for content_id in sorted(rows)])
     excluded = statement.excluded
     await session.execute(
         statement.on_conflict_do_update(
@@ -166,5 +159,5 @@ async def write_content(
             | {column: func.coalesce(excluded[column], CONTENT.c[column]) for column in UNPOSTED},
             where=CONTENT.c.tenant_id == excluded.tenant_id,
         ),
-        [rows[content_id] for content_id in sorted(rows)],
+        parameters,
     )
