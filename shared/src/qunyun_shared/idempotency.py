@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any
 
@@ -26,10 +26,14 @@ from starlette.responses import Response
 
 from qunyun_shared.db import UtcDateTime
 from qunyun_shared.problems import DomainError, InvalidInput
+from qunyun_shared.retention import pruning
+from qunyun_shared.runtime import Sweep
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# How long a key answers its repeats with the first response; a request repeated later is a new request.
+KEY_LIFETIME = timedelta(hours=24)
 
 
 class IdempotencyKeyMissing(DomainError):
@@ -50,8 +54,13 @@ def idempotency_keys_table(metadata: MetaData) -> Table:
         Column("fingerprint", String(64), nullable=False),
         Column("status_code", Integer),
         Column("response", JSON),
-        Column("created_at", UtcDateTime, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False, index=True),
     )
+
+
+def expiry_sweep(table: Table) -> Sweep:
+    """A `run_sweep` batch forgetting keys older than KEY_LIFETIME."""
+    return pruning(table, table.c.created_at, KEY_LIFETIME)
 
 
 async def optional_key(request: Request) -> str | None:

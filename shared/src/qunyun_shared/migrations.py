@@ -76,3 +76,8 @@ def create_idempotency_keys_table_v1() -> None:
         Column("response", JSON, nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False),
     )
+
+
+def index_idempotency_keys_by_age_v2() -> None:
+    """Indexes `idempotency_keys` by `created_at`, for their expiry."""
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])

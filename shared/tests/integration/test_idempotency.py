@@ -3,6 +3,8 @@ that writes nothing exactly as `once` would, waiting for a request in flight wit
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import asyncpg
 import orjson
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import idempotency
 from qunyun_shared.db import new_metadata
+from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import Conflict, DomainError
 from tests.support.harness import scratch_database
 
@@ -116,3 +119,26 @@ async def test_a_refusal_waits_for_a_request_in_flight_with_its_key(engine: Asyn
     release.set()
     await first
     assert await retry == (201, {"order_id": "o-2"})
+
+
+async def test_a_key_answers_its_repeats_for_a_day_then_is_forgotten(engine: AsyncEngine) -> None:
+    orders = iter(["o-1", "o-2"])
+
+    async def buy_once_with(key: str) -> object:
+        async def buy() -> Bought:
+            return Bought(order_id=next(orders))
+
+        async with AsyncSession(engine) as session, session.begin():
+            response = await idempotency.once(session, KEYS, tenant_id=TENANT, key=key, fingerprint="buy", perform=buy)
+        return orjson.loads(bytes(response.body))
+
+    async def sweep(at: datetime) -> int:
+        async with AsyncSession(engine) as session, session.begin():
+            return await idempotency.expiry_sweep(KEYS)(session, cast(Outbox, None), at)
+
+    assert await buy_once_with("k") == {"order_id": "o-1"}
+    bought_at = datetime.now(UTC)
+    assert await sweep(bought_at + idempotency.KEY_LIFETIME - timedelta(minutes=1)) == 0
+    assert await buy_once_with("k") == {"order_id": "o-1"}
+    assert await sweep(bought_at + idempotency.KEY_LIFETIME + timedelta(minutes=1)) == 1
+    assert await buy_once_with("k") == {"order_id": "o-2"}

@@ -28,6 +28,7 @@ async def _campaign_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIte
     runtime.run_sweep("groupbuy-expiry", group_buys.expire_due, config.sweep_seconds)
     runtime.run_sweep("automation-deferred", automation_engine.run_deferred, config.sweep_seconds)
     runtime.run_sweep("automation-birthdays", automation_engine.fire_birthdays, config.sweep_seconds)
+    runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
     yield
 
 

@@ -11,8 +11,9 @@ from member_svc import sweeps
 from member_svc.api import communities, imports, members, points, tags
 from member_svc.config import Settings
 from member_svc.handlers import HANDLERS
-from member_svc.models import MESSAGING
+from member_svc.models import IDEMPOTENCY_KEYS, MESSAGING
 from member_svc.personal_data import PersonalDataCipher
+from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime
 
@@ -29,6 +30,7 @@ async def _member_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncItera
         lambda session, outbox, now: points_ledger.expire_due(session=session, outbox=outbox, now=now),
         settings.points_expiry_sweep_seconds,
     )
+    runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
     yield
 
 

@@ -7,21 +7,20 @@ already had); if it fails, the retry schedule carries on from where the message 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_svc.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.exceptions import DeliveryErased, DeliveryNotFound, EndpointDisabled, InvalidReplayRange
-from qunyun_shared.outbox import Outbox
 from qunyun_shared.pagination import decode_time_cursor
+from qunyun_shared.retention import pruning
 from qunyun_shared.runtime import Sweep
 
 MAX_REPLAY_SPAN = timedelta(days=7)
 MAX_REPLAY_DELIVERIES = 10_000
-_PRUNE_BATCH = 5_000
 _WEBHOOK_ID_PREFIX = "msg_"
 
 
@@ -137,21 +136,9 @@ async def fail_pending(*, session: AsyncSession, endpoint_id: uuid.UUID, reason:
 
 
 def retention_sweep(retention: timedelta) -> Sweep:
-    """A `run_sweep` batch deleting settled deliveries (and their attempts) older than `retention`."""
-
-    async def prune(session: AsyncSession, _outbox: Outbox, now: datetime) -> int:
-        old = (
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.created_at < now - retention, WebhookDelivery.status != DeliveryStatus.PENDING)
-            .limit(_PRUNE_BATCH)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list(await session.scalars(old))
-        if ids:
-            await session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
-        return len(ids)
-
-    return prune
+    """A `run_sweep` batch deleting settled deliveries (their attempts cascade) older than `retention`."""
+    table = cast(Table, WebhookDelivery.__table__)
+    return pruning(table, table.c.created_at, retention, settled=table.c.status != DeliveryStatus.PENDING)
 
 
 def _check_enabled(endpoint: WebhookEndpoint) -> None:

@@ -1,0 +1,22 @@
+"""idempotency keys indexed by age, for their expiry
+
+Revision ID: 0011
+Revises: 0010
+"""
+
+from alembic import op
+
+from qunyun_shared.migrations import index_idempotency_keys_by_age_v2
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    index_idempotency_keys_by_age_v2()
+
+
+def downgrade() -> None:
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
