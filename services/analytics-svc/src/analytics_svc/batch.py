@@ -19,6 +19,8 @@ class Batch:
     orders: dict[uuid.UUID, OrderRecord]
     communities: dict[tuple[uuid.UUID, uuid.UUID], MembershipRecord]
     erased: set[uuid.UUID]
+    # The memberships whose first join the batch made or moved earlier: the ones it writes.
+    first_joins: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
     counts: Counter[CountKey] = field(default_factory=Counter)
     sets: defaultdict[CountKey, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
     posts: dict[tuple[str, uuid.UUID], Post] = field(default_factory=dict)

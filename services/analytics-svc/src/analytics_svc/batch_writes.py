@@ -4,7 +4,7 @@ them in, and created by upserts: another replica may be creating the same row at
 
 import uuid
 from collections import Counter
-from collections.abc import Collection, Mapping, Set
+from collections.abc import Collection, Mapping, Sequence, Set
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -59,17 +59,22 @@ async def write_members(session: AsyncSession, members: Collection[MemberRecord]
 
 
 async def write_memberships(session: AsyncSession, memberships: Collection[MembershipRecord]) -> None:
-    """The first joins of the communities the batch's joining members are in, new or moved earlier."""
-    await _upsert_records(session, MEMBERSHIPS, memberships)
+    """The first joins of communities the batch made or moved earlier: whatever else was read is written
+    back by no one, so an erasure meanwhile of an inviter it names stays done."""
+    await _upsert_records(session, MEMBERSHIPS, memberships, changing=("first_joined_at", "inviter_id"))
 
 
 async def write_orders(session: AsyncSession, orders: Collection[OrderRecord]) -> None:
-    """The orders the batch placed, paid or refunded."""
-    await _upsert_records(session, ORDERS, orders)
+    """The orders the batch placed, and the payment and refunds of those it read: the rest of a stored order
+    (its inviter, which an erasure may have removed meanwhile) is left as it is."""
+    await _upsert_records(session, ORDERS, orders, changing=("paid_at", "refunded_fen"))
 
 
-async def _upsert_records(session: AsyncSession, table: Table, records: Collection[Any]) -> None:
-    """Inserts the records as rows of `table`, or updates the rows they were read from, in key order."""
+async def _upsert_records(
+    session: AsyncSession, table: Table, records: Collection[Any], *, changing: Sequence[str]
+) -> None:
+    """Inserts the records as rows of `table`, or sets the `changing` columns of the rows there, in key
+    order."""
     if not records:
         return
     names = [c.name for c in table.columns]
@@ -77,9 +82,7 @@ async def _upsert_records(session: AsyncSession, table: Table, records: Collecti
     rows = sorted(({name: getattr(r, name) for name in names} for r in records), key=lambda row: [row[k] for k in key])
     statement, parameters = insert_rows(session, table, rows)
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=key, set_={name: statement.excluded[name] for name in names if name not in key}
-        ),
+        statement.on_conflict_do_update(index_elements=key, set_={name: statement.excluded[name] for name in changing}),
         parameters,
     )
 

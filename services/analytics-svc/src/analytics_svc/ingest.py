@@ -41,7 +41,7 @@ async def ingest(session: AsyncSession, outbox: Outbox, events: Sequence[Envelop
     for envelope in events:
         _apply(batch, envelope.tenantid, envelope)
     await write_members(session, batch.members.values())
-    await write_memberships(session, batch.communities.values())
+    await write_memberships(session, [batch.communities[k] for k in batch.first_joins])
     await write_orders(session, batch.orders.values())
     await service.count_membership_changes(session=session, joins=batch.joins, leaves=batch.leaves)
     await write_counts(session, batch.counts)
@@ -107,23 +107,26 @@ def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1) -> None:
     member.memberships += 1
     _first_join(batch, tenant_id, ALL, member, joined)
     community = batch.membership(tenant_id, member.member_id, joined.community_id)
-    _first_join(batch, tenant_id, joined.community_id, community, joined)
+    if _first_join(batch, tenant_id, joined.community_id, community, joined):
+        batch.first_joins.add((member.member_id, joined.community_id))
     batch.rescore.add(member.member_id)
 
 
 def _first_join(
     batch: Batch, tenant_id: str, scope: uuid.UUID, first: MemberRecord | MembershipRecord, joined: MemberJoinedV1
-) -> None:
+) -> bool:
     """Counts the member's first join of `scope` (the brand for ALL, else the community): a join of a scope
-    they were in before is a return, and an earlier join arriving after a later one takes over its count."""
+    they were in before is a return, and an earlier join arriving after a later one takes over its count.
+    Whether the join is the first now."""
     if first.first_joined_at is not None:
         if joined.joined_at >= first.first_joined_at:
-            return
+            return False
         earlier = activity.day_of(first.first_joined_at)
         _count_first_join(batch, (tenant_id, scope), earlier, invited=first.inviter_id is not None, by=-1)
     first.first_joined_at, first.inviter_id = joined.joined_at, batch.inviter(joined.inviter_id)
     day = activity.day_of(joined.joined_at)
     _count_first_join(batch, (tenant_id, scope), day, invited=joined.inviter_id is not None, by=1)
+    return True
 
 
 def _count_first_join(batch: Batch, scope: tuple[str, uuid.UUID], day: date, *, invited: bool, by: int) -> None:

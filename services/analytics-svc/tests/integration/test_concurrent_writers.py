@@ -16,12 +16,12 @@ import pytest_asyncio
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from analytics_svc import erasure, segments
+from analytics_svc import erasure, ingest, segments
 from analytics_svc.api import members
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import MESSAGING, Base, ContentFact, MemberFacts, OrderFact
+from analytics_svc.models import MESSAGING, Base, ContentFact, MemberCommunity, MemberFacts, OrderFact
 from qunyun_shared.events import EventPayload, new_event
-from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
+from qunyun_shared.events.campaign import Attribution, OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.identity import Identity
@@ -260,3 +260,54 @@ async def test_events_of_a_member_being_erased_do_not_bring_them_back(engine: As
     assert await facts_of(engine, erased) is None
     newcomer = await facts_of(engine, invited)
     assert newcomer is not None and newcomer.inviter_id is None
+
+
+async def test_an_inviter_erased_while_a_batch_is_open_is_not_written_back_into_what_it_read(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inviter, member, order_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    invited_to, joining = uuid.UUID(int=2), uuid.UUID(int=3)
+    then = datetime.now(UTC) - timedelta(days=1)
+    for payload in (
+        MemberJoinedV1(member_id=inviter, community_id=COMMUNITY, channel="qr", joined_at=then),
+        MemberJoinedV1(member_id=member, community_id=COMMUNITY, channel="qr", joined_at=then),
+        MemberJoinedV1(member_id=member, community_id=invited_to, channel="invite", joined_at=then, inviter_id=inviter),
+        OrderPlacedV1(
+            order_id=order_id,
+            member_id=member,
+            amount_fen=100,
+            placed_at=then,
+            attribution=Attribution(inviter_id=inviter),
+        ),
+    ):
+        await in_transaction(engine, lambda session, p=payload: deliver(session, p))
+    # The batch reads the order and the member's communities, then waits before writing while the
+    # inviter's erasure commits: it holds no lock erasure needs (the member was not invited to the brand).
+    loaded, resume = asyncio.Event(), asyncio.Event()
+    write_members = ingest.write_members
+
+    async def after_erasure(session: AsyncSession, facts: Any) -> None:
+        loaded.set()
+        await resume.wait()
+        await write_members(session, facts)
+
+    monkeypatch.setattr(ingest, "write_members", after_erasure)
+    paid_at = then + timedelta(hours=1)
+
+    async def pay_and_join(session: AsyncSession) -> None:
+        await deliver(session, OrderPaidV1(order_id=order_id, member_id=member, amount_fen=100, paid_at=paid_at))
+        await deliver(session, MemberJoinedV1(member_id=member, community_id=joining, channel="qr", joined_at=paid_at))
+
+    batch = asyncio.create_task(in_transaction(engine, pay_and_join))
+    await asyncio.wait_for(loaded.wait(), LOCK_WAIT)
+    await asyncio.wait_for(in_transaction(engine, lambda s: erasure.forget_members(s, [(TENANT, inviter)])), LOCK_WAIT)
+    resume.set()
+    await asyncio.wait_for(batch, LOCK_WAIT)
+
+    async with AsyncSession(engine) as session:
+        order = await session.get(OrderFact, order_id)
+        invited = await session.get(MemberCommunity, (member, invited_to))
+        joined = await session.get(MemberCommunity, (member, joining))
+    assert order is not None and order.paid_at == paid_at and order.inviter_id is None
+    assert invited is not None and invited.inviter_id is None
+    assert joined is not None and joined.first_joined_at == paid_at
