@@ -2,6 +2,7 @@
 
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -76,12 +78,13 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 def one_of(
-    bind: AsyncSession | AsyncConnection, column: ColumnElement[Any], values: Collection[Any]
+    bind: AsyncSession | AsyncConnection,
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    values: Collection[Any],
 ) -> ColumnElement[bool]:
     """`column IN values` for a batch of any size. On PostgreSQL it is `= ANY(<array>)`: one statement
     whatever the count, where an IN list is a new statement (compiled and prepared anew) for each length."""
-    dialect = bind.get_bind().dialect if isinstance(bind, AsyncSession) else bind.dialect
-    if dialect.name == "postgresql":
+    if _dialect_of(bind).name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=_array_of(column.type)))
     return column.in_(values)
 
@@ -92,14 +95,17 @@ def one_of_keys(
     """`(columns) IN keys`, keys being tuples of the columns' values, for a batch of any size. On PostgreSQL
     the keys are column arrays unnested: one statement whatever the count, where an IN list of tuples
     binds every value of every key and is a new statement for each length."""
-    dialect = bind.get_bind().dialect if isinstance(bind, AsyncSession) else bind.dialect
-    if dialect.name != "postgresql":
+    if _dialect_of(bind).name != "postgresql":
         return tuple_(*columns).in_(keys)
     arrays = [
         bindparam(None, [key[i] for key in keys], type_=_array_of(column.type)) for i, column in enumerate(columns)
     ]
     given = func.unnest(*arrays).table_valued(*(f"k{i}" for i in range(len(columns)))).render_derived()
     return tuple_(*columns).in_(select(*given.c))
+
+
+def _dialect_of(bind: AsyncSession | AsyncConnection) -> Dialect:
+    return bind.get_bind().dialect if isinstance(bind, AsyncSession) else bind.dialect
 
 
 @functools.lru_cache(maxsize=256)
@@ -109,15 +115,16 @@ def _array_of(item: TypeEngine[Any]) -> postgresql.ARRAY[Any]:
 
 async def update_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str) -> None:
     """Updates the rows of `table` whose `key` column is each row's to the row's other values (every row
-    giving the same columns). On PostgreSQL that is one statement whose parameters are column arrays,
-    unnested by the server and encoded in binary by the driver: as an executemany, SQLAlchemy would bind
-    every value of every row in Python. Other databases (SQLite) get the executemany."""
+    giving the same columns, each key once). On PostgreSQL that is one statement whose parameters are
+    column arrays (see _ColumnArrays); other databases (SQLite) get the executemany."""
     if not rows:
         return
+    if len({row[key] for row in rows}) < len(rows):
+        raise ValueError(f"{table.name}: a row to update is given twice")
     names, dialect = tuple(rows[0]), session.get_bind().dialect
     if dialect.name == "postgresql":
-        statement = _update_from_arrays(dialect, table, key, names)
-        await session.execute(statement, {n: [row[n] for row in rows] for n in names})
+        arrays = _ColumnArrays.of(dialect, table, names)
+        await session.execute(_update_from(arrays, dialect, table, names, key), arrays.parameters(rows))
         return
     changed = [n for n in names if n != key]
     await session.execute(
@@ -126,51 +133,69 @@ async def update_rows(session: AsyncSession, table: Table, rows: Sequence[Mappin
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _update_from_arrays(dialect: Dialect, table: Table, key: str, names: tuple[str, ...]) -> TextClause:
-    arrays = ", ".join(f"CAST(:{n} AS {_array_of(table.c[n].type).compile(dialect=dialect)})" for n in names)
-    changes = ", ".join(f"{n} = given.{n}" for n in names if n != key)
-    return text(
-        f"UPDATE {table.name} SET {changes} FROM unnest({arrays}) AS given({', '.join(names)}) "
-        f"WHERE {table.name}.{key} = given.{key}"
-    )
-
-
 def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
     """An INSERT of `rows` (at least one, every row giving the same columns) into `table`, to which ON
     CONFLICT clauses can be added (see upsert), and the parameters to execute it with. On PostgreSQL the
-    rows are column arrays, unnested by the server and inserted in the rows' order (the order their rows
-    are locked in and ids drawn in) and encoded in binary by the driver: as an executemany, SQLAlchemy
-    would bind every row anew in Python. Other databases (SQLite) get the executemany."""
+    rows are column arrays (see _ColumnArrays) inserted in the rows' order, the order their rows are locked
+    in and ids drawn in; other databases (SQLite) get the executemany."""
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
         return upsert(session, table), rows
     names = tuple(rows[0])
-    statement, binders = _insert_from_arrays(dialect, table, names)
-    columns = {}
-    for name, bind in zip(names, binders, strict=True):
-        values = [row[name] for row in rows]
-        columns[name] = values if bind is None else [bind(value) for value in values]
-    return statement, columns
+    arrays = _ColumnArrays.of(dialect, table, names)
+    return _insert_from(arrays, table, names), arrays.parameters(rows)
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_from_arrays(
-    dialect: Dialect, table: Table, names: tuple[str, ...]
-) -> tuple[postgresql.Insert, tuple[Callable[[Any], Any] | None, ...]]:
-    """INSERT ... SELECT * FROM unnest(<an array per column>), and each column's bind processor, applied to
-    the values before they go into the arrays: a typed ARRAY would take a JSON column's lists for arrays."""
+def _update_from(
+    arrays: "_ColumnArrays", dialect: Dialect, table: Table, names: tuple[str, ...], key: str
+) -> TextClause:
+    target, given = dialect.identifier_preparer.format_table(table), dict(zip(names, arrays.names, strict=True))
+    changes = ", ".join(f"{given[n]} = given.{given[n]}" for n in names if n != key)
+    return text(f"UPDATE {target} SET {changes} FROM {arrays.unnest} WHERE {target}.{given[key]} = given.{given[key]}")
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_from(arrays: "_ColumnArrays", table: Table, names: tuple[str, ...]) -> postgresql.Insert:
     # INSERT ... SELECT calls a Python default function once for the whole statement, not once per row.
     if any(c.default is not None and c.default.is_callable for c in table.columns if c.name not in names):
         raise ValueError(f"{table.name}: every column with a Python default function needs a value")
-    arrays = ", ".join(f"CAST(:{n} AS {_array_of(table.c[n].type).compile(dialect=dialect)})" for n in names)
-    quoted = [dialect.identifier_preparer.quote(n) for n in names]
+    columns: list[ColumnElement[Any]] = [literal_column(f"given.{name}") for name in arrays.names]
     # Ordered by position so that ids from a sequence follow the rows' order (the outbox's delivery order).
-    given = text(f"unnest({arrays}) WITH ORDINALITY AS given({', '.join(quoted)}, given_position)")
-    columns: list[ColumnElement[Any]] = [literal_column(f"given.{q}") for q in quoted]
-    rows_in_order = select(*columns).select_from(given).order_by(literal_column("given.given_position"))
-    statement = postgresql.insert(table).from_select(names, rows_in_order)
-    return statement, tuple(table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+    rows_in_order = select(*columns).select_from(text(arrays.unnest)).order_by(literal_column("given.given_position"))
+    return postgresql.insert(table).from_select(names, rows_in_order)
+
+
+@dataclass(frozen=True)
+class _ColumnArrays:
+    """A batch of rows as one array per column, `unnest`ed by PostgreSQL into a relation named `given`
+    (with each row's position): one statement whatever the count, its arrays encoded in binary by the
+    driver, where an executemany would have SQLAlchemy bind every value of every row in Python.
+
+    The values go through their columns' bind processors first, as an executemany would take them: a
+    typed ARRAY alone would take a JSON column's lists for arrays and let naive datetimes through."""
+
+    unnest: str
+    names: tuple[str, ...]  # quoted
+    binders: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+
+    @staticmethod
+    @functools.lru_cache(maxsize=64)
+    def of(dialect: Dialect, table: Table, names: tuple[str, ...]) -> "_ColumnArrays":
+        quoted = tuple(dialect.identifier_preparer.quote(n) for n in names)
+        arrays = ", ".join(f"CAST(:{n} AS {_array_of(table.c[n].type).compile(dialect=dialect)})" for n in names)
+        return _ColumnArrays(
+            unnest=f"unnest({arrays}) WITH ORDINALITY AS given({', '.join(quoted)}, given_position)",
+            names=quoted,
+            binders=tuple((n, table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names),
+        )
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+        arrays = {}
+        for name, bind in self.binders:
+            values = [row[name] for row in rows]
+            arrays[name] = values if bind is None else [bind(value) for value in values]
+        return arrays
 
 
 def upsert(session: AsyncSession, table: Any) -> Any:

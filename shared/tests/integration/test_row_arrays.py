@@ -1,5 +1,5 @@
-"""insert_rows and one_of_keys, which bind a batch's rows as column arrays on PostgreSQL, against real
-PostgreSQL and against SQLite (the executemany and the IN list they stand for there)."""
+"""insert_rows, update_rows and one_of_keys, which bind a batch's rows as column arrays on PostgreSQL,
+against real PostgreSQL and against SQLite (the executemany and the IN list they stand for there)."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -10,7 +10,7 @@ import pytest_asyncio
 from sqlalchemy import JSON, BigInteger, Column, Date, Integer, String, Table, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from qunyun_shared.db import UtcDateTime, insert_rows, new_metadata, one_of_keys
+from qunyun_shared.db import UtcDateTime, insert_rows, new_metadata, one_of_keys, update_rows
 from tests.support.harness import in_memory_database, scratch_database
 
 pytestmark = pytest.mark.integration
@@ -106,3 +106,31 @@ async def test_ids_are_drawn_in_the_rows_order(engine: AsyncEngine) -> None:
         await session.execute(statement, parameters)
         stored = await session.scalars(select(SEQUENCED.c.name).order_by(SEQUENCED.c.id))
         assert list(stored) == names
+
+
+async def test_update_rows_sets_each_rows_values_by_its_key(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session, session.begin():
+        statement, parameters = insert_rows(session, SEQUENCED, [{"id": n, "name": f"n{n}"} for n in range(1, 6)])
+        await session.execute(statement, parameters)
+        await update_rows(session, SEQUENCED, [{"id": 4, "name": "four"}, {"id": 2, "name": "two"}], key="id")
+        stored = await session.execute(select(SEQUENCED.c.id, SEQUENCED.c.name).order_by(SEQUENCED.c.id))
+        assert [tuple(row) for row in stored] == [(1, "n1"), (2, "two"), (3, "n3"), (4, "four"), (5, "n5")]
+
+
+async def test_update_rows_takes_values_as_an_executemany_would(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session, session.begin():
+        statement, parameters = insert_rows(session, TALLIES, [tally(1, 1)])
+        await session.execute(statement, parameters)
+        # A reserved word for a key (quoted), JSON lists kept as JSON, an aware time kept to the microsecond.
+        later = SEEN_AT + timedelta(microseconds=7)
+        await update_rows(session, TALLIES, [{"user": "u1", "notes": [[1, 2]], "seen_at": later}], key="user")
+        row = (await session.execute(select(TALLIES))).one()
+        assert (row.notes, row.seen_at) == ([[1, 2]], later)
+        with pytest.raises(Exception, match="naive datetime"):
+            await update_rows(session, TALLIES, [{"user": "u1", "seen_at": datetime(2026, 3, 1)}], key="user")
+
+
+async def test_update_rows_refuses_a_row_given_twice(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session, session.begin():
+        with pytest.raises(ValueError, match="given twice"):
+            await update_rows(session, SEQUENCED, [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}], key="id")
