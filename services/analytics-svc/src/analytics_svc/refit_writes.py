@@ -12,18 +12,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import scoring
-from analytics_svc.models import MemberFacts
-from analytics_svc.roster import Roster, moment
+from analytics_svc.records import FACTS
+from analytics_svc.roster import Roster, in_microseconds, moment
 from qunyun_shared.db import update_rows
 
 CHUNK = 20_000
-FACTS = cast(Table, MemberFacts.__table__)
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ async def _write_one_by_one(session: AsyncSession, chunk: Sequence[Decision], no
 
 
 # The chunk's rows locked in member id order (a member erased meanwhile has none left to lock), then
-# updated from column arrays in one statement.
+# updated from column arrays in one statement: update_rows's statement with the guard and RETURNING added.
 _LOCK = text(
     "SELECT count(*) FROM (SELECT FROM member_facts WHERE number = ANY(CAST(:numbers AS integer[])) "
     "ORDER BY member_id FOR UPDATE) AS locked"
@@ -89,7 +87,7 @@ _UPDATE = text(
     "FROM unnest(CAST(:numbers AS integer[]), CAST(:segments AS text[]), CAST(:flags AS boolean[]), "
     "CAST(:replaces AS bigint[])) AS d(number, segment, churn_flagged, replaces) "
     "WHERE m.number = d.number "
-    "AND (extract(epoch FROM m.scored_at) * 1000000)::bigint IS NOT DISTINCT FROM d.replaces "
+    f"AND {in_microseconds('m.scored_at')}::bigint IS NOT DISTINCT FROM d.replaces "
     "RETURNING m.number"
 )
 

@@ -37,7 +37,7 @@ class Roster:
     member_ids: list[uuid.UUID]
     segments: npt.NDArray[np.str_]  # "" before the first scoring
     scored_at: list[int | None]
-    members: scoring.Members
+    history: scoring.Members  # what scoring reads of them
     first_order_fen: scoring.Floats  # 0 before the first paid order
 
     def __len__(self) -> int:
@@ -60,7 +60,6 @@ def of_facts(facts: Sequence[Any], now: datetime) -> Roster:
 
 async def of_tenant(session: AsyncSession, tenant_id: str, now: datetime) -> Roster:
     """All of the tenant's members."""
-    await session.flush()  # members a batch is adding count too
     if (await session.connection()).dialect.name != "postgresql":
         columns = [getattr(MemberFacts, c) for c in (*IDENTITY, *TIMES, *AMOUNTS)]
         return of_facts((await session.execute(select(*columns).where(MemberFacts.tenant_id == tenant_id))).all(), now)
@@ -79,12 +78,18 @@ async def of_tenant(session: AsyncSession, tenant_id: str, now: datetime) -> Ros
     )
 
 
+def in_microseconds(column: str) -> str:
+    """SQL for a timestamp column in microseconds since the epoch, exactly as _microseconds counts them in
+    Python: a refit's guarded write compares the one with the other."""
+    return f"(extract(epoch FROM {column}) * 1000000)"
+
+
 # All aggregates of one query see the rows in the same order, so the arrays line up member by member.
 _COLUMN_ARRAYS = text(
     "SELECT array_agg(number) AS number, array_agg(member_id) AS member_id, "
     "array_agg(coalesce(segment, '')) AS segment, array_agg(churn_flagged) AS churn_flagged, "
-    "array_agg((extract(epoch FROM scored_at) * 1000000)::bigint) AS scored_at, "
-    + ", ".join(f"array_agg(coalesce((extract(epoch FROM {c}) * 1000000)::float8, 'NaN')) AS {c}" for c in TIMES)
+    f"array_agg({in_microseconds('scored_at')}::bigint) AS scored_at, "
+    + ", ".join(f"array_agg(coalesce({in_microseconds(c)}::float8, 'NaN')) AS {c}" for c in TIMES)
     + ", "
     + ", ".join(f"array_agg(coalesce({c}, 0)::float8) AS {c}" for c in AMOUNTS)
     + " FROM member_facts WHERE tenant_id = :tenant_id"
@@ -126,7 +131,7 @@ def _roster(
         now_counts: scoring.Floats = amounts[column] * np.exp(-np.log(2) * engaged_seconds / half_life.total_seconds())
         return now_counts
 
-    members = scoring.Members(
+    history = scoring.Members(
         days_since_active=days_since("last_active_at"),
         days_since_joined=days_since("first_joined_at"),
         days_since_first_order=days_since("first_order_at"),
@@ -137,4 +142,4 @@ def _roster(
         engagement_slow=decayed("engagement_slow", activity.SLOW_HALF_LIFE),
         churn_flagged=flagged,
     )
-    return Roster(numbers, member_ids, segments, scored_at, members, amounts["first_order_fen"])
+    return Roster(numbers, member_ids, segments, scored_at, history, amounts["first_order_fen"])

@@ -23,6 +23,7 @@ from analytics_svc import lifetime_value, locks, roster, scoring
 from analytics_svc.models import TenantModel
 from analytics_svc.records import MemberRecord
 from analytics_svc.refit_writes import Decision, write_decisions, write_rescored
+from qunyun_shared.db import one_of
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.outbox import Outbox
 
@@ -69,7 +70,7 @@ async def rescore(
             await recompute(session, outbox, tenant_id, now)
             continue
         touched = roster.of_facts(theirs, now)
-        scores = Fit.of(model).score(touched.members)
+        scores = Fit.of(model).score(touched.history)
         await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(touched, scores, range(len(theirs))))
         await write_rescored(session, touched, scores, now)
 
@@ -77,7 +78,8 @@ async def rescore(
 async def hold_unfitted(session: AsyncSession, tenant_ids: Collection[str]) -> None:
     """Takes the model lock of each of these tenants that has no model yet, whose first fit the batch
     will make."""
-    fitted = set(await session.scalars(select(TenantModel.tenant_id).where(TenantModel.tenant_id.in_(tenant_ids))))
+    known = select(TenantModel.tenant_id).where(one_of(session, TenantModel.tenant_id, tenant_ids))
+    fitted = set(await session.scalars(known))
     for tenant_id in sorted(set(tenant_ids) - fitted):
         await locks.hold_tenant_model(session, tenant_id)
 
@@ -91,10 +93,10 @@ async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: 
     model = await session.get(TenantModel, tenant_id, populate_existing=True) or TenantModel(tenant_id=tenant_id)
     _fit(model, everyone, now)
     session.add(model)
-    await session.flush()
-    scores = Fit.of(model).score(everyone.members)
+    await session.flush()  # the fit is stored before any member's row is locked for its decision
+    scores = Fit.of(model).score(everyone.history)
     changed = np.flatnonzero(
-        (scores.segment != everyone.segments) | (scores.churn_flagged != everyone.members.churn_flagged)
+        (scores.segment != everyone.segments) | (scores.churn_flagged != everyone.history.churn_flagged)
     ).tolist()
     written = await write_decisions(
         session,
@@ -140,7 +142,7 @@ async def _still_due(session: AsyncSession, tenant_id: str, overdue: datetime) -
 
 
 def _fit(model: TenantModel, everyone: roster.Roster, now: datetime) -> None:
-    members = everyone.members
+    members = everyone.history
     breaks = scoring.Breakpoints.of(scoring.silent_days(members), members.orders, members.spend_fen)
     model.breakpoints = dataclasses.asdict(breaks)
     bought = members.orders > 0
@@ -175,10 +177,10 @@ def _fitted(model: TenantModel, members: scoring.Members, now: datetime) -> None
 
 def repeat_average(members: roster.Roster) -> scoring.Floats:
     """Each member's average order value after the first (the Gamma-Gamma convention); 0 below two orders."""
-    repeats = members.members.orders - 1
+    repeats = members.history.orders - 1
     with np.errstate(divide="ignore", invalid="ignore"):
         average: scoring.Floats = np.where(
-            repeats > 0, np.maximum(members.members.spend_fen - members.first_order_fen, 0) / repeats, 0.0
+            repeats > 0, np.maximum(members.history.spend_fen - members.first_order_fen, 0) / repeats, 0.0
         )
     return average
 
@@ -192,7 +194,7 @@ def _announcements(members: roster.Roster, scores: scoring.Scores, which: Iterab
             events.append(
                 MemberSegmentChangedV1(member_id=members.member_ids[i], from_segment=before, to_segment=after)
             )
-        if scores.churn_flagged[i] and not members.members.churn_flagged[i]:
+        if scores.churn_flagged[i] and not members.history.churn_flagged[i]:
             events.append(
                 MemberChurnRiskV1(
                     member_id=members.member_ids[i],

@@ -79,7 +79,8 @@ async def communities_of(session: AsyncSession, tenant_id: str) -> list[uuid.UUI
     return list(found)
 
 
-async def member_scores(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, now: datetime) -> MemberScores:
+async def member_scores(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID, now: datetime) -> MemberScores:
+    """The member's segment and churn flag as last decided, and their scores against the tenant's fit now."""
     member = await session.scalar(select(MemberFacts).where(MemberFacts.member_id == member_id))
     if member is None or member.tenant_id != tenant_id:
         raise MemberNotFound(f"No member {member_id} is known to analytics.")

@@ -31,7 +31,7 @@ def member_scores(facts: MemberFacts, model: TenantModel | None, now: datetime) 
     if model is None:
         return MemberScores(**decided, churn_reasons=[])
     fit, member = Fit.of(model), roster.of_facts([facts], now)
-    scores = fit.score(member.members)
+    scores = fit.score(member.history)
     alive, value = float(scores.probability_alive[0]), lifetime_values(member, fit)[0]
     return MemberScores(
         **decided,
@@ -48,11 +48,11 @@ def member_scores(facts: MemberFacts, model: TenantModel | None, now: datetime) 
 def lifetime_values(members: roster.Roster, fit: Fit) -> lifetime_value.Floats:
     """Each member's expected spend over the next LTV_MONTHS, discounted; NaN without both models or a
     purchase."""
-    values = np.full(members.members.orders.shape, np.nan)
+    history = members.history
+    values = np.full(history.orders.shape, np.nan)
     if fit.purchases is None or fit.spend is None:
         return values
-    bought = members.members.orders > 0
-    history = members.members
+    bought = history.orders > 0
     values[bought] = lifetime_value.lifetime_value(
         fit.purchases,
         fit.spend,

@@ -62,7 +62,7 @@ async def test_column_arrays_and_rows_make_the_same_roster() -> None:
     assert [arrays.numbers[i] for i in order] == rows.numbers
     assert [arrays.scored_at[i] for i in order] == rows.scored_at
     assert arrays.segments[order].tolist() == rows.segments.tolist() == ["", "potential"]
-    for name in rows.members.__dataclass_fields__:
-        np.testing.assert_array_equal(getattr(arrays.members, name)[order], getattr(rows.members, name))
+    for name in rows.history.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(arrays.history, name)[order], getattr(rows.history, name))
     np.testing.assert_array_equal(arrays.first_order_fen[order], rows.first_order_fen)
-    assert rows.members.days_since_active[1] == (timedelta(days=3, microseconds=1) / timedelta(days=1))
+    assert rows.history.days_since_active[1] == (timedelta(days=3, microseconds=1) / timedelta(days=1))

@@ -14,7 +14,9 @@ router = APIRouter(prefix="/analytics", tags=["segments"])
 
 @router.get("/members/{member_id}", summary="A member's RFM scores, segment, churn risk and lifetime value")
 async def member_scores(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> MemberScores:
-    return await service.member_scores(session, caller.tenant_id, member_id, datetime.now(UTC))
+    return await service.member_scores(
+        session=session, tenant_id=caller.tenant_id, member_id=member_id, now=datetime.now(UTC)
+    )
 
 
 @router.get("/segments", summary="Members per value segment")
