@@ -133,6 +133,9 @@ async def update_rows(session: AsyncSession, table: Table, rows: Sequence[Mappin
     )
 
 
+_ROWS_PER_INSERT = 10_000
+
+
 def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
     """An INSERT of `rows` (at least one, every row giving the same columns) into `table`, to which ON
     CONFLICT clauses can be added (see upsert), and the parameters to execute it with. On PostgreSQL the
@@ -143,7 +146,10 @@ def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str,
         return upsert(session, table), rows
     names = tuple(rows[0])
     arrays = _ColumnArrays.of(dialect, table, names)
-    return _insert_from(arrays, table, names), arrays.parameters(rows)
+    # Past a size the server's sort of the positions spills to disk: larger batches go as several
+    # statements, executed in turn (an executemany).
+    chunks = [arrays.parameters(rows[i : i + _ROWS_PER_INSERT]) for i in range(0, len(rows), _ROWS_PER_INSERT)]
+    return _insert_from(arrays, table, names), chunks[0] if len(chunks) == 1 else chunks
 
 
 @functools.lru_cache(maxsize=64)

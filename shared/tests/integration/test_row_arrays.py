@@ -99,8 +99,8 @@ async def test_one_of_keys_finds_the_rows_with_those_keys(engine: AsyncEngine) -
         assert sorted(found) == [3, 17, 29]
 
 
-async def test_ids_are_drawn_in_the_rows_order(engine: AsyncEngine) -> None:
-    names = [f"n{n:03}" for n in reversed(range(300))]
+async def test_ids_are_drawn_in_the_rows_order_in_batches_of_any_size(engine: AsyncEngine) -> None:
+    names = [f"n{n:05}" for n in reversed(range(25_000))]  # more than one statement's worth
     async with AsyncSession(engine) as session, session.begin():
         statement, parameters = insert_rows(session, SEQUENCED, [{"name": name} for name in names])
         await session.execute(statement, parameters)
