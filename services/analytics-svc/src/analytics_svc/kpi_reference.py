@@ -1,6 +1,39 @@
-"""docs/kpis.md, rendered from the KPI catalogue and the segment rules (`make docs`)."""
+"""docs/kpis.md, rendered from the KPI catalogue, the segment rules and the community health model
+(`make docs`)."""
 
-from analytics_svc import kpis, scoring
+from analytics_svc import health, kpis, scoring
+
+
+def _target(metric: health.Metric) -> str:
+    bound = "at most" if metric.lower_is_better else "at least"
+    return f"{bound} {metric.target:g}"
+
+
+def _health_section() -> list[str]:
+    h = health
+    return [
+        "## Community health and lifecycle stage",
+        "",
+        f"A community is evaluated over the {h.WINDOW_DAYS} days ending on the evaluation day. Each metric scores",
+        "0-100: the share of its target reached (for a rate to keep low, the share of the target not used),",
+        "capped at 100; a metric with no value (nothing to divide by) is left out. A dimension scores the mean",
+        "of its metrics, the community the mean of its dimensions.",
+        "",
+        "| Dimension | Metric | Definition | Target |",
+        "|---|---|---|---|",
+        *(f"| {m.dimension} | `{m.name}` | {m.definition} | {_target(m)} |" for m in h.METRICS),
+        "",
+        "The stage is the first of these rules that holds (age: days since the community's first join;",
+        f"growth: `member_growth` over the {h.WINDOW_DAYS} days):",
+        "",
+        f"1. `startup`: younger than {h.STARTUP_DAYS} days or fewer than {h.STARTUP_MEMBERS} members.",
+        f"2. `decline`: health below {h.DECLINE_HEALTH:g}, or growth below {h.DECLINE_GROWTH:.0%}.",
+        f"3. `mature`: at least {h.MATURE_DAYS} days old and growth below {h.MATURE_GROWTH:.0%} (or unknown).",
+        "4. `growth`: everyone else.",
+        "",
+        "A change of stage is announced as `community.stage_changed`.",
+        "",
+    ]
 
 
 def render() -> str:
@@ -41,6 +74,7 @@ def render() -> str:
         "tenant's last fit, so they are current to the moment. The segment and the churn flag are decisions:",
         "taken when an event rescores the member and at every refit, kept, and announced when they change.",
         "",
+        *_health_section(),
     ]
     return "\n".join(lines)
 
