@@ -27,7 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import ARRAY, TypeDecorator, TypeEngine
 
 # Deterministic constraint names keep Alembic migrations identical on every database.
 NAMING_CONVENTION = {
@@ -141,10 +141,14 @@ def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str,
     CONFLICT clauses can be added (see upsert), and the parameters to execute it with. On PostgreSQL the
     rows are column arrays (see _ColumnArrays) inserted in the rows' order, the order their rows are locked
     in and ids drawn in; other databases (SQLite) get the executemany."""
-    dialect = session.get_bind().dialect
+    names, dialect = tuple(rows[0]), session.get_bind().dialect
+    # Both refused on every database, so that what PostgreSQL would refuse fails on SQLite too.
+    _refuse_unsupplied_default_functions(table, names)
+    key = [c.name for c in table.primary_key.columns]
+    if set(key) <= set(names) and len({tuple(row[k] for k in key) for row in rows}) < len(rows):
+        raise ValueError(f"{table.name}: a row to insert is given twice")  # ON CONFLICT would fail on PostgreSQL
     if dialect.name != "postgresql":
         return upsert(session, table), rows
-    names = tuple(rows[0])
     arrays = _ColumnArrays.of(dialect, table, names)
     # Past a size the server's sort of the positions spills to disk: larger batches go as several
     # statements, executed in turn (an executemany).
@@ -162,10 +166,14 @@ def _update_from(
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_from(arrays: "_ColumnArrays", table: Table, names: tuple[str, ...]) -> postgresql.Insert:
+def _refuse_unsupplied_default_functions(table: Table, names: tuple[str, ...]) -> None:
     # INSERT ... SELECT calls a Python default function once for the whole statement, not once per row.
     if any(c.default is not None and c.default.is_callable for c in table.columns if c.name not in names):
         raise ValueError(f"{table.name}: every column with a Python default function needs a value")
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_from(arrays: "_ColumnArrays", table: Table, names: tuple[str, ...]) -> postgresql.Insert:
     columns: list[ColumnElement[Any]] = [literal_column(f"given.{name}") for name in arrays.names]
     # Ordered by position so that ids from a sequence follow the rows' order (the outbox's delivery order).
     rows_in_order = select(*columns).select_from(text(arrays.unnest)).order_by(literal_column("given.given_position"))
@@ -188,6 +196,8 @@ class _ColumnArrays:
     @staticmethod
     @functools.lru_cache(maxsize=64)
     def of(dialect: Dialect, table: Table, names: tuple[str, ...]) -> "_ColumnArrays":
+        if arrays_given := [n for n in names if isinstance(table.c[n].type, ARRAY)]:
+            raise ValueError(f"{table.name}: array columns {arrays_given} would be flattened by unnest")
         quoted = tuple(dialect.identifier_preparer.quote(n) for n in names)
         arrays = ", ".join(f"CAST(:{n} AS {_array_of(table.c[n].type).compile(dialect=dialect)})" for n in names)
         return _ColumnArrays(

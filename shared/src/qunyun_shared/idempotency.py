@@ -103,8 +103,12 @@ async def once(
     status_code: int = 201,
 ) -> Response:
     """Runs `perform` once per (tenant, key) and answers every repeat with the first response."""
-    if not await _claim(session, session.get_bind().dialect.name, table, tenant_id, key, fingerprint):
-        return await _replay(session, table, tenant_id, key, fingerprint)
+    dialect = session.get_bind().dialect.name
+    while not await _claim(session, dialect, table, tenant_id, key, fingerprint):
+        stored = await _stored(session, table, tenant_id, key)
+        if stored is not None:
+            return _replayed(stored, key, fingerprint)
+        # The key expired between the claim and the look-up (expiry_sweep): it is free again.
     body = (await perform()).model_dump(mode="json")
     answer = {"tenant": tenant_id, "claimed_key": key, "status": status_code, "body": body}
     await session.execute(_answer_statement(table), answer)
@@ -205,7 +209,8 @@ class Refusals:
                     for (tenant_id, key), fingerprint in claims.items()
                     if not await _claim(connection, self.engine.dialect.name, self.table, tenant_id, key, fingerprint)
                 ]
-                return {held_key: await _stored(connection, self.table, *held_key) for held_key in held}
+                found = {held_key: await _stored(connection, self.table, *held_key) for held_key in held}
+                return {held_key: stored for held_key, stored in found.items() if stored is not None}
             finally:
                 await transaction.rollback()
 
@@ -298,21 +303,16 @@ def _answer_statement(table: Table) -> Update:
     )
 
 
-async def _replay(
-    session: AsyncSession | AsyncConnection, table: Table, tenant_id: str, key: str, fingerprint: str
-) -> Response:
-    return _replayed(await _stored(session, table, tenant_id, key), key, fingerprint)
-
-
-async def _stored(session: AsyncSession | AsyncConnection, table: Table, tenant_id: str, key: str) -> _Stored:
+async def _stored(session: AsyncSession | AsyncConnection, table: Table, tenant_id: str, key: str) -> _Stored | None:
+    """What the request holding the key was answered; None if the key is gone (expired) meanwhile."""
     row = (
         await session.execute(
             select(table.c.fingerprint, table.c.status_code, table.c.response).where(
                 table.c.tenant_id == tenant_id, table.c.key == key
             )
         )
-    ).one()
-    return _Stored(row.fingerprint, row.status_code, row.response)
+    ).one_or_none()
+    return _Stored(row.fingerprint, row.status_code, row.response) if row is not None else None
 
 
 def _replayed(stored: _Stored, key: str, fingerprint: str) -> Response:

@@ -109,8 +109,7 @@ class EventConsumer:
             except MalformedEvent as exc:
                 await self._dead_letter(record, exc)
                 continue
-            if envelope.type in self.handlers:
-                deliveries.append(Delivery(record, envelope))
+            deliveries.append(Delivery(record, envelope))
         if not deliveries:
             return
         with metrics.HANDLER_SECONDS.labels(self.name).time():
@@ -127,10 +126,8 @@ class EventConsumer:
         """Whether the record's type header names a catalogued type this consumer does not handle: its topics
         carry every event of their producers, and those it need not decode. A type this build does not know
         is decoded, to be counted as skipped; one without a type, to be dead-lettered."""
-        for name, value in record.headers:
-            if name == "ce_type":
-                return value.decode("utf-8", "replace") in self._not_handled
-        return False
+        type_ = dict(record.headers).get("ce_type")  # the last one, as from_kafka reads them
+        return type_ is not None and type_.decode("utf-8", "replace") in self._not_handled
 
     async def _handle_in_one_transaction(self, deliveries: Sequence[Delivery], attempts: int = 1) -> None:
         async with AsyncSession(self.engine, expire_on_commit=False) as session:

@@ -78,6 +78,16 @@ def create_idempotency_keys_table_v1() -> None:
     )
 
 
+_KEYS_BY_AGE = "ix_idempotency_keys_created_at"
+
+
 def index_idempotency_keys_by_age_v2() -> None:
-    """Indexes `idempotency_keys` by `created_at`, for their expiry."""
-    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+    """Indexes `idempotency_keys` by `created_at`, for their expiry. On PostgreSQL the index is built
+    concurrently, outside the migration's transaction: the table holds every write that moved money until
+    then, and a plain build would hold off new ones until it is done."""
+    with op.get_context().autocommit_block():
+        op.create_index(_KEYS_BY_AGE, "idempotency_keys", ["created_at"], postgresql_concurrently=True)
+
+
+def drop_idempotency_keys_age_index_v2() -> None:
+    op.drop_index(_KEYS_BY_AGE, table_name="idempotency_keys")

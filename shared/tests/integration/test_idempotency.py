@@ -142,3 +142,30 @@ async def test_a_key_answers_its_repeats_for_a_day_then_is_forgotten(engine: Asy
     assert await buy_once_with("k") == {"order_id": "o-1"}
     assert await sweep(bought_at + idempotency.KEY_LIFETIME + timedelta(minutes=1)) == 1
     assert await buy_once_with("k") == {"order_id": "o-2"}
+
+
+async def test_a_key_expiring_between_its_claim_and_its_look_up_is_claimed_again(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with AsyncSession(engine) as session, session.begin():
+        await session.execute(
+            KEYS.insert().values(tenant_id=TENANT, key="k", fingerprint="buy", created_at=datetime.now(UTC))
+        )
+    claim = idempotency._claim
+
+    async def claim_then_expire(*args: object) -> bool:
+        claimed = await claim(*args)  # type: ignore[arg-type]
+        if not claimed:  # the sweep commits right after the claim found the key held
+            async with engine.begin() as connection:
+                await connection.execute(KEYS.delete())
+        return claimed
+
+    monkeypatch.setattr(idempotency, "_claim", claim_then_expire)
+
+    async def buy() -> Bought:
+        return Bought(order_id="o-1")
+
+    async with AsyncSession(engine) as session, session.begin():
+        response = await idempotency.once(session, KEYS, tenant_id=TENANT, key="k", fingerprint="buy", perform=buy)
+    assert (response.status_code, orjson.loads(bytes(response.body))) == (201, {"order_id": "o-1"})
+    assert await keys_held(engine) == 1

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import JSON, BigInteger, Column, Date, Integer, String, Table, Uuid, select
+from sqlalchemy import ARRAY, JSON, BigInteger, Column, Date, Integer, String, Table, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared.db import UtcDateTime, insert_rows, new_metadata, one_of_keys, update_rows
@@ -31,6 +31,8 @@ NUMBERED = Table(
     "numbered", METADATA, Column("id", Uuid, primary_key=True, default=uuid.uuid4), Column("name", String(20))
 )
 SEQUENCED = Table("sequenced", METADATA, Column("id", Integer, primary_key=True), Column("name", String(20)))
+# Never created (SQLite has no arrays): insert_rows refuses it before any statement.
+LISTED = Table("listed", new_metadata(), Column("id", Integer, primary_key=True), Column("tags", ARRAY(String(20))))
 SEEN_AT = datetime(2026, 3, 1, 8, tzinfo=UTC)
 
 
@@ -80,10 +82,10 @@ async def test_naive_timestamps_are_refused_as_in_an_executemany(engine: AsyncEn
 
 async def test_a_python_default_function_must_be_given_a_value(engine: AsyncEngine) -> None:
     async with AsyncSession(engine) as session, session.begin():
-        if engine.dialect.name == "postgresql":
-            # INSERT ... SELECT would call it once: every row would get the same id.
-            with pytest.raises(ValueError, match="numbered"):
-                insert_rows(session, NUMBERED, [{"name": "a"}, {"name": "b"}])
+        # INSERT ... SELECT would call it once on PostgreSQL, every row getting the same id; refused on
+        # SQLite too, so that it fails where it is developed.
+        with pytest.raises(ValueError, match="numbered"):
+            insert_rows(session, NUMBERED, [{"name": "a"}, {"name": "b"}])
         statement, parameters = insert_rows(session, NUMBERED, [{"id": uuid.uuid4(), "name": n} for n in "ab"])
         await session.execute(statement, parameters)
 
@@ -134,3 +136,12 @@ async def test_update_rows_refuses_a_row_given_twice(engine: AsyncEngine) -> Non
     async with AsyncSession(engine) as session, session.begin():
         with pytest.raises(ValueError, match="given twice"):
             await update_rows(session, SEQUENCED, [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}], key="id")
+
+
+async def test_insert_rows_refuses_a_row_given_twice_and_array_columns(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session, session.begin():
+        with pytest.raises(ValueError, match="given twice"):  # ON CONFLICT would fail on PostgreSQL alone
+            insert_rows(session, SEQUENCED, [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}])
+        if engine.dialect.name == "postgresql":
+            with pytest.raises(ValueError, match="flattened"):
+                insert_rows(session, LISTED, [{"id": 1, "tags": ["a", "b"]}])

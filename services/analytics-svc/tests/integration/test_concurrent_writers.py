@@ -294,9 +294,12 @@ async def test_an_inviter_erased_while_a_batch_is_open_is_not_written_back_into_
     monkeypatch.setattr(ingest, "write_members", after_erasure)
     paid_at = then + timedelta(hours=1)
 
-    async def pay_and_join(session: AsyncSession) -> None:
-        await deliver(session, OrderPaidV1(order_id=order_id, member_id=member, amount_fen=100, paid_at=paid_at))
-        await deliver(session, MemberJoinedV1(member_id=member, community_id=joining, channel="qr", joined_at=paid_at))
+    async def pay_and_join(session: AsyncSession) -> None:  # one batch: both events go to the one handler
+        await deliver(
+            session,
+            OrderPaidV1(order_id=order_id, member_id=member, amount_fen=100, paid_at=paid_at),
+            MemberJoinedV1(member_id=member, community_id=joining, channel="qr", joined_at=paid_at),
+        )
 
     batch = asyncio.create_task(in_transaction(engine, pay_and_join))
     await asyncio.wait_for(loaded.wait(), LOCK_WAIT)

@@ -4,9 +4,7 @@ Revision ID: 0007
 Revises: 0006
 """
 
-from alembic import op
-
-from qunyun_shared.migrations import index_idempotency_keys_by_age_v2
+from qunyun_shared.migrations import drop_idempotency_keys_age_index_v2, index_idempotency_keys_by_age_v2
 
 revision = "0007"
 down_revision = "0006"
@@ -19,4 +17,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    drop_idempotency_keys_age_index_v2()
