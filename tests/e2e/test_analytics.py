@@ -67,3 +67,31 @@ async def test_bad_analytics_queries_are_problems(tenant_api: httpx.AsyncClient)
     )
     assert [r.status_code for r in (unknown, reversed_range, foreign)] == [422, 422, 404]
     assert {r.headers["content-type"] for r in (unknown, reversed_range, foreign)} == {"application/problem+json"}
+
+
+async def test_invitations_and_a_referral_campaign_reach_the_referral_figures(tenant_api: httpx.AsyncClient) -> None:
+    created = await tenant_api.post(
+        "/campaigns", json={"kind": "referral", "name": "邀请有礼", "settings": {"join_reward": {"points": 10}}}
+    )
+    assert created.status_code == 201, created.text
+    community_id, (inviter, joiner) = await new_community(tenant_api), await new_members(tenant_api, 2)
+    join = {"member_id": inviter, "channel": "qr"}
+    assert (await tenant_api.post(f"/communities/{community_id}/members", json=join)).status_code == 201
+    sent = await tenant_api.post(f"/members/{inviter}/invitations", json={"community_id": community_id})
+    assert sent.status_code == 201, sent.text
+    join = {"member_id": joiner, "channel": "invite", "invite_code": sent.json()["invite_code"]}
+    assert (await tenant_api.post(f"/communities/{community_id}/members", json=join)).status_code == 201
+    refused = await tenant_api.post(f"/members/{inviter}/invitations", json={"community_id": str(uuid.uuid4())})
+    assert refused.status_code == 404 and refused.headers["content-type"] == "application/problem+json"
+
+    today = datetime.now(REPORT_ZONE).date().isoformat()
+
+    async def counted() -> None:
+        found = (await tenant_api.get("/analytics/referrals", params={"from": today, "to": today})).json()
+        assert [(i["member_id"], i["invites_sent"], i["joins"]) for i in found["inviters"]] == [(inviter, 1, 1)]
+        assert [(c["community_id"], c["reach"]["invites_sent"]) for c in found["communities"]] == [(community_id, 1)]
+        [campaign] = found["campaigns"]
+        assert campaign["campaign_id"] == created.json()["id"]
+        assert (campaign["reach"]["invites_sent"], campaign["reach"]["referred_joins"]) == (1, 1)
+
+    await eventually(counted)

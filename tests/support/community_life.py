@@ -7,9 +7,16 @@ from datetime import date, datetime, timedelta
 
 from analytics_svc.activity import REPORT_ZONE
 from qunyun_shared.events import EventPayload
-from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPaidV1, OrderPlacedV1, OrderRefundedV1
+from qunyun_shared.events.campaign import (
+    CampaignEndedV1,
+    CampaignStartedV1,
+    CheckinRecordedV1,
+    OrderPaidV1,
+    OrderPlacedV1,
+    OrderRefundedV1,
+)
 from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1, SurveyAnsweredV1
-from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
+from qunyun_shared.events.member import MemberInvitedV1, MemberJoinedV1, MemberLeftV1
 
 START = date(2026, 2, 2)
 DAYS = 28
@@ -22,9 +29,14 @@ def at(day: int, minute: int) -> datetime:
 
 
 def community_life(rng: random.Random, members: int = 120) -> list[EventPayload]:
-    """A month of three communities: joins (some invited), posts, reads and likes, check-ins, orders paid and
-    refunded, NPS answers, and leaves, each member's events in their order."""
-    events: list[EventPayload] = []
+    """A month of three communities: joins (some invited, in a referral campaign's fortnight or not), posts,
+    reads and likes, check-ins, orders paid and refunded, NPS answers, and leaves, each member's events in
+    their order."""
+    referral_campaign = uuid.uuid4()
+    events: list[EventPayload] = [
+        CampaignStartedV1(campaign_id=referral_campaign, kind="referral", name="拉新", started_at=at(7, 0)),
+        CampaignEndedV1(campaign_id=referral_campaign, kind="referral", reason="schedule", ended_at=at(21, 0)),
+    ]
     posts = [uuid.uuid4() for _ in range(12)]
     for n, content_id in enumerate(posts):
         events.append(
@@ -41,6 +53,12 @@ def community_life(rng: random.Random, members: int = 120) -> list[EventPayload]
         member_id, day = uuid.uuid4(), rng.randrange(DAYS - 7)
         community = rng.choice(COMMUNITIES)
         inviter = rng.choice(joined) if joined and rng.random() < 0.3 else None
+        if inviter is not None:
+            sent = at(day, n) - timedelta(hours=1)
+            invited = MemberInvitedV1(
+                invitation_id=uuid.uuid4(), member_id=inviter, community_id=community, channel="friend", sent_at=sent
+            )
+            events.append(invited)
         events.append(
             MemberJoinedV1(
                 member_id=member_id, community_id=community, channel="qr", inviter_id=inviter, joined_at=at(day, n)

@@ -90,11 +90,13 @@ def test_the_catalogue_has_every_event_of_the_domain() -> None:
     # Beyond the domain's list: the communities member-svc owns, which the other services must know of
     # to validate what refers to them (a schedule into a community, an order in one); the points and
     # tags campaigns grant, which member-svc applies; the automation's notice to the merchant; the
-    # gateway's warning and notice about a partner's failing webhook endpoint.
+    # gateway's warning and notice about a partner's failing webhook endpoint; the invitations members
+    # send, which referral analytics counts (invites sent per inviter, the K-factor's i).
     platform_additions = {
         "community.opened",
         "community.archived",
         "member.birthday_set",
+        "member.invited",
         "reward.granted",
         "merchant.notified",
         "webhook.endpoint_failing",

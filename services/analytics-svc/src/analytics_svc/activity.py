@@ -2,7 +2,7 @@
 and the decaying engagement counts a member's trend is read from."""
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 # Days are the platform's reporting days: its operators and their members are in China.
@@ -27,6 +27,11 @@ SLOW_HALF_LIFE = timedelta(days=30)
 
 def day_of(moment: datetime) -> date:
     return moment.astimezone(REPORT_ZONE).date()
+
+
+def midnight(day: date) -> datetime:
+    """The moment `day` begins in the reporting zone."""
+    return datetime.combine(day, time(), REPORT_ZONE)
 
 
 def decayed(value: float, since: datetime | None, now: datetime, half_life: timedelta) -> float:

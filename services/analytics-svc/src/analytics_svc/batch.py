@@ -25,6 +25,7 @@ class Batch:
     sets: defaultdict[CountKey, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
     posts: dict[tuple[str, uuid.UUID], Post] = field(default_factory=dict)
     engaged_content: Counter[tuple[str, uuid.UUID, str]] = field(default_factory=Counter)
+    invitations: list[dict[str, object]] = field(default_factory=list)
     rescore: set[uuid.UUID] = field(default_factory=set)
     joins: list[tuple[str, uuid.UUID]] = field(default_factory=list)
     leaves: list[tuple[str, uuid.UUID]] = field(default_factory=list)

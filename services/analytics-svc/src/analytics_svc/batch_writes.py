@@ -1,5 +1,5 @@
 """What a consumer batch adds, written back in a few statements: its members' facts, the day's counts, the
-day's member sets, and content items' posts and counters. Rows are written in key order, the one order every replica takes
+day's member sets, content items' posts and counters, and invitations sent. Rows are written in key order, the one order every replica takes
 them in, and created by upserts: another replica may be creating the same row at the same moment."""
 
 import uuid
@@ -13,14 +13,15 @@ from pyroaring import BitMap
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.models import ContentFact, DailyCount, DailyMembers
+from analytics_svc.models import ContentFact, DailyCount, DailyMembers, InvitationFact
 from analytics_svc.records import FACTS, MEMBERSHIPS, ORDERS, MemberRecord, MembershipRecord, OrderRecord
-from qunyun_shared.db import insert_rows, one_of_keys, update_rows
+from qunyun_shared.db import insert_rows, one_of_keys, update_rows, upsert
 
 CountKey = tuple[str, uuid.UUID, str, date]  # tenant, community (or ALL), metric or kind, day
 COUNTS = cast(Table, DailyCount.__table__)
 MEMBER_SETS = cast(Table, DailyMembers.__table__)
 CONTENT = cast(Table, ContentFact.__table__)
+INVITATIONS = cast(Table, InvitationFact.__table__)
 # What events change of a member; their segment and churn flag are rescoring's (segments.rescore).
 MEMBER_FACTS = [
     c.name
@@ -164,3 +165,9 @@ async def write_content(
         ),
         parameters,
     )
+
+
+async def write_invitations(session: AsyncSession, invitations: Sequence[Mapping[str, Any]]) -> None:
+    """Adds the invitations sent; one already in (a redelivery) stays as it is."""
+    if invitations:
+        await session.execute(upsert(session, INVITATIONS).on_conflict_do_nothing(), invitations)

@@ -1,16 +1,16 @@
-"""Cohorts and funnels: retention and revenue of join cohorts, the funnel from joining to buying again,
-and what referrals bring. Definitions: docs/kpis.md."""
+"""Cohorts and funnels: retention and revenue of join cohorts, and the funnel from joining to buying
+again. Definitions: docs/kpis.md."""
 
 import statistics
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.activity import ACTIVE, JOINED, REPORT_ZONE, day_of
+from analytics_svc.activity import ACTIVE, JOINED, REPORT_ZONE, day_of, midnight
 from analytics_svc.kpis import Granularity, Period, load, periods
 from analytics_svc.models import ALL, MemberFacts, OrderFact
 from qunyun_shared.problems import InvalidInput
@@ -64,15 +64,15 @@ async def revenue(
         .where(
             OrderFact.tenant_id == tenant_id,
             OrderFact.paid_at.is_not(None),
-            MemberFacts.first_joined_at >= _midnight(cohorts[0].start),
-            MemberFacts.first_joined_at < _midnight(cohorts[-1].end + timedelta(1)),
+            MemberFacts.first_joined_at >= midnight(cohorts[0].start),
+            MemberFacts.first_joined_at < midnight(cohorts[-1].end + timedelta(1)),
         )
     )
     sizes = await session.execute(
         select(MemberFacts.first_joined_at).where(
             MemberFacts.tenant_id == tenant_id,
-            MemberFacts.first_joined_at >= _midnight(cohorts[0].start),
-            MemberFacts.first_joined_at < _midnight(cohorts[-1].end + timedelta(1)),
+            MemberFacts.first_joined_at >= midnight(cohorts[0].start),
+            MemberFacts.first_joined_at < midnight(cohorts[-1].end + timedelta(1)),
         )
     )
     members = [0] * len(cohorts)
@@ -114,8 +114,8 @@ async def funnel(session: AsyncSession, tenant_id: str, start: date, end: date) 
                 MemberFacts.first_order_at,
             ).where(
                 MemberFacts.tenant_id == tenant_id,
-                MemberFacts.first_joined_at >= _midnight(start),
-                MemberFacts.first_joined_at < _midnight(end + timedelta(1)),
+                MemberFacts.first_joined_at >= midnight(start),
+                MemberFacts.first_joined_at < midnight(end + timedelta(1)),
             )
         )
     ).all()
@@ -160,71 +160,6 @@ async def _second_orders(
     return {member_id: paid_at for member_id, paid_at in rows}
 
 
-@dataclass(frozen=True)
-class Inviter:
-    member_id: uuid.UUID
-    joins: int
-    first_orders: int
-
-
-@dataclass(frozen=True)
-class Referrals:
-    inviters: list[Inviter]  # the most joins first
-    referred_joins: int
-    tree_depth: int  # the longest chain of invitations among the tenant's members
-    k_factor: float | None  # referred joins per member at the start of the range
-
-
-async def referrals(session: AsyncSession, tenant_id: str, start: date, end: date, limit: int = 100) -> Referrals:
-    """Who brought whom in [start, end], the depth of the tenant's invitation tree, and the viral coefficient."""
-    if end < start:
-        raise InvalidInput(f"The range ends ({end}) before it starts ({start}).", field="to")
-    links = (
-        await session.execute(
-            select(
-                MemberFacts.member_id, MemberFacts.inviter_id, MemberFacts.first_joined_at, MemberFacts.first_order_at
-            ).where(MemberFacts.tenant_id == tenant_id, MemberFacts.first_joined_at.is_not(None))
-        )
-    ).all()
-    in_range = [
-        link
-        for link in links
-        if link.inviter_id is not None and _midnight(start) <= link.first_joined_at < _midnight(end + timedelta(1))
-    ]
-    joins: defaultdict[uuid.UUID, int] = defaultdict(int)
-    orders: defaultdict[uuid.UUID, int] = defaultdict(int)
-    for link in in_range:
-        joins[link.inviter_id] += 1
-        orders[link.inviter_id] += link.first_order_at is not None
-    inviters = sorted(
-        (Inviter(member_id, joins[member_id], orders[member_id]) for member_id in joins),
-        key=lambda i: (-i.joins, -i.first_orders, str(i.member_id)),
-    )
-    before = sum(1 for link in links if link.first_joined_at < _midnight(start))
-    return Referrals(
-        inviters=inviters[:limit],
-        referred_joins=len(in_range),
-        tree_depth=_depth({link.member_id: link.inviter_id for link in links}),
-        k_factor=len(in_range) / before if before else None,
-    )
-
-
-def _depth(inviter_of: dict[uuid.UUID, uuid.UUID | None]) -> int:
-    """The longest chain member -> inviter -> ...: 0 when no one was invited. Chains are walked once each,
-    memoised; member-svc refuses cycles, and a cycle here would stop at its first repeat."""
-    depth: dict[uuid.UUID, int] = {}
-    for member in inviter_of:
-        chain: list[uuid.UUID] = []
-        cursor: uuid.UUID | None = member
-        while cursor is not None and cursor not in depth and cursor not in chain:
-            chain.append(cursor)
-            cursor = inviter_of.get(cursor)
-        base = depth.get(cursor, 0) if cursor is not None else -1
-        for offset, node in enumerate(reversed(chain), start=1):
-            depth[node] = base + offset
-    return max(depth.values(), default=0)
-
-
 def _spans(start: date, end: date, granularity: Granularity) -> tuple[list[Period], list[Period]]:
     """The cohorts' periods in [start, end], and the periods to follow them in, from start up to today."""
     if granularity == "day":
@@ -243,10 +178,6 @@ def _index(spans: list[Period], day: date) -> int:
         if span.start <= day <= span.end:
             return i
     return -1 if day < spans[0].start else len(spans)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), REPORT_ZONE)
 
 
 def _days(since: datetime, until: datetime) -> float:

@@ -1,5 +1,5 @@
-"""A member's erasure (PIPL): their facts and scores deleted, their orders kept for the tenant's totals
-under a stranger's id, and the member remembered only as erased so late events cannot bring them back.
+"""A member's erasure (PIPL): their facts and scores deleted, their orders and invitations kept for the
+tenant's totals under a stranger's id, and the member remembered only as erased so late events cannot bring them back.
 The daily member sets keep their bits: a number no longer tied to anyone, counted but not personal.
 
 Events of the member may be ingested at the same moment on another replica: erasure takes the members'
@@ -14,7 +14,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import locks
-from analytics_svc.models import ERASED_MEMBERS, MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.models import ERASED_MEMBERS, InvitationFact, MemberCommunity, MemberFacts, OrderFact
 from qunyun_shared.erasure import remember_erased
 
 
@@ -48,6 +48,11 @@ async def _forget(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -
         update(OrderFact)
         .where(OrderFact.tenant_id == tenant_id, OrderFact.member_id == member_id)
         .values(member_id=uuid.uuid4())
+    )
+    await session.execute(
+        update(InvitationFact)
+        .where(InvitationFact.tenant_id == tenant_id, InvitationFact.inviter_id == member_id)
+        .values(inviter_id=uuid.uuid4())
     )
     for invited in (MemberFacts, MemberCommunity, OrderFact):
         await session.execute(

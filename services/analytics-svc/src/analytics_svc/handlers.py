@@ -1,10 +1,10 @@
-"""Events analytics-svc consumes: every measured event into one batch handler, and erasure."""
+"""Events analytics-svc consumes: every measured event into one batch handler, campaigns' runs, and erasure."""
 
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import erasure
+from analytics_svc import erasure, referrals
 from analytics_svc.ingest import ingest
 from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.member import MemberErasedV1
@@ -14,6 +14,7 @@ from qunyun_shared.outbox import Outbox
 MEASURED = (
     "member.joined",
     "member.left",
+    "member.invited",
     "content.posted",
     "content.engaged",
     "content.moderated",
@@ -31,4 +32,8 @@ async def on_member_erased(session: AsyncSession, _outbox: Outbox, events: Seque
     )
 
 
-HANDLERS: dict[str, Handler] = {**dict.fromkeys(MEASURED, ingest), "member.erased": on_member_erased}
+HANDLERS: dict[str, Handler] = {
+    **dict.fromkeys(MEASURED, ingest),
+    **dict.fromkeys(("campaign.started", "campaign.ended"), referrals.record_campaign_runs),
+    "member.erased": on_member_erased,
+}

@@ -20,6 +20,7 @@ from analytics_svc.batch_writes import (
     Post,
     write_content,
     write_counts,
+    write_invitations,
     write_member_sets,
     write_members,
     write_memberships,
@@ -31,7 +32,7 @@ from qunyun_shared.db import one_of
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPaidV1, OrderPlacedV1, OrderRefundedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentModeratedV1, ContentPostedV1, SurveyAnsweredV1
-from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
+from qunyun_shared.events.member import MemberInvitedV1, MemberJoinedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
 
 
@@ -47,6 +48,7 @@ async def ingest(session: AsyncSession, outbox: Outbox, events: Sequence[Envelop
     await write_counts(session, batch.counts)
     await write_member_sets(session, batch.sets, batch.members)
     await write_content(session, batch.posts, batch.engaged_content)
+    await write_invitations(session, batch.invitations)
     await segments.rescore(session, outbox, [batch.members[m] for m in batch.rescore if m in batch.members])
 
 
@@ -73,6 +75,8 @@ def _apply(batch: Batch, tenant_id: str, envelope: Envelope) -> None:
             _joined(batch, tenant_id, joined)
         case MemberLeftV1() as left:
             _left(batch, tenant_id, left)
+        case MemberInvitedV1() as invited:
+            _invited(batch, tenant_id, invited)
         case ContentPostedV1() as posted:
             _posted(batch, tenant_id, posted)
         case ContentEngagedV1() as engaged:
@@ -146,6 +150,20 @@ def _left(batch: Batch, tenant_id: str, left: MemberLeftV1) -> None:
         member.memberships -= 1
         if member.memberships == 0:
             batch.counts[(tenant_id, ALL, "leaves", day)] += 1
+
+
+def _invited(batch: Batch, tenant_id: str, invited: MemberInvitedV1) -> None:
+    if batch.member(tenant_id, invited.member_id) is None:  # erased
+        return
+    batch.invitations.append(
+        {
+            "invitation_id": invited.invitation_id,
+            "tenant_id": tenant_id,
+            "inviter_id": invited.member_id,
+            "community_id": invited.community_id,
+            "sent_at": invited.sent_at,
+        }
+    )
 
 
 def _posted(batch: Batch, tenant_id: str, posted: ContentPostedV1) -> None:

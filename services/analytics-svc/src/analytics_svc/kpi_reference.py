@@ -1,7 +1,7 @@
-"""docs/kpis.md, rendered from the KPI catalogue, the segment rules and the community health model
-(`make docs`)."""
+"""docs/kpis.md, rendered from the KPI catalogue, the segment rules, the referral figures and the community
+health model (`make docs`)."""
 
-from analytics_svc import health, kpis, scoring
+from analytics_svc import health, kpis, referrals, scoring
 
 
 def _target(metric: health.Metric) -> str:
@@ -73,6 +73,21 @@ def render() -> str:
         "A member's scores, probability alive and lifetime value are computed when asked, against the",
         "tenant's last fit, so they are current to the moment. The segment and the churn flag are decisions:",
         "taken when an event rescores the member and at every refit, kept, and announced when they change.",
+        "",
+        "## Referrals",
+        "",
+        "Over a range of days (`GET /analytics/referrals`), from `member.joined` (its inviter), `member.invited`",
+        f"and the runs of `{referrals.REFERRAL}` campaigns (`campaign.started` and `campaign.ended`):",
+        "",
+        "- Invites sent: the invitations members sent in the range.",
+        "- Per inviter: invites sent, joins (members joining the brand for the first time by their invitation in",
+        "  the range) and first orders (of those joiners, the ones who have ordered since).",
+        "- Tree depth: the longest chain of invitations among the tenant's members.",
+        "- K-factor (viral coefficient): referred first joins in the range divided by the members who had joined",
+        "  before it — invitations sent per member times the joins each brings. Per community, the members new to",
+        "  it by invitation over those who had joined it before the range. Per referral campaign, over the part of",
+        "  its run inside the range: the brand's referred first joins then, over the members there when that part",
+        "  began, with the invitations sent then. An erased inviter's invitations stay counted, tied to no one.",
         "",
         *_health_section(),
     ]

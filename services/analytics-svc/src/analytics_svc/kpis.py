@@ -8,14 +8,15 @@ counts and daily member sets, for the whole tenant or one community.
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pyroaring import BitMap
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.activity import ACTIVE, INTERACTED, KINDS, ORDERED, PARTICIPATED, READ, REPORT_ZONE
+from analytics_svc import activity
+from analytics_svc.activity import ACTIVE, INTERACTED, KINDS, ORDERED, PARTICIPATED, READ
 from analytics_svc.models import ALL, DailyCount, DailyMembers, OrderFact
 from qunyun_shared.problems import InvalidInput
 
@@ -348,8 +349,7 @@ async def load(
 async def repurchase_rate(
     session: AsyncSession, tenant_id: str, period: Period, community_id: uuid.UUID | None
 ) -> float | None:
-    starts = datetime.combine(period.start, time(), REPORT_ZONE)
-    ends = datetime.combine(period.end + timedelta(1), time(), REPORT_ZONE)
+    starts, ends = activity.midnight(period.start), activity.midnight(period.end + timedelta(1))
     buyers = select(OrderFact.member_id).where(
         OrderFact.tenant_id == tenant_id,
         OrderFact.paid_at >= starts,

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from analytics_svc import cohorts, kpis
+from analytics_svc import cohorts, kpis, referrals
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING, Base
 from qunyun_shared.events import new_event
@@ -79,7 +79,7 @@ async def numbers(engine: AsyncEngine) -> dict[str, Any]:
             (r.cohort, r.members, r.values) for r in await cohorts.revenue(session, TENANT, START, end, "week")
         ]
         found["funnel"] = await cohorts.funnel(session, TENANT, START, end)
-        found["referrals"] = await cohorts.referrals(session, TENANT, START, end)
+        found["referrals"] = await referrals.referrals(session, TENANT, START, end)
     return found
 
 
@@ -106,4 +106,5 @@ async def test_a_replay_from_offset_zero_gives_the_numbers_of_live_consumption(
     expected, replayed = await numbers(live), await numbers(rebuilt)
     assert expected["members_total/None/month"][0][1] > 50  # a real month, not an empty one
     assert expected["gmv_fen/None/month"][0][1] > 0
+    assert expected["referrals"].invites_sent > 0 and expected["referrals"].campaigns[0].reach.referred_joins > 0
     assert replayed == expected

@@ -1,4 +1,4 @@
-"""Cohorts, the funnel, referrals, community health and stage, and alerts raised once per breach."""
+"""Cohorts, the funnel, referral reach, community health and stage, and alerts raised once per breach."""
 
 import dataclasses
 import uuid
@@ -7,15 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import alerts, cohorts, health
+from analytics_svc import alerts, cohorts, health, referrals
 from analytics_svc.activity import REPORT_ZONE
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING, Base, CommunityState
 from analytics_svc.schemas import AlertRuleCreate
 from qunyun_shared.events import EventPayload, new_event
-from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
+from qunyun_shared.events.campaign import CampaignEndedV1, CampaignStartedV1, OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1
-from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.events.member import MemberErasedV1, MemberInvitedV1, MemberJoinedV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import InvalidInput, NotFound
 from tests.support.harness import in_memory_session_fixture, staged_events
@@ -41,15 +41,24 @@ async def deliver(session: AsyncSession, *payloads: EventPayload, time: datetime
     await HANDLERS[envelopes[0].type](session, OUTBOX, envelopes)
 
 
-async def join(session: AsyncSession, day: date, inviter: uuid.UUID | None = None) -> uuid.UUID:
+async def join(
+    session: AsyncSession, day: date, inviter: uuid.UUID | None = None, community: uuid.UUID = COMMUNITY
+) -> uuid.UUID:
     member_id = uuid.uuid4()
     await deliver(
         session,
         MemberJoinedV1(
-            member_id=member_id, community_id=COMMUNITY, channel="qr", inviter_id=inviter, joined_at=at(day)
+            member_id=member_id, community_id=community, channel="qr", inviter_id=inviter, joined_at=at(day)
         ),
     )
     return member_id
+
+
+async def invite(session: AsyncSession, inviter: uuid.UUID, day: date, community: uuid.UUID = COMMUNITY) -> None:
+    invited = MemberInvitedV1(
+        invitation_id=uuid.uuid4(), member_id=inviter, community_id=community, channel="friend", sent_at=at(day, 9)
+    )
+    await deliver(session, invited)
 
 
 async def engage(session: AsyncSession, member_id: uuid.UUID, day: date) -> None:
@@ -119,14 +128,81 @@ async def test_the_funnel_counts_each_step_and_its_median_time(session: AsyncSes
 async def test_referrals_count_per_inviter_with_the_tree_depth_and_k_factor(session: AsyncSession) -> None:
     seed = await join(session, MONDAY - timedelta(10))
     other = await join(session, MONDAY - timedelta(10))
+    await invite(session, seed, MONDAY - timedelta(1))  # before the range
+    for _ in range(3):
+        await invite(session, seed, MONDAY)
     child = await join(session, MONDAY, inviter=seed)
     await join(session, MONDAY, inviter=seed)
+    await invite(session, child, MONDAY + timedelta(1))
     await join(session, MONDAY + timedelta(1), inviter=child)
+    await invite(session, other, MONDAY + timedelta(2))
     await buy(session, child, MONDAY + timedelta(2))
-    found = await cohorts.referrals(session, TENANT, MONDAY, MONDAY + timedelta(6))
-    assert [(i.member_id, i.joins, i.first_orders) for i in found.inviters] == [(seed, 2, 1), (child, 1, 0)]
-    assert (found.referred_joins, found.tree_depth, found.k_factor) == (3, 2, 1.5)  # 3 referred, 2 members before
-    assert other not in {i.member_id for i in found.inviters}
+    found = await referrals.referrals(session, TENANT, MONDAY, MONDAY + timedelta(6))
+    assert [(i.member_id, i.invites_sent, i.joins, i.first_orders) for i in found.inviters] == [
+        (seed, 3, 2, 1),
+        (child, 1, 1, 0),
+        (other, 1, 0, 0),  # invited, nobody came
+    ]
+    assert (found.invites_sent, found.referred_joins, found.tree_depth) == (5, 3, 2)
+    assert found.k_factor == 1.5  # 3 referred, 2 members before
+
+
+async def test_referral_reach_per_community_counts_members_new_to_it(session: AsyncSession) -> None:
+    other_group = uuid.UUID(int=2)
+    seed = await join(session, MONDAY - timedelta(10))
+    await join(session, MONDAY - timedelta(10), community=other_group)
+    await invite(session, seed, MONDAY, community=other_group)
+    await invite(session, seed, MONDAY, community=other_group)
+    await join(session, MONDAY, inviter=seed, community=other_group)
+    await deliver(  # the seed joins the other group too, invited by no one: not a referred join
+        session,
+        MemberJoinedV1(member_id=seed, community_id=other_group, channel="qr", joined_at=at(MONDAY + timedelta(1))),
+    )
+    found = await referrals.referrals(session, TENANT, MONDAY, MONDAY + timedelta(6))
+    assert [(c.community_id, c.reach) for c in found.communities] == [
+        (other_group, referrals.Reach(invites_sent=2, referred_joins=1, members_before=1, k_factor=1.0))
+    ]
+
+
+async def test_a_referral_campaign_is_measured_over_its_run_within_the_range(session: AsyncSession) -> None:
+    seed = await join(session, MONDAY - timedelta(10))
+    campaign = uuid.uuid4()
+    await deliver(
+        session,
+        CampaignStartedV1(campaign_id=campaign, kind="referral", name="拉新", started_at=at(MONDAY + timedelta(2), 0)),
+    )
+    await deliver(session, CampaignStartedV1(campaign_id=uuid.uuid4(), kind="checkin", name="打卡"))  # no referrals
+    await invite(session, seed, MONDAY + timedelta(1))  # before the campaign
+    await join(session, MONDAY + timedelta(1), inviter=seed)
+    await invite(session, seed, MONDAY + timedelta(3))
+    await join(session, MONDAY + timedelta(3), inviter=seed)
+    await deliver(
+        session,
+        CampaignEndedV1(campaign_id=campaign, kind="referral", reason="schedule", ended_at=at(MONDAY + timedelta(4))),
+    )
+    await join(session, MONDAY + timedelta(5), inviter=seed)  # after it
+    [run] = (await referrals.referrals(session, TENANT, MONDAY, MONDAY + timedelta(6))).campaigns
+    assert (run.campaign_id, run.name, run.start, run.end) == (
+        campaign,
+        "拉新",
+        at(MONDAY + timedelta(2), 0),
+        at(MONDAY + timedelta(4)),
+    )
+    # The seed and the member who joined before it began were there.
+    assert run.reach == referrals.Reach(invites_sent=1, referred_joins=1, members_before=2, k_factor=0.5)
+    later = await referrals.referrals(session, TENANT, MONDAY + timedelta(3), MONDAY + timedelta(6))
+    assert later.campaigns[0].start == at(MONDAY + timedelta(3), 0)  # cut to the range
+    assert (await referrals.referrals(session, TENANT, MONDAY + timedelta(5), MONDAY + timedelta(6))).campaigns == []
+
+
+async def test_an_erased_inviters_invitations_stay_counted_under_a_stranger(session: AsyncSession) -> None:
+    seed = await join(session, MONDAY - timedelta(10))
+    await invite(session, seed, MONDAY)
+    await deliver(session, MemberErasedV1(member_id=seed))
+    await invite(session, seed, MONDAY)  # late: the erased are not brought back
+    found = await referrals.referrals(session, TENANT, MONDAY, MONDAY)
+    assert found.invites_sent == 1
+    assert [(i.invites_sent, i.member_id != seed) for i in found.inviters] == [(1, True)]
 
 
 async def test_health_scores_a_community_and_names_its_stage(session: AsyncSession) -> None:

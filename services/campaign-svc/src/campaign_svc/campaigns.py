@@ -128,13 +128,15 @@ async def end(session: AsyncSession, outbox: Outbox, campaign: Campaign, reason:
     campaign.status, campaign.ended_reason = "ended", reason
     if campaign.ends_at is None or campaign.ends_at > now:
         campaign.ends_at = now
-    ended = CampaignEndedV1(campaign_id=campaign.id, kind=campaign.kind, reason=reason)
+    ended = CampaignEndedV1(campaign_id=campaign.id, kind=campaign.kind, reason=reason, ended_at=campaign.ends_at)
     await outbox.add(session, tenant_id=campaign.tenant_id, payloads=[ended])
 
 
 async def _start(session: AsyncSession, outbox: Outbox, campaign: Campaign) -> None:
     campaign.status = "running"
-    started = CampaignStartedV1(campaign_id=campaign.id, kind=campaign.kind, name=campaign.name)
+    started = CampaignStartedV1(
+        campaign_id=campaign.id, kind=campaign.kind, name=campaign.name, started_at=campaign.starts_at
+    )
     await outbox.add(session, tenant_id=campaign.tenant_id, payloads=[started])
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
 from member_svc.models import (
     Consent,
+    Invitation,
     Member,
     MemberActivity,
     Membership,
@@ -25,6 +26,7 @@ from member_svc.schemas import (
     ConsentCreate,
     ConsentRead,
     ConsentState,
+    InvitationRead,
     MemberCreate,
     MemberExport,
     MemberRead,
@@ -237,6 +239,9 @@ async def export(
     ledger = await session.scalars(
         select(PointsEntry).where(PointsEntry.member_id == member_id).order_by(PointsEntry.at)
     )
+    invitations = await session.scalars(
+        select(Invitation).where(Invitation.inviter_id == member_id).order_by(Invitation.sent_at)
+    )
     return MemberExport(
         member=present(member, cipher, reveal=True, tags=[t.tag for t in tags]),
         tags=[MemberTagRead.model_validate(t) for t in tags],
@@ -244,13 +249,14 @@ async def export(
         memberships=[MembershipRead.model_validate(m) for m in memberships],
         membership_records=[MembershipRecordRead.model_validate(r) for r in records],
         consents=[ConsentRead.model_validate(c) for c in await _consents(session, member_id)],
+        invitations=[InvitationRead.model_validate(i) for i in invitations],
         exported_at=datetime.now(UTC),
     )
 
 
 async def wipe_personal_data(session: AsyncSession, member: Member) -> None:
     """Blanks every personal field of a member and drops the profile built of them (tags, activity,
-    purchases); the id stays, as a tombstone others may still refer to. The points ledger stays as the
+    purchases, invitations sent); the id stays, as a tombstone others may still refer to. The points ledger stays as the
     account's bookkeeping, tied to nothing but the tombstone."""
     member.nickname, member.gender, member.age_band, member.region = ERASED_NICKNAME, None, None, None
     member.birthday = None
@@ -259,6 +265,7 @@ async def wipe_personal_data(session: AsyncSession, member: Member) -> None:
     _forget_phone(member)
     for table in (MemberTag, MemberActivity, Purchase):
         await session.execute(delete(table).where(table.member_id == member.id))
+    await session.execute(delete(Invitation).where(Invitation.inviter_id == member.id))
 
 
 async def membership_records(*, session: AsyncSession, member_id: uuid.UUID) -> list[MembershipRecord]:

@@ -114,6 +114,20 @@ class MembershipRecord(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class Invitation(Base):
+    """An invitation a member sent to a community: what referral analytics counts as an invite, whether
+    or not anyone accepts it. Deleted with the member's personal data."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    inviter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("communities.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Member(Base):
     """A member's profile. Identifiers are kept only encrypted, with a keyed hash to find them by."""
 

@@ -1,15 +1,18 @@
-"""Referrals (裂变): invite codes, attributing joiners to their inviters, and the inviter tree."""
+"""Referrals (裂变): invite codes, invitations sent, attributing joiners to their inviters, and the inviter tree."""
 
 import secrets
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.exceptions import ReferralCycle, SelfInvite, UnknownInviteCode
 from member_svc.members import get_active_member, get_member
-from member_svc.models import Member
-from member_svc.schemas import JoinRequest, ReferralsRead
+from member_svc.models import Community, Invitation, Member
+from member_svc.schemas import InvitationSent, JoinRequest, ReferralsRead
+from qunyun_shared.events.member import InvitationChannel, MemberInvitedV1
+from qunyun_shared.outbox import Outbox
 
 # No 0/O, 1/I/L: codes are read aloud and typed from posters.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -24,6 +27,35 @@ async def invite_code(*, session: AsyncSession, tenant_id: str, member_id: uuid.
         member.invite_code = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
         await session.flush()
     return member.invite_code
+
+
+async def send_invitation(
+    *, session: AsyncSession, outbox: Outbox, member_id: uuid.UUID, community: Community, channel: InvitationChannel
+) -> InvitationSent:
+    """Records that the member sent an invitation to the community and announces it; the invitee joins
+    with the member's invite code, which the answer carries."""
+    code = await invite_code(session=session, tenant_id=community.tenant_id, member_id=member_id)
+    sent = Invitation(
+        id=uuid.uuid4(),
+        tenant_id=community.tenant_id,
+        inviter_id=member_id,
+        community_id=community.id,
+        channel=channel,
+        sent_at=datetime.now(UTC),
+    )
+    session.add(sent)
+    invited = MemberInvitedV1(
+        invitation_id=sent.id, member_id=member_id, community_id=community.id, channel=channel, sent_at=sent.sent_at
+    )
+    await outbox.add(session, tenant_id=community.tenant_id, payloads=[invited])
+    return InvitationSent(
+        id=sent.id,
+        inviter_id=member_id,
+        community_id=community.id,
+        channel=channel,
+        sent_at=sent.sent_at,
+        invite_code=code,
+    )
 
 
 async def resolve_inviter(*, session: AsyncSession, tenant_id: str, join: JoinRequest) -> JoinRequest:

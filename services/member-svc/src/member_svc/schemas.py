@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from qunyun_shared.events.analytics import Segment
-from qunyun_shared.events.member import Birthday, CommunityKind, CommunityTier, JoinChannel
+from qunyun_shared.events.member import Birthday, CommunityKind, CommunityTier, InvitationChannel, JoinChannel
 
 
 class _Input(BaseModel):
@@ -166,6 +166,7 @@ class MemberExport(BaseModel):
     memberships: list["MembershipRead"]
     membership_records: list["MembershipRecordRead"]
     consents: list[ConsentRead]
+    invitations: list["InvitationRead"]
     tags: list["MemberTagRead"]
     points_ledger: list["PointsEntryRead"]
     exported_at: datetime
@@ -200,6 +201,24 @@ class Decision(_Input):
 class InviteCode(BaseModel):
     member_id: uuid.UUID
     invite_code: str
+
+
+class InvitationCreate(_Input):
+    community_id: uuid.UUID
+    channel: InvitationChannel = Field(default="friend", description="Where the member shares it.")
+
+
+class InvitationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    inviter_id: uuid.UUID
+    community_id: uuid.UUID
+    channel: InvitationChannel
+    sent_at: datetime
+
+
+class InvitationSent(InvitationRead):
+    invite_code: str = Field(description="The inviter's code, for the invitee's join (`invite_code`).")
 
 
 class ReferralsRead(BaseModel):

@@ -18,7 +18,14 @@ from member_svc.exceptions import (
 )
 from member_svc.members import get_active_member, require_personal_data_permission, wipe_personal_data
 from member_svc.models import IDEMPOTENCY_KEYS, Community, Membership, MembershipRecord, WaitlistEntry
-from member_svc.schemas import CommunityCreate, CommunityUpdate, JoinRequest, JoinResult
+from member_svc.schemas import (
+    CommunityCreate,
+    CommunityUpdate,
+    InvitationCreate,
+    InvitationSent,
+    JoinRequest,
+    JoinResult,
+)
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.events.member import CommunityArchivedV1, MemberErasedV1, MemberLeftV1
 from qunyun_shared.identity import Identity
@@ -106,6 +113,18 @@ async def join_community(
     if await session.get(Membership, (community_id, join.member_id)) is not None:
         raise AlreadyMember(f"Member {join.member_id} is already in community {community_id}.")
     return await entry.admit_or_apply(session, outbox, community, member, join)
+
+
+async def send_invitation(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, invitation: InvitationCreate
+) -> InvitationSent:
+    """A member invites someone to a community still open to joins."""
+    community = await get_community(session=session, tenant_id=tenant_id, community_id=invitation.community_id)
+    if community.archived_at is not None:
+        raise CommunityArchived(f"Community {community.id} is archived.")
+    return await referrals.send_invitation(
+        session=session, outbox=outbox, member_id=member_id, community=community, channel=invitation.channel
+    )
 
 
 async def leave_community(

@@ -1,23 +1,34 @@
-"""Invite codes, attribution to the first inviter, and a referral tree without loops."""
+"""Invite codes, invitations sent, attribution to the first inviter, and a referral tree without loops."""
 
 import base64
 import os
 import uuid
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, referrals, service
-from member_svc.exceptions import ReferralCycle, SelfInvite, UnknownInviteCode
-from member_svc.models import MESSAGING, Base
+from member_svc.exceptions import (
+    CommunityArchived,
+    CommunityNotFound,
+    MemberErased,
+    ReferralCycle,
+    SelfInvite,
+    UnknownInviteCode,
+)
+from member_svc.models import MESSAGING, Base, Invitation
 from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate
+from member_svc.schemas import CommunityCreate, InvitationCreate, InvitationSent, JoinRequest, MemberCreate
+from qunyun_shared.events.member import MemberInvitedV1
+from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture
+from tests.support.harness import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 
 TENANT = "tenant-a"
+OWNER = Identity(tenant_id=TENANT, principal="owner", roles=("owner",), permissions=frozenset({"*"}))
 CIPHER = PersonalDataCipher(base64.b64encode(os.urandom(32)).decode())
 
 OUTBOX = Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
@@ -74,3 +85,48 @@ async def test_self_invites_and_loops_are_refused(session: AsyncSession, outbox:
     with pytest.raises(ReferralCycle):  # the grandparent, brought in by their own grandchild
         await join(session, outbox, grandparent, inviter_id=child)
     assert (await referrals.referrals(session=session, tenant_id=TENANT, member_id=child)).depth == 2
+
+
+async def invite(session: AsyncSession, inviter: uuid.UUID, community_id: uuid.UUID) -> InvitationSent:
+    body = InvitationCreate(community_id=community_id, channel="moments")
+    return await service.send_invitation(
+        session=session, outbox=OUTBOX, tenant_id=TENANT, member_id=inviter, invitation=body
+    )
+
+
+async def test_an_invitation_sent_is_kept_announced_and_carries_the_code_to_join_by(
+    session: AsyncSession, outbox: Outbox
+) -> None:
+    inviter, joiner, into = await member(session), await member(session), await community(session)
+    sent = await invite(session, inviter, into)
+    invited = [e for t, e in await staged_events(session, MESSAGING.outbox) if t == "member.invited"]
+    assert invited == [
+        MemberInvitedV1(
+            invitation_id=sent.id, member_id=inviter, community_id=into, channel="moments", sent_at=sent.sent_at
+        )
+    ]
+    assert sent.invite_code == await referrals.invite_code(session=session, tenant_id=TENANT, member_id=inviter)
+    request = JoinRequest(member_id=joiner, channel="invite", invite_code=sent.invite_code)
+    await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=into, join=request)
+    assert (await referrals.referrals(session=session, tenant_id=TENANT, member_id=joiner)).invited_by == inviter
+    exported = await members.export(session=session, cipher=CIPHER, caller=OWNER, member_id=inviter)
+    assert [i.id for i in exported.invitations] == [sent.id]
+
+
+async def test_no_invitation_to_an_unknown_or_archived_community_or_from_an_erased_member(
+    session: AsyncSession,
+) -> None:
+    inviter, closed = await member(session), await community(session)
+    await service.archive_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_id=closed)
+    with pytest.raises(CommunityArchived):
+        await invite(session, inviter, closed)
+    with pytest.raises(CommunityNotFound):
+        await invite(session, inviter, uuid.uuid4())
+    into = await community(session)
+    await invite(session, inviter, into)
+    await service.erase_member(session=session, outbox=OUTBOX, caller=OWNER, member_id=inviter)
+    assert (await session.scalars(select(Invitation))).all() == []  # erased with the inviter's data
+    with pytest.raises(MemberErased):
+        await invite(session, inviter, into)
+    staged = [t for t, _ in await staged_events(session, MESSAGING.outbox)]
+    assert staged.count("member.invited") == 1

@@ -68,6 +68,8 @@ class CampaignStartedV1(EventPayload):
     campaign_id: UUID
     kind: str
     name: str
+    # From when it counts as running (its schedule's start); absent from events of before it was added.
+    started_at: datetime | None = None
 
 
 @event("campaign.ended", 1, producer="campaign-svc", summary="A campaign ended (schedule, budget spent or stopped).")
@@ -76,6 +78,7 @@ class CampaignEndedV1(EventPayload):
     campaign_id: UUID
     kind: str
     reason: str
+    ended_at: datetime | None = None
 
 
 @event("groupbuy.completed", 1, producer="campaign-svc", summary="A group-buy team reached its size in time.")

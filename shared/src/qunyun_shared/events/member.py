@@ -9,6 +9,8 @@ from pydantic import AfterValidator, Field
 from qunyun_shared.events.base import EventPayload, event
 
 JoinChannel = Literal["ad", "friend", "qr", "store", "invite", "import", "other"]
+# Where a member shares an invitation: a chat with a friend, a group, their moments feed, a poster, a QR code.
+InvitationChannel = Literal["friend", "group", "moments", "poster", "qr", "other"]
 CommunityKind = Literal["vertical", "welfare", "interest", "vip"]
 CommunityTier = Literal["core", "active", "potential"]
 
@@ -43,6 +45,20 @@ class MemberJoinedV1(EventPayload):
     channel: JoinChannel
     inviter_id: UUID | None = None
     joined_at: datetime
+
+
+@event(
+    "member.invited",
+    1,
+    producer="member-svc",
+    summary="A member sent an invitation to a community: the invite they share, counted before anyone accepts.",
+)
+class MemberInvitedV1(EventPayload):
+    invitation_id: UUID
+    member_id: UUID  # the inviter
+    community_id: UUID
+    channel: InvitationChannel
+    sent_at: datetime
 
 
 @event("member.left", 1, producer="member-svc", summary="A member left or was removed from a community.")

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from analytics_svc import cohorts, service
+from analytics_svc import cohorts, referrals, service
 from analytics_svc.cohorts import CohortRow
 from analytics_svc.schemas import CohortRowRead, FunnelStepRead, ReferralsRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
@@ -51,12 +51,16 @@ async def funnel(start: Start, end: End, session: DbSession, caller: CurrentIden
     return [FunnelStepRead.model_validate(s) for s in await cohorts.funnel(session, caller.tenant_id, start, end)]
 
 
-@router.get("/referrals", summary="Joins and first orders per inviter, invitation-tree depth and K-factor")
-async def referrals(
+@router.get(
+    "/referrals",
+    summary="Invitations, joins and first orders per inviter; tree depth; K-factor of the tenant, its communities "
+    "and its referral campaigns",
+)
+async def referral_reach(
     start: Start,
     end: End,
     session: DbSession,
     caller: CurrentIdentity,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ReferralsRead:
-    return ReferralsRead.model_validate(await cohorts.referrals(session, caller.tenant_id, start, end, limit))
+    return ReferralsRead.model_validate(await referrals.referrals(session, caller.tenant_id, start, end, limit))

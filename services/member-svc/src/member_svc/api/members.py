@@ -18,6 +18,8 @@ from member_svc.schemas import (
     ConsentRead,
     ConsentState,
     Gender,
+    InvitationCreate,
+    InvitationSent,
     InviteCode,
     Lifecycle,
     MemberCreate,
@@ -170,6 +172,19 @@ async def consent_state(member_id: uuid.UUID, session: DbSession, caller: Curren
 async def invite_code(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> InviteCode:
     code = await referrals.invite_code(session=session, tenant_id=caller.tenant_id, member_id=member_id)
     return InviteCode(member_id=member_id, invite_code=code)
+
+
+@router.post(
+    "/{member_id}/invitations",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record an invitation the member sends to a community; answers with their invite code",
+)
+async def send_invitation(
+    member_id: uuid.UUID, body: InvitationCreate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> InvitationSent:
+    return await service.send_invitation(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id, invitation=body
+    )
 
 
 @router.get("/{member_id}/referrals", summary="Who invited the member, whom they invited, their depth")
