@@ -1,6 +1,7 @@
 """What a consumer batch adds, written back in a few statements: its members' facts, the day's counts, the
-day's member sets, content items' posts and counters, and invitations sent. Rows are written in key order, the one order every replica takes
-them in, and created by upserts: another replica may be creating the same row at the same moment."""
+day's member sets, content items' posts and counters, and invitations sent. Rows are written in key order,
+the one order every replica takes them in, and created by upserts: another replica may be creating the
+same row at the same moment."""
 
 import uuid
 from collections import Counter

@@ -1,6 +1,7 @@
 """A member's erasure (PIPL): their facts and scores deleted, their orders and invitations kept for the
-tenant's totals under a stranger's id, and the member remembered only as erased so late events cannot bring them back.
-The daily member sets keep their bits: a number no longer tied to anyone, counted but not personal.
+tenant's totals under a stranger's id, and the member remembered only as erased so late events cannot
+bring them back. The daily member sets keep their bits: a number no longer tied to anyone, counted but
+not personal.
 
 Events of the member may be ingested at the same moment on another replica: erasure takes the members'
 locks ingestion takes for members it has no row of (analytics_svc.batch_members), then their rows in

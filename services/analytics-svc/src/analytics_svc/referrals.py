@@ -122,7 +122,8 @@ async def referrals(session: AsyncSession, tenant_id: str, start: date, end: dat
         for link in links
         if link.inviter_id is not None and since <= link.first_joined_at < until
     ]
-    brand = _reach(joins, [s.sent_at for s in sent], since, until)
+    sent_at = [s.sent_at for s in sent]
+    brand = _reach(joins, sent_at, since, until)
     return Referrals(
         inviters=_inviters(invited, sent)[:limit],
         invites_sent=brand.invites_sent,
@@ -130,7 +131,7 @@ async def referrals(session: AsyncSession, tenant_id: str, start: date, end: dat
         tree_depth=_depth({link.member_id: link.inviter_id for link in links}),
         k_factor=brand.k_factor,
         communities=await _communities(session, tenant_id, sent, since, until),
-        campaigns=await _campaigns(session, tenant_id, joins, [s.sent_at for s in sent], since, until),
+        campaigns=await _campaigns(session, tenant_id, joins, sent_at, since, until),
     )
 
 

@@ -256,8 +256,8 @@ async def export(
 
 async def wipe_personal_data(session: AsyncSession, member: Member) -> None:
     """Blanks every personal field of a member and drops the profile built of them (tags, activity,
-    purchases, invitations sent); the id stays, as a tombstone others may still refer to. The points ledger stays as the
-    account's bookkeeping, tied to nothing but the tombstone."""
+    purchases, invitations sent); the id stays, as a tombstone others may still refer to. The points
+    ledger stays as the account's bookkeeping, tied to nothing but the tombstone."""
     member.nickname, member.gender, member.age_band, member.region = ERASED_NICKNAME, None, None, None
     member.birthday = None
     member.persona_tags, member.active_hours, member.erased_at = [], [], datetime.now(UTC)

@@ -119,9 +119,7 @@ async def send_invitation(
     *, session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, invitation: InvitationCreate
 ) -> InvitationSent:
     """A member invites someone to a community still open to joins."""
-    community = await get_community(session=session, tenant_id=tenant_id, community_id=invitation.community_id)
-    if community.archived_at is not None:
-        raise CommunityArchived(f"Community {community.id} is archived.")
+    community = await _open_community(session, tenant_id, invitation.community_id, lock=False)
     return await referrals.send_invitation(
         session=session, outbox=outbox, member_id=member_id, community=community, channel=invitation.channel
     )
@@ -226,8 +224,10 @@ async def record_stages(*, session: AsyncSession, stages: Sequence[tuple[str, Co
         )
 
 
-async def _open_community(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
-    community = await get_community(session=session, tenant_id=tenant_id, community_id=community_id, lock=True)
+async def _open_community(
+    session: AsyncSession, tenant_id: str, community_id: uuid.UUID, *, lock: bool = True
+) -> Community:
+    community = await get_community(session=session, tenant_id=tenant_id, community_id=community_id, lock=lock)
     if community.archived_at is not None:
         raise CommunityArchived(f"Community {community_id} is archived.")
     return community
