@@ -16,6 +16,7 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -128,6 +129,7 @@ async def measure(probe: Probe, ways: Mapping[str, Way], args: argparse.Namespac
     for _ in range(args.rounds):
         for name, way in ways.items():
             runs[name].append(await throughput(way, probe, seconds=args.seconds, concurrency=args.concurrency))
+    refuse_failures(probe, runs)
     per_second = {name: round(statistics.median(run["per_second"] for run in done)) for name, done in runs.items()}
     cpu = {name: _median_cpu(done) for name, done in runs.items()}
     latency = await latencies(probe, {name: way.target for name, way in ways.items()}, args.samples)
@@ -157,17 +159,44 @@ async def throughput(way: Way, probe: Probe, *, seconds: float, concurrency: int
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    ok = sum(1 for status in statuses if status < 400)
+    ok = sum(1 for status in statuses if succeeded(status))
     cpu = {
         name: (_cpu_seconds(pid) - cpu_before[name]) * 1000 / max(1, len(statuses))
         for name, pid in way.processes.items()
     }
     return {
         "requests": len(statuses),
-        "errors": len(statuses) - ok,
+        "failures": len(statuses) - ok,
+        "failed_statuses": dict(Counter(status for status in statuses if not succeeded(status))),
         "per_second": round(ok / elapsed),
         "cpu_ms_per_request": {name: round(ms, 3) for name, ms in cpu.items()},
     }
+
+
+def succeeded(status: int) -> bool:
+    """Whether a request was answered with success: status 0 (the connection failed or timed out) and 4xx/5xx
+    are failures."""
+    return 200 <= status < 400
+
+
+class BenchmarkFailed(RuntimeError):
+    """Requests failed during a measured run; a throughput or latency measured with failures is not published."""
+
+
+def refuse_failures(probe: Probe, runs: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Raises BenchmarkFailed, naming the failures of each way, when any measured run had one."""
+    failed = {
+        name: (sum(run["failures"] for run in done), sum(run["requests"] for run in done))
+        for name, done in runs.items()
+        if any(run["failures"] for run in done)
+    }
+    if failed:
+        counts = ", ".join(f"{name} {failures} of {requests}" for name, (failures, requests) in failed.items())
+        statuses = {name: [run["failed_statuses"] for run in runs[name]] for name in failed}
+        raise BenchmarkFailed(
+            f"{probe.method} {probe.route}: requests failed ({counts}; statuses by run, 0 = no answer: {statuses}); "
+            "no throughput is published"
+        )
 
 
 async def latencies(probe: Probe, targets: Mapping[str, Target], samples: int) -> dict[str, dict[str, float]]:
@@ -177,8 +206,8 @@ async def latencies(probe: Probe, targets: Mapping[str, Target], samples: int) -
         for name, target in targets.items():
             started = time.perf_counter()
             status = await target.status(probe.method, probe.path, probe.body)
-            if status >= 400:
-                raise RuntimeError(f"{name}: {probe.method} {probe.path} answered {status}")
+            if not succeeded(status):
+                raise BenchmarkFailed(f"{name}: {probe.method} {probe.path} answered {status or 'nothing'}")
             taken[name].append((time.perf_counter() - started) * 1000)
     return {name: summary(values, digits=3) for name, values in taken.items()}
 
