@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from campaign_svc.models.base import Base
@@ -53,9 +53,11 @@ class MemberQuota(Base):
 
 class CampaignStock(Base):
     """Units a campaign sells at its own price (a flash sale), spread over slots (`stock.py`): each slot
-    is sold by conditional updates, so thousands of simultaneous attempts sell exactly the stock."""
+    is sold by conditional updates, so thousands of simultaneous attempts sell exactly the stock. The
+    database itself refuses a slot sold below nothing or past its total, whatever a statement does."""
 
     __tablename__ = "campaign_stock"
+    __table_args__ = (CheckConstraint("sold >= 0 AND sold <= total", name="sold_within_total"),)
 
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     slot: Mapped[int] = mapped_column(primary_key=True)
