@@ -4,7 +4,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from qunyun_shared.db import UtcDateTime, new_metadata
@@ -173,6 +184,8 @@ class Engagement(Base):
 
     __tablename__ = "engagements"
     __table_args__ = (
+        # A front-end's id is unique within its tenant only: another tenant's front-end may send the same.
+        PrimaryKeyConstraint("tenant_id", "id"),
         # Item statistics count distinct members per action.
         Index("ix_engagements_content_action_member", "content_id", "action", "member_id"),
         Index("ix_engagements_member_occurred", "tenant_id", "member_id", "occurred_at"),
@@ -180,7 +193,7 @@ class Engagement(Base):
 
     # Given by the front-end when it has one, so a batch sent twice is counted once.
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64))
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     content_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("content_items.id"))
     member_id: Mapped[uuid.UUID] = mapped_column()
     community_id: Mapped[uuid.UUID | None] = mapped_column()

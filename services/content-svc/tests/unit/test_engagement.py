@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from content_svc import engagement, publishing
+from content_svc import engagement, items, publishing
 from content_svc.models import CommunityHourActivity, MemberAffinity, Placement
+from content_svc.schemas import ContentCreate
 from qunyun_shared.events.campaign import Attribution, OrderPlacedV1
+from qunyun_shared.events.member import MemberJoinedV1
 
 from .conftest import OUTBOX, TENANT, World
 
@@ -134,3 +136,47 @@ async def test_actions_teach_the_hour_histogram_and_the_members_tag_affinity(wor
     assert [tuple(r) for r in histogram] == [(20, 3)]
     affinity = dict((await world.session.execute(select(MemberAffinity.tag, MemberAffinity.weight))).all())
     assert affinity == {"烘焙": 6.0, "早餐": 6.0, "健身": 1.0}
+
+
+async def test_an_engagement_id_is_unique_per_tenant_not_across_tenants(world: World) -> None:
+    other_tenant = "tenant-b"
+    ours, theirs = await world.community(), await world.community(tenant_id=other_tenant)
+    member_id, their_member = await world.member(ours), uuid.uuid4()
+    await world.deliver(
+        "member-svc",
+        MemberJoinedV1(member_id=their_member, community_id=theirs, channel="qr", joined_at=NOW),
+        tenant_id=other_tenant,
+    )
+    item = await published_item(world, ours)
+    their_item = await items.create_item(
+        world.session,
+        OUTBOX,
+        world.lexicon,
+        other_tenant,
+        ContentCreate(content_type="knowledge", title="早餐", body="燕麦"),
+    )
+    world.session.add(
+        Placement(
+            tenant_id=other_tenant,
+            content_id=their_item.id,
+            community_id=theirs,
+            content_type="knowledge",
+            publish_at=NOW - timedelta(hours=1),
+            status="scheduled",
+        )
+    )
+    await world.session.flush()
+    await publishing.publish_due(world.session, OUTBOX, NOW)
+    shared_id = str(uuid.uuid4())
+
+    mine = await engagement.ingest(
+        world.session, OUTBOX, TENANT, [action(item.id, member_id, "like", id=shared_id)], NOW
+    )
+    their_row = action(their_item.id, their_member, "like", id=shared_id)
+    their_first = await engagement.ingest(world.session, OUTBOX, other_tenant, [their_row], NOW)
+    their_again = await engagement.ingest(world.session, OUTBOX, other_tenant, [their_row], NOW)
+
+    assert (mine.accepted, their_first.accepted, their_first.duplicates) == (1, 1, 0)
+    assert (their_again.accepted, their_again.duplicates) == (0, 1)  # within one tenant, still counted once
+    assert (await engagement.stats_of(world.session, other_tenant, their_item.id)).likes == 1
+    assert (await engagement.stats_of(world.session, TENANT, item.id)).likes == 1
