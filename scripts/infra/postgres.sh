@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Private PostgreSQL 15 cluster for dev, tests and CI (not the distro's "main" cluster).
-# Usage: scripts/infra/postgres.sh start|stop|status|createdb NAME|dropdb NAME|url NAME
+# Usage: scripts/infra/postgres.sh start|stop|status|createdb NAME|dropdb NAME
 set -euo pipefail
 
 PGDIR="${QUNYUN_PG_DIR:-/var/tmp/qunyun-pg}" # outside the repo: the repo may sit in a 0700 root-owned tmp dir the postgres user cannot enter
@@ -80,8 +80,11 @@ EOF
   # Checked on every start, not only after initdb: an init interrupted before
   # this point would otherwise leave a cluster without the app role forever.
   psql_super <<SQL
-SELECT 'CREATE ROLE $APP_ROLE LOGIN CREATEDB PASSWORD ''$APP_ROLE'''
+SELECT 'CREATE ROLE $APP_ROLE LOGIN CREATEDB CREATEROLE PASSWORD ''$APP_ROLE'''
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$APP_ROLE')\gexec
+-- The tests' admin role: it gives each service database of a session a login role of its own
+-- (tests/support/harness.py), so it creates roles; services never connect as it.
+ALTER ROLE $APP_ROLE CREATEDB CREATEROLE;
 SQL
   echo "postgres ready on 127.0.0.1:$PORT"
 }
@@ -103,11 +106,19 @@ check_name() {
 
 cmd_createdb() {
   check_name "${1:-}"; ensure_bin
-  # \gexec + %I: idempotent and quoting-safe without PL/pgSQL (CREATE DATABASE can't run in DO).
-  psql_super -v name="$1" -v owner="$APP_ROLE" <<'SQL'
-SELECT format('CREATE DATABASE %I OWNER %I', :'name', :'owner')
+  # A database owned by a login role of the same name, which nobody else may connect to: a service's
+  # own credentials, as in compose and Kubernetes. A fresh password on every call; prints the URL.
+  local password
+  password="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  psql_super -v name="$1" -v password="$password" <<'SQL' >/dev/null
+SELECT format('CREATE ROLE %I LOGIN', :'name')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name')\gexec
+SELECT format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'name', :'password')\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'name', :'name')
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'name')\gexec
+SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'name')\gexec
 SQL
+  echo "postgresql+asyncpg://$1:$password@127.0.0.1:$PORT/$1"
 }
 
 cmd_dropdb() {
@@ -115,6 +126,7 @@ cmd_dropdb() {
   # FORCE: tests drop databases while pooled connections from a crashed run may linger.
   psql_super -v name="$1" <<'SQL'
 SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', :'name')\gexec
+SELECT format('DROP ROLE IF EXISTS %I', :'name')\gexec
 SQL
 }
 
@@ -124,6 +136,5 @@ case "${1:-}" in
   status) cmd_status ;;
   createdb) cmd_createdb "${2:-}" ;;
   dropdb) cmd_dropdb "${2:-}" ;;
-  url) check_name "${2:-}"; echo "postgresql+asyncpg://$APP_ROLE:$APP_ROLE@127.0.0.1:$PORT/$2" ;;
-  *) echo "usage: $0 start|stop|status|createdb NAME|dropdb NAME|url NAME" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|createdb NAME|dropdb NAME" >&2; exit 2 ;;
 esac

@@ -23,7 +23,7 @@ import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, make_url, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import identity, problems
@@ -77,34 +77,48 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0
 
 
 async def create_database(name: str) -> str:
-    """Creates an empty PostgreSQL database and returns its SQLAlchemy URL."""
+    """Creates an empty PostgreSQL database owned by a login role of the same name, and returns its
+    SQLAlchemy URL as that role: as in production, a service owns its own database and may not even
+    connect to another's (CONNECT is revoked from PUBLIC), nor create databases or roles."""
+    password = secrets.token_hex(16)
     connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(
+            f"CREATE ROLE \"{name}\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
+        )
+        # PostgreSQL 15 lets a role give a database to another only if it is a member of that role; the
+        # membership also lets the tests' admin role end the service's connections when dropping it.
+        await connection.execute(f'GRANT "{name}" TO CURRENT_USER')
+        await connection.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+        await connection.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
     finally:
         await connection.close()
-    return POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    admin = make_url(POSTGRES_ADMIN_DSN)
+    url = admin.set(drivername="postgresql+asyncpg", username=name, password=password, database=name)
+    return url.render_as_string(hide_password=False)
 
 
 async def drop_database(name: str) -> None:
-    """Drops a database of the tests, ending their connections to it first. Not WITH (FORCE): that also
-    tries to end an autovacuum worker (after a bulk load), which only a superuser may; a plain DROP
-    cancels autovacuum itself."""
+    """Drops a database of the tests and its role, ending their connections to it first. Not WITH
+    (FORCE): that also tries to end an autovacuum worker (after a bulk load), which only a superuser
+    may; a plain DROP cancels autovacuum itself."""
     connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
     try:
         for attempt in range(20):
+            # Only backends of roles whose privileges we hold may be ended (the database's own role).
             await connection.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = $1 AND pid <> pg_backend_pid() AND usename = current_user",
+                " WHERE datname = $1 AND pid <> pg_backend_pid() AND pg_has_role(usesysid, 'USAGE')",
                 name,
             )
             try:
                 await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                return
+                break
             except asyncpg.ObjectInUseError:
                 if attempt == 19:
                     raise
                 await asyncio.sleep(0.25)  # ended connections take a moment to go
+        await connection.execute(f'DROP ROLE IF EXISTS "{name}"')
     finally:
         await connection.close()
 
@@ -211,6 +225,8 @@ class Platform:
             gateway = platform.services["gateway"]
             # Revocations take effect within a second, so tests of them need not wait long.
             gateway.env["CREDENTIAL_CACHE_SECONDS"] = "1"
+            # The key signing operators' access tokens is the gateway's alone, as in production.
+            gateway.env["ACCESS_TOKEN_SECRET"] = secrets.token_urlsafe(32)
             # Rate-limit budgets under the session's own Redis keys. The default plan is far above what
             # tests and benchmarks send; a tenant's own plan (PUT /admin/tenants/{id}/rate-limits) is
             # how tests meet the limits.
@@ -219,6 +235,9 @@ class Platform:
                 REDIS_KEY_PREFIX=platform.prefix,
                 RATE_LIMIT_PER_CREDENTIAL="1000000",
                 RATE_LIMIT_PER_TENANT="1000000",
+                # Every test's client is 127.0.0.1: per-address limits are met on a replica of their own.
+                SIGN_IN_PER_ADDRESS="1000000",
+                UNKNOWN_KEYS_PER_ADDRESS="1000000",
             )
             for upstream in ("member", "content", "campaign", "analytics"):
                 if f"{upstream}-svc" in platform.services:
