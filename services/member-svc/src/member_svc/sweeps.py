@@ -36,7 +36,7 @@ async def import_members(
 
 
 async def _import(runtime: ServiceRuntime, cipher: PersonalDataCipher, job: ImportJob) -> None:
-    for chunk in importing.chunks_of(job):
+    async for chunk in importing.parsed_chunks(job):
         async with runtime.sessionmaker() as session:
             async with session.begin():
                 moved_on = await importing.import_chunk(
@@ -47,6 +47,5 @@ async def _import(runtime: ServiceRuntime, cipher: PersonalDataCipher, job: Impo
             if session.info.get("outbox_written"):
                 runtime.outbox.committed()
         job.processed_rows += len(chunk)
-        await asyncio.sleep(0)  # let requests in between chunks
     async with runtime.sessionmaker() as session, session.begin():
         await importing.finish(session, job.id, datetime.now(UTC))

@@ -24,7 +24,7 @@ _CSV_EXAMPLE = "nickname,phone,gender,age_band,region,persona_tags,active_hours,
 async def upload(request: Request, session: DbSession, caller: CurrentIdentity) -> ImportRead:
     if request.headers.get("content-type", "").split(";")[0].strip() != "text/csv":
         raise MalformedCsv("Send the file as the body with Content-Type: text/csv.")
-    job = importing.accept(tenant_id=caller.tenant_id, upload=await request.body())
+    job = await importing.accept_upload(tenant_id=caller.tenant_id, upload=await request.body())
     session.add(job)
     await session.flush()
     request.app.state.imports_waiting.set()
