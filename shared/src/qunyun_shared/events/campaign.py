@@ -1,11 +1,13 @@
 """Events published by campaign-svc. Amounts are integer fen."""
 
 from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from qunyun_shared.events.base import EventPayload, event
+from qunyun_shared.events.integers import INT32_MAX, Count, Fen
 
 
 class Attribution(BaseModel):
@@ -23,7 +25,7 @@ class OrderPlacedV1(EventPayload):
     order_id: UUID
     member_id: UUID
     community_id: UUID | None = None
-    amount_fen: int = Field(ge=0)
+    amount_fen: Fen
     product_ids: list[str] = []
     attribution: Attribution = Attribution()
     placed_at: datetime
@@ -33,7 +35,7 @@ class OrderPlacedV1(EventPayload):
 class OrderPaidV1(EventPayload):
     order_id: UUID
     member_id: UUID
-    amount_fen: int = Field(ge=0)
+    amount_fen: Fen
     paid_at: datetime
 
 
@@ -41,7 +43,7 @@ class OrderPaidV1(EventPayload):
 class OrderRefundedV1(EventPayload):
     order_id: UUID
     member_id: UUID
-    amount_fen: int = Field(ge=0)
+    amount_fen: Fen
     refunded_at: datetime
 
 
@@ -59,7 +61,7 @@ class CouponRedeemedV1(EventPayload):
     coupon_id: UUID
     member_id: UUID
     order_id: UUID
-    discount_fen: int = Field(ge=0)
+    discount_fen: Fen
 
 
 @event("campaign.started", 1, producer="campaign-svc", summary="A campaign began running.")
@@ -94,7 +96,7 @@ class CheckinRecordedV1(EventPayload):
     campaign_id: UUID
     member_id: UUID
     day: date
-    streak: int = Field(ge=1)
+    streak: Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 
 @event(
@@ -109,7 +111,7 @@ class RewardGrantedV1(EventPayload):
     reward_id: UUID
     member_id: UUID
     campaign_id: UUID | None = None
-    points: int = Field(default=0, ge=0)
+    points: Count = 0
     tag: str | None = None
     reason: str
 

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import AfterValidator, Field
 
 from qunyun_shared.events.base import EventPayload, event
+from qunyun_shared.events.integers import Count, Int32
 
 JoinChannel = Literal["ad", "friend", "qr", "store", "invite", "import", "other"]
 # Where a member shares an invitation: a chat with a friend, a group, their moments feed, a poster, a QR code.
@@ -112,16 +113,16 @@ class MemberTaggedV1(EventPayload):
 @event("member.points_changed", 1, producer="member-svc", summary="Points were earned, spent, expired or clawed back.")
 class MemberPointsChangedV1(EventPayload):
     member_id: UUID
-    delta: int
-    balance: int = Field(ge=0)
+    delta: Int32
+    balance: Count
     reason: str
 
 
 @event("member.level_changed", 1, producer="member-svc", summary="A member crossed a level threshold.")
 class MemberLevelChangedV1(EventPayload):
     member_id: UUID
-    from_level: int
-    to_level: int
+    from_level: Count
+    to_level: Count
 
 
 @event(

@@ -71,6 +71,8 @@ def _type(field: dict[str, Any], schema: dict[str, Any]) -> str:
     if field.get("type") == "object" and "properties" in field:
         return "object (" + ", ".join(f"`{name}`" for name in field["properties"]) + ")"
     kind = field.get("format") or field.get("type", "any")
+    if kind == "integer" and "minimum" in field and "maximum" in field:
+        return f"integer ({field['minimum']} to {field['maximum']})"
     return str(kind)
 
 
