@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from qunyun_shared.events.analytics import Segment
+from qunyun_shared.events.integers import INT32_MAX
 from qunyun_shared.events.member import Birthday, CommunityKind, CommunityTier, InvitationChannel, JoinChannel
 
 
@@ -281,7 +282,9 @@ class PointsPolicyBody(_Input):
 class Level(_Input):
     level: int = Field(ge=0, le=100)
     name: str = Field(min_length=1, max_length=32, examples=["金卡"])
-    threshold: int = Field(ge=0, description="Lifetime points (earned less claw-backs) from which the level holds.")
+    threshold: int = Field(
+        ge=0, le=INT32_MAX, description="Lifetime points (earned less claw-backs) from which the level holds."
+    )
     privileges: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[], max_length=20)
 
 

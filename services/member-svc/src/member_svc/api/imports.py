@@ -10,6 +10,7 @@ from member_svc.exceptions import MalformedCsv
 from member_svc.schemas import ImportErrorsPage, ImportRead, ImportRowErrorRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
+from qunyun_shared.events.integers import INT32_MAX
 router = APIRouter(prefix="/members/imports", tags=["imports"])
 
 _CSV_EXAMPLE = "nickname,phone,gender,age_band,region,persona_tags,active_hours,tags\n小雨妈妈,13812341234,female,25-34,上海,宝妈|烘焙爱好者,20|21,VIP\n"
@@ -43,7 +44,7 @@ async def errors(
     job_id: uuid.UUID,
     session: DbSession,
     caller: CurrentIdentity,
-    after_row: Annotated[int, Query(ge=0)] = 0,
+    after_row: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> ImportErrorsPage:
     await importing.get_job(session=session, tenant_id=caller.tenant_id, job_id=job_id)
