@@ -1,12 +1,14 @@
 """`python -m <service> migrate | serve`: the two commands every service image runs."""
 
 import argparse
+import sys
 from collections.abc import Callable
 
 import uvicorn
 from alembic import command
 from alembic.config import Config
 
+from qunyun_shared import supervision
 from qunyun_shared.settings import ServiceSettings
 
 
@@ -38,3 +40,5 @@ def main(*, package: str, settings: Callable[[], ServiceSettings]) -> None:
         http="httptools",
         timeout_graceful_shutdown=10,
     )
+    if supervision.gave_up():
+        sys.exit(70)  # EX_SOFTWARE: a background loop kept crashing; the orchestrator starts a new process

@@ -59,14 +59,16 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Checks the database and Kafka. Only the database decides readiness: while Kafka is away the
-    outbox keeps every write, so taking the service out of rotation would refuse work it can do."""
+    """Checks the database, Kafka and the background loops. The database decides readiness, and so does a
+    loop that keeps crashing; while Kafka is away the outbox keeps every write, so taking the service out of
+    rotation would refuse work it can do: Kafka, and a loop waiting for a dependency, only degrade it."""
     runtime = request.app.state.runtime
     database, kafka = await asyncio.gather(database_problem(runtime.engine), runtime.kafka_probe.problem())
-    checks = {"database": database or "ok", "kafka": f"degraded: {kafka}" if kafka else "ok"}
-    if database is not None:
+    loops = runtime.health.checks()
+    checks = {"database": database or "ok", "kafka": f"degraded: {kafka}" if kafka else "ok", **loops}
+    if database is not None or not runtime.health.ready:
         return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503)
-    return JSONResponse({"status": "degraded" if kafka else "ready", "checks": checks})
+    return JSONResponse({"status": "degraded" if kafka or loops else "ready", "checks": checks})
 
 
 @router.get("/metrics")

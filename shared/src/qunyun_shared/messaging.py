@@ -1,13 +1,35 @@
 """The outbox and inbox tables every service keeps in its own database."""
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, func
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, func
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import JSON
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 _SEQUENCE = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
+
+
+class current_transaction_id(FunctionElement[int]):
+    """The id of the writing transaction, on PostgreSQL: the relay publishes a row only once every
+    transaction that could precede it has ended. SQLite has one writer at a time, and no such id."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(current_transaction_id, "postgresql")
+def _current_transaction_id_on_postgresql(element: current_transaction_id, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(pg_current_xact_id()::text::bigint)"
+
+
+@compiles(current_transaction_id)
+def _no_transaction_id(element: current_transaction_id, compiler: SQLCompiler, **kw: Any) -> str:
+    return "NULL"
 
 
 @dataclass(frozen=True)
@@ -29,6 +51,8 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("value", LargeBinary, nullable=False),
         Column("headers", JSON, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("transaction_id", BigInteger, nullable=True, server_default=current_transaction_id()),
+        Index("ix_outbox_publication_order", "transaction_id", "id"),
     )
     inbox = Table(
         "inbox",

@@ -14,3 +14,8 @@ EVENTS_DEAD_LETTERED = Counter(
 HANDLER_SECONDS = Histogram("qunyun_event_batch_seconds", "Time to handle one batch of events.", ["consumer"])
 HTTP_REQUESTS = Counter("qunyun_http_requests_total", "HTTP requests served.", ["method", "route", "status"])
 HTTP_SECONDS = Histogram("qunyun_http_request_seconds", "HTTP request latency.", ["method", "route"])
+BACKGROUND_STALLS = Counter(
+    "qunyun_background_stalls_total", "Times a background loop stalled waiting for a failed dependency.", ["loop"]
+)
+BACKGROUND_STALLED = Gauge("qunyun_background_stalled", "1 while a background loop waits for a dependency.", ["loop"])
+BACKGROUND_CRASHES = Counter("qunyun_background_crashes_total", "Background loop crashes (restarted).", ["loop"])

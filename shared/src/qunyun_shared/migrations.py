@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import JSON
 
+from qunyun_shared.messaging import current_transaction_id
+
 
 def run_environment(target_metadata: MetaData) -> None:
     """The body of a service's `migrations/env.py`; the URL comes from the Alembic config."""
@@ -63,6 +65,19 @@ def create_messaging_tables_v1() -> None:
         Column("attempts", Integer, nullable=False, server_default="1"),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+
+
+def add_outbox_transaction_ids_v2() -> None:
+    """Gives outbox rows the id of the transaction that wrote them, the relay's order (see OutboxRelay)."""
+    with op.batch_alter_table("outbox") as outbox:
+        outbox.add_column(Column("transaction_id", BigInteger, nullable=True, server_default=current_transaction_id()))
+    op.create_index("ix_outbox_publication_order", "outbox", ["transaction_id", "id"])
+
+
+def drop_outbox_transaction_ids_v2() -> None:
+    op.drop_index("ix_outbox_publication_order", table_name="outbox")
+    with op.batch_alter_table("outbox") as outbox:
+        outbox.drop_column("transaction_id")
 
 
 def create_idempotency_keys_table_v1() -> None:

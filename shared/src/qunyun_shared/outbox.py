@@ -9,7 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import Select, Table, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from qunyun_shared import metrics
@@ -18,11 +18,13 @@ from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.events import Envelope, EventPayload, new_event
 from qunyun_shared.events.catalogue import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
+from qunyun_shared.supervision import BackgroundHealth
 from qunyun_shared.topics import topic_for
 
 log = logging.getLogger(__name__)
 
 _CHANNEL = "qunyun_outbox"
+_LOOP = "outbox-relay"
 
 
 class Outbox:
@@ -38,13 +40,24 @@ class Outbox:
         """Stages events; they become visible to the relay only if the transaction commits."""
         envelopes = [new_event(source=self.source, tenant_id=tenant_id, payload=p) for p in payloads]
         if envelopes:
-            statement, parameters = insert_rows(session, self.table, [self._row(e) for e in envelopes])
-            await session.execute(statement, parameters)
-            if not session.info.get("outbox_written") and session.get_bind().dialect.name == "postgresql":
-                # Delivered at commit, to whichever process of whichever replica runs the relay.
-                await session.execute(text(f"NOTIFY {_CHANNEL}"))
-            session.info["outbox_written"] = True
+            await self._stage(session, [self._row(e) for e in envelopes])
         return envelopes
+
+    async def add_message(
+        self, session: AsyncSession, *, event_id: str, topic: str, key: bytes, value: bytes, headers: list[list[str]]
+    ) -> None:
+        """Stages a message as it is, not an event of this service: a dead letter, for one."""
+        await self._stage(
+            session, [{"event_id": event_id, "topic": topic, "key": key, "value": value, "headers": headers}]
+        )
+
+    async def _stage(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        statement, parameters = insert_rows(session, self.table, rows)
+        await session.execute(statement, parameters)
+        if not session.info.get("outbox_written") and session.get_bind().dialect.name == "postgresql":
+            # Delivered at commit, to whichever process of whichever replica runs the relay.
+            await session.execute(text(f"NOTIFY {_CHANNEL}"))
+        session.info["outbox_written"] = True
 
     def committed(self) -> None:
         """Tells the relay that new rows are there, so it need not wait for its next poll."""
@@ -62,8 +75,12 @@ class Outbox:
 
 
 class OutboxRelay:
-    """Publishes outbox rows in id order with an idempotent producer, then deletes them.
+    """Publishes outbox rows with an idempotent producer, then deletes them.
 
+    Rows go out in the order of the transactions that wrote them, and in their own order within one. On
+    PostgreSQL a row is published only once every transaction older than its own has ended (it lies below
+    the oldest running transaction, `pg_snapshot_xmin`): a lower id committing after a higher one can
+    then never be published after it. SQLite has one writer at a time, so there id order is commit order.
     A batch that fails is retried whole, so some of its events may reach Kafka twice; consumers
     drop the duplicates by event id. Per key the first delivery of every event stays in order.
     On PostgreSQL an advisory lock keeps a single active relay per service, however many replicas run.
@@ -78,6 +95,7 @@ class OutboxRelay:
         outbox: Outbox,
         bootstrap_servers: str,
         client_id: str,
+        health: BackgroundHealth | None = None,
         batch_size: int = 5000,
         idle_poll_seconds: float = 0.2,
         linger_seconds: float = 0.005,
@@ -86,6 +104,7 @@ class OutboxRelay:
         self.outbox = outbox
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
+        self.health = health or BackgroundHealth()
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
         self.linger_seconds = linger_seconds
@@ -124,8 +143,10 @@ class OutboxRelay:
             try:
                 published = await self.publish_batch()
                 backoff = 0.1
+                self.health.resumed(_LOOP)
             except (TimeoutError, KafkaError, OSError) as exc:
                 metrics.OUTBOX_PUBLISH_FAILURES.inc()
+                self.health.stalled(_LOOP, exc)
                 log.warning("outbox publish failed, will retry", extra={"error": repr(exc), "retry_in": backoff})
                 await self._close_producer()
                 await asyncio.sleep(backoff)
@@ -147,15 +168,8 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publishes the oldest unpublished rows; returns how many."""
-        table = self.outbox.table
         async with self.engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    select(table.c.id, table.c.topic, table.c.key, table.c.value, table.c.headers)
-                    .order_by(table.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            rows = (await connection.execute(self._publishable(connection))).all()
         metrics.OUTBOX_BACKLOG.set(len(rows))
         if not rows:
             return 0
@@ -170,12 +184,20 @@ class OutboxRelay:
             for row in rows
         ]
         await asyncio.gather(*deliveries)
+        table = self.outbox.table
         async with self.engine.begin() as connection:
-            # By id, not by range: on PostgreSQL a lower id can commit after a higher one was read.
             await connection.execute(delete(table).where(one_of(connection, table.c.id, [row.id for row in rows])))
         for row in rows:
             metrics.EVENTS_PUBLISHED.labels(row.topic).inc()
         return len(rows)
+
+    def _publishable(self, connection: AsyncConnection) -> Select[Any]:
+        table = self.outbox.table
+        rows = select(table.c.id, table.c.topic, table.c.key, table.c.value, table.c.headers).limit(self.batch_size)
+        if connection.dialect.name != "postgresql":
+            return rows.order_by(table.c.id)
+        horizon = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        return rows.where(table.c.transaction_id < horizon).order_by(table.c.transaction_id, table.c.id)
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         if self._producer is None:

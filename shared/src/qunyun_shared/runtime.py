@@ -1,7 +1,6 @@
 """A service's composition root: what it opens at start and closes at shutdown."""
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
@@ -10,12 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from qunyun_shared.db import create_engine, create_sessionmaker
 from qunyun_shared.health import KafkaProbe
 from qunyun_shared.identity import IdentityVerifier
-from qunyun_shared.inbox import EventConsumer, Handler
+from qunyun_shared.inbox import LOOP, EventConsumer, Handler
 from qunyun_shared.messaging import MessagingTables
 from qunyun_shared.outbox import Outbox, OutboxRelay
 from qunyun_shared.settings import ServiceSettings
-
-log = logging.getLogger(__name__)
+from qunyun_shared.supervision import BackgroundHealth
 
 # One batch of a background sweep: does what is due at `now`, returns how much it did.
 Sweep = Callable[[AsyncSession, Outbox, datetime], Awaitable[int]]
@@ -39,12 +37,14 @@ class ServiceRuntime:
         self.outbox = Outbox(table=tables.outbox, source=name, topic_prefix=settings.kafka_topic_prefix)
         self.kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers)
         self.identities = IdentityVerifier(settings.internal_token_secret.get_secret_value())
+        self.health = BackgroundHealth()
         client_id = f"{name}-{settings.service_instance}" if settings.service_instance else name
         self.relay = OutboxRelay(
             engine=self.engine,
             outbox=self.outbox,
             bootstrap_servers=settings.kafka_bootstrap_servers,
             client_id=client_id,
+            health=self.health,
         )
         self.consumer = (
             EventConsumer(
@@ -55,6 +55,7 @@ class ServiceRuntime:
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 topic_prefix=settings.kafka_topic_prefix,
                 outbox=self.outbox,
+                health=self.health,
             )
             if handlers
             else None
@@ -65,12 +66,12 @@ class ServiceRuntime:
         """Starts the relay and the consumer in the background."""
         self.run_in_background("outbox-relay", self.relay.run)
         if self.consumer is not None:
-            self.run_in_background("consumer", self.consumer.run)
+            self.run_in_background(LOOP, self.consumer.run)
 
     def run_in_background(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
-        """Runs a service's own background loop (sweeps, schedulers) beside the relay, restarted if it
-        crashes and cancelled at shutdown."""
-        self._tasks.append(asyncio.create_task(self._supervise(name, loop), name=name))
+        """Runs a service's own background loop (sweeps, schedulers) beside the relay, under watch (see
+        BackgroundHealth.supervise) and cancelled at shutdown."""
+        self._tasks.append(asyncio.create_task(self.health.supervise(name, loop), name=name))
 
     def run_sweep(self, name: str, sweep: Sweep, every_seconds: float) -> None:
         """Runs `sweep` in a transaction of its own, batch after batch while it finds work, then every
@@ -83,6 +84,7 @@ class ServiceRuntime:
                         done = await sweep(session, self.outbox, datetime.now(UTC))
                     if session.info.get("outbox_written"):
                         self.outbox.committed()
+                self.health.resumed(name)
                 if not done:
                     await asyncio.sleep(every_seconds)
 
@@ -93,14 +95,3 @@ class ServiceRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.engine.dispose()
-
-    async def _supervise(self, what: str, run: Callable[[], Awaitable[None]]) -> None:
-        """Restarts a background loop that crashed, so one bad moment never stops publishing."""
-        while True:
-            try:
-                await run()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("background loop crashed; restarting", extra={"loop": what})
-                await asyncio.sleep(1.0)

@@ -6,16 +6,18 @@ from typing import Any, cast
 import pytest
 from aiokafka import ConsumerRecord
 from prometheus_client import REGISTRY
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
 
 from qunyun_shared.db import new_metadata
 from qunyun_shared.inbox import EventConsumer
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox
+from tests.support.harness import in_memory_database
 
 pytestmark = pytest.mark.unit
 
-TABLES = messaging_tables(new_metadata())
+METADATA = new_metadata()
+TABLES = messaging_tables(METADATA)
 
 
 def record(offset: int, headers: list[tuple[str, bytes]]) -> ConsumerRecord:
@@ -37,26 +39,25 @@ async def test_only_types_it_handles_or_does_not_know_are_decoded() -> None:
     async def never(*_: object) -> None:
         raise AssertionError("no record here is to be handled")
 
-    consumer = EventConsumer(
-        name="c",
-        engine=create_async_engine("sqlite+aiosqlite://"),
-        inbox=TABLES.inbox,
-        handlers={"member.left": never},
-        bootstrap_servers="unused:9092",
-        topic_prefix="p",
-        outbox=Outbox(table=TABLES.outbox, source="c", topic_prefix="p"),
-    )
-    parked: list[int] = []
-
-    async def dead_letter(poison: ConsumerRecord, _error: Exception) -> None:
-        parked.append(poison.offset)
-
-    consumer._dead_letter = dead_letter
-    before = skipped("loyalty.unheard_of")
-    # Undecodable all: the catalogued type it does not handle is never decoded; the one without a type is
-    # parked; the unknown type is counted as skipped, from its headers alone.
-    await consumer.handle_records(
-        [typed(1, "member.joined"), record(2, [("ce_id", b"x")]), typed(3, "loyalty.unheard_of")]
-    )
-    assert parked == [2]
+    async with in_memory_database(METADATA) as engine:
+        consumer = EventConsumer(
+            name="c",
+            engine=engine,
+            inbox=TABLES.inbox,
+            handlers={"member.left": never},
+            bootstrap_servers="unused:9092",
+            topic_prefix="p",
+            outbox=Outbox(table=TABLES.outbox, source="c", topic_prefix="p"),
+        )
+        before = skipped("loyalty.unheard_of")
+        # Undecodable all: the catalogued type it does not handle is never decoded; the one without a type is
+        # parked; the unknown type is counted as skipped, from its headers alone.
+        await consumer.handle_records(
+            [typed(1, "member.joined"), record(2, [("ce_id", b"x")]), typed(3, "loyalty.unheard_of")]
+        )
+        async with engine.connect() as connection:
+            parked = (await connection.execute(select(TABLES.outbox.c.topic, TABLES.outbox.c.headers))).all()
+            inbox = (await connection.execute(select(TABLES.inbox.c.event_type, TABLES.inbox.c.outcome))).all()
+    assert [(topic, dict(headers)["dlq_source"]) for topic, headers in parked] == [("p.deadletter", "t/0/2")]
+    assert inbox == [("malformed", "dead_lettered")]
     assert skipped("loyalty.unheard_of") == before + 1
