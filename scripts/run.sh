@@ -23,6 +23,7 @@ add_secret() {  # NAME python-expression
 (umask 077 && touch "$RUN/secrets.env")
 add_secret INTERNAL_TOKEN_SECRET "secrets.token_urlsafe(32)"
 add_secret PLATFORM_ADMIN_TOKEN "secrets.token_urlsafe(32)"
+add_secret ACCESS_TOKEN_SECRET "secrets.token_urlsafe(32)"  # read by the gateway only
 add_secret PERSONAL_DATA_KEY "base64.b64encode(os.urandom(32)).decode()"
 set -a; . "$RUN/secrets.env"; set +a
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092} HOST=127.0.0.1

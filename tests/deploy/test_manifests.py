@@ -16,6 +16,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.deploy
 
@@ -27,6 +28,9 @@ ENV_EXAMPLE = ROOT / "deploy" / "compose" / "env.example"
 POSTGRES_INIT_SQL = ROOT / "deploy" / "compose" / "postgres-init.sql"
 KUBERNETES_VERSION = "1.35.0"
 SECRET_NAME = "qunyun-secrets"
+# Referenced by the gateway's pods only: the key that signs operators' access tokens.
+GATEWAY_SECRET_NAME = "qunyun-gateway-secrets"
+GATEWAY_SECRETS = ("INTERNAL_TOKEN_SECRET", "PLATFORM_ADMIN_TOKEN", "ACCESS_TOKEN_SECRET")
 # `python -m qunyun_shared.topics create` reads only these.
 TOPICS_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "KAFKA_TOPIC_PREFIX"}
 
@@ -159,7 +163,23 @@ def test_secrets_are_only_referenced_never_committed() -> None:
             for entry in container.get("env", []):
                 secret = entry.get("valueFrom", {}).get("secretKeyRef")
                 if secret:
-                    assert secret["name"] == SECRET_NAME, f"{where}: {entry['name']}"
+                    assert secret["name"] in {SECRET_NAME, GATEWAY_SECRET_NAME}, f"{where}: {entry['name']}"
+
+
+def test_only_the_gateway_holds_the_key_that_signs_access_tokens() -> None:
+    holders = set()
+    for where, pod in pod_templates():
+        for container in containers(pod):
+            for entry in container.get("env", []):
+                secret = entry.get("valueFrom", {}).get("secretKeyRef") or {}
+                if entry["name"] == "ACCESS_TOKEN_SECRET" or secret.get("name") == GATEWAY_SECRET_NAME:
+                    assert secret == {"name": GATEWAY_SECRET_NAME, "key": "access-token-secret"}, where
+                    holders.add(where.split(":")[0])
+    assert holders == {"gateway.yaml"}
+    in_compose = {
+        name for name, spec in compose()["services"].items() if "ACCESS_TOKEN_SECRET" in spec.get("environment", {})
+    }
+    assert in_compose == {"gateway", "gateway-migrate"}
 
 
 @each_service
@@ -294,10 +314,20 @@ def test_compose_secrets_come_from_the_uncommitted_env_file() -> None:
     interpolated = set(re.findall(r"\$\{(\w+)", text))
     example = {line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines() if re.match(r"^\w+=", line)}
     assert interpolated == example
-    for name in ("INTERNAL_TOKEN_SECRET", "PLATFORM_ADMIN_TOKEN", "POSTGRES_PASSWORD"):
+    for name in ("INTERNAL_TOKEN_SECRET", "PLATFORM_ADMIN_TOKEN", "ACCESS_TOKEN_SECRET", "POSTGRES_PASSWORD"):
         assert f"${{{name}:?" in text, f"{name} must be required, not defaulted"
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert ".env" in ignored
+
+
+@pytest.mark.parametrize("name", GATEWAY_SECRETS)
+def test_the_env_example_ships_no_secret_the_gateway_accepts(name: str) -> None:
+    example = dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if re.match(r"^\w+=", line))
+    secrets = {key.lower(): f"{key.lower()}-{'x' * 32}" for key in GATEWAY_SECRETS}
+    settings = importlib.import_module("gateway_svc.config").Settings
+    settings(database_url="sqlite+aiosqlite://", **secrets)  # the other values are fine
+    with pytest.raises(ValidationError, match=name.lower()):
+        settings(database_url="sqlite+aiosqlite://", **(secrets | {name.lower(): example[name]}))
 
 
 def test_compose_topics_one_shot_needs_kafka_only() -> None:

@@ -1,9 +1,24 @@
 """Settings every service shares; each service extends `ServiceSettings` with its own fields."""
 
-from pydantic import Field, SecretStr, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "dev"}
+_PLACEHOLDER_SECRETS = {"changeme", "change-me", "change_me", "secret", "dev"}
+_MIN_SECRET_LENGTH = 32
+
+
+def refuse_weak_secret(value: SecretStr) -> SecretStr:
+    """The one rule for every secret a service is given: random-looking, at least 32 characters."""
+    secret = value.get_secret_value()
+    if secret.lower() in _PLACEHOLDER_SECRETS or len(secret) < _MIN_SECRET_LENGTH:
+        raise ValueError(f"must be a random secret of at least {_MIN_SECRET_LENGTH} characters")
+    return value
+
+
+# A secret setting checked by `refuse_weak_secret`: INTERNAL_TOKEN_SECRET here, the gateway's own secrets.
+StrongSecret = Annotated[SecretStr, AfterValidator(refuse_weak_secret)]
 
 
 class ServiceSettings(BaseSettings):
@@ -14,7 +29,7 @@ class ServiceSettings(BaseSettings):
     database_url: str
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = Field(default="qunyun", pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    internal_token_secret: SecretStr
+    internal_token_secret: StrongSecret
     log_level: str = "INFO"
     host: str = "0.0.0.0"
     port: int = 8000
@@ -22,10 +37,3 @@ class ServiceSettings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=16)
     service_instance: str = ""
 
-    @field_validator("internal_token_secret")
-    @classmethod
-    def _refuse_weak_secret(cls, value: SecretStr) -> SecretStr:
-        secret = value.get_secret_value()
-        if secret.lower() in _PLACEHOLDER_SECRETS or len(secret) < 32:
-            raise ValueError("must be a random secret of at least 32 characters")
-        return value

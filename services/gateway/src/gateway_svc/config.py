@@ -2,9 +2,9 @@
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, model_validator
 
-from qunyun_shared.settings import ServiceSettings
+from qunyun_shared.settings import ServiceSettings, StrongSecret
 
 
 class Settings(ServiceSettings):
@@ -13,7 +13,10 @@ class Settings(ServiceSettings):
     content_svc_url: str = "http://127.0.0.1:8002"
     campaign_svc_url: str = "http://127.0.0.1:8003"
     analytics_svc_url: str = "http://127.0.0.1:8004"
-    platform_admin_token: SecretStr
+    platform_admin_token: StrongSecret
+    # Signs operators' access tokens. The gateway's alone: the services hold INTERNAL_TOKEN_SECRET, which
+    # verifies the internal identity, and must not be able to mint an operator's token.
+    access_token_secret: StrongSecret
     upstream_timeout_seconds: float = 10.0
     # Calls to the services: the client (both measured in bench/gateway.py), the time to connect, attempts
     # for requests safe to repeat (all within upstream_timeout_seconds), and the breaker that gives a
@@ -28,16 +31,33 @@ class Settings(ServiceSettings):
     # How long an aggregated view waits for its sections; one still missing then is marked unavailable.
     view_section_deadline_seconds: float = Field(default=1.5, gt=0, le=30)
     access_token_ttl_seconds: int = 15 * 60
+    # Sign-in attempts: per account (password guessing) and per client address (one client spraying
+    # many accounts); no budget shared by everyone. While Redis is away an in-process limiter keeps them.
+    sign_in_per_account: int = Field(default=10, ge=1)
+    sign_in_account_window_seconds: int = Field(default=300, ge=1, le=86_400)
+    sign_in_per_address: int = Field(default=30, ge=1)
+    sign_in_address_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    # argon2 hashes (64 MiB and tens of ms each) at once per process, and how many more may wait for
+    # one; past that a sign-in is refused at once with 503 and Retry-After.
+    password_hashing_concurrency: int = Field(default=2, ge=1, le=64)
+    password_hashing_queue: int = Field(default=16, ge=0)
+    # API keys looked up in the database and found unknown, per client address, before further
+    # lookups from that address are refused with 429.
+    unknown_keys_per_address: int = Field(default=20, ge=1)
+    unknown_keys_window_seconds: int = Field(default=60, ge=1, le=86_400)
     refresh_token_ttl_days: int = 30
     # How long a replica trusts what it looked up about a credential: the delay before a revoked key,
     # a disabled operator or a changed role takes effect.
     credential_cache_seconds: float = 10.0
+    # Credentials remembered per replica; past that the least recently used are forgotten first.
+    credential_cache_size: int = Field(default=10_000, ge=1)
     max_body_bytes: int = 1024 * 1024
     # CSV uploads (member imports) may be larger: 100,000 members come to about 10 MB.
     max_upload_bytes: int = 64 * 1024 * 1024
     # Rate limits: budgets live in Redis, shared by the replicas, under keys starting with the prefix
     # (deployments or test sessions sharing a Redis never share budgets). A check waits for Redis at
-    # most redis_timeout_seconds, then lets the request through unchecked (fail open).
+    # most redis_timeout_seconds, then lets an authenticated request through unchecked (fail open);
+    # sign-ins and unknown API keys fall back to an in-process limiter instead.
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = Field(default="qunyun", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     redis_timeout_seconds: float = Field(default=0.1, gt=0)
@@ -63,3 +83,9 @@ class Settings(ServiceSettings):
     webhook_disable_notice_seconds: float = Field(default=2 * 86_400, ge=0)
     webhook_failing_min_failures: int = Field(default=5, ge=1)
     webhook_log_retention_days: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _access_tokens_have_their_own_key(self) -> "Settings":
+        if self.access_token_secret.get_secret_value() == self.internal_token_secret.get_secret_value():
+            raise ValueError("ACCESS_TOKEN_SECRET must differ from INTERNAL_TOKEN_SECRET, which every service holds")
+        return self

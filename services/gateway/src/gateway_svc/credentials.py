@@ -6,10 +6,11 @@ import hmac
 import secrets
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -111,29 +112,52 @@ class _OperatorState:
     tokens_valid_after: datetime
 
 
+class KeyLookupGuard(Protocol):
+    """What limits a client's lookups of API keys the gateway does not remember (may raise RateLimited)."""
+
+    async def before_lookup(self) -> None: ...
+
+    async def after_unknown(self) -> None: ...
+
+
 class CallerResolver:
     """Turns a presented credential into an identity, remembering answers for `ttl_seconds` to keep
     database lookups off the request path.
 
     So a revoked key, a disabled operator or an operator's changed roles take effect within
-    `ttl_seconds` on each gateway replica.
+    `ttl_seconds` on each gateway replica. At most `max_entries` answers of each kind are remembered,
+    the least recently used forgotten first, so a flood of made-up keys evicts only itself.
     """
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], tokens: AccessTokens, *, ttl_seconds: float = 10.0
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tokens: AccessTokens,
+        *,
+        ttl_seconds: float = 10.0,
+        max_entries: int = 10_000,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.tokens = tokens
-        self._keys = _Recall[str, Identity | None](ttl_seconds)
-        self._operators = _Recall[uuid.UUID, _OperatorState | None](ttl_seconds)
+        self._keys = _Recall[str, Identity | None](ttl_seconds, max_entries)
+        self._operators = _Recall[uuid.UUID, _OperatorState | None](ttl_seconds, max_entries)
 
-    async def identify(self, presented: str) -> Identity:
+    async def identify(self, presented: str, *, guard: KeyLookupGuard | None = None) -> Identity:
+        """The caller presenting `presented`; `guard` limits API keys looked up in the database."""
         if presented.startswith(f"{_KEY_PREFIX}_"):
-            return await self._identify_key(presented)
+            return await self._identify_key(presented, guard)
         return await self._identify_operator(presented)
 
-    async def _identify_key(self, presented: str) -> Identity:
-        caller = await self._keys.get(presented, self._lookup_key)
+    async def _identify_key(self, presented: str, guard: KeyLookupGuard | None) -> Identity:
+        remembered = self._keys.fresh(presented)
+        if remembered is not None:
+            caller = remembered[0]
+        else:
+            if guard is not None:
+                await guard.before_lookup()
+            caller = await self._keys.get(presented, self._lookup_key)
+            if caller is None and guard is not None:
+                await guard.after_unknown()
         if caller is None:
             raise InvalidCredentials("The API key is unknown or revoked.")
         return caller
@@ -178,17 +202,30 @@ class CallerResolver:
 class _Recall(Generic[K, V]):
     """Answers remembered for `ttl_seconds`, each looked up once however many requests ask at once:
     when a popular key's answer expires under load, one lookup runs and the others wait for it,
-    rather than every request taking a database connection at the same moment."""
+    rather than every request taking a database connection at the same moment.
 
-    def __init__(self, ttl_seconds: float) -> None:
+    At most `max_entries` answers, the least recently used forgotten first: memory stays bounded
+    under a flood of made-up credentials, and the credentials in use stay remembered through it.
+    """
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
         self.ttl_seconds = ttl_seconds
-        self._answers: dict[K, tuple[float, V]] = {}
+        self.max_entries = max_entries
+        self._answers: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._pending: dict[K, asyncio.Future[V]] = {}
 
-    async def get(self, key: K, lookup: Callable[[K], Awaitable[V]]) -> V:
+    def fresh(self, key: K) -> tuple[V] | None:
+        """The remembered answer (in a 1-tuple, as it may be None itself), if it is still fresh."""
         answer = self._answers.get(key)
-        if answer is not None and time.monotonic() - answer[0] <= self.ttl_seconds:
-            return answer[1]
+        if answer is None or time.monotonic() - answer[0] > self.ttl_seconds:
+            return None
+        self._answers.move_to_end(key)
+        return (answer[1],)
+
+    async def get(self, key: K, lookup: Callable[[K], Awaitable[V]]) -> V:
+        remembered = self.fresh(key)
+        if remembered is not None:
+            return remembered[0]
         pending = self._pending.get(key)
         if pending is None:
             pending = asyncio.ensure_future(self._look_up(key, lookup))
@@ -201,7 +238,8 @@ class _Recall(Generic[K, V]):
             value = await lookup(key)
         finally:
             del self._pending[key]
-        if len(self._answers) > 10_000:  # a flood of made-up credentials must not grow memory without bound
-            self._answers.clear()
         self._answers[key] = (time.monotonic(), value)
+        self._answers.move_to_end(key)
+        while len(self._answers) > self.max_entries:
+            self._answers.popitem(last=False)
         return value

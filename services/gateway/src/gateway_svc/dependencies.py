@@ -35,23 +35,26 @@ async def get_access_tokens(request: Request) -> AccessTokens:
     return tokens
 
 
+async def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
 async def current_caller(
+    request: Request,
     resolver: Annotated[CallerResolver, Depends(get_resolver)],
+    limits: Annotated[RateLimits, Depends(get_rate_limits)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Identity:
-    """The caller's identity, from the credential alone: any tenant or identity header sent is ignored."""
+    """The caller's identity, from the credential alone: any tenant or identity header sent is ignored.
+    API keys looked up in the database and found unknown are limited per client address (429)."""
     presented = bearer.credentials if bearer else api_key
     if not presented:
         raise InvalidCredentials(
             "Send an access token or an API key as `Authorization: Bearer <token>`, or an API key as `X-Api-Key`."
         )
-    return await resolver.identify(presented)
-
-
-async def get_rate_limits(request: Request) -> RateLimits:
-    limits: RateLimits = request.app.state.rate_limits
-    return limits
+    return await resolver.identify(presented, guard=limits.key_lookups(request))
 
 
 async def rate_limited_caller(

@@ -53,3 +53,10 @@ class TenantNotFound(NotFound):
 
 class RateLimited(DomainError):
     status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class PasswordHashingBusy(DomainError):
+    """Every slot for checking a password is taken and the queue for them is full."""
+
+    status, slug, title = 503, "sign-in-busy", "Too many sign-ins are being checked at once"
+    retry_after_seconds = 1

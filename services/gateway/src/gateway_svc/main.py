@@ -4,12 +4,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.responses import Response
 
+from gateway_svc.accounts.passwords import limit_hashing
 from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.api import admin, api_keys, auth, docs, operators, proxy, rate_limits, views, webhooks
 from gateway_svc.config import Settings
 from gateway_svc.credentials import CallerResolver
+from gateway_svc.exceptions import PasswordHashingBusy
 from gateway_svc.models import MESSAGING
 from gateway_svc.proxy import open_router
 from gateway_svc.ratelimit.admission import open_rate_limits
@@ -17,6 +20,7 @@ from gateway_svc.ratelimit.headers import RateLimitHeaders
 from gateway_svc.webhooks.dispatcher import start_dispatching
 from gateway_svc.webhooks.fanout import HANDLERS
 from qunyun_shared.app import create_service_app
+from qunyun_shared.problems import problem
 from qunyun_shared.runtime import ServiceRuntime
 
 
@@ -32,14 +36,31 @@ async def _upstream_clients(app: FastAPI, runtime: ServiceRuntime) -> AsyncItera
         app.state.upstreams = upstreams
         app.state.api_documents = docs.api_documents(app, upstreams)
         app.state.access_tokens = AccessTokens(
-            settings.internal_token_secret.get_secret_value(),
+            settings.access_token_secret.get_secret_value(),
             ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         )
         app.state.callers = CallerResolver(
-            runtime.sessionmaker, app.state.access_tokens, ttl_seconds=settings.credential_cache_seconds
+            runtime.sessionmaker,
+            app.state.access_tokens,
+            ttl_seconds=settings.credential_cache_seconds,
+            max_entries=settings.credential_cache_size,
         )
+        limit_hashing(concurrency=settings.password_hashing_concurrency, queue=settings.password_hashing_queue)
         start_dispatching(runtime)
         yield
+
+
+async def _hashing_busy(request: Request, exc: Exception) -> Response:
+    """503 with Retry-After: every slot for checking a password is taken (see accounts/passwords.py)."""
+    assert isinstance(exc, PasswordHashingBusy)
+    return problem(
+        status=exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        headers={"Retry-After": str(exc.retry_after_seconds)},
+    )
 
 
 def create_app() -> FastAPI:
@@ -65,5 +86,6 @@ def create_app() -> FastAPI:
         resources=_upstream_clients,
         middleware=[RateLimitHeaders],
     )
+    app.add_exception_handler(PasswordHashingBusy, _hashing_busy)
     docs.serve_merged_document(app)
     return app

@@ -47,12 +47,16 @@ async def prefix() -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def rate_limits(default: Plan, *, prefix: str, redis_url: str = REDIS_URL) -> AsyncIterator[RateLimits]:
+async def rate_limits(
+    default: Plan, *, prefix: str, redis_url: str = REDIS_URL, **other_settings: int
+) -> AsyncIterator[RateLimits]:
     """The gateway's rate limiting as main.py opens it, every tenant on `default`."""
     settings = Settings(
+        **other_settings,  # type: ignore[arg-type]
         database_url="sqlite+aiosqlite://",
         internal_token_secret=secrets.token_urlsafe(32),
         platform_admin_token=secrets.token_urlsafe(32),
+        access_token_secret=secrets.token_urlsafe(32),
         redis_url=redis_url,
         redis_key_prefix=prefix,
         rate_limit_per_credential=default.credential.limit,

@@ -46,6 +46,7 @@ def settings(engine: AsyncEngine, **overrides: Any) -> Settings:
         "database_url": engine.url.render_as_string(hide_password=False),
         "internal_token_secret": secrets.token_urlsafe(32),
         "platform_admin_token": secrets.token_urlsafe(32),
+        "access_token_secret": secrets.token_urlsafe(32),
         "webhook_allow_private_targets": True,
         "webhook_timeout_seconds": TIMEOUT_SECONDS,
         "webhook_retry_seconds": (0.2, 0.4, 0.8, 1.6),

@@ -88,3 +88,21 @@ async def test_concurrent_requests_share_one_lookup_of_an_expired_answer() -> No
     await asyncio.sleep(0.001)
     await asyncio.gather(*(recall.get("key", lookup) for _ in range(10)))
     assert lookups == 2
+
+
+async def test_a_flood_of_made_up_keys_evicts_only_the_least_recently_used_answers() -> None:
+    lookups: list[str] = []
+
+    async def lookup(key: str) -> str | None:
+        lookups.append(key)
+        return "caller" if key == "in use" else None
+
+    recall = credentials._Recall[str, str | None](ttl_seconds=60)
+    assert await recall.get("in use", lookup) == "caller"
+    for n in range(12_000):  # more than is remembered, the key in use asked for all along
+        await recall.get(f"made up {n}", lookup)
+        if n % 1_000 == 0:
+            assert await recall.get("in use", lookup) == "caller"
+    assert lookups.count("in use") == 1  # never forgotten, never looked up again
+    assert len(recall._answers) == 10_000  # bounded: the oldest made-up keys went first
+    assert recall.fresh("made up 0") is None and recall.fresh("made up 11999") == (None,)

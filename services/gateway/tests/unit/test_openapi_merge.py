@@ -265,6 +265,7 @@ def documents(services: InProcessServices, clock: Clock) -> ApiDocuments:
         database_url="sqlite+aiosqlite://",
         internal_token_secret="documents-test-secret-" + "x" * 32,
         platform_admin_token="admin-" + "x" * 32,
+        access_token_secret="access-" + "x" * 32,
         member_svc_url="http://member",
         campaign_svc_url="http://campaign",
         content_svc_url="http://content",

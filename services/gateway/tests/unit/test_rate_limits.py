@@ -28,7 +28,7 @@ DEFAULT = Plan(credential=Quota(1000, 10), tenant=Quota(3000, 10))
 
 
 def test_an_admitted_reply_reports_what_is_left_of_each_budget() -> None:
-    decision = decision_of([1, 0, 99, 101, 0, 250, 1_700, 0], PLAN)
+    decision = decision_of([1, 0, 99, 101, 0, 250, 1_700, 0], PLAN.policies)
     assert decision.admitted and decision.retry_after_seconds == 0 and decision.violated == []
     assert [(b.policy, b.remaining, b.reset_seconds) for b in decision.budgets] == [
         ("credential", 99, 1),
@@ -37,7 +37,7 @@ def test_an_admitted_reply_reports_what_is_left_of_each_budget() -> None:
 
 
 def test_a_refusal_names_the_spent_budget_and_whole_seconds_to_wait() -> None:
-    decision = decision_of([0, 1_200, 0, 9_950, 1, 12, 4_000, 0], PLAN)
+    decision = decision_of([0, 1_200, 0, 9_950, 1, 12, 4_000, 0], PLAN.policies)
     assert not decision.admitted and decision.violated == ["credential"]
     assert decision.retry_after_seconds == 2
     # The spent budget's effective window ends at Retry-After, never before it.
@@ -45,7 +45,7 @@ def test_a_refusal_names_the_spent_budget_and_whole_seconds_to_wait() -> None:
 
 
 def test_a_refusal_waits_at_least_a_second() -> None:
-    assert decision_of([0, 3, 5, 100, 0, 0, 50, 1], PLAN).retry_after_seconds == 1
+    assert decision_of([0, 3, 5, 100, 0, 0, 50, 1], PLAN.policies).retry_after_seconds == 1
 
 
 def test_both_budgets_of_a_tenant_share_one_cluster_hash_tag() -> None:
@@ -62,7 +62,7 @@ def test_another_plan_starts_with_whole_budgets_of_its_own() -> None:
 
 
 def test_fields_follow_the_ratelimit_headers_draft() -> None:
-    decision = decision_of([1, 0, 7, 1_000, 0, 250, 2_001, 0], PLAN)
+    decision = decision_of([1, 0, 7, 1_000, 0, 250, 2_001, 0], PLAN.policies)
     assert policy_field(decision) == '"credential";q=100;w=10, "tenant";q=300;w=10'
     assert limit_field(decision) == '"credential";r=7;t=1, "tenant";r=250;t=3'
 
@@ -83,12 +83,12 @@ async def get_through_middleware(decision: Decision | None) -> httpx.Response:
 
 
 async def test_the_middleware_adds_the_fields_of_the_requests_decision() -> None:
-    admitted = await get_through_middleware(decision_of([1, 0, 7, 1_000, 0, 250, 2_001, 0], PLAN))
+    admitted = await get_through_middleware(decision_of([1, 0, 7, 1_000, 0, 250, 2_001, 0], PLAN.policies))
     assert admitted.headers["ratelimit-policy"] == '"credential";q=100;w=10, "tenant";q=300;w=10'
     assert admitted.headers["ratelimit"] == '"credential";r=7;t=1, "tenant";r=250;t=3'
     assert "retry-after" not in admitted.headers
 
-    refused = await get_through_middleware(decision_of([0, 2_500, 0, 9_000, 1, 0, 9_000, 1], PLAN))
+    refused = await get_through_middleware(decision_of([0, 2_500, 0, 9_000, 1, 0, 9_000, 1], PLAN.policies))
     assert refused.status_code == 429
     assert refused.headers["retry-after"] == "3"
     assert refused.headers["ratelimit"] == '"credential";r=0;t=3, "tenant";r=0;t=3'

@@ -24,6 +24,7 @@ def settings(**overrides: Any) -> Settings:
         "database_url": "sqlite+aiosqlite://",
         "internal_token_secret": "internal-token-secret-" * 3,
         "platform_admin_token": "platform-admin-token-" * 3,
+        "access_token_secret": "access-token-secret-" * 3,
     }
     return Settings(**(base | overrides))
 

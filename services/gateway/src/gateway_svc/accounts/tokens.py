@@ -25,14 +25,12 @@ class AccessClaims:
 
 
 class AccessTokens:
-    """Issues and checks access tokens with a key of their own, derived from the platform secret.
+    """Issues and checks access tokens with a key derived from ACCESS_TOKEN_SECRET, which only the
+    gateway holds: the services, holding INTERNAL_TOKEN_SECRET to verify the internal identity, can
+    neither mint an operator's token nor make one of their headers pass for it."""
 
-    Deriving it keeps one secret to manage while a token of one kind can never pass for the other
-    (the internal identity header is signed with the platform secret itself).
-    """
-
-    def __init__(self, platform_secret: str, *, ttl: timedelta) -> None:
-        self._key = hmac.new(platform_secret.encode(), b"qunyun access tokens v1", hashlib.sha256).digest()
+    def __init__(self, signing_secret: str, *, ttl: timedelta) -> None:
+        self._key = hmac.new(signing_secret.encode(), b"qunyun access tokens v1", hashlib.sha256).digest()
         self.ttl = ttl
 
     def issue(self, *, operator_id: uuid.UUID, tenant_id: uuid.UUID, roles: list[str], now: datetime) -> str:

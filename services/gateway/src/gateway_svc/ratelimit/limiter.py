@@ -11,6 +11,7 @@ every budget, so replicas with skewed clocks still agree.
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prometheus_client import Counter
@@ -27,16 +28,16 @@ UNCHECKED = Counter(
 )
 REFUSED = Counter("qunyun_gateway_rate_limited_total", "Requests refused by a rate limit.", ["policy"])
 
-# KEYS: the credential's and the tenant's budget. ARGV: limit and window (µs) of each, in that order.
-# Each budget stores its theoretical arrival time (TAT) in µs; a request is admitted when, after
-# adding one interval, the TAT stays within a window of now. Both budgets are charged, or neither.
+# KEYS: the budgets (a credential's and its tenant's, say). ARGV: limit and window (µs) of each, in that
+# order. Each budget stores its theoretical arrival time (TAT) in µs; a request is admitted when, after
+# adding one interval, the TAT stays within a window of now. Every budget is charged, or none.
 # Returns {admitted, retry_after_ms, then per budget: remaining, reset_ms, exceeded}.
 _GCRA = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
 local admitted, retry_after = 1, 0
 local budgets = {}
-for i = 1, 2 do
+for i = 1, #KEYS do
   local limit, window = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
   local interval = window / limit
   local tat = math.max(tonumber(redis.call('GET', KEYS[i])) or now, now)
@@ -49,7 +50,7 @@ for i = 1, 2 do
   budgets[i] = {tat = tat, interval = interval, window = window, exceeded = wait > 0.5}
 end
 local result = {admitted, math.ceil(retry_after / 1000)}
-for i = 1, 2 do
+for i = 1, #KEYS do
   local b = budgets[i]
   local tat = b.tat
   if admitted == 1 then
@@ -78,6 +79,14 @@ class Plan:
 
     credential: Quota
     tenant: Quota
+
+    @property
+    def policies(self) -> "Policies":
+        return ((CREDENTIAL, self.credential), (TENANT, self.tenant))
+
+
+# The budgets one request is charged to, by policy name, in the order of their keys.
+Policies = Sequence[tuple[str, Quota]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +130,12 @@ def _seconds(milliseconds: int) -> int:
     return -(-milliseconds // 1000)
 
 
-def decision_of(reply: list[int], plan: Plan) -> Decision:
+def decision_of(reply: list[int], policies: Policies) -> Decision:
     """Reads the script's reply. A spent budget's effective window (`t`) is Retry-After: no request
     fits before then, and the draft wants Retry-After no earlier than the effective window's end."""
     admitted, retry_after = bool(reply[0]), max(1, _seconds(reply[1]))
     budgets = []
-    for index, (policy, quota) in enumerate(((CREDENTIAL, plan.credential), (TENANT, plan.tenant))):
+    for index, (policy, quota) in enumerate(policies):
         remaining, reset_ms, exceeded = reply[2 + 3 * index : 5 + 3 * index]
         reset = retry_after if exceeded else _seconds(reset_ms)
         budgets.append(Budget(policy, quota, max(0, remaining), reset, bool(exceeded)))
@@ -153,9 +162,12 @@ class RateLimiter:
 
     async def charge(self, *, tenant_id: str, principal: str, plan: Plan) -> Decision | None:
         """Charges one request to the credential and its tenant, or refuses it; None when unchecked."""
-        keys = budget_keys(self.key_prefix, tenant_id, principal, plan)
-        args = [plan.credential.limit, plan.credential.window_seconds * 1_000_000]
-        args += [plan.tenant.limit, plan.tenant.window_seconds * 1_000_000]
+        return await self.charge_budgets(budget_keys(self.key_prefix, tenant_id, principal, plan), plan.policies)
+
+    async def charge_budgets(self, keys: list[str], policies: Policies) -> Decision | None:
+        """Charges one request to every budget (the keys share a cluster hash tag), or to none of them
+        and refuses it; None when unchecked."""
+        args = [arg for _, quota in policies for arg in (quota.limit, quota.window_seconds * 1_000_000)]
         async with self._in_flight:
             # After the wait: checks queued while Redis failed skip it instead of queueing for timeouts.
             if time.monotonic() < self._paused_until:
@@ -169,7 +181,7 @@ class RateLimiter:
         if self._failing:
             self._failing = False
             log.info("rate limits are checked again: Redis answers")
-        decision = decision_of(reply, plan)
+        decision = decision_of(reply, policies)
         for policy in decision.violated:
             REFUSED.labels(policy).inc()
         return decision
@@ -179,4 +191,7 @@ class RateLimiter:
         self._paused_until = time.monotonic() + self.pause_seconds
         if not self._failing:
             self._failing = True
-            log.warning("rate limits unchecked (failing open): Redis failed", extra={"error": repr(exc)})
+            log.warning(
+                "rate limits unchecked (failing open; sign-ins and unknown API keys limited in process): Redis failed",
+                extra={"error": repr(exc)},
+            )
