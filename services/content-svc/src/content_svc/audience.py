@@ -4,11 +4,11 @@ events: which communities exist, who is in them, and the tags and segment each m
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc.exceptions import CommunityArchived, CommunityNotFound
-from content_svc.models import ERASED_MEMBERS, AudienceMember, Community, MemberSegment, MemberTag
+from content_svc.exceptions import CommunityArchived, CommunityNotFound, MemberNotFound
+from content_svc.models import ERASED_MEMBERS, AudienceMember, Community, Engagement, MemberSegment, MemberTag
 from qunyun_shared.db import upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.analytics import MemberSegmentChangedV1
@@ -98,6 +98,18 @@ async def communities_of(session: AsyncSession, tenant_id: str, member_id: uuid.
         )
     )
     return list(rows.all())
+
+
+async def require_member(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> None:
+    """Refuses a member the tenant has never had in a community, tagged or seen engage with content here."""
+    known = or_(
+        *(
+            exists().where(table.tenant_id == tenant_id, table.member_id == member_id)
+            for table in (AudienceMember, MemberTag, Engagement)
+        )
+    )
+    if not await session.scalar(select(known)):
+        raise MemberNotFound(f"No member {member_id}.")
 
 
 async def is_in(session: AsyncSession, community_id: uuid.UUID, member_id: uuid.UUID) -> bool:

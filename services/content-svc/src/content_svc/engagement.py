@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content_svc import audience
 from content_svc.exceptions import ContentNotFound
 from content_svc.models import (
     ERASED_MEMBERS,
@@ -294,7 +295,8 @@ def _ratio(part: int, whole: int) -> float:
 
 
 async def history_of(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, limit: int) -> list[Engagement]:
-    """A member's latest actions, newest first."""
+    """A member's latest actions, newest first; a member the tenant never had is not found."""
+    await audience.require_member(session, tenant_id, member_id)
     rows = await session.scalars(
         select(Engagement)
         .where(Engagement.tenant_id == tenant_id, Engagement.member_id == member_id)

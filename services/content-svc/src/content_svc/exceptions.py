@@ -7,6 +7,12 @@ class CommunityNotFound(NotFound):
     slug = "community-not-found"
 
 
+class MemberNotFound(NotFound):
+    """A member content-svc has never heard of in the caller's tenant: another tenant's looks the same."""
+
+    slug = "member-not-found"
+
+
 class ContentNotFound(NotFound):
     slug = "content-not-found"
 

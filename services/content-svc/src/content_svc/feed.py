@@ -51,6 +51,7 @@ async def feed_for(
     cursor: str | None,
     boost: timedelta,
 ) -> tuple[list[FeedEntry], str | None]:
+    await audience.require_member(session, tenant_id, member_id)
     after = decode_time_cursor(cursor) if cursor else None
     communities = await audience.communities_of(session, tenant_id, member_id)
     if not communities:

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from content_svc import feed
+from content_svc import engagement, feed
+from content_svc.exceptions import MemberNotFound
 from content_svc.models import Placement
 from qunyun_shared.events.analytics import MemberSegmentChangedV1
 from qunyun_shared.events.member import MemberLeftV1
@@ -96,3 +97,15 @@ async def test_a_malformed_cursor_is_refused(world: World) -> None:
     member_id = await world.member(await world.community())
     with pytest.raises(InvalidInput):
         await feed.feed_for(world.session, TENANT, member_id, limit=5, cursor="bm9wZQ", boost=BOOST)
+
+
+async def test_a_member_the_tenant_never_had_is_not_found_not_an_empty_feed(world: World) -> None:
+    """Another tenant's member (or one never heard of) reads as absent, not as a member with nothing to read."""
+    member_id = await world.member(await world.community())
+    assert await feed.feed_for(world.session, TENANT, member_id, limit=5, cursor=None, boost=BOOST) == ([], None)
+    assert await engagement.history_of(world.session, TENANT, member_id, 5) == []
+    for tenant_id, someone in (("another-tenant", member_id), (TENANT, uuid.uuid4())):
+        with pytest.raises(MemberNotFound):
+            await feed.feed_for(world.session, tenant_id, someone, limit=5, cursor=None, boost=BOOST)
+        with pytest.raises(MemberNotFound):
+            await engagement.history_of(world.session, tenant_id, someone, 5)
