@@ -25,6 +25,7 @@ add_secret INTERNAL_TOKEN_SECRET "secrets.token_urlsafe(32)"
 add_secret PLATFORM_ADMIN_TOKEN "secrets.token_urlsafe(32)"
 add_secret ACCESS_TOKEN_SECRET "secrets.token_urlsafe(32)"  # read by the gateway only
 add_secret PERSONAL_DATA_KEY "base64.b64encode(os.urandom(32)).decode()"
+add_secret WEBHOOK_SECRET_KEY "base64.b64encode(os.urandom(32)).decode()"  # seals webhook secrets (gateway)
 set -a; . "$RUN/secrets.env"; set +a
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092} HOST=127.0.0.1
 export REDIS_URL="redis://127.0.0.1:${QUNYUN_REDIS_PORT:-6379}/0"

@@ -325,9 +325,12 @@ def test_the_env_example_ships_no_secret_the_gateway_accepts(name: str) -> None:
     example = dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if re.match(r"^\w+=", line))
     secrets = {key.lower(): f"{key.lower()}-{'x' * 32}" for key in GATEWAY_SECRETS}
     settings = importlib.import_module("gateway_svc.config").Settings
-    settings(database_url="sqlite+aiosqlite://", **secrets)  # the other values are fine
+    key = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="  # WEBHOOK_SECRET_KEY: base64 of 32 bytes
+    settings(database_url="sqlite+aiosqlite://", webhook_secret_key=key, **secrets)  # the other values are fine
     with pytest.raises(ValidationError, match=name.lower()):
-        settings(database_url="sqlite+aiosqlite://", **(secrets | {name.lower(): example[name]}))
+        settings(
+            database_url="sqlite+aiosqlite://", webhook_secret_key=key, **(secrets | {name.lower(): example[name]})
+        )
 
 
 def test_compose_topics_one_shot_needs_kafka_only() -> None:

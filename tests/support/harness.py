@@ -227,6 +227,8 @@ class Platform:
             gateway.env["CREDENTIAL_CACHE_SECONDS"] = "1"
             # The key signing operators' access tokens is the gateway's alone, as in production.
             gateway.env["ACCESS_TOKEN_SECRET"] = secrets.token_urlsafe(32)
+            # Seals partners' webhook signing secrets at rest.
+            gateway.env["WEBHOOK_SECRET_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
             # Rate-limit budgets under the session's own Redis keys. The default plan is far above what
             # tests and benchmarks send; a tenant's own plan (PUT /admin/tenants/{id}/rate-limits) is
             # how tests meet the limits.

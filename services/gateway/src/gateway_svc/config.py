@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from qunyun_shared.sealing import MasterKey
 from qunyun_shared.settings import ServiceSettings, StrongSecret
 
 
@@ -69,6 +70,8 @@ class Settings(ServiceSettings):
     rate_limit_plan_cache_seconds: float = 10.0
     # Partner webhooks. Private targets (loopback, private networks) are for development and tests only.
     webhook_allow_private_targets: bool = False
+    # Encrypts partners' signing secrets at rest (webhooks/sealed_secrets.py): base64 of 32+ random bytes.
+    webhook_secret_key: MasterKey
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # The waits before each retry, growing threefold to a cap of 6 h (each drawn within ±20%): a message
     # gets one try more than there are waits, over about a day, then counts as failed (replayable).

@@ -57,6 +57,7 @@ async def rate_limits(
         internal_token_secret=secrets.token_urlsafe(32),
         platform_admin_token=secrets.token_urlsafe(32),
         access_token_secret=secrets.token_urlsafe(32),
+        webhook_secret_key="a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
         redis_url=redis_url,
         redis_key_prefix=prefix,
         rate_limit_per_credential=default.credential.limit,

@@ -91,6 +91,7 @@ def settings(name: ClientName, url: str, **overrides: Any) -> Settings:
         "internal_token_secret": "clients-test-secret-" + "x" * 32,
         "platform_admin_token": "admin-" + "x" * 32,
         "access_token_secret": "access-" + "x" * 32,
+        "webhook_secret_key": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
         "member_svc_url": url,
         "upstream_client": name,
         "upstream_backoff_seconds": 0.01,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -23,6 +23,7 @@ from gateway_svc.models import MESSAGING, Base, DeliveryStatus, Tenant, WebhookA
 from gateway_svc.webhooks import endpoints, fanout
 from gateway_svc.webhooks.dispatcher import Dispatcher
 from gateway_svc.webhooks.schemas import EndpointCreate
+from gateway_svc.webhooks.sealed_secrets import SecretBox
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberTaggedV1
 from qunyun_shared.identity import Identity
@@ -33,6 +34,8 @@ from tests.support.webhook_receiver import Receiver, serving
 pytestmark = pytest.mark.integration
 
 TIMEOUT_SECONDS = 0.5
+WEBHOOK_SECRET_KEY = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="  # base64 of 32 bytes
+BOX = SecretBox(WEBHOOK_SECRET_KEY)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -47,6 +50,7 @@ def settings(engine: AsyncEngine, **overrides: Any) -> Settings:
         "internal_token_secret": secrets.token_urlsafe(32),
         "platform_admin_token": secrets.token_urlsafe(32),
         "access_token_secret": secrets.token_urlsafe(32),
+        "webhook_secret_key": WEBHOOK_SECRET_KEY,
         "webhook_allow_private_targets": True,
         "webhook_timeout_seconds": TIMEOUT_SECONDS,
         "webhook_retry_seconds": (0.2, 0.4, 0.8, 1.6),
@@ -81,14 +85,15 @@ async def subscribe(engine: AsyncEngine, url: str, *, rate: int = 1000) -> Subsc
         session.add(tenant)
         await session.flush()
         owner = Identity(tenant_id=str(tenant.id), principal="api_key:it", roles=("owner",), permissions=frozenset("*"))
-        endpoint = await endpoints.create_endpoint(
+        endpoint, secret = await endpoints.create_endpoint(
             session=session,
             caller=owner,
             endpoint_in=EndpointCreate(url=url, event_types=["member.tagged"], rate_limit_per_second=rate),
             allow_private=True,
+            box=BOX,
             now=datetime.now(UTC),
         )
-    return Subscription(tenant.id, endpoint.id, endpoint.secret)
+    return Subscription(tenant.id, endpoint.id, secret)
 
 
 async def publish(engine: AsyncEngine, subscription: Subscription, count: int) -> list[str]:
@@ -169,10 +174,9 @@ async def test_during_a_rotation_a_partner_holding_either_secret_verifies_every_
         subscription = await subscribe(engine, receiver.url)
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
             endpoint = await session.get_one(endpoints.WebhookEndpoint, subscription.endpoint_id)
-            rotated = await endpoints.rotate_secret(
-                session=session, endpoint=endpoint, overlap=timedelta(seconds=2), now=datetime.now(UTC)
+            _, new_secret = await endpoints.rotate_secret(
+                session=session, endpoint=endpoint, overlap=timedelta(seconds=2), box=BOX, now=datetime.now(UTC)
             )
-            new_secret = rotated.secret
         async with dispatching(engine):
             during = await publish(engine, subscription, 5)
             await all_delivered(engine, subscription, 5)
@@ -190,6 +194,28 @@ async def test_during_a_rotation_a_partner_holding_either_secret_verifies_every_
     assert receiver.verified_event_ids(new_secret) == set(after)
     with pytest.raises(WebhookVerificationError):
         receiver.verified_event_ids(subscription.secret)
+
+
+async def test_secrets_are_stored_sealed_yet_every_delivery_verifies(engine: AsyncEngine) -> None:
+    async with serving(Receiver()) as receiver:
+        subscription = await subscribe(engine, receiver.url)
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            endpoint = await session.get_one(endpoints.WebhookEndpoint, subscription.endpoint_id)
+            _, new_secret = await endpoints.rotate_secret(
+                session=session, endpoint=endpoint, overlap=timedelta(minutes=5), box=BOX, now=datetime.now(UTC)
+            )
+        async with engine.connect() as connection:
+            stored = await connection.scalar(
+                text("SELECT e::text FROM webhook_endpoints e WHERE id = :id"), {"id": subscription.endpoint_id}
+            )
+        # Neither secret, nor its key, in any column of the raw row: only what WEBHOOK_SECRET_KEY opens.
+        for secret in (subscription.secret, new_secret):
+            assert secret not in stored and secret.removeprefix("whsec_") not in stored
+        assert "whsec_" not in stored
+        async with dispatching(engine):
+            published = await publish(engine, subscription, 3)
+            await all_delivered(engine, subscription, 3)
+    assert receiver.verified_event_ids(subscription.secret) == set(published) == receiver.verified_event_ids(new_secret)
 
 
 async def test_a_target_refused_at_delivery_time_receives_nothing(engine: AsyncEngine) -> None:

@@ -266,6 +266,7 @@ def documents(services: InProcessServices, clock: Clock) -> ApiDocuments:
         internal_token_secret="documents-test-secret-" + "x" * 32,
         platform_admin_token="admin-" + "x" * 32,
         access_token_secret="access-" + "x" * 32,
+        webhook_secret_key="a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
         member_svc_url="http://member",
         campaign_svc_url="http://campaign",
         content_svc_url="http://content",

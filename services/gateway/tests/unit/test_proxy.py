@@ -74,6 +74,7 @@ def settings(**overrides: Any) -> Settings:
         "internal_token_secret": SECRET,
         "platform_admin_token": "admin-" + "x" * 32,
         "access_token_secret": "access-" + "x" * 32,
+        "webhook_secret_key": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
         "member_svc_url": "http://member.test",
         "upstream_backoff_seconds": 0.001,
         "upstream_attempts": 3,

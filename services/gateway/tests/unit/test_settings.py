@@ -16,6 +16,7 @@ STRONG = {
     "internal_token_secret": "internal-" + "x" * 32,
     "platform_admin_token": "admin-" + "x" * 32,
     "access_token_secret": "access-" + "x" * 32,
+    "webhook_secret_key": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
 }
 
 

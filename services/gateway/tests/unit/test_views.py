@@ -58,6 +58,7 @@ async def gateway(fakes: dict[str, FakeService], app: FastAPI | None = None) -> 
         internal_token_secret=SECRET,
         platform_admin_token="admin-" + "y" * 32,
         access_token_secret="access-" + "y" * 32,
+        webhook_secret_key="a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
         **{f"{name}_svc_url": fake.url for name, fake in fakes.items()},
     )
     if app is None:

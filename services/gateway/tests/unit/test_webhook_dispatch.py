@@ -19,7 +19,7 @@ from gateway_svc.webhooks.schedule import JITTER, DisablePolicy
 from qunyun_shared.events.gateway import WebhookEndpointDisabledV1, WebhookEndpointFailingV1
 from tests.support.harness import in_memory_database, staged_events
 
-from .webhook_world import NOW, deliveries_of, event, new_endpoint, new_tenant, outbox, tagged
+from .webhook_world import BOX, NOW, deliveries_of, event, new_endpoint, new_tenant, outbox, tagged
 
 pytestmark = pytest.mark.unit
 
@@ -42,7 +42,9 @@ async def owed(session: AsyncSession, endpoint: WebhookEndpoint, count: int) -> 
 
 async def claim(session: AsyncSession, at: timedelta = timedelta(0), limit: int = 100, **room: int) -> list[Claim]:
     rooms = {uuid.UUID(endpoint_id): free for endpoint_id, free in room.items()}
-    claimed = await claim_due(session=session, now=NOW + at, limit=limit, lease=LEASE, room=rooms, default_room=100)
+    claimed = await claim_due(
+        session=session, now=NOW + at, limit=limit, lease=LEASE, room=rooms, default_room=100, box=BOX
+    )
     return claimed.claims
 
 
@@ -86,14 +88,14 @@ async def test_claims_keep_to_each_endpoints_room_and_skip_disabled_endpoints(se
 
 async def test_during_a_rotation_both_secrets_sign_until_the_old_one_expires(session: AsyncSession) -> None:
     endpoint = await new_endpoint(session, await new_tenant(session))
-    old = endpoint.secret
-    endpoint.previous_secret, endpoint.secret = old, "whsec_" + "A" * 43 + "="
+    old, new = BOX.open(endpoint.secret, endpoint_id=endpoint.id), "whsec_" + "A" * 43 + "="
+    endpoint.previous_secret, endpoint.secret = endpoint.secret, BOX.seal(new, endpoint_id=endpoint.id)
     endpoint.previous_secret_expires_at = NOW + timedelta(minutes=5)
     await owed(session, endpoint, 2)
     [during] = await claim(session, limit=1)
-    assert during.secrets == (endpoint.secret, old)
+    assert during.secrets == (new, old)  # opened: stored sealed, signed in clear
     after = await claim(session, at=timedelta(minutes=5))
-    assert len(after) == 2 and {c.secrets for c in after} == {(endpoint.secret,)}
+    assert len(after) == 2 and {c.secrets for c in after} == {(new,)}
 
 
 def outcome(claimed: Claim, at: timedelta, status: int | None = 500, error: str | None = None) -> Outcome:

@@ -11,12 +11,15 @@ from gateway_svc import access
 from gateway_svc.config import Settings
 from gateway_svc.models import MESSAGING, Tenant, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks import signing
+from gateway_svc.webhooks.sealed_secrets import SecretBox
 from qunyun_shared.events import Envelope, EventPayload, new_event
 from qunyun_shared.events.member import MemberTaggedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+WEBHOOK_SECRET_KEY = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="  # base64 of 32 bytes
+BOX = SecretBox(WEBHOOK_SECRET_KEY)
 
 
 def settings(**overrides: Any) -> Settings:
@@ -25,6 +28,7 @@ def settings(**overrides: Any) -> Settings:
         "internal_token_secret": "internal-token-secret-" * 3,
         "platform_admin_token": "platform-admin-token-" * 3,
         "access_token_secret": "access-token-secret-" * 3,
+        "webhook_secret_key": WEBHOOK_SECRET_KEY,
     }
     return Settings(**(base | overrides))
 
@@ -60,13 +64,15 @@ async def new_endpoint(
     created_by: str = "api_key:owner",
 ) -> WebhookEndpoint:
     """An endpoint stored as the API would store it (the API's own checks are tested separately)."""
+    endpoint_id = uuid.uuid4()
     endpoint = WebhookEndpoint(
+        id=endpoint_id,
         tenant_id=tenant_id,
         url=url,
         description="",
         event_types=event_types or ["member.tagged"],
         enabled=enabled,
-        secret=signing.generate_secret(),
+        secret=BOX.seal(signing.generate_secret(), endpoint_id=endpoint_id),
         rate_limit_per_second=rate,
         created_by=created_by,
         created_at=NOW,

@@ -26,6 +26,7 @@ from gateway_svc.webhooks.schemas import (
     SecretRotated,
     SecretRotation,
 )
+from gateway_svc.webhooks.sealed_secrets import SecretBox
 from qunyun_shared.dependencies import DbSession, Runtime
 from qunyun_shared.events import CATALOGUE
 from qunyun_shared.pagination import encode_time_cursor
@@ -54,6 +55,14 @@ WebhookSettings = Annotated[Settings, Depends(webhook_settings)]
 CurrentEndpoint = Annotated[WebhookEndpoint, Depends(current_endpoint)]
 LockedEndpoint = Annotated[WebhookEndpoint, Depends(locked_endpoint)]
 
+
+async def secret_box(settings: WebhookSettings) -> SecretBox:
+    """Seals the secrets of endpoints created or rotated by this request (cheap: a key derivation)."""
+    return SecretBox(settings.webhook_secret_key.get_secret_value())
+
+
+WebhookSecretBox = Annotated[SecretBox, Depends(secret_box)]
+
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], dependencies=[Depends(may_manage_webhooks)])
 
 
@@ -65,13 +74,18 @@ async def list_event_types() -> list[EventTypeRead]:
 
 @router.post("/endpoints", status_code=status.HTTP_201_CREATED, summary="Subscribe a URL (its secret is shown once)")
 async def create_endpoint(
-    body: EndpointCreate, caller: Caller, session: DbSession, settings: WebhookSettings
+    body: EndpointCreate, caller: Caller, session: DbSession, settings: WebhookSettings, box: WebhookSecretBox
 ) -> EndpointCreated:
     now = datetime.now(UTC)
-    endpoint = await endpoints.create_endpoint(
-        session=session, caller=caller, endpoint_in=body, allow_private=settings.webhook_allow_private_targets, now=now
+    endpoint, secret = await endpoints.create_endpoint(
+        session=session,
+        caller=caller,
+        endpoint_in=body,
+        allow_private=settings.webhook_allow_private_targets,
+        box=box,
+        now=now,
     )
-    return EndpointCreated(**endpoints.read_endpoint(endpoint, now=now).model_dump(), secret=endpoint.secret)
+    return EndpointCreated(**endpoints.read_endpoint(endpoint, now=now).model_dump(), secret=secret)
 
 
 @router.get("/endpoints", summary="The endpoints this credential may manage")
@@ -108,12 +122,14 @@ async def delete_endpoint(endpoint: LockedEndpoint, session: DbSession) -> Respo
 
 
 @router.post("/endpoints/{endpoint_id}/secret/rotate", summary="A new secret; the old one signs too for the overlap")
-async def rotate_secret(body: SecretRotation, endpoint: LockedEndpoint, session: DbSession) -> SecretRotated:
+async def rotate_secret(
+    body: SecretRotation, endpoint: LockedEndpoint, session: DbSession, box: WebhookSecretBox
+) -> SecretRotated:
     now = datetime.now(UTC)
-    rotated = await endpoints.rotate_secret(
-        session=session, endpoint=endpoint, overlap=timedelta(seconds=body.overlap_seconds), now=now
+    rotated, secret = await endpoints.rotate_secret(
+        session=session, endpoint=endpoint, overlap=timedelta(seconds=body.overlap_seconds), box=box, now=now
     )
-    return SecretRotated(secret=rotated.secret, previous_secret_expires_at=rotated.previous_secret_expires_at)
+    return SecretRotated(secret=secret, previous_secret_expires_at=rotated.previous_secret_expires_at)
 
 
 @router.get("/endpoints/{endpoint_id}/deliveries", summary="The endpoint's delivery log, newest first")

@@ -38,9 +38,10 @@ class WebhookEndpoint(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    secret: Mapped[str] = mapped_column(String(100))
+    # Sealed (webhooks/sealed_secrets.py): never stored in clear.
+    secret: Mapped[str] = mapped_column(String(200))
     # During a rotation the previous secret signs too, until it expires, so a partner can switch over.
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     rate_limit_per_second: Mapped[int] = mapped_column(Integer)
     # The rate limit's state, shared by every gateway replica (the generic cell rate algorithm): the

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_svc.models import WebhookDelivery, WebhookEndpoint
 from gateway_svc.models.webhooks import webhook_id_of
+from gateway_svc.webhooks.sealed_secrets import SecretBox
 from qunyun_shared.db import one_of
 
 # An endpoint may send up to a second's worth of its rate at once; beyond that, sends are spread out.
@@ -65,9 +66,10 @@ async def claim_due(
     lease: timedelta,
     room: Mapping[uuid.UUID, int],
     default_room: int,
+    box: SecretBox,
 ) -> Claimed:
     """Takes up to `limit` due deliveries, at most `room` (else `default_room`) of any one endpoint and no
-    more than its rate limit allows now; they stay taken for `lease`."""
+    more than its rate limit allows now; they stay taken for `lease`, with the endpoint's secrets opened."""
     full = [endpoint_id for endpoint_id, free in room.items() if free <= 0]
     rows = list(await session.execute(_due(now=now, limit=limit, excluded=full)))
     by_endpoint: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
@@ -80,7 +82,15 @@ async def claim_due(
         wanted = due[: room.get(endpoint.id, default_room)]
         cut_short = cut_short or len(wanted) < len(due)
         granted = await _take_sends(session, endpoint, len(wanted), now)
-        claims += [_claim(row, endpoint, now, now + lease) for row in wanted[:granted]]
+        if granted:
+            secrets = box.active(
+                endpoint_id=endpoint.id,
+                secret=endpoint.secret,
+                previous=endpoint.previous_secret,
+                previous_expires_at=endpoint.previous_secret_expires_at,
+                now=now,
+            )
+            claims += [_claim(row, endpoint, secrets, now + lease) for row in wanted[:granted]]
     if claims:
         await session.execute(
             update(_DELIVERIES)
@@ -149,24 +159,15 @@ async def _take_sends(session: AsyncSession, endpoint: Row[Any], wanted: int, no
     return granted if booked is not None else 0
 
 
-def _claim(row: Row[Any], endpoint: Row[Any], now: datetime, leased_until: datetime) -> Claim:
+def _claim(row: Row[Any], endpoint: Row[Any], secrets: tuple[str, ...], leased_until: datetime) -> Claim:
     return Claim(
         delivery_id=row.id,
         endpoint_id=endpoint.id,
         tenant_id=endpoint.tenant_id,
         url=endpoint.url,
-        secrets=active_secrets(endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_expires_at, now),
+        secrets=secrets,
         body=row.body.encode(),
         attempts=row.attempts,
         endpoint_failing=endpoint.consecutive_failures > 0,
         leased_until=leased_until,
     )
-
-
-def active_secrets(
-    secret: str, previous: str | None, previous_expires_at: datetime | None, now: datetime
-) -> tuple[str, ...]:
-    """The secrets a delivery is signed with now: the current one, and the previous one until it expires."""
-    if previous and previous_expires_at is not None and previous_expires_at > now:
-        return (secret, previous)
-    return (secret,)

@@ -28,6 +28,7 @@ from gateway_svc.webhooks.deliveries import retention_sweep
 from gateway_svc.webhooks.flight import Flight
 from gateway_svc.webhooks.outcomes import Outcome, RetryPolicy, record
 from gateway_svc.webhooks.schedule import DisablePolicy
+from gateway_svc.webhooks.sealed_secrets import SecretBox
 from gateway_svc.webhooks.transport import GuardedResolver, delivery_session, send
 from qunyun_shared.db import create_engine, create_sessionmaker
 from qunyun_shared.outbox import Outbox
@@ -54,6 +55,7 @@ class Dispatcher:
     def __init__(self, *, outbox: Outbox, settings: Settings) -> None:
         self.outbox = outbox
         self.settings = settings
+        self.box = SecretBox(settings.webhook_secret_key.get_secret_value())
         self.timeout = timedelta(seconds=settings.webhook_timeout_seconds)
         self.lease = self.timeout * _LEASE_ROUNDS + _LEASE_SLACK
         self.policy = RetryPolicy(
@@ -118,6 +120,7 @@ class Dispatcher:
                     lease=self.lease,
                     room=flight.room_by_endpoint(),
                     default_room=flight.first_depth,
+                    box=self.box,
                 )
         except Exception:
             # The database is away: what is claimed keeps going out; claiming resumes after a pause.

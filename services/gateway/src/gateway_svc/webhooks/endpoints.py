@@ -18,6 +18,7 @@ from gateway_svc.webhooks.deliveries import fail_pending
 from gateway_svc.webhooks.exceptions import EndpointNotFound, TooManyEndpoints, UnknownEventType
 from gateway_svc.webhooks.fanout import PUBLIC_EVENT_TYPES
 from gateway_svc.webhooks.schemas import EndpointCreate, EndpointRead, EndpointUpdate, FailureNotice
+from gateway_svc.webhooks.sealed_secrets import SecretBox
 from gateway_svc.webhooks.targets import check_target
 from qunyun_shared.identity import Identity
 
@@ -46,9 +47,16 @@ def check_event_types(event_types: Sequence[str]) -> list[str]:
 
 
 async def create_endpoint(
-    *, session: AsyncSession, caller: Identity, endpoint_in: EndpointCreate, allow_private: bool, now: datetime
-) -> WebhookEndpoint:
-    """Subscribes a URL that passed the SSRF guard to public event types, with a fresh secret unless given one."""
+    *,
+    session: AsyncSession,
+    caller: Identity,
+    endpoint_in: EndpointCreate,
+    allow_private: bool,
+    box: SecretBox,
+    now: datetime,
+) -> tuple[WebhookEndpoint, str]:
+    """Subscribes a URL that passed the SSRF guard to public event types, with a fresh secret unless given one;
+    returns the endpoint and its secret in clear (to be shown once: only its sealed form is stored)."""
     event_types = check_event_types(endpoint_in.event_types)
     if endpoint_in.secret is not None:
         signing.parse_secret(endpoint_in.secret)
@@ -59,13 +67,15 @@ async def create_endpoint(
     )
     if (count or 0) >= MAX_ENDPOINTS_PER_TENANT:
         raise TooManyEndpoints(f"A tenant has at most {MAX_ENDPOINTS_PER_TENANT} webhook endpoints.")
+    endpoint_id, secret = uuid.uuid4(), endpoint_in.secret or signing.generate_secret()
     endpoint = WebhookEndpoint(
+        id=endpoint_id,
         tenant_id=tenant_id,
         url=endpoint_in.url,
         description=endpoint_in.description,
         event_types=event_types,
         enabled=True,
-        secret=endpoint_in.secret or signing.generate_secret(),
+        secret=box.seal(secret, endpoint_id=endpoint_id),
         rate_limit_per_second=endpoint_in.rate_limit_per_second,
         created_by=caller.principal,
         created_at=now,
@@ -74,7 +84,7 @@ async def create_endpoint(
     )
     session.add(endpoint)
     await session.flush()
-    return endpoint
+    return endpoint, secret
 
 
 async def list_endpoints(*, session: AsyncSession, caller: Identity) -> Sequence[WebhookEndpoint]:
@@ -132,18 +142,19 @@ async def delete_endpoint(*, session: AsyncSession, endpoint: WebhookEndpoint) -
 
 
 async def rotate_secret(
-    *, session: AsyncSession, endpoint: WebhookEndpoint, overlap: timedelta, now: datetime
-) -> WebhookEndpoint:
-    """Gives the endpoint a new secret; the current one keeps signing beside it for `overlap`."""
+    *, session: AsyncSession, endpoint: WebhookEndpoint, overlap: timedelta, box: SecretBox, now: datetime
+) -> tuple[WebhookEndpoint, str]:
+    """Gives the endpoint a new secret, returned in clear; the current one keeps signing beside it for `overlap`."""
     if overlap > timedelta(0):
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_expires_at = now + overlap
     else:
         endpoint.previous_secret = endpoint.previous_secret_expires_at = None
-    endpoint.secret = signing.generate_secret()
+    secret = signing.generate_secret()
+    endpoint.secret = box.seal(secret, endpoint_id=endpoint.id)
     endpoint.updated_at = now
     await session.flush()
-    return endpoint
+    return endpoint, secret
 
 
 def read_endpoint(endpoint: WebhookEndpoint, *, now: datetime) -> EndpointRead:
