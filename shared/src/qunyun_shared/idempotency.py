@@ -1,4 +1,5 @@
-"""Idempotency keys for writes that move money (IETF draft `Idempotency-Key` header).
+"""Idempotency keys for writes (IETF draft `Idempotency-Key` header): every state-changing route takes one
+(`qunyun_shared.idempotent_routes`), and writes that move money require it.
 
 The key is claimed in the write's own transaction, before the write: a concurrent request with the
 same key waits on the claim's unique index until the first commits, then replays its response; if the
@@ -7,7 +8,10 @@ yields one effect and one response, and a failed attempt leaves nothing that wou
 """
 
 import asyncio
+import base64
 import hashlib
+import os
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,15 +20,17 @@ from typing import Annotated, Any
 
 import asyncpg
 import orjson
-from fastapi import Depends, Request
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from fastapi import Depends, Header
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, select, update
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, cast, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import Insert, Update
 from starlette.responses import Response
 
 from qunyun_shared.db import UtcDateTime
+from qunyun_shared.problem_responses import answers
 from qunyun_shared.problems import DomainError, InvalidInput
 from qunyun_shared.retention import pruning
 from qunyun_shared.runtime import Sweep
@@ -58,15 +64,31 @@ def idempotency_keys_table(metadata: MetaData) -> Table:
     )
 
 
+async def forget_answers_naming(session: AsyncSession, table: Table, *, tenant_id: str, member_id: uuid.UUID) -> None:
+    """Deletes the remembered answers that name a member (erasure): a replay afterwards writes afresh."""
+    await session.execute(
+        delete(table).where(table.c.tenant_id == tenant_id, cast(table.c.response, String).contains(str(member_id)))
+    )
+
+
 def expiry_sweep(table: Table) -> Sweep:
     """A `run_sweep` batch forgetting keys older than KEY_LIFETIME."""
     return pruning(table, table.c.created_at, KEY_LIFETIME)
 
 
-async def optional_key(request: Request) -> str | None:
+async def optional_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=HEADER,
+            max_length=MAX_KEY_LENGTH,
+            description="A key of your choosing (a UUID) for this one request: a repeat with the same key "
+            "within 24 hours is answered with the first outcome instead of writing again.",
+        ),
+    ] = None,
+) -> str | None:
     """The request's `Idempotency-Key`, if it sent one: a write that is safe to retry with it."""
-    key = request.headers.get(HEADER, "").strip()
-    _refuse_too_long(key)
+    key = (idempotency_key or "").strip()
     return key or None
 
 
@@ -75,6 +97,7 @@ def _refuse_too_long(key: str) -> None:
         raise InvalidInput(f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.", field=HEADER)
 
 
+@answers(400)
 async def required_key(key: Annotated[str | None, Depends(optional_key)]) -> str:
     """The request's `Idempotency-Key`; a write that moves money is refused without one."""
     if key is None:
@@ -82,14 +105,34 @@ async def required_key(key: Annotated[str | None, Depends(optional_key)]) -> str
     return key
 
 
-IdempotencyKey = Annotated[str, Depends(required_key)]
 OptionalIdempotencyKey = Annotated[str | None, Depends(optional_key)]
+IdempotencyKey = Annotated[str, Depends(required_key)]
+# On a route that moves money: `@router.post(..., dependencies=[KEY_REQUIRED])`.
+KEY_REQUIRED = Depends(required_key)
 
 
-def fingerprint(operation: str, body: BaseModel | None) -> str:
-    """What identifies a request besides its key: the operation (method and path) and the parsed body."""
-    payload = body.model_dump(mode="json") if body is not None else None
+def fingerprint(operation: str, body: BaseModel | bytes | None) -> str:
+    """What identifies a request besides its key: the operation (method and path) and the body, parsed
+    when the route parses it (so a retry serialising it differently is the same request)."""
+    payload: Any = None  # no body, as an empty one
+    if isinstance(body, BaseModel):
+        payload = body.model_dump(mode="json")
+    elif body:
+        payload = hashlib.sha256(body).hexdigest()
     return hashlib.sha256(operation.encode() + b"\n" + orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a write answered: its status and JSON body (None when the status has none)."""
+
+    status_code: int
+    body: Any
+
+    def response(self, headers: dict[str, str] | None = None) -> Response:
+        if self.body is None and self.status_code in (204, 304):
+            return Response(status_code=self.status_code, headers=headers)
+        return Response(orjson.dumps(self.body), self.status_code, headers, media_type="application/json")
 
 
 async def once(
@@ -99,42 +142,45 @@ async def once(
     tenant_id: str,
     key: str,
     fingerprint: str,
-    perform: Callable[[], Awaitable[BaseModel]],
-    status_code: int = 201,
+    perform: Callable[[], Awaitable[Answer]],
+    sealed: bool = False,
 ) -> Response:
-    """Runs `perform` once per (tenant, key) and answers every repeat with the first response."""
+    """Runs `perform` once per (tenant, key) and answers every repeat with the first answer; the answer is
+    remembered in the session's transaction, so it commits with the write or not at all.
+
+    `sealed` is for answers holding secrets (an API key shown once): the key is kept as a digest and the
+    answer encrypted with a key derived from the client's key, so the table alone gives away neither."""
     dialect = session.get_bind().dialect.name
-    while not await _claim(session, dialect, table, tenant_id, key, fingerprint):
-        stored = await _stored(session, table, tenant_id, key)
+    kept_key = _digest(key) if sealed else key
+    while not await _claim(session, dialect, table, tenant_id, kept_key, fingerprint):
+        stored = await _stored(session, table, tenant_id, kept_key)
         if stored is not None:
-            return _replayed(stored, key, fingerprint)
+            return _replayed(stored, key, fingerprint, tenant_id if sealed else None)
         # The key expired between the claim and the look-up (expiry_sweep): it is free again.
-    body = (await perform()).model_dump(mode="json")
-    answer = {"tenant": tenant_id, "claimed_key": key, "status": status_code, "body": body}
-    await session.execute(_answer_statement(table), answer)
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    answer = await perform()
+    body = _sealed(answer.body, key, tenant_id) if sealed else answer.body
+    remembered = {"tenant": tenant_id, "claimed_key": kept_key, "status": answer.status_code, "body": body}
+    await session.execute(_answer_statement(table), remembered)
+    return answer.response()
 
 
-async def request_once(
-    request: Request,
-    session: AsyncSession,
-    table: Table,
-    *,
-    tenant_id: str,
-    key: str,
-    body: BaseModel | None,
-    perform: Callable[[], Awaitable[BaseModel]],
-) -> Response:
-    """`once` for an API request: the operation is its method and path, so one key cannot stand for
-    two different writes."""
-    return await once(
-        session,
-        table,
-        tenant_id=tenant_id,
-        key=key,
-        fingerprint=fingerprint(f"{request.method} {request.url.path}", body),
-        perform=perform,
-    )
+def _digest(key: str) -> str:
+    return hashlib.sha256(b"qunyun idempotency key\n" + key.encode()).hexdigest()
+
+
+def _cipher(key: str) -> AESGCM:
+    return AESGCM(hashlib.sha256(b"qunyun idempotency seal\n" + key.encode()).digest())
+
+
+def _sealed(body: Any, key: str, tenant_id: str) -> dict[str, str]:
+    nonce = os.urandom(12)
+    sealed = nonce + _cipher(key).encrypt(nonce, orjson.dumps(body), tenant_id.encode())
+    return {"sealed": base64.b64encode(sealed).decode()}
+
+
+def _unsealed(stored: Any, key: str, tenant_id: str) -> Any:
+    sealed = base64.b64decode(stored["sealed"])
+    return orjson.loads(_cipher(key).decrypt(sealed[:12], sealed[12:], tenant_id.encode()))
 
 
 class Refusals:
@@ -315,14 +361,11 @@ async def _stored(session: AsyncSession | AsyncConnection, table: Table, tenant_
     return _Stored(row.fingerprint, row.status_code, row.response) if row is not None else None
 
 
-def _replayed(stored: _Stored, key: str, fingerprint: str) -> Response:
+def _replayed(stored: _Stored, key: str, fingerprint: str, sealed_for: str | None = None) -> Response:
+    """The stored answer; `sealed_for` is the tenant whose sealed answer it is."""
     if stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             f"{HEADER} {key!r} was used for a different request; use a new key for a new request.", field=HEADER
         )
-    return Response(
-        orjson.dumps(stored.response),
-        status_code=stored.status_code,
-        media_type="application/json",
-        headers={REPLAYED_HEADER: "true"},
-    )
+    body = _unsealed(stored.response, key, sealed_for) if sealed_for is not None else stored.response
+    return Answer(stored.status_code, body).response({REPLAYED_HEADER: "true"})

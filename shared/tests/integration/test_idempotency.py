@@ -10,7 +10,6 @@ import asyncpg
 import orjson
 import pytest
 import pytest_asyncio
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -27,8 +26,8 @@ KEYS = idempotency.idempotency_keys_table(METADATA)
 TENANT = "tenant-a"
 
 
-class Bought(BaseModel):
-    order_id: str
+def bought(order_id: str) -> idempotency.Answer:
+    return idempotency.Answer(201, {"order_id": order_id})
 
 
 class SoldOut(Conflict):
@@ -62,8 +61,8 @@ async def keys_held(engine: AsyncEngine) -> int:
 async def test_a_refusal_writes_nothing_and_an_earlier_answer_is_replayed(engine: AsyncEngine) -> None:
     async with AsyncSession(engine) as session, session.begin():
 
-        async def buy() -> Bought:
-            return Bought(order_id="o-1")
+        async def buy() -> idempotency.Answer:
+            return bought("o-1")
 
         await idempotency.once(session, KEYS, tenant_id=TENANT, key="bought", fingerprint="buy", perform=buy)
     assert await refuse(engine, "fresh") == (409, "sold-out")
@@ -75,8 +74,8 @@ async def test_a_refusal_writes_nothing_and_an_earlier_answer_is_replayed(engine
 async def test_refusals_arriving_together_are_each_answered_as_if_alone(engine: AsyncEngine) -> None:
     async with AsyncSession(engine) as session, session.begin():
 
-        async def buy() -> Bought:
-            return Bought(order_id="o-3")
+        async def buy() -> idempotency.Answer:
+            return bought("o-3")
 
         await idempotency.once(session, KEYS, tenant_id=TENANT, key="bought", fingerprint="buy", perform=buy)
     refusals = idempotency.Refusals(engine, KEYS)
@@ -104,10 +103,10 @@ async def test_a_refusal_waits_for_a_request_in_flight_with_its_key(engine: Asyn
     async def first_request() -> None:
         async with AsyncSession(engine) as session, session.begin():
 
-            async def buy() -> Bought:
+            async def buy() -> idempotency.Answer:
                 holding.set()
                 await release.wait()  # the claim is taken, not yet committed
-                return Bought(order_id="o-2")
+                return bought("o-2")
 
             await idempotency.once(session, KEYS, tenant_id=TENANT, key="racing", fingerprint="buy", perform=buy)
 
@@ -125,8 +124,8 @@ async def test_a_key_answers_its_repeats_for_a_day_then_is_forgotten(engine: Asy
     orders = iter(["o-1", "o-2"])
 
     async def buy_once_with(key: str) -> object:
-        async def buy() -> Bought:
-            return Bought(order_id=next(orders))
+        async def buy() -> idempotency.Answer:
+            return bought(next(orders))
 
         async with AsyncSession(engine) as session, session.begin():
             response = await idempotency.once(session, KEYS, tenant_id=TENANT, key=key, fingerprint="buy", perform=buy)
@@ -162,8 +161,8 @@ async def test_a_key_expiring_between_its_claim_and_its_look_up_is_claimed_again
 
     monkeypatch.setattr(idempotency, "_claim", claim_then_expire)
 
-    async def buy() -> Bought:
-        return Bought(order_id="o-1")
+    async def buy() -> idempotency.Answer:
+        return bought("o-1")
 
     async with AsyncSession(engine) as session, session.begin():
         response = await idempotency.once(session, KEYS, tenant_id=TENANT, key="k", fingerprint="buy", perform=buy)

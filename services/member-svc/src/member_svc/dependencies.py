@@ -4,7 +4,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from member_svc.models import IDEMPOTENCY_KEYS
 from member_svc.personal_data import PersonalDataCipher
+from qunyun_shared.idempotent_routes import route_class
+
+# Every router's class: each write answers a repeat of its Idempotency-Key with its first answer.
+IdempotentRoute = route_class(IDEMPOTENCY_KEYS)
 
 
 async def get_cipher(request: Request) -> PersonalDataCipher:

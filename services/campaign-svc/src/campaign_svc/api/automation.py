@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from campaign_svc import automation
+from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.schemas.automation import (
     Playbook,
     PlaybookCreate,
@@ -18,7 +19,7 @@ from campaign_svc.schemas.automation import (
 )
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
-router = APIRouter(prefix="/campaigns/automations", tags=["automation"])
+router = APIRouter(prefix="/campaigns/automations", tags=["automation"], route_class=IdempotentRoute)
 
 PageSize = Annotated[int, Query(ge=1, le=200)]
 

@@ -4,11 +4,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
-from starlette.responses import Response
+from fastapi import APIRouter, Query, status
 
 from campaign_svc import campaigns, flash_sales, group_buys, referrals
-from campaign_svc.api.idempotent import once
+from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.schemas.campaigns import CampaignCreate, CampaignKind, CampaignRead, CampaignReport, CampaignStatus
 from campaign_svc.schemas.orders import OrderRead
 from campaign_svc.schemas.sales import (
@@ -22,9 +21,9 @@ from campaign_svc.schemas.sales import (
     TeamView,
 )
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
-from qunyun_shared.idempotency import IdempotencyKey
+from qunyun_shared.idempotency import KEY_REQUIRED
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/campaigns", tags=["campaigns"], route_class=IdempotentRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a campaign; one that starts now runs at once")
@@ -77,30 +76,26 @@ async def flash_sale_stock(campaign_id: uuid.UUID, session: DbSession, caller: C
     status_code=status.HTTP_201_CREATED,
     response_model=OrderRead,
     summary="Try to buy in a flash sale: an order, or 409 sold-out / purchase-limit-reached",
+    dependencies=[KEY_REQUIRED],
 )
 async def buy_in_flash_sale(
     campaign_id: uuid.UUID,
     body: FlashSaleAttempt,
-    request: Request,
-    key: IdempotencyKey,
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-) -> Response:
-    async def perform() -> OrderRead:
-        order = await flash_sales.buy(
-            session,
-            outbox,
-            caller.tenant_id,
-            campaign_id,
-            body.member_id,
-            body.quantity,
-            datetime.now(UTC),
-            body.community_id,
-        )
-        return OrderRead.model_validate(order)
-
-    return await once(request, session, caller, key, body, perform)
+) -> OrderRead:
+    order = await flash_sales.buy(
+        session,
+        outbox,
+        caller.tenant_id,
+        campaign_id,
+        body.member_id,
+        body.quantity,
+        datetime.now(UTC),
+        body.community_id,
+    )
+    return OrderRead.model_validate(order)
 
 
 @router.post(
@@ -108,23 +103,19 @@ async def buy_in_flash_sale(
     status_code=status.HTTP_201_CREATED,
     response_model=SeatTaken,
     summary="Open a group-buy team, its leader's order placed",
+    dependencies=[KEY_REQUIRED],
 )
 async def open_team(
     campaign_id: uuid.UUID,
     body: TeamSeatRequest,
-    request: Request,
-    key: IdempotencyKey,
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-) -> Response:
-    async def perform() -> SeatTaken:
-        team, order = await group_buys.open_team(
-            session, outbox, caller.tenant_id, campaign_id, body.member_id, datetime.now(UTC)
-        )
-        return SeatTaken(team=TeamRead.model_validate(team), order=OrderRead.model_validate(order))
-
-    return await once(request, session, caller, key, body, perform)
+) -> SeatTaken:
+    team, order = await group_buys.open_team(
+        session, outbox, caller.tenant_id, campaign_id, body.member_id, datetime.now(UTC)
+    )
+    return SeatTaken(team=TeamRead.model_validate(team), order=OrderRead.model_validate(order))
 
 
 @router.post(
@@ -132,24 +123,20 @@ async def open_team(
     status_code=status.HTTP_201_CREATED,
     response_model=SeatTaken,
     summary="Join a group-buy team; the last seat completes it",
+    dependencies=[KEY_REQUIRED],
 )
 async def join_team(
     campaign_id: uuid.UUID,
     team_id: uuid.UUID,
     body: TeamSeatRequest,
-    request: Request,
-    key: IdempotencyKey,
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-) -> Response:
-    async def perform() -> SeatTaken:
-        team, order = await group_buys.join_team(
-            session, outbox, caller.tenant_id, campaign_id, team_id, body.member_id, datetime.now(UTC)
-        )
-        return SeatTaken(team=TeamRead.model_validate(team), order=OrderRead.model_validate(order))
-
-    return await once(request, session, caller, key, body, perform)
+) -> SeatTaken:
+    team, order = await group_buys.join_team(
+        session, outbox, caller.tenant_id, campaign_id, team_id, body.member_id, datetime.now(UTC)
+    )
+    return SeatTaken(team=TeamRead.model_validate(team), order=OrderRead.model_validate(order))
 
 
 @router.get("/{campaign_id}/teams/{team_id}")

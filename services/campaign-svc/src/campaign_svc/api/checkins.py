@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, status
 
 from campaign_svc import checkins
+from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.schemas.checkins import CheckinCreate, CheckinProgress, CheckinRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
-router = APIRouter(prefix="/campaigns/{campaign_id}/checkins", tags=["check-ins"])
+router = APIRouter(prefix="/campaigns/{campaign_id}/checkins", tags=["check-ins"], route_class=IdempotentRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="A member checks in for today (the tenant's local day)")

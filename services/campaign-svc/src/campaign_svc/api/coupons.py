@@ -3,16 +3,15 @@
 import uuid
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, status
-from starlette.responses import Response
+from fastapi import APIRouter, status
 
 from campaign_svc import coupons
-from campaign_svc.api.idempotent import once
+from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.schemas.coupons import CouponIssue, CouponRead, CouponTemplateCreate, CouponTemplateRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.idempotency import IdempotencyKey
 
-router = APIRouter(prefix="/campaigns", tags=["coupons"])
+router = APIRouter(prefix="/campaigns", tags=["coupons"], route_class=IdempotentRoute)
 
 
 @router.post("/coupon-templates", status_code=status.HTTP_201_CREATED)
@@ -37,19 +36,15 @@ async def get_template(template_id: uuid.UUID, session: DbSession, caller: Curre
 async def issue_coupon(
     template_id: uuid.UUID,
     body: CouponIssue,
-    request: Request,
     key: IdempotencyKey,
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-) -> Response:
-    async def perform() -> CouponRead:
-        coupon = await coupons.issue(
-            session, outbox, caller.tenant_id, template_id, body.member_id, source=f"api:{key}", now=datetime.now(UTC)
-        )
-        return CouponRead.model_validate(coupon)
-
-    return await once(request, session, caller, key, body, perform)
+) -> CouponRead:
+    coupon = await coupons.issue(
+        session, outbox, caller.tenant_id, template_id, body.member_id, source=f"api:{key}", now=datetime.now(UTC)
+    )
+    return CouponRead.model_validate(coupon)
 
 
 @router.get("/coupons", summary="A member's coupons, newest first")

@@ -5,6 +5,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from campaign_svc import experiments
+from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.schemas.experiments import (
     ConversionCreate,
     ConversionRead,
@@ -16,7 +17,7 @@ from campaign_svc.schemas.experiments import (
 )
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
-router = APIRouter(prefix="/campaigns/experiments", tags=["experiments"])
+router = APIRouter(prefix="/campaigns/experiments", tags=["experiments"], route_class=IdempotentRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Start an A/B test; the first variant is the control")

@@ -3,16 +3,15 @@
 import uuid
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, status
-from starlette.responses import Response
+from fastapi import APIRouter, status
 
 from campaign_svc import lotteries
-from campaign_svc.api.idempotent import once
+from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.schemas.lotteries import DrawCreate, DrawRead, LotteryAudit
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
-from qunyun_shared.idempotency import IdempotencyKey
+from qunyun_shared.idempotency import KEY_REQUIRED
 
-router = APIRouter(prefix="/campaigns/{campaign_id}/lottery", tags=["lotteries"])
+router = APIRouter(prefix="/campaigns/{campaign_id}/lottery", tags=["lotteries"], route_class=IdempotentRoute)
 
 
 @router.post(
@@ -20,20 +19,16 @@ router = APIRouter(prefix="/campaigns/{campaign_id}/lottery", tags=["lotteries"]
     status_code=status.HTTP_201_CREATED,
     response_model=DrawRead,
     summary="Draw once for a member, within their limit (an Idempotency-Key is required: prizes cost money)",
+    dependencies=[KEY_REQUIRED],
 )
 async def draw(
     campaign_id: uuid.UUID,
     body: DrawCreate,
-    request: Request,
-    key: IdempotencyKey,
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-) -> Response:
-    async def perform() -> DrawRead:
-        return await lotteries.draw(session, outbox, caller.tenant_id, campaign_id, body.member_id, datetime.now(UTC))
-
-    return await once(request, session, caller, key, body, perform)
+) -> DrawRead:
+    return await lotteries.draw(session, outbox, caller.tenant_id, campaign_id, body.member_id, datetime.now(UTC))
 
 
 @router.get("/draws", summary="A member's draws, in the order drawn")

@@ -5,10 +5,11 @@ import uuid
 from fastapi import APIRouter
 
 from campaign_svc import audience
+from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.schemas.members import MemberRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
-router = APIRouter(prefix="/campaigns/members", tags=["members"])
+router = APIRouter(prefix="/campaigns/members", tags=["members"], route_class=IdempotentRoute)
 
 
 @router.get("/{member_id}", summary="A member as campaigns see them (consent, level, inviter)")

@@ -4,17 +4,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
-from starlette.responses import Response
+from fastapi import APIRouter, Query, status
 
 from campaign_svc import orders
-from campaign_svc.api.idempotent import once
+from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.schemas.orders import OrderCreate, OrderPage, OrderRead, RefundCreate
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
-from qunyun_shared.idempotency import IdempotencyKey
+from qunyun_shared.idempotency import KEY_REQUIRED
 from qunyun_shared.pagination import encode_time_cursor
 
-router = APIRouter(prefix="/campaigns/orders", tags=["orders"])
+router = APIRouter(prefix="/campaigns/orders", tags=["orders"], route_class=IdempotentRoute)
 
 
 @router.post(
@@ -22,20 +21,16 @@ router = APIRouter(prefix="/campaigns/orders", tags=["orders"])
     status_code=status.HTTP_201_CREATED,
     response_model=OrderRead,
     summary="Place an order, or push one from a merchant's shop (a repeated push returns the first result)",
+    dependencies=[KEY_REQUIRED],
 )
 async def place_order(
     body: OrderCreate,
-    request: Request,
-    key: IdempotencyKey,
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-) -> Response:
-    async def perform() -> OrderRead:
-        order = await orders.place(session, outbox, caller.tenant_id, body, datetime.now(UTC))
-        return OrderRead.model_validate(order)
-
-    return await once(request, session, caller, key, body, perform)
+) -> OrderRead:
+    order = await orders.place(session, outbox, caller.tenant_id, body, datetime.now(UTC))
+    return OrderRead.model_validate(order)
 
 
 @router.get("", summary="Orders, newest first, optionally one member's")
@@ -57,20 +52,17 @@ async def get_order(order_id: uuid.UUID, session: DbSession, caller: CurrentIden
     return OrderRead.model_validate(await orders.get_order(session, caller.tenant_id, order_id))
 
 
-@router.post("/{order_id}/payments", status_code=status.HTTP_201_CREATED, response_model=OrderRead)
+@router.post(
+    "/{order_id}/payments", status_code=status.HTTP_201_CREATED, response_model=OrderRead, dependencies=[KEY_REQUIRED]
+)
 async def pay_order(
     order_id: uuid.UUID,
-    request: Request,
-    key: IdempotencyKey,
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-) -> Response:
-    async def perform() -> OrderRead:
-        order = await orders.get_order(session, caller.tenant_id, order_id, lock=True)
-        return OrderRead.model_validate(await orders.pay(session, outbox, order, datetime.now(UTC)))
-
-    return await once(request, session, caller, key, None, perform)
+) -> OrderRead:
+    order = await orders.get_order(session, caller.tenant_id, order_id, lock=True)
+    return OrderRead.model_validate(await orders.pay(session, outbox, order, datetime.now(UTC)))
 
 
 @router.post("/{order_id}/cancel", summary="Cancel an unpaid order; its coupon, units and seat are given back")
@@ -79,19 +71,16 @@ async def cancel_order(order_id: uuid.UUID, session: DbSession, caller: CurrentI
     return OrderRead.model_validate(await orders.cancel(session, order, datetime.now(UTC)))
 
 
-@router.post("/{order_id}/refunds", status_code=status.HTTP_201_CREATED, response_model=OrderRead)
+@router.post(
+    "/{order_id}/refunds", status_code=status.HTTP_201_CREATED, response_model=OrderRead, dependencies=[KEY_REQUIRED]
+)
 async def refund_order(
     order_id: uuid.UUID,
     body: RefundCreate,
-    request: Request,
-    key: IdempotencyKey,
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-) -> Response:
-    async def perform() -> OrderRead:
-        order = await orders.get_order(session, caller.tenant_id, order_id, lock=True)
-        await orders.refund(session, outbox, order, body.amount_fen, body.reason, datetime.now(UTC))
-        return OrderRead.model_validate(order)
-
-    return await once(request, session, caller, key, body, perform)
+) -> OrderRead:
+    order = await orders.get_order(session, caller.tenant_id, order_id, lock=True)
+    await orders.refund(session, outbox, order, body.amount_fen, body.reason, datetime.now(UTC))
+    return OrderRead.model_validate(order)

@@ -3,10 +3,11 @@
 from fastapi import APIRouter
 
 from campaign_svc import tenants
+from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.schemas.tenants import TenantSettingsBody
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
-router = APIRouter(prefix="/campaigns/settings", tags=["settings"])
+router = APIRouter(prefix="/campaigns/settings", tags=["settings"], route_class=IdempotentRoute)
 
 
 @router.get("")

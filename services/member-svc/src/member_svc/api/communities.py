@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from member_svc import entry, service
+from member_svc.dependencies import IdempotentRoute
 from member_svc.schemas import (
     ApplicationRead,
     CommunityCreate,
@@ -17,7 +18,7 @@ from member_svc.schemas import (
 )
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
-router = APIRouter(prefix="/communities", tags=["communities"])
+router = APIRouter(prefix="/communities", tags=["communities"], route_class=IdempotentRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommunityRead)

@@ -6,12 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from member_svc import importing
+from member_svc.dependencies import IdempotentRoute
 from member_svc.exceptions import MalformedCsv
 from member_svc.schemas import ImportErrorsPage, ImportRead, ImportRowErrorRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
-
 from qunyun_shared.events.integers import INT32_MAX
-router = APIRouter(prefix="/members/imports", tags=["imports"])
+
+router = APIRouter(prefix="/members/imports", tags=["imports"], route_class=IdempotentRoute)
 
 _CSV_EXAMPLE = "nickname,phone,gender,age_band,region,persona_tags,active_hours,tags\n小雨妈妈,13812341234,female,25-34,上海,宝妈|烘焙爱好者,20|21,VIP\n"
 

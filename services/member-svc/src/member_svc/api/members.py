@@ -1,17 +1,16 @@
 """Routes for members: profiles, consent and personal-data rights."""
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import Response
 
 from member_svc import members, points, points_view, referrals, search, service, tags
-from member_svc.dependencies import Cipher
+from member_svc.dependencies import Cipher, IdempotentRoute
 from member_svc.exceptions import TagNotOnMember
-from member_svc.models import IDEMPOTENCY_KEYS
 from member_svc.schemas import (
     AgeBand,
     ConsentCreate,
@@ -38,40 +37,29 @@ from member_svc.schemas import (
     TagName,
 )
 from member_svc.search import MemberQuery
-from qunyun_shared import idempotency
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.events.analytics import Segment
 from qunyun_shared.idempotency import OptionalIdempotencyKey
+from qunyun_shared.idempotent_routes import read_only
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 
-router = APIRouter(prefix="/members", tags=["members"])
+# Keys this long go into the points ledger as they are (its sources had a key of at most 100 characters).
+_LEDGER_KEY_LENGTH = 100
+
+router = APIRouter(prefix="/members", tags=["members"], route_class=IdempotentRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MemberRead)
 async def create_member(
-    body: MemberCreate,
-    request: Request,
-    session: DbSession,
-    outbox: EventOutbox,
-    cipher: Cipher,
-    caller: CurrentIdentity,
-    idempotency_key: OptionalIdempotencyKey,
-) -> MemberRead | Response:
+    body: MemberCreate, session: DbSession, outbox: EventOutbox, cipher: Cipher, caller: CurrentIdentity
+) -> MemberRead:
     """With an `Idempotency-Key` (partners pushing members from their shops), a retried push answers
     with the first push's member instead of creating another."""
-
-    async def register() -> MemberRead:
-        member = await members.register(
-            session=session, outbox=outbox, cipher=cipher, tenant_id=caller.tenant_id, member_in=body
-        )
-        return (await members.view(session, cipher, caller, [member]))[0]
-
-    if idempotency_key is None:
-        return await register()
-    return await idempotency.request_once(
-        request, session, IDEMPOTENCY_KEYS, tenant_id=caller.tenant_id, key=idempotency_key, body=body, perform=register
+    member = await members.register(
+        session=session, outbox=outbox, cipher=cipher, tenant_id=caller.tenant_id, member_in=body
     )
+    return (await members.view(session, cipher, caller, [member]))[0]
 
 
 @router.get("", summary="Search members by tags, attributes, community, lifecycle and segment")
@@ -88,8 +76,8 @@ async def search_members(
     gender: Gender | None = None,
     age_band: AgeBand | None = None,
     region: Annotated[str | None, Query(max_length=64)] = None,
-    min_level: Annotated[int | None, Query(ge=0)] = None,
-    max_level: Annotated[int | None, Query(ge=0)] = None,
+    min_level: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    max_level: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     include_erased: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -115,6 +103,7 @@ async def search_members(
 
 
 @router.post("/lookup", summary="Find a member by phone (sent in the body, so it stays out of URLs and logs)")
+@read_only
 async def lookup_member(body: PhoneLookup, session: DbSession, cipher: Cipher, caller: CurrentIdentity) -> MemberRead:
     member = await members.find_by_phone(session=session, cipher=cipher, caller=caller, phone=body.phone)
     return (await members.view(session, cipher, caller, [member]))[0]
@@ -237,7 +226,7 @@ async def spend_points(
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+    idempotency_key: OptionalIdempotencyKey,
 ) -> PointsEntryRead:
     return await _change_points(points.spend, member_id, body, session, outbox, caller, idempotency_key)
 
@@ -249,7 +238,7 @@ async def grant_points(
     session: DbSession,
     outbox: EventOutbox,
     caller: CurrentIdentity,
-    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+    idempotency_key: OptionalIdempotencyKey,
 ) -> PointsEntryRead:
     return await _change_points(points.grant, member_id, body, session, outbox, caller, idempotency_key)
 
@@ -271,7 +260,15 @@ async def _change_points(
         member_id=member_id,
         points=body.points,
         note=body.note,
-        idempotency_key=idempotency_key,
+        idempotency_key=_ledger_key(idempotency_key),
         at=datetime.now(UTC),
     )
     return PointsEntryRead.model_validate(entry)
+
+
+def _ledger_key(idempotency_key: str | None) -> str | None:
+    """The key as the points ledger records it (it keeps a change's source beyond the key's 24 hours):
+    a long key by its digest, so that the source fits its column."""
+    if idempotency_key is None or len(idempotency_key) <= _LEDGER_KEY_LENGTH:
+        return idempotency_key
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()

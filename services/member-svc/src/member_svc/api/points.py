@@ -3,10 +3,11 @@
 from fastapi import APIRouter
 
 from member_svc import points
+from member_svc.dependencies import IdempotentRoute
 from member_svc.schemas import Levels, PointsPolicyBody
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
-router = APIRouter(prefix="/points", tags=["points"])
+router = APIRouter(prefix="/points", tags=["points"], route_class=IdempotentRoute)
 
 
 @router.get("/policy", summary="Earn rules, expiry and time zone (defaults until set)")

@@ -6,11 +6,12 @@ from fastapi import APIRouter, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import tags
+from member_svc.dependencies import IdempotentRoute
 from member_svc.models import TagRule
 from member_svc.schemas import TagRuleBody, TagRuleRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
-router = APIRouter(prefix="/tags", tags=["tags"])
+router = APIRouter(prefix="/tags", tags=["tags"], route_class=IdempotentRoute)
 
 
 @router.get("/rules")
