@@ -12,7 +12,8 @@ from analytics_svc.api import alerts as alert_routes
 from analytics_svc.api import cohorts, communities, kpis, members
 from analytics_svc.config import Settings
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import MESSAGING
+from analytics_svc.models import IDEMPOTENCY_KEYS, MESSAGING
+from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime
 
@@ -28,6 +29,7 @@ async def _analytics_resources(_app: FastAPI, runtime: ServiceRuntime) -> AsyncI
     runtime.run_sweep("community-health", evaluate_health, min(config.health_seconds, 60.0))
     evaluate_alerts = partial(alerts.evaluate_due, every=timedelta(seconds=config.alert_seconds))
     runtime.run_sweep("alerts", evaluate_alerts, min(config.alert_seconds, 60.0))
+    runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
     yield
 
 

@@ -5,7 +5,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from content_svc.config import Settings
+from content_svc.models import IDEMPOTENCY_KEYS
 from content_svc.screening import LexiconCache
+from qunyun_shared.idempotent_routes import route_class
+
+# Every router's class: each write answers a repeat of its Idempotency-Key with its first answer.
+IdempotentRoute = route_class(IDEMPOTENCY_KEYS)
 
 
 async def get_lexicons(request: Request) -> LexiconCache:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc.models import (
     ERASED_MEMBERS,
+    IDEMPOTENCY_KEYS,
     AttributedOrder,
     AudienceMember,
     ContentItem,
@@ -22,6 +23,7 @@ from content_svc.models import (
     Survey,
     SurveyAnswer,
 )
+from qunyun_shared import idempotency
 from qunyun_shared.erasure import remember_erased
 
 
@@ -41,6 +43,7 @@ async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid
                 .values(member_id=stranger)
             )
         await _anonymise_answers(session, tenant_id, member_id, stranger)
+        await idempotency.forget_answers_naming(session, IDEMPOTENCY_KEYS, tenant_id=tenant_id, member_id=member_id)
         posts = select(ContentItem.id).where(
             ContentItem.tenant_id == tenant_id, ContentItem.author_member_id == member_id
         )

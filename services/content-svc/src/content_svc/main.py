@@ -10,8 +10,9 @@ from content_svc import publishing
 from content_svc.api import communities, engagement, feed, items, moderation, surveys
 from content_svc.config import Settings
 from content_svc.handlers import HANDLERS
-from content_svc.models import MESSAGING
+from content_svc.models import IDEMPOTENCY_KEYS, MESSAGING
 from content_svc.screening import LexiconCache
+from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime
 
@@ -25,6 +26,7 @@ async def _content_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIter
     runtime.run_in_background(
         "publisher", lambda: publishing.run_publisher(runtime, settings.publish_poll_seconds, wakeup)
     )
+    runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
     yield
 
 

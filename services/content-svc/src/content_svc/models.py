@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from qunyun_shared.db import UtcDateTime, new_metadata
 from qunyun_shared.erasure import erased_members_table
+from qunyun_shared.idempotency import idempotency_keys_table
 from qunyun_shared.messaging import messaging_tables
 
 
@@ -29,6 +30,8 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 ERASED_MEMBERS = erased_members_table(Base.metadata)
+# What each write answered, by its Idempotency-Key, for a retry to be answered the same.
+IDEMPOTENCY_KEYS = idempotency_keys_table(Base.metadata)
 
 
 class Community(Base):

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from analytics_svc import alerts
+from analytics_svc.dependencies import IdempotentRoute
 from analytics_svc.schemas import AlertRead, AlertRuleCreate, AlertRuleRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
-router = APIRouter(prefix="/analytics/alerts", tags=["alerts"])
+router = APIRouter(prefix="/analytics/alerts", tags=["alerts"], route_class=IdempotentRoute)
 
 
 @router.post("/rules", status_code=status.HTTP_201_CREATED, summary="Watch a KPI: info, warning or critical")

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 
 from analytics_svc import cohorts, referrals, service
 from analytics_svc.cohorts import CohortRow
+from analytics_svc.dependencies import IdempotentRoute
 from analytics_svc.schemas import CohortRowRead, FunnelStepRead, ReferralsRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
-router = APIRouter(prefix="/analytics", tags=["cohorts"])
+router = APIRouter(prefix="/analytics", tags=["cohorts"], route_class=IdempotentRoute)
 
 Start = Annotated[date, Query(alias="from")]
 End = Annotated[date, Query(alias="to")]

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 
 from analytics_svc import health, kpi_windows, service
 from analytics_svc.activity import day_of
+from analytics_svc.dependencies import IdempotentRoute
 from analytics_svc.schemas import CommunityKpis, CommunityMemberCount, ContentRank, HealthRead, MetricRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
-router = APIRouter(prefix="/analytics/communities", tags=["communities"])
+router = APIRouter(prefix="/analytics/communities", tags=["communities"], route_class=IdempotentRoute)
 
 
 @router.get("/{community_id}/members", response_model=CommunityMemberCount)

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from analytics_svc import kpis, service
+from analytics_svc.dependencies import IdempotentRoute
 from analytics_svc.kpis import Granularity
 from analytics_svc.schemas import KpiBreakdown, KpiByCommunity, KpiDefinition, KpiPoint, KpiSeries
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
-router = APIRouter(prefix="/analytics/kpis", tags=["kpis"])
+router = APIRouter(prefix="/analytics/kpis", tags=["kpis"], route_class=IdempotentRoute)
 
 Start = Annotated[date, Query(alias="from", description="First day (reporting zone Asia/Shanghai).")]
 End = Annotated[date, Query(alias="to", description="Last day, inclusive.")]

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 
 from analytics_svc import service
+from analytics_svc.dependencies import IdempotentRoute
 from analytics_svc.schemas import MemberScores, Recomputed, SegmentCount
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
-router = APIRouter(prefix="/analytics", tags=["segments"])
+router = APIRouter(prefix="/analytics", tags=["segments"], route_class=IdempotentRoute)
 
 
 @router.get("/members/{member_id}", summary="A member's RFM scores, segment, churn risk and lifetime value")

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from content_svc import audience, calendar
-from content_svc.dependencies import ContentSettings
+from content_svc.dependencies import ContentSettings, IdempotentRoute
 from content_svc.schemas import CommunityAudience, PlacementRead, PushPolicy, SlotSuggestion
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 from qunyun_shared.events.content import ContentType
 from qunyun_shared.problems import InvalidInput
 
-router = APIRouter(prefix="/content/communities", tags=["calendar"])
+router = APIRouter(prefix="/content/communities", tags=["calendar"], route_class=IdempotentRoute)
 
 _LONGEST_RANGE = timedelta(days=92)
 

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from content_svc import engagement
+from content_svc.dependencies import IdempotentRoute
 from content_svc.schemas import EngagementBatch, EngagementRead, EngagementReceipt
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.problems import InvalidInput
 
-router = APIRouter(prefix="/content", tags=["engagement"])
+router = APIRouter(prefix="/content", tags=["engagement"], route_class=IdempotentRoute)
 
 
 @router.post(

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from content_svc import feed
-from content_svc.dependencies import ContentSettings
+from content_svc.dependencies import ContentSettings, IdempotentRoute
 from content_svc.schemas import ContentRead, FeedEntry, FeedPage
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
-router = APIRouter(prefix="/content", tags=["feed"])
+router = APIRouter(prefix="/content", tags=["feed"], route_class=IdempotentRoute)
 
 
 @router.get(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from content_svc import calendar, engagement, items
-from content_svc.dependencies import Lexicons
+from content_svc.dependencies import IdempotentRoute, Lexicons
 from content_svc.schemas import (
     ContentCreate,
     ContentRead,
@@ -21,7 +21,7 @@ from content_svc.schemas import (
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.events.content import ContentType
 
-router = APIRouter(prefix="/content", tags=["content"])
+router = APIRouter(prefix="/content", tags=["content"], route_class=IdempotentRoute)
 
 
 class ContentPage(BaseModel):

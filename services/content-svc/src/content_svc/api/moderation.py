@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from content_svc import items, screening
-from content_svc.dependencies import Lexicons
+from content_svc.dependencies import IdempotentRoute, Lexicons
 from content_svc.moderation import moderate
 from content_svc.schemas import (
     FindingRead,
@@ -18,9 +18,10 @@ from content_svc.schemas import (
     VerdictRead,
 )
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.idempotent_routes import read_only
 from qunyun_shared.problems import NotFound
 
-router = APIRouter(prefix="/content", tags=["moderation"])
+router = APIRouter(prefix="/content", tags=["moderation"], route_class=IdempotentRoute)
 
 
 @router.get("/lexicon", summary="The tenant's own terms (the built-in advertising-law terms apply besides)")
@@ -47,6 +48,7 @@ async def remove_term(term: str, session: DbSession, caller: CurrentIdentity) ->
 
 
 @router.post("/moderation/check", summary="What moderation would do with a text; nothing is stored")
+@read_only
 async def check(body: ModerationCheck, session: DbSession, lexicons: Lexicons, caller: CurrentIdentity) -> VerdictRead:
     verdict = moderate(body.text, await lexicons.lexicon_for(session, caller.tenant_id), ugc=body.ugc)
     return VerdictRead(

@@ -5,11 +5,11 @@ import uuid
 from fastapi import APIRouter, status
 
 from content_svc import surveys
-from content_svc.dependencies import Lexicons
+from content_svc.dependencies import IdempotentRoute, Lexicons
 from content_svc.schemas import SurveyAnswerCreate, SurveyAnswerRead, SurveyCreate, SurveyRead, SurveyResults
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
-router = APIRouter(prefix="/content/surveys", tags=["surveys"])
+router = APIRouter(prefix="/content/surveys", tags=["surveys"], route_class=IdempotentRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a survey and the activity item carrying it")
