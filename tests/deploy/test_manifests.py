@@ -25,7 +25,7 @@ K8S_DIR = ROOT / "deploy" / "k8s"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 COMPOSE_SCHEMA = Path(__file__).with_name("compose-spec.json")
 ENV_EXAMPLE = ROOT / "deploy" / "compose" / "env.example"
-POSTGRES_INIT_SQL = ROOT / "deploy" / "compose" / "postgres-init.sql"
+POSTGRES_INIT = ROOT / "deploy" / "compose" / "postgres-init.sh"
 KUBERNETES_VERSION = "1.35.0"
 SECRET_NAME = "qunyun-secrets"
 # Referenced by the gateway's pods only: the key that signs operators' access tokens.
@@ -110,8 +110,14 @@ def env_names(container: dict[str, Any], config_maps: dict[str, dict[str, str]])
     return names
 
 
-def created_databases(sql: str) -> set[str]:
-    return set(re.findall(r"CREATE DATABASE (\w+)", sql, flags=re.IGNORECASE))
+def service_databases(script: str) -> dict[str, str]:
+    """{database (and its owning role): the variable holding that role's password} of the init script."""
+    return dict(re.findall(r'^service_database (\w+) "\$\{(\w+):\?\}"$', script, flags=re.MULTILINE))
+
+
+def database_secret(service: Service) -> str:
+    """The Secret of one service's database role: `url` for the service, `password` for postgres."""
+    return f"{service.dir}-database"
 
 
 # --- Kubernetes ------------------------------------------------------------------------------
@@ -163,7 +169,8 @@ def test_secrets_are_only_referenced_never_committed() -> None:
             for entry in container.get("env", []):
                 secret = entry.get("valueFrom", {}).get("secretKeyRef")
                 if secret:
-                    assert secret["name"] in {SECRET_NAME, GATEWAY_SECRET_NAME}, f"{where}: {entry['name']}"
+                    allowed = {SECRET_NAME, GATEWAY_SECRET_NAME, *map(database_secret, SERVICES)}
+                    assert secret["name"] in allowed, f"{where}: {entry['name']}"
 
 
 def test_only_the_gateway_holds_the_key_that_signs_access_tokens() -> None:
@@ -254,9 +261,47 @@ def test_network_policy_admits_outside_traffic_to_the_gateway_only() -> None:
 
 def test_postgres_creates_one_database_per_service_in_k8s_and_compose() -> None:
     config_map = k8s_object(K8S_DIR / "postgres.yaml", "ConfigMap", "postgres-init")
-    expected = {service.database for service in SERVICES}
-    assert created_databases("\n".join(config_map["data"].values())) == expected
-    assert created_databases(POSTGRES_INIT_SQL.read_text()) == expected
+    script = POSTGRES_INIT.read_text()
+    assert config_map["data"] == {"10-databases.sh": script}
+    assert set(service_databases(script)) == {service.database for service in SERVICES}
+    # Each owned by its own role, which holds no other power and which nobody else may connect as.
+    for clause in (
+        "OWNER %I', :'name', :'name'",
+        "NOSUPERUSER NOCREATEDB NOCREATEROLE",
+        "REVOKE ALL ON DATABASE %I FROM PUBLIC",
+    ):
+        assert clause in script
+
+
+def test_each_k8s_service_connects_as_its_own_role_from_its_own_secret() -> None:
+    variables = service_databases(POSTGRES_INIT.read_text())
+    postgres = k8s_object(K8S_DIR / "postgres.yaml", "StatefulSet", "postgres")["spec"]["template"]["spec"]
+    [server] = postgres["containers"]
+    passwords = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in server["env"] if e["name"].endswith("_DB_PASSWORD")}
+    assert passwords == {
+        variables[service.database]: {"name": database_secret(service), "key": "password"} for service in SERVICES
+    }
+    for service in SERVICES:
+        pod = k8s_object(K8S_DIR / f"{service.dir}.yaml", "Deployment", service.dir)["spec"]["template"]["spec"]
+        for container in containers(pod):
+            refs = [
+                e["valueFrom"]["secretKeyRef"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})
+            ]
+            databases = [ref for ref in refs if ref["name"].endswith("-database")]
+            assert databases == [{"name": database_secret(service), "key": "url"}], f"{service.dir} {container['name']}"
+
+
+def test_each_compose_service_connects_as_its_own_role() -> None:
+    variables = service_databases(POSTGRES_INIT.read_text())
+    services = compose()["services"]
+    assert set(variables.values()) <= set(services["postgres"]["environment"])
+    for service in SERVICES:
+        own = variables[service.database]
+        for name in (service.dir, f"{service.dir}-migrate"):
+            url = services[name]["environment"]["DATABASE_URL"]
+            assert url == f"postgresql+asyncpg://{service.database}:${{{own}}}@postgres:5432/{service.database}", name
+            others = set(variables.values()) - {own} | {"POSTGRES_PASSWORD"}
+            assert not [o for o in others if o in json.dumps(services[name]["environment"])], name
 
 
 def test_topics_job_runs_the_shared_command_from_the_gateway_image() -> None:
