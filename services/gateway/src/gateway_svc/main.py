@@ -13,12 +13,13 @@ from gateway_svc.api import admin, api_keys, auth, docs, operators, proxy, rate_
 from gateway_svc.config import Settings
 from gateway_svc.credentials import CallerResolver
 from gateway_svc.exceptions import PasswordHashingBusy
-from gateway_svc.models import MESSAGING
+from gateway_svc.models import IDEMPOTENCY_KEYS, MESSAGING
 from gateway_svc.proxy import open_router
 from gateway_svc.ratelimit.admission import open_rate_limits
 from gateway_svc.ratelimit.headers import RateLimitHeaders
 from gateway_svc.webhooks.dispatcher import start_dispatching
 from gateway_svc.webhooks.fanout import HANDLERS
+from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.problems import problem
 from qunyun_shared.runtime import ServiceRuntime
@@ -47,6 +48,7 @@ async def _upstream_clients(app: FastAPI, runtime: ServiceRuntime) -> AsyncItera
         )
         limit_hashing(concurrency=settings.password_hashing_concurrency, queue=settings.password_hashing_queue)
         start_dispatching(runtime)
+        runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
         yield
 
 

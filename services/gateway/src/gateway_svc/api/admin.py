@@ -4,10 +4,11 @@ from fastapi import APIRouter, status
 
 from gateway_svc import credentials
 from gateway_svc.dependencies import PlatformAdmin
+from gateway_svc.idempotency import PlatformRoute
 from gateway_svc.schemas import TenantCreate, TenantCreated
 from qunyun_shared.dependencies import DbSession
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[PlatformAdmin])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[PlatformAdmin], route_class=PlatformRoute)
 
 
 @router.post("/tenants", status_code=status.HTTP_201_CREATED, response_model=TenantCreated)

@@ -7,10 +7,11 @@ from fastapi import APIRouter, status
 
 from gateway_svc import access, credentials
 from gateway_svc.dependencies import Caller
+from gateway_svc.idempotency import TenantRoute
 from gateway_svc.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyRead
 from qunyun_shared.dependencies import DbSession
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
+router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"], route_class=TenantRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyIssued)

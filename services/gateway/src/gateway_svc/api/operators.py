@@ -9,9 +9,10 @@ from gateway_svc import access
 from gateway_svc.accounts import operators
 from gateway_svc.accounts.schemas import OperatorCreate, OperatorRead, OperatorUpdate
 from gateway_svc.dependencies import Caller
+from gateway_svc.idempotency import TenantRoute
 from qunyun_shared.dependencies import DbSession
 
-router = APIRouter(prefix="/api/v1/operators", tags=["operators"])
+router = APIRouter(prefix="/api/v1/operators", tags=["operators"], route_class=TenantRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OperatorRead)

@@ -5,11 +5,17 @@ import uuid
 from fastapi import APIRouter
 
 from gateway_svc.dependencies import PlatformAdmin, RateLimitsDep
+from gateway_svc.idempotency import PlatformRoute
 from gateway_svc.ratelimit import plans
 from gateway_svc.ratelimit.schemas import RateLimitPlanRead, RateLimitPlanUpdate
 from qunyun_shared.dependencies import DbSession
 
-router = APIRouter(prefix="/admin/tenants/{tenant_id}/rate-limits", tags=["admin"], dependencies=[PlatformAdmin])
+router = APIRouter(
+    prefix="/admin/tenants/{tenant_id}/rate-limits",
+    tags=["admin"],
+    dependencies=[PlatformAdmin],
+    route_class=PlatformRoute,
+)
 
 
 @router.get("", response_model=RateLimitPlanRead, summary="The rate-limit plan a tenant is on")

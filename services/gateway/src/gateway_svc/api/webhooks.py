@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from gateway_svc import access
 from gateway_svc.config import Settings
 from gateway_svc.dependencies import Caller
+from gateway_svc.idempotency import TenantRoute
 from gateway_svc.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks import deliveries, endpoints
 from gateway_svc.webhooks.schemas import (
@@ -63,7 +64,9 @@ async def secret_box(settings: WebhookSettings) -> SecretBox:
 
 WebhookSecretBox = Annotated[SecretBox, Depends(secret_box)]
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], dependencies=[Depends(may_manage_webhooks)])
+router = APIRouter(
+    prefix="/api/v1/webhooks", tags=["webhooks"], dependencies=[Depends(may_manage_webhooks)], route_class=TenantRoute
+)
 
 
 @router.get("/event-types", summary="The event types an endpoint can subscribe to")

@@ -1,7 +1,7 @@
 """gateway tables: tenants, their credentials and their webhook endpoints."""
 
 from gateway_svc.models.accounts import Operator, RefreshToken
-from gateway_svc.models.base import MESSAGING, Base
+from gateway_svc.models.base import IDEMPOTENCY_KEYS, MESSAGING, Base
 from gateway_svc.models.rate_limits import TenantRateLimit
 from gateway_svc.models.tenants import ApiKey, Tenant
 from gateway_svc.models.webhooks import (
@@ -14,6 +14,7 @@ from gateway_svc.models.webhooks import (
 
 __all__ = [
     "ERASED_MEMBERS",
+    "IDEMPOTENCY_KEYS",
     "MESSAGING",
     "ApiKey",
     "Base",

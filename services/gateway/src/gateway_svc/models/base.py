@@ -3,6 +3,7 @@
 from sqlalchemy.orm import DeclarativeBase
 
 from qunyun_shared.db import new_metadata
+from qunyun_shared.idempotency import idempotency_keys_table
 from qunyun_shared.messaging import messaging_tables
 
 
@@ -11,3 +12,5 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+# What each of the gateway's own writes answered, by its Idempotency-Key (sealed: the answers hold secrets).
+IDEMPOTENCY_KEYS = idempotency_keys_table(Base.metadata)

@@ -5,15 +5,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 IDEMPOTENCY_HEADER = "idempotency-key"
-# RFC 9110 9.2.2; POST and PATCH join them when they carry an Idempotency-Key the service honours.
+# RFC 9110 9.2.2; POST and PATCH join them when they carry an Idempotency-Key, which every service honours.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # The service (or a proxy in front of it) says it could not take the request now: it did nothing.
 RETRIED_STATUSES = frozenset({502, 503})
 
 
 def is_idempotent(method: str, headers: Mapping[str, str]) -> bool:
-    """Whether sending the request twice has the effect of sending it once."""
-    return method in IDEMPOTENT_METHODS or (method in ("POST", "PATCH") and IDEMPOTENCY_HEADER in headers)
+    """Whether sending the request twice has the effect of sending it once: every service answers a repeated
+    `Idempotency-Key` with its first answer (a blank one is no key)."""
+    keyed = bool(headers.get(IDEMPOTENCY_HEADER, "").strip())
+    return method in IDEMPOTENT_METHODS or (method in ("POST", "PATCH") and keyed)
 
 
 @dataclass(frozen=True, slots=True)
