@@ -8,12 +8,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qunyun_shared import health, logs, metrics, problems
+from qunyun_shared import health, logs, metrics, problem_responses, problems
 from qunyun_shared.correlation import CorrelationMiddleware
 from qunyun_shared.inbox import Handler
 from qunyun_shared.messaging import MessagingTables
 from qunyun_shared.runtime import ServiceRuntime
 from qunyun_shared.settings import ServiceSettings
+from qunyun_shared.storable_text import StorableTextOnly
 
 
 def create_service_app(
@@ -63,8 +64,10 @@ def create_service_app(
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
+    problem_responses.document(app)
     for inner in middleware:
         app.add_middleware(inner)
+    app.add_middleware(StorableTextOnly)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(CorrelationMiddleware)
     return app
