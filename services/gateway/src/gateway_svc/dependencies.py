@@ -13,6 +13,7 @@ from gateway_svc.proxy import UpstreamRouter
 from gateway_svc.ratelimit.admission import RateLimits
 from qunyun_shared.dependencies import Runtime
 from qunyun_shared.identity import Identity
+from qunyun_shared.problem_responses import answers
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key `qk_...` or an operator's access token from /api/v1/auth/login."
@@ -40,6 +41,7 @@ async def get_rate_limits(request: Request) -> RateLimits:
     return limits
 
 
+@answers(401, 429)
 async def current_caller(
     request: Request,
     resolver: Annotated[CallerResolver, Depends(get_resolver)],
@@ -57,6 +59,8 @@ async def current_caller(
     return await resolver.identify(presented, guard=limits.key_lookups(request))
 
 
+# The gateway's own routes check the caller's permission as they begin (403).
+@answers(403, 429)
 async def rate_limited_caller(
     request: Request,
     caller: Annotated[Identity, Depends(current_caller)],
@@ -67,6 +71,7 @@ async def rate_limited_caller(
     return caller
 
 
+@answers(401)
 async def platform_admin(
     runtime: Runtime, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:

@@ -10,9 +10,11 @@ from gateway_svc.accounts.schemas import PasswordChange, RefreshRequest, SignIn,
 from gateway_svc.config import Settings
 from gateway_svc.dependencies import Caller, RateLimitsDep, Tokens
 from gateway_svc.exceptions import InvalidCredentials
+from qunyun_shared import problem_responses
 from qunyun_shared.dependencies import DbSession, Runtime
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+_HASHING_BUSY = "Too many passwords are being checked at once: retry in a second."
 
 
 def _refresh_ttl(runtime: Runtime) -> timedelta:
@@ -21,7 +23,13 @@ def _refresh_ttl(runtime: Runtime) -> timedelta:
     return timedelta(days=settings.refresh_token_ttl_days)
 
 
-@router.post("/login", response_model=TokenPair)
+@router.post(
+    "/login",
+    response_model=TokenPair,
+    responses=problem_responses.of(
+        401, 429, 503, s401="Wrong email or password, or the operator is disabled.", s503=_HASHING_BUSY
+    ),
+)
 async def login(
     body: SignIn, request: Request, runtime: Runtime, tokens: Tokens, rate_limits: RateLimitsDep
 ) -> TokenPair:
@@ -40,7 +48,7 @@ async def login(
     return outcome
 
 
-@router.post("/refresh", response_model=TokenPair)
+@router.post("/refresh", response_model=TokenPair, responses=problem_responses.of(401))
 async def refresh(body: RefreshRequest, runtime: Runtime, tokens: Tokens) -> TokenPair:
     # A refusal may have revoked a stolen token's session: that commits before the 401 is raised.
     async with runtime.sessionmaker() as session, session.begin():
@@ -71,7 +79,7 @@ async def me(caller: Caller) -> WhoAmI:
     )
 
 
-@router.post("/password", response_model=TokenPair)
+@router.post("/password", response_model=TokenPair, responses=problem_responses.of(503, s503=_HASHING_BUSY))
 async def change_password(
     body: PasswordChange, caller: Caller, session: DbSession, runtime: Runtime, tokens: Tokens
 ) -> TokenPair:

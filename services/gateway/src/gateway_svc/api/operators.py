@@ -10,12 +10,14 @@ from gateway_svc.accounts import operators
 from gateway_svc.accounts.schemas import OperatorCreate, OperatorRead, OperatorUpdate
 from gateway_svc.dependencies import Caller
 from gateway_svc.idempotency import TenantRoute
+from qunyun_shared import problem_responses
 from qunyun_shared.dependencies import DbSession
 
 router = APIRouter(prefix="/api/v1/operators", tags=["operators"], route_class=TenantRoute)
+_HASHING_BUSY = problem_responses.of(503, s503="Too many passwords are being checked at once: retry in a second.")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=OperatorRead)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OperatorRead, responses=_HASHING_BUSY)
 async def create_operator(body: OperatorCreate, caller: Caller, session: DbSession) -> OperatorRead:
     access.require(caller, "operators:manage")
     operator = await operators.create_operator(
@@ -42,7 +44,7 @@ async def get_operator(operator_id: uuid.UUID, caller: Caller, session: DbSessio
     return operators.read(operator)
 
 
-@router.patch("/{operator_id}", response_model=OperatorRead)
+@router.patch("/{operator_id}", response_model=OperatorRead, responses=_HASHING_BUSY)
 async def update_operator(
     operator_id: uuid.UUID, body: OperatorUpdate, caller: Caller, session: DbSession
 ) -> OperatorRead:

@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway_svc.resources import RESOURCES, Service
 from qunyun_shared import identity
+from qunyun_shared.problem_responses import PROBLEM_SCHEMA, problem_response
 
 Document = dict[str, Any]
 
@@ -18,26 +19,15 @@ _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch"
 _INTERNAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # The gateway sets them itself; a client's are dropped.
 _GATEWAY_HEADERS = frozenset({identity.IDENTITY_HEADER})
-_PROBLEM_SCHEMA: Document = {
-    "title": "Problem",
-    "type": "object",
-    "description": "An error as RFC 9457 problem details (`application/problem+json`).",
-    "properties": {
-        "type": {"type": "string", "examples": ["https://qunyun.dev/problems/permission-denied"]},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-    },
-    "required": ["type", "title", "status", "detail"],
-}
 # What the gateway itself may answer to any proxied operation, before or instead of the service.
 _GATEWAY_RESPONSES = {
     "401": "The credential is missing, unknown, expired or revoked.",
     "403": "The credential lacks the permission the operation needs.",
+    "429": "The credential or its tenant is over its rate limit (see `Retry-After` and `RateLimit`).",
     "503": "The service is unreachable or resting after repeated failures (see `Retry-After`).",
     "504": "The service did not answer in time.",
 }
+_TOO_LARGE = "The body exceeds what the gateway forwards."
 
 
 def merge(
@@ -49,7 +39,7 @@ def merge(
     components = merged.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(security)
     schemas = components.setdefault("schemas", {})
-    schemas.setdefault("Problem", _PROBLEM_SCHEMA)
+    schemas.setdefault("Problem", PROBLEM_SCHEMA)
     renames = component_names({GATEWAY: merged} | {str(service): document for service, document in services.items()})
     paths = merged.setdefault("paths", {})
     operation_ids = {operation.get("operationId") for operation in _operations(paths)}
@@ -141,7 +131,10 @@ def _as_proxied(operation: Document, requirement: list[Any], operation_ids: set[
     operation["security"] = requirement
     responses = operation.setdefault("responses", {})
     for status, description in _GATEWAY_RESPONSES.items():
-        responses.setdefault(status, _problem_response(description))
+        responses.setdefault(status, problem_response(description))
+    if "requestBody" in operation:
+        responses.setdefault("413", problem_response(_TOO_LARGE))
+    operation["responses"] = dict(sorted(responses.items()))
     if operation.get("operationId") in operation_ids:
         operation["operationId"] = f"{service}_{operation['operationId']}"
     operation_ids.add(operation.get("operationId"))
@@ -156,13 +149,6 @@ def _strip_gateway_headers(item: Document) -> None:
                 for parameter in holder["parameters"]
                 if not (parameter.get("in") == "header" and parameter.get("name", "").lower() in _GATEWAY_HEADERS)
             ]
-
-
-def _problem_response(description: str) -> Document:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": {"$ref": _SCHEMAS + "Problem"}}},
-    }
 
 
 def _operations(paths: Mapping[str, Any]) -> list[Document]:
