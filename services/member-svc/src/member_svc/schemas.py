@@ -340,6 +340,9 @@ TagName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,:][^
 # What a tag rule may look at: profile attributes, counts from events, points, and other tags.
 TEXT_FIELDS = ("gender", "age_band", "region", "lifecycle", "segment")
 NUMBER_FIELDS = ("level", "orders", "order_total_fen", "participations", "points_balance", "points_lifetime")
+# What the fields' columns hold (64-bit money, 32-bit counts): a rule comparing with more could not be run.
+_INT32, _INT64 = (-(2**31), 2**31 - 1), (-(2**63), 2**63 - 1)
+_NUMBER_RANGES = {field: _INT64 if field == "order_total_fen" else _INT32 for field in NUMBER_FIELDS}
 MEMBERSHIP_FIELDS = ("has_tag", "in_community")
 RuleField = Literal[
     "gender",
@@ -377,6 +380,14 @@ class Condition(_Input):
             isinstance(v, int) and not isinstance(v, bool) for v in (value if isinstance(value, list) else [value])
         ):
             raise ValueError(f"{field} compares with whole numbers")
+        if field in NUMBER_FIELDS and not all(
+            _NUMBER_RANGES[field][0] <= v <= _NUMBER_RANGES[field][1]
+            for v in (value if isinstance(value, list) else [value])
+            if isinstance(v, int)
+        ):
+            raise ValueError(
+                f"{field} compares with numbers from {_NUMBER_RANGES[field][0]} to {_NUMBER_RANGES[field][1]}"
+            )
         if field not in NUMBER_FIELDS and op in ("gt", "gte", "lt", "lte"):
             raise ValueError(f"{field} supports eq, ne and in only")
         if field == "churn_risk" and (op == "in" or not isinstance(value, bool)):

@@ -1,11 +1,12 @@
 """A tenant's campaign settings in the API."""
 
+import re
 from datetime import time
 from functools import cache
 from typing import Annotated, Self
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, WithJsonSchema, model_validator
 
 
 @cache
@@ -20,6 +21,24 @@ def _known_zone(name: str) -> str:
     return name
 
 
+# A wall-clock time in the tenant's time zone. Not JSON Schema's `format: time`, which is RFC 3339's and
+# needs an offset: the answer ("22:00:00") would break its own schema, and an offset would be meaningless.
+_WALL_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _wall_clock(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(_WALL_CLOCK, value):
+        raise ValueError("give a time of day as HH:MM or HH:MM:SS, without an offset (the tenant's time zone applies)")
+    return value
+
+
+WallClock = Annotated[
+    time,
+    BeforeValidator(_wall_clock),
+    WithJsonSchema({"type": "string", "pattern": _WALL_CLOCK, "examples": ["22:00"]}),
+]
+
+
 class TenantSettingsBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -29,8 +48,8 @@ class TenantSettingsBody(BaseModel):
         },
     )
     timezone: Annotated[str, AfterValidator(_known_zone)] = "Asia/Shanghai"
-    quiet_hours_start: time | None = time(22, 0)
-    quiet_hours_end: time | None = time(8, 0)
+    quiet_hours_start: WallClock | None = time(22, 0)
+    quiet_hours_end: WallClock | None = time(8, 0)
 
     @model_validator(mode="after")
     def _both_ends_or_none(self) -> Self:

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 from content_svc import audience, calendar
 from content_svc.dependencies import ContentSettings, IdempotentRoute
 from content_svc.schemas import CommunityAudience, PlacementRead, PushPolicy, SlotSuggestion
+from qunyun_shared import problem_responses
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 from qunyun_shared.events.content import ContentType
 from qunyun_shared.problems import InvalidInput
@@ -51,7 +52,11 @@ async def get_calendar(
     return [PlacementRead.model_validate(p) for p in placements]
 
 
-@router.get("/{community_id}/slots", summary="The next best times to publish, from the members' reading hours")
+@router.get(
+    "/{community_id}/slots",
+    summary="The next best times to publish, from the members' reading hours",
+    responses=problem_responses.of(409, s409="The community is archived: nothing is published to it."),
+)
 async def suggest_slots(
     community_id: uuid.UUID,
     session: DbSession,
