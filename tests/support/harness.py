@@ -208,15 +208,18 @@ class Platform:
     personal_data_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
+    # "sqlite": each service on an embedded SQLite file in `workdir`, as `make run` starts them.
+    engine: str = "postgresql"
 
     @classmethod
-    async def create(cls, workdir: Path, names: list[str]) -> "Platform":
-        """Starts `names` on fresh databases and topics."""
+    async def create(cls, workdir: Path, names: list[str], *, engine: str = "postgresql") -> "Platform":
+        """Starts `names` on fresh databases (PostgreSQL's, or SQLite files) and topics."""
         platform = cls(
             prefix=f"qt{secrets.token_hex(4)}",
             secret=secrets.token_urlsafe(32),
             admin_token=secrets.token_urlsafe(32),
             workdir=workdir,
+            engine=engine,
         )
         await create_topics(KAFKA_BOOTSTRAP, platform.prefix)
         for name in names:
@@ -254,7 +257,10 @@ class Platform:
     async def add(self, name: str) -> None:
         spec = SERVICES[name]
         database = f"{self.prefix}_{spec.package}"
-        self.databases[name] = await create_database(database)
+        if self.engine == "sqlite":
+            self.databases[name] = f"sqlite+aiosqlite:///{self.workdir / database}.db"
+        else:
+            self.databases[name] = await create_database(database)
         self.services[name] = ServiceProcess(
             name=name,
             spec=spec,
@@ -288,7 +294,7 @@ class Platform:
     async def close(self) -> None:
         for service in self.services.values():
             service.stop()
-        for name in self.databases:
+        for name in self.databases if self.engine != "sqlite" else ():
             await drop_database(f"{self.prefix}_{SERVICES[name].package}")
 
     def url(self, name: str) -> str:
