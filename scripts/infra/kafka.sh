@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Single-node Kafka (KRaft, no ZooKeeper) for dev, tests and CI.
-# Usage: scripts/infra/kafka.sh install|start|stop|status|wait|create-topics
+# Usage: scripts/infra/kafka.sh install|start|stop|kill|status|wait|create-topics
+# QUNYUN_KAFKA_DIR (with KAFKA_PORT, KAFKA_CONTROLLER_PORT) runs another broker of its own, as the fault tests do.
 # Kafka comes from Maven Central (not the tarball site) because CI/dev boxes
 # may only reach package registries; it is a plain JVM classpath, no Docker.
 set -euo pipefail
@@ -8,12 +9,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
-HOME_DIR="$ROOT/.cache/kafka"
-LIB="$HOME_DIR/lib"
+HOME_DIR="${QUNYUN_KAFKA_DIR:-$ROOT/.cache/kafka}"
+LIB="$ROOT/.cache/kafka/lib" # the jars, shared by every broker
 CONF="$HOME_DIR/config"
 DATA="$HOME_DIR/data"
 PIDFILE="$HOME_DIR/kafka.pid"
-LOGDIR="$ROOT/.cache/logs"
+LOGDIR="$HOME_DIR/logs"
 LOG="$LOGDIR/kafka.log"              # JVM stdout/stderr (crashes, early failures)
 SERVER_LOG="$LOGDIR/kafka-server.log" # log4j output of the broker
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
@@ -170,6 +171,16 @@ cmd_stop() {
   echo "kafka stopped"
 }
 
+# SIGKILL, no controlled shutdown: a crashed broker or a lost node, for the fault tests.
+cmd_kill() {
+  local pid
+  if ! pid="$(running_pid)"; then rm -f "$PIDFILE"; echo "kafka not running"; return 0; fi
+  kill -KILL "$pid"
+  for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  rm -f "$PIDFILE"
+  echo "kafka killed"
+}
+
 cmd_status() {
   local pid
   if pid="$(running_pid)"; then echo "kafka running (pid $pid) on $BOOTSTRAP"; else echo "kafka not running"; return 1; fi
@@ -184,8 +195,9 @@ case "${1:-}" in
   install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
+  kill) cmd_kill ;;
   status) cmd_status ;;
   wait) cmd_wait ;;
   create-topics) cmd_create_topics ;;
-  *) echo "usage: $0 install|start|stop|status|wait|create-topics" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|kill|status|wait|create-topics" >&2; exit 2 ;;
 esac

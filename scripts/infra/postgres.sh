@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Private PostgreSQL 15 cluster for dev, tests and CI (not the distro's "main" cluster).
-# Usage: scripts/infra/postgres.sh start|stop|status|createdb NAME|dropdb NAME
+# Usage: scripts/infra/postgres.sh start|stop|status|createdb NAME|dropdb NAME|sql STATEMENT
+# QUNYUN_PG_DIR and QUNYUN_PG_PORT run another cluster of its own, as the fault tests do.
 set -euo pipefail
 
 PGDIR="${QUNYUN_PG_DIR:-/var/tmp/qunyun-pg}" # outside the repo: the repo may sit in a 0700 root-owned tmp dir the postgres user cannot enter
@@ -136,5 +137,6 @@ case "${1:-}" in
   status) cmd_status ;;
   createdb) cmd_createdb "${2:-}" ;;
   dropdb) cmd_dropdb "${2:-}" ;;
-  *) echo "usage: $0 start|stop|status|createdb NAME|dropdb NAME" >&2; exit 2 ;;
+  sql) ensure_bin; psql_super -c "${2:?a statement}" ;; # as the superuser, as the fault tests act on a cluster
+  *) echo "usage: $0 start|stop|status|createdb NAME|dropdb NAME|sql STATEMENT" >&2; exit 2 ;;
 esac

@@ -9,7 +9,8 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from analytics_svc.handlers import HANDLERS as ANALYTICS_HANDLERS
 from qunyun_shared.events.kafka_binding import MalformedEvent, UnknownEvent, from_kafka
 from tests.e2e.helpers import join, new_community, new_members, wait_for_count
-from tests.support.harness import KAFKA_BOOTSTRAP, Platform, TenantKey, eventually, kafka_control
+from tests.faults.infrastructure import FaultInfrastructure
+from tests.support.harness import Platform, TenantKey, eventually
 
 pytestmark = pytest.mark.faults
 
@@ -26,12 +27,12 @@ async def analytics_counter(http: httpx.AsyncClient, platform: Platform, outcome
 
 
 async def test_joins_are_accepted_while_kafka_is_down_and_arrive_once_and_in_order(
-    platform: Platform, tenant_api: httpx.AsyncClient
+    platform: Platform, fault_infrastructure: FaultInfrastructure, tenant_api: httpx.AsyncClient
 ) -> None:
     community_id, churning_community = await new_community(tenant_api), await new_community(tenant_api)
     members = await new_members(tenant_api, 20)
     churner = members[0]
-    await asyncio.to_thread(kafka_control, "stop")
+    await asyncio.to_thread(fault_infrastructure.kafka, "stop")
     try:
         for member_id in members:
             assert (await join(tenant_api, community_id, member_id)).status_code == 201
@@ -41,7 +42,7 @@ async def test_joins_are_accepted_while_kafka_is_down_and_arrive_once_and_in_ord
         assert (await join(tenant_api, churning_community, churner)).status_code == 201
         assert (await tenant_api.get(f"/communities/{community_id}")).json()["member_count"] == 20
     finally:
-        await asyncio.to_thread(kafka_control, "start")
+        await asyncio.to_thread(fault_infrastructure.kafka, "start")
     await wait_for_count(tenant_api, community_id, 20, timeout=120)
 
     async def churner_counted() -> None:
@@ -103,7 +104,7 @@ async def test_analytics_killed_mid_stream_and_fed_everything_again_counts_each_
 async def republish_member_topic(platform: Platform) -> int:
     """Sends every valid event of the session's member topic once more; returns how many analytics handles."""
     records = [r for r in await platform.read_topic("member", until=lambda rs: bool(rs)) if is_event(r)]
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP)
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka)
     await producer.start()
     try:
         for record in records:
@@ -137,7 +138,7 @@ async def test_a_malformed_message_goes_to_the_dead_letter_topic_and_its_partiti
         ("ce_tenantid", tenant.tenant_id.encode()),
         ("ce_dataversion", b"1"),
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP)
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka)
     await producer.start()
     try:
         await producer.send_and_wait(f"{platform.prefix}.member", b"{not json", key=key, headers=poison_headers)

@@ -76,12 +76,12 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0
         await asyncio.sleep(interval)
 
 
-async def create_database(name: str) -> str:
+async def create_database(name: str, admin_dsn: str = POSTGRES_ADMIN_DSN) -> str:
     """Creates an empty PostgreSQL database owned by a login role of the same name, and returns its
     SQLAlchemy URL as that role: as in production, a service owns its own database and may not even
     connect to another's (CONNECT is revoked from PUBLIC), nor create databases or roles."""
     password = secrets.token_hex(16)
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    connection = await asyncpg.connect(admin_dsn)
     try:
         await connection.execute(
             f"CREATE ROLE \"{name}\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
@@ -93,16 +93,16 @@ async def create_database(name: str) -> str:
         await connection.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
     finally:
         await connection.close()
-    admin = make_url(POSTGRES_ADMIN_DSN)
+    admin = make_url(admin_dsn)
     url = admin.set(drivername="postgresql+asyncpg", username=name, password=password, database=name)
     return url.render_as_string(hide_password=False)
 
 
-async def drop_database(name: str) -> None:
+async def drop_database(name: str, admin_dsn: str = POSTGRES_ADMIN_DSN) -> None:
     """Drops a database of the tests and its role, ending their connections to it first. Not WITH
     (FORCE): that also tries to end an autovacuum worker (after a bulk load), which only a superuser
     may; a plain DROP cancels autovacuum itself."""
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    connection = await asyncpg.connect(admin_dsn)
     try:
         for attempt in range(20):
             # Only backends of roles whose privileges we hold may be ended (the database's own role).
@@ -121,11 +121,6 @@ async def drop_database(name: str) -> None:
         await connection.execute(f'DROP ROLE IF EXISTS "{name}"')
     finally:
         await connection.close()
-
-
-def kafka_control(action: str) -> None:
-    """Stops or starts the real broker through the project's own script."""
-    subprocess.run([str(ROOT / "scripts/infra/kafka.sh"), action], check=True, capture_output=True, timeout=180)
 
 
 @dataclass
@@ -208,20 +203,33 @@ class Platform:
     personal_data_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
+    kafka: str = KAFKA_BOOTSTRAP
+    postgres: str = POSTGRES_ADMIN_DSN  # the DSN that creates the services' databases
     # "sqlite": each service on an embedded SQLite file in `workdir`, as `make run` starts them.
     engine: str = "postgresql"
 
     @classmethod
-    async def create(cls, workdir: Path, names: list[str], *, engine: str = "postgresql") -> "Platform":
-        """Starts `names` on fresh databases (PostgreSQL's, or SQLite files) and topics."""
+    async def create(
+        cls,
+        workdir: Path,
+        names: list[str],
+        *,
+        engine: str = "postgresql",
+        kafka: str = KAFKA_BOOTSTRAP,
+        postgres: str = POSTGRES_ADMIN_DSN,
+    ) -> "Platform":
+        """Starts `names` on fresh databases (PostgreSQL's, or SQLite files) and topics, on the given broker
+        and cluster (the test run's own unless said)."""
         platform = cls(
             prefix=f"qt{secrets.token_hex(4)}",
             secret=secrets.token_urlsafe(32),
             admin_token=secrets.token_urlsafe(32),
             workdir=workdir,
             engine=engine,
+            kafka=kafka,
+            postgres=postgres,
         )
-        await create_topics(KAFKA_BOOTSTRAP, platform.prefix)
+        await create_topics(kafka, platform.prefix)
         for name in names:
             await platform.add(name)
         if "gateway" in platform.services:
@@ -260,14 +268,14 @@ class Platform:
         if self.engine == "sqlite":
             self.databases[name] = f"sqlite+aiosqlite:///{self.workdir / database}.db"
         else:
-            self.databases[name] = await create_database(database)
+            self.databases[name] = await create_database(database, self.postgres)
         self.services[name] = ServiceProcess(
             name=name,
             spec=spec,
             log_path=self.workdir / f"{name}.log",
             env={
                 "DATABASE_URL": self.databases[name],
-                "KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP,
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
                 "KAFKA_TOPIC_PREFIX": self.prefix,
                 "INTERNAL_TOKEN_SECRET": self.secret,
                 "PLATFORM_ADMIN_TOKEN": self.admin_token,
@@ -295,7 +303,7 @@ class Platform:
         for service in self.services.values():
             service.stop()
         for name in self.databases if self.engine != "sqlite" else ():
-            await drop_database(f"{self.prefix}_{SERVICES[name].package}")
+            await drop_database(f"{self.prefix}_{SERVICES[name].package}", self.postgres)
 
     def url(self, name: str) -> str:
         return self.services[name].url
@@ -317,7 +325,7 @@ class Platform:
 
     async def publish(self, source: str, tenant_id: str, *payloads: Any) -> None:
         """Puts events on this session's topics as the service `source` would, in order."""
-        producer = AIOKafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP)
+        producer = AIOKafkaProducer(bootstrap_servers=self.kafka)
         await producer.start()
         try:
             for payload in payloads:
@@ -334,7 +342,7 @@ class Platform:
         """Reads a topic of this session from the start until `until(records)` holds, then on to its end."""
         consumer = AIOKafkaConsumer(
             f"{self.prefix}.{stream}",
-            bootstrap_servers=KAFKA_BOOTSTRAP,
+            bootstrap_servers=self.kafka,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             group_id=None,
