@@ -120,7 +120,9 @@ class RateLimits:
 
     def _key(self, policy: str, quota: Quota, subject: str) -> str:
         # One hash tag for all: a script's keys must share a Redis Cluster slot.
-        return f"{self.limiter.key_prefix}:ratelimit:{{guesses}}:{policy}:{quota.limit}/{quota.window_seconds}:{subject}"
+        return (
+            f"{self.limiter.key_prefix}:ratelimit:{{guesses}}:{policy}:{quota.limit}/{quota.window_seconds}:{subject}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
