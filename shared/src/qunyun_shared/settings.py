@@ -36,4 +36,3 @@ class ServiceSettings(BaseSettings):
     # Processes serving HTTP on this instance; on Kubernetes scale with replicas and keep 1.
     workers: int = Field(default=1, ge=1, le=16)
     service_instance: str = ""
-
