@@ -56,6 +56,7 @@ class BackgroundHealth:
         crashes_before_unready: int = 3,
         crashes_before_exit: int = 8,
         healthy_after: float = 60.0,
+        first_stall_wait: float = 0.5,
         first_restart_wait: float = 1.0,
         stop_process: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGTERM),
     ) -> None:
@@ -63,6 +64,7 @@ class BackgroundHealth:
         self.crashes_before_unready = crashes_before_unready
         self.crashes_before_exit = crashes_before_exit
         self.healthy_after = healthy_after
+        self.first_stall_wait = first_stall_wait
         self.first_restart_wait = first_restart_wait
         self.gave_up = False
         self._stalls: dict[str, str] = {}
@@ -110,7 +112,10 @@ class BackgroundHealth:
     async def supervise(self, loop: str, run: Callable[[], Awaitable[None]]) -> None:
         """Runs `run` for good: waits out a dependency that fails it, restarts it with backoff when it
         crashes, and stops the process when it has crashed too often in a row."""
-        waits, restarts = Backoff(first=0.5, cap=5.0), Backoff(first=self.first_restart_wait, cap=30.0)
+        waits, restarts = (
+            Backoff(first=self.first_stall_wait, cap=5.0),
+            Backoff(first=self.first_restart_wait, cap=30.0),
+        )
         while True:
             started = time.monotonic()
             try:
