@@ -163,7 +163,10 @@ async def view_member(*, source: ViewSource, member_id: uuid.UUID) -> Member360:
             source.section(
                 "engagement",
                 "content:read",
-                lambda: source.get(f"content/{member}/engagements", _ENGAGEMENT, [("limit", str(RECENT_ENGAGEMENTS))]),
+                # content-svc knows a member from their first join, tag or engagement: before, none to show.
+                lambda: source.get(
+                    f"content/{member}/engagements", _ENGAGEMENT, [("limit", str(RECENT_ENGAGEMENTS))], unknown=[]
+                ),
             )
         )
     return Member360(

@@ -59,8 +59,10 @@ class ViewSource:
         params: Sequence[tuple[str, str]] = (),
         *,
         missing: NotFound | None = None,
+        unknown: T | None = None,
     ) -> T:
-        """The answer to GET /api/v1/`path`, as `answer`; a 404 raises `missing` when it is given."""
+        """The answer to GET /api/v1/`path`, as `answer`; a 404 raises `missing` when it is given, or answers
+        `unknown` (a service that has not heard of the subject yet has nothing on it)."""
         service = _service_of(path)
         try:
             async with asyncio.timeout_at(self._deadline_at):
@@ -71,6 +73,8 @@ class ViewSource:
             raise SectionUnavailable(f"{service} answered with something other than JSON.") from None
         if status == 404 and missing is not None:
             raise missing
+        if status == 404 and unknown is not None:
+            return unknown
         if status != 200:
             raise SectionUnavailable(f"{service} answered {status}{_detail_of(body)}")
         try:
