@@ -340,29 +340,32 @@ class Platform:
         self, stream: str, *, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 30.0
     ) -> list[ConsumerRecord]:
         """Reads a topic of this session from the start until `until(records)` holds, then on to its end."""
-        consumer = AIOKafkaConsumer(
-            f"{self.prefix}.{stream}",
-            bootstrap_servers=self.kafka,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            group_id=None,
-        )
-        await consumer.start()
-        records: list[ConsumerRecord] = []
-        try:
-            deadline = time.monotonic() + timeout
-            while not until(records):
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{stream}: condition not met with {len(records)} records")
-                for partition_records in (await consumer.getmany(timeout_ms=500)).values():
-                    records.extend(partition_records)
-            ends = await consumer.end_offsets(list(consumer.assignment()))
-            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-                for partition_records in (await consumer.getmany(timeout_ms=500)).values():
-                    records.extend(partition_records)
-        finally:
-            await consumer.stop()
-        return records
+        return await read_topic(self.kafka, f"{self.prefix}.{stream}", until=until, timeout=timeout)
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 30.0
+) -> list[ConsumerRecord]:
+    """Reads `topic` from the start until `until(records)` holds, then on to its end."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while not until(records):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: condition not met with {len(records)} records")
+            for partition_records in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(partition_records)
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for partition_records in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,18 @@ REPLAY_FOR = "dlq_replay_for"
 def parked_headers(record: ConsumerRecord, *, consumer: str, error: str) -> list[list[str]]:
     """A parked message's headers, as the outbox stores them: the original ones (less any earlier parking
     or replay marks) and who parked it, from where, and why."""
-    kept = [[name, value.decode("utf-8", "replace")] for name, value in record.headers if not name.startswith("dlq_")]
+    kept = [[name, value.decode("utf-8", "replace")] for name, value in original_headers(record)]
     return [
         *kept,
         [CONSUMER, consumer],
         [SOURCE, f"{record.topic}/{record.partition}/{record.offset}"],
         [ERROR, error[:2000]],
     ]
+
+
+def original_headers(record: ConsumerRecord) -> list[tuple[str, bytes]]:
+    """A message's headers less the marks of parking and replaying it."""
+    return [(name, value) for name, value in record.headers if not name.startswith("dlq_")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +135,7 @@ async def replay(
     await producer.start()
     try:
         for record, letter in chosen:
-            headers = [(n, v) for n, v in record.headers if not n.startswith("dlq_")]
-            headers.append((REPLAY_FOR, letter.consumer.encode()))
+            headers = [*original_headers(record), (REPLAY_FOR, letter.consumer.encode())]
             await producer.send(letter.source_topic, record.value, key=record.key or None, headers=headers)
         await producer.flush()
     finally:

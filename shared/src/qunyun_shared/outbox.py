@@ -18,7 +18,7 @@ from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.events import Envelope, EventPayload, new_event
 from qunyun_shared.events.catalogue import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
-from qunyun_shared.supervision import BackgroundHealth
+from qunyun_shared.supervision import BackgroundHealth, Backoff
 from qunyun_shared.topics import topic_for
 
 log = logging.getLogger(__name__)
@@ -136,21 +136,22 @@ class OutboxRelay:
         await raw.add_listener(_CHANNEL, lambda *_: self.outbox.wakeup.set())
 
     async def _publish_forever(self, lock_connection: AsyncConnection) -> None:
-        backoff = 0.1
+        """Publishes batch after batch, waiting out Kafka in place. A database failure ends the loop instead:
+        it may have taken the lock's session with it, so the supervisor starts this relay again as a candidate."""
+        backoff = Backoff()
         while True:
             self.outbox.wakeup.clear()
             await self._confirm_leadership(lock_connection)
             try:
                 published = await self.publish_batch()
-                backoff = 0.1
+                backoff.reset()
                 self.health.resumed(_LOOP)
             except (TimeoutError, KafkaError, OSError) as exc:
                 metrics.OUTBOX_PUBLISH_FAILURES.inc()
                 self.health.stalled(_LOOP, exc)
-                log.warning("outbox publish failed, will retry", extra={"error": repr(exc), "retry_in": backoff})
+                log.warning("outbox publish failed, will retry", extra={"error": repr(exc)})
                 await self._close_producer()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                await backoff.wait()
                 continue
             if published < self.batch_size:
                 with contextlib.suppress(TimeoutError):

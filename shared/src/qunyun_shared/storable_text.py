@@ -7,9 +7,14 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from qunyun_shared.asgi import BodyTooLarge, buffered_body
 from qunyun_shared.problems import problem
+
+# A JSON body is read whole to be checked, so it is held to what the gateway forwards (its default
+# MAX_BODY_BYTES); reading stops there, before an unauthenticated client's body fills the memory.
+MAX_JSON_BYTES = 1024 * 1024
 
 # Only bodies holding one of these escapes (any NUL or surrogate in JSON is written as one) are decoded.
 _SUSPECT_ESCAPES = (b"\\u0000", b"\\ud8", b"\\ud9", b"\\uda", b"\\udb", b"\\udc", b"\\udd", b"\\ude", b"\\udf")
@@ -18,8 +23,9 @@ _SUSPECT_ESCAPES = (b"\\u0000", b"\\ud8", b"\\ud9", b"\\uda", b"\\udb", b"\\udc"
 class StorableTextOnly:
     """ASGI middleware: 422 `invalid-input` for a request carrying text that cannot be stored."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_json_bytes: int = MAX_JSON_BYTES) -> None:
         self.app = app
+        self.max_json_bytes = max_json_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -27,7 +33,18 @@ class StorableTextOnly:
             return
         where = _unstorable_in_address(scope)
         if where is None and _is_json(scope):
-            body, receive = await _buffered(receive)
+            try:
+                body, receive = await buffered_body(receive, limit=self.max_json_bytes)
+            except BodyTooLarge as exc:
+                too_large = problem(
+                    status=413,
+                    slug="payload-too-large",
+                    title="Payload too large",
+                    detail=str(exc),
+                    instance=scope["path"],
+                )
+                await too_large(scope, receive, send)
+                return
             where = _unstorable_in_body(body)
         if where is None:
             await self.app(scope, receive, send)
@@ -93,26 +110,3 @@ def _is_json(scope: Scope) -> bool:
         if name == b"content-type":
             return b"json" in value.lower()
     return False
-
-
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body, and a `receive` that hands it on to the app as one message."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay

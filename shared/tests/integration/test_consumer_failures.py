@@ -3,7 +3,6 @@ an event's own failure parks it, parked events can be replayed, and the relay ne
 a lower one still being written."""
 
 import asyncio
-import secrets
 import sys
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -12,7 +11,6 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, String, Table, func, insert, select
 from sqlalchemy.exc import DBAPIError
@@ -26,7 +24,7 @@ from qunyun_shared.inbox import EventConsumer, Handler
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox, OutboxRelay
 from qunyun_shared.supervision import BackgroundHealth
-from tests.support.harness import KAFKA_BOOTSTRAP, create_topics, eventually, scratch_database
+from tests.support.harness import KAFKA_BOOTSTRAP, eventually, read_topic, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +43,6 @@ SEEN = Table(
 async def engine() -> AsyncIterator[AsyncEngine]:
     async with scratch_database(METADATA) as engine:
         yield engine
-
-
-@pytest_asyncio.fixture
-async def prefix() -> str:
-    prefix = f"it{secrets.token_hex(4)}"
-    await create_topics(KAFKA_BOOTSTRAP, prefix)
-    return prefix
 
 
 def joined(member_id: uuid.UUID) -> MemberJoinedV1:
@@ -226,7 +217,7 @@ async def test_a_row_committed_while_a_lower_one_is_still_being_written_waits_fo
         await first.commit()
     task = asyncio.create_task(relay.run())
     try:
-        records = await read_member_topic(prefix, count=2)
+        records = await read_topic(KAFKA_BOOTSTRAP, f"{prefix}.member", until=lambda rs: len(rs) >= 2)
 
         async def outbox_emptied() -> None:
             async with engine.connect() as connection:
@@ -237,22 +228,3 @@ async def test_a_row_committed_while_a_lower_one_is_still_being_written_waits_fo
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert [dict(r.headers)["ce_id"].decode() for r in records] == [early.id, late.id]
-
-
-async def read_member_topic(prefix: str, *, count: int) -> list[ConsumerRecord]:
-    consumer = AIOKafkaConsumer(
-        f"{prefix}.member", bootstrap_servers=KAFKA_BOOTSTRAP, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    try:
-
-        async def arrived() -> None:
-            for batch in (await consumer.getmany(timeout_ms=200)).values():
-                records.extend(batch)
-            assert len(records) >= count
-
-        await eventually(arrived)
-    finally:
-        await consumer.stop()
-    return records

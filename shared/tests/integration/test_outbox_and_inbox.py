@@ -1,14 +1,12 @@
 """The outbox relay and the idempotent consumer against real PostgreSQL and Kafka."""
 
 import asyncio
-import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy import Column, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -18,7 +16,7 @@ from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.inbox import EventConsumer, Handler
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox, OutboxRelay
-from tests.support.harness import KAFKA_BOOTSTRAP, create_topics, eventually, scratch_database
+from tests.support.harness import KAFKA_BOOTSTRAP, eventually, read_topic, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -31,13 +29,6 @@ SEEN = Table("seen", METADATA, Column("event_id", String(36), primary_key=True),
 async def engine() -> AsyncIterator[AsyncEngine]:
     async with scratch_database(METADATA) as engine:
         yield engine
-
-
-@pytest_asyncio.fixture
-async def prefix() -> str:
-    prefix = f"it{secrets.token_hex(4)}"
-    await create_topics(KAFKA_BOOTSTRAP, prefix)
-    return prefix
 
 
 def joined(member_id: uuid.UUID | None = None) -> MemberJoinedV1:
@@ -177,28 +168,11 @@ async def test_a_newer_version_of_a_handled_event_is_parked_for_replay(engine: A
             assert handled == [present.id]
 
         await eventually(present_handled)
-        parked = await read_all(f"{prefix}.deadletter", until=lambda records: bool(records))
+        parked = await read_topic(KAFKA_BOOTSTRAP, f"{prefix}.deadletter", until=lambda records: bool(records))
         assert [dict(r.headers)["ce_id"] for r in parked] == [future.id.encode()]
         assert dict(parked[0].headers)["dlq_error"].startswith(b"UnknownEvent: member.joined v2")
     finally:
         await stop(tasks)
-
-
-async def read_all(topic: str, *, until: Callable[[list[ConsumerRecord]], bool]) -> list[ConsumerRecord]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=KAFKA_BOOTSTRAP, auto_offset_reset="earliest", group_id=None)
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    try:
-
-        async def arrived() -> None:
-            for batch in (await consumer.getmany(timeout_ms=200)).values():
-                records.extend(batch)
-            assert until(records)
-
-        await eventually(arrived)
-    finally:
-        await consumer.stop()
-    return records
 
 
 async def test_a_commit_in_another_process_wakes_the_relay(engine: AsyncEngine, prefix: str) -> None:
@@ -213,7 +187,7 @@ async def test_a_commit_in_another_process_wakes_the_relay(engine: AsyncEngine, 
         other_process_outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
         async with AsyncSession(engine) as session, session.begin():
             [event] = await other_process_outbox.add(session, tenant_id="t", payloads=[joined()])
-        records = await read_all(f"{prefix}.member", until=lambda rs: bool(rs))
+        records = await read_topic(KAFKA_BOOTSTRAP, f"{prefix}.member", until=lambda rs: bool(rs))
         assert dict(records[0].headers)["ce_id"] == event.id.encode()
     finally:
         await stop(tasks)

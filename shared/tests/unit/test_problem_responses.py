@@ -1,6 +1,7 @@
 """Every operation's document lists the problems it can answer, as problem+json; text no column can hold is
 refused as invalid input before it reaches a route."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 
 from qunyun_shared import problem_responses, problems
-from qunyun_shared.storable_text import StorableTextOnly
+from qunyun_shared.storable_text import MAX_JSON_BYTES, StorableTextOnly
 
 pytestmark = pytest.mark.unit
 
@@ -99,3 +100,23 @@ async def test_storable_text_passes_untouched() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         answer = await client.post("/things", json={"name": "群运 \\u0000 as text, 😀"})
     assert answer.status_code == 201 and answer.json() == {"name": "群运 \\u0000 as text, 😀"}
+
+
+async def test_a_json_body_past_the_limit_is_refused_before_it_is_read_whole() -> None:
+    """The text check holds a JSON body in memory, so it stops reading at the limit: 413, route never run."""
+    received: list[int] = []
+
+    async def chunks_without_end() -> AsyncIterator[bytes]:
+        for _ in range(MAX_JSON_BYTES // 1024 + 100):
+            received.append(1)
+            yield b'{"name": "' + b"x" * 1024
+        raise AssertionError("the whole body was read")
+
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answer = await client.post(
+            "/things", content=chunks_without_end(), headers={"content-type": "application/json"}
+        )
+    assert answer.status_code == 413, answer.text
+    assert answer.headers["content-type"] == problems.PROBLEM_MEDIA_TYPE
+    assert len(received) <= MAX_JSON_BYTES // 1024 + 2

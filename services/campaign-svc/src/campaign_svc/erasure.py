@@ -5,7 +5,7 @@ back; the member is remembered only as erased, so a replayed event cannot bring 
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import String, cast, delete, func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc import automation, checkins, experiments, lotteries
@@ -20,6 +20,7 @@ from campaign_svc.models import (
     Seat,
     Team,
 )
+from qunyun_shared import idempotency
 from qunyun_shared.erasure import remember_erased
 
 
@@ -68,9 +69,4 @@ async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid
         )
         # Stored responses of money writes (an order, a coupon) name the member; a replay of one after
         # erasure is answered by nothing rather than by their data.
-        await session.execute(
-            delete(IDEMPOTENCY_KEYS).where(
-                IDEMPOTENCY_KEYS.c.tenant_id == tenant_id,
-                cast(IDEMPOTENCY_KEYS.c.response, String).contains(str(member_id)),
-            )
-        )
+        await idempotency.forget_answers_naming(session, IDEMPOTENCY_KEYS, tenant_id=tenant_id, member_id=member_id)

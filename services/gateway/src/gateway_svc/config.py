@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from qunyun_shared.sealing import MasterKey
 from qunyun_shared.settings import ServiceSettings, StrongSecret
+from qunyun_shared.storable_text import MAX_JSON_BYTES
 
 
 class Settings(ServiceSettings):
@@ -52,7 +53,7 @@ class Settings(ServiceSettings):
     credential_cache_seconds: float = 10.0
     # Credentials remembered per replica; past that the least recently used are forgotten first.
     credential_cache_size: int = Field(default=10_000, ge=1)
-    max_body_bytes: int = 1024 * 1024
+    max_body_bytes: int = MAX_JSON_BYTES  # what the services read of a JSON body to check it, too
     # CSV uploads (member imports) may be larger: 100,000 members come to about 10 MB.
     max_upload_bytes: int = 64 * 1024 * 1024
     # Rate limits: budgets live in Redis, shared by the replicas, under keys starting with the prefix

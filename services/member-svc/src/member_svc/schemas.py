@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from qunyun_shared.events.analytics import Segment
-from qunyun_shared.events.integers import INT32_MAX
+from qunyun_shared.events.integers import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from qunyun_shared.events.member import Birthday, CommunityKind, CommunityTier, InvitationChannel, JoinChannel
 
 
@@ -341,7 +341,7 @@ TagName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,:][^
 TEXT_FIELDS = ("gender", "age_band", "region", "lifecycle", "segment")
 NUMBER_FIELDS = ("level", "orders", "order_total_fen", "participations", "points_balance", "points_lifetime")
 # What the fields' columns hold (64-bit money, 32-bit counts): a rule comparing with more could not be run.
-_INT32, _INT64 = (-(2**31), 2**31 - 1), (-(2**63), 2**63 - 1)
+_INT32, _INT64 = (INT32_MIN, INT32_MAX), (INT64_MIN, INT64_MAX)
 _NUMBER_RANGES = {field: _INT64 if field == "order_total_fen" else _INT32 for field in NUMBER_FIELDS}
 MEMBERSHIP_FIELDS = ("has_tag", "in_community")
 RuleField = Literal[

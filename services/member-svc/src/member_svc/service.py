@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import String, cast, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import entry, referrals, seating
@@ -26,6 +26,7 @@ from member_svc.schemas import (
     JoinRequest,
     JoinResult,
 )
+from qunyun_shared import idempotency
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.events.member import CommunityArchivedV1, MemberErasedV1, MemberLeftV1
 from qunyun_shared.identity import Identity
@@ -166,12 +167,7 @@ async def erase_member(*, session: AsyncSession, outbox: Outbox, caller: Identit
     await _remove_everywhere(session, outbox, tenant_id, member_id)
     await wipe_personal_data(session, member)
     # A pushed member's stored response holds their profile; after erasure a replay answers nothing.
-    await session.execute(
-        delete(IDEMPOTENCY_KEYS).where(
-            IDEMPOTENCY_KEYS.c.tenant_id == tenant_id,
-            cast(IDEMPOTENCY_KEYS.c.response, String).contains(str(member_id)),
-        )
-    )
+    await idempotency.forget_answers_naming(session, IDEMPOTENCY_KEYS, tenant_id=tenant_id, member_id=member_id)
     await outbox.add(session, tenant_id=tenant_id, payloads=[MemberErasedV1(member_id=member_id)])
 
 

@@ -1,13 +1,12 @@
 """Events published by campaign-svc. Amounts are integer fen."""
 
 from datetime import date, datetime
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from qunyun_shared.events.base import EventPayload, event
-from qunyun_shared.events.integers import INT32_MAX, Count, Fen
+from qunyun_shared.events.integers import Count, Fen, PositiveCount
 
 
 class Attribution(BaseModel):
@@ -96,7 +95,7 @@ class CheckinRecordedV1(EventPayload):
     campaign_id: UUID
     member_id: UUID
     day: date
-    streak: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    streak: PositiveCount
 
 
 @event(

@@ -1,13 +1,10 @@
 """Events published by the gateway: what a tenant must hear about its partner webhooks."""
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
-
 from qunyun_shared.events.base import EventPayload, event
-from qunyun_shared.events.integers import INT32_MAX
+from qunyun_shared.events.integers import PositiveCount
 
 
 @event(
@@ -22,7 +19,7 @@ class WebhookEndpointFailingV1(EventPayload):
     endpoint_id: UUID
     url: str
     failing_since: datetime
-    consecutive_failures: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    consecutive_failures: PositiveCount
     last_error: str
     disables_at: datetime
 
@@ -39,6 +36,6 @@ class WebhookEndpointDisabledV1(EventPayload):
     endpoint_id: UUID
     url: str
     failing_since: datetime
-    consecutive_failures: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    consecutive_failures: PositiveCount
     last_error: str
     disabled_at: datetime

@@ -17,3 +17,5 @@ Fen = Annotated[int, Field(ge=0, le=INT64_MAX)]
 """An amount of money in fen: never negative."""
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 """A quantity, a balance of points, a level: never negative."""
+PositiveCount = Annotated[int, Field(ge=1, le=INT32_MAX)]
+"""A count that starts at one (a streak, failures in a row), held in a 32-bit column."""

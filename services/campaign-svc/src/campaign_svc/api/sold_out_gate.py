@@ -13,11 +13,12 @@ import uuid
 from typing import Any
 
 import pydantic
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from campaign_svc.flash_sales import SOLD_OUT, sold_out
 from campaign_svc.schemas.sales import FlashSaleAttempt
 from qunyun_shared import idempotency, identity, problems
+from qunyun_shared.asgi import buffered_body
 from qunyun_shared.runtime import ServiceRuntime
 
 ROUTE = "/campaigns/{campaign_id}/flash-sale/orders"
@@ -65,7 +66,7 @@ class SoldOutGate:
         key = headers.get(idempotency.HEADER.lower(), "").strip()
         if not SOLD_OUT.sold_out(campaign_id, caller.tenant_id) or not key or len(key) > idempotency.MAX_KEY_LENGTH:
             return None
-        body, replay = await _read_body(receive)
+        body, replay = await buffered_body(receive)
         try:
             attempt = FlashSaleAttempt.model_validate_json(body)
         except pydantic.ValidationError:
@@ -81,26 +82,3 @@ class SoldOutGate:
         except problems.DomainError as exc:
             response = problems.problem_of(exc, instance=scope["path"])
         return response, replay
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body, and a `receive` that hands it on as one message."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay

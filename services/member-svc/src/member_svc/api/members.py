@@ -39,6 +39,7 @@ from member_svc.schemas import (
 from member_svc.search import MemberQuery
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.events.analytics import Segment
+from qunyun_shared.events.integers import INT32_MAX
 from qunyun_shared.idempotency import OptionalIdempotencyKey
 from qunyun_shared.idempotent_routes import read_only
 from qunyun_shared.identity import Identity
@@ -76,8 +77,8 @@ async def search_members(
     gender: Gender | None = None,
     age_band: AgeBand | None = None,
     region: Annotated[str | None, Query(max_length=64)] = None,
-    min_level: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-    max_level: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    min_level: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
+    max_level: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
     include_erased: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
