@@ -1,6 +1,6 @@
 """campaign-svc dependencies."""
 
-from campaign_svc.models import IDEMPOTENCY_KEYS
+from campaign_svc.db import IDEMPOTENCY_KEYS
 from qunyun_shared.idempotent_routes import route_class
 
 # Every router's class: each write answers a repeat of its Idempotency-Key with its first answer.

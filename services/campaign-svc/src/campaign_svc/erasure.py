@@ -8,18 +8,17 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import automation, checkins, experiments, lotteries
-from campaign_svc.models import (
-    ERASED_MEMBERS,
-    IDEMPOTENCY_KEYS,
-    Coupon,
-    Member,
-    MemberQuota,
-    Order,
-    ReferralReward,
-    Seat,
-    Team,
-)
+from campaign_svc.automation import service as automation
+from campaign_svc.campaigns.models import MemberQuota
+from campaign_svc.checkins import service as checkins
+from campaign_svc.coupons.models import Coupon
+from campaign_svc.db import ERASED_MEMBERS, IDEMPOTENCY_KEYS
+from campaign_svc.experiments import service as experiments
+from campaign_svc.group_buys.models import Seat, Team
+from campaign_svc.lotteries import service as lotteries
+from campaign_svc.members.models import Member
+from campaign_svc.orders.models import Order
+from campaign_svc.referrals.models import ReferralReward
 from qunyun_shared import idempotency
 from qunyun_shared.erasure import remember_erased
 

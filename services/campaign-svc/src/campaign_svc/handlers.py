@@ -7,7 +7,11 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import audience, automation_engine, erasure, experiments, referrals
+from campaign_svc import erasure
+from campaign_svc.automation import engine as automation_engine
+from campaign_svc.experiments import service as experiments
+from campaign_svc.members import service as members
+from campaign_svc.referrals import service as referrals
 from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.analytics import MemberChurnRiskV1
 from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
@@ -26,7 +30,7 @@ from qunyun_shared.outbox import Outbox
 async def on_member_joined(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     joins = payloads_of(events, MemberJoinedV1)
     for wave in _waves(list(zip(events, joins, strict=True))):
-        await audience.record_joins(session, [join for _, join in wave])
+        await members.record_joins(session, [join for _, join in wave])
         await automation_engine.evaluate(session, outbox, [envelope for envelope, _ in wave])
     await referrals.on_joins(session, outbox, joins)
 
@@ -51,30 +55,30 @@ def _waves(joins: list[_Join]) -> list[list[_Join]]:
 async def on_consent_changed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     consents = payloads_of(events, MemberConsentChangedV1)
     for envelope, (tenant_id, consent) in zip(events, consents, strict=True):
-        await audience.record_consent(session, tenant_id, consent, envelope.time)
+        await members.record_consent(session, tenant_id, consent, envelope.time)
     await automation_engine.evaluate(session, outbox, events)
 
 
 async def on_level_changed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     for tenant_id, change in payloads_of(events, MemberLevelChangedV1):
-        await audience.record_level(session, tenant_id, change)
+        await members.record_level(session, tenant_id, change)
     await automation_engine.evaluate(session, outbox, events)
 
 
 async def on_birthday_set(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
     for tenant_id, birthday in payloads_of(events, MemberBirthdaySetV1):
-        await audience.record_birthday(session, tenant_id, birthday)
+        await members.record_birthday(session, tenant_id, birthday)
 
 
 async def on_churn_risk(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     for tenant_id, risk in payloads_of(events, MemberChurnRiskV1):
-        await audience.record_churn_risk(session, tenant_id, risk)
+        await members.record_churn_risk(session, tenant_id, risk)
     await automation_engine.evaluate(session, outbox, events)
 
 
 async def on_content_engaged(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     for tenant_id, engaged in payloads_of(events, ContentEngagedV1):
-        await audience.record_engagement(session, tenant_id, engaged)
+        await members.record_engagement(session, tenant_id, engaged)
     await automation_engine.evaluate(session, outbox, events)
 
 

@@ -5,14 +5,26 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from campaign_svc import automation_engine, campaigns, coupons, group_buys
-from campaign_svc.api import automation, checkins, experiments, lotteries, members, orders, settings
-from campaign_svc.api import campaigns as campaign_routes
-from campaign_svc.api import coupons as coupon_routes
-from campaign_svc.api.sold_out_gate import SoldOutGate
+from campaign_svc.automation import api as automation_api
+from campaign_svc.automation import engine as automation_engine
+from campaign_svc.campaigns import api as campaigns_api
+from campaign_svc.campaigns import service as campaigns
+from campaign_svc.checkins import api as checkins_api
 from campaign_svc.config import Settings
+from campaign_svc.coupons import api as coupons_api
+from campaign_svc.coupons import service as coupons
+from campaign_svc.db import IDEMPOTENCY_KEYS, MESSAGING
+from campaign_svc.experiments import api as experiments_api
+from campaign_svc.flash_sales import api as flash_sales_api
+from campaign_svc.flash_sales.sold_out_gate import SoldOutGate
+from campaign_svc.group_buys import api as group_buys_api
+from campaign_svc.group_buys import service as group_buys
 from campaign_svc.handlers import HANDLERS
-from campaign_svc.models import IDEMPOTENCY_KEYS, MESSAGING
+from campaign_svc.lotteries import api as lotteries_api
+from campaign_svc.members import api as members_api
+from campaign_svc.orders import api as orders_api
+from campaign_svc.referrals import api as referrals_api
+from campaign_svc.tenants import api as tenants_api
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime
@@ -40,15 +52,18 @@ def create_app() -> FastAPI:
         tables=MESSAGING,
         # The campaign routes come last: their `/campaigns/{campaign_id}` would shadow the fixed paths.
         routers=[
-            orders.router,
-            coupon_routes.router,
-            members.router,
-            experiments.router,
-            automation.router,
-            settings.router,
-            lotteries.router,
-            checkins.router,
-            campaign_routes.router,
+            orders_api.router,
+            coupons_api.router,
+            members_api.router,
+            experiments_api.router,
+            automation_api.router,
+            tenants_api.router,
+            lotteries_api.router,
+            checkins_api.router,
+            campaigns_api.router,
+            flash_sales_api.router,
+            group_buys_api.router,
+            referrals_api.router,
         ],
         handlers=HANDLERS,
         resources=_campaign_resources,

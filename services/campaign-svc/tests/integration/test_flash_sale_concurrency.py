@@ -13,11 +13,15 @@ import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from campaign_svc import campaigns, flash_sales
+from campaign_svc.campaigns import service as campaigns
+from campaign_svc.campaigns.models import MemberQuota
+from campaign_svc.campaigns.schemas import CampaignCreate
 from campaign_svc.exceptions import PurchaseLimitReached, SoldOut
+from campaign_svc.flash_sales import service as flash_sales
+from campaign_svc.flash_sales.models import CampaignStock
 from campaign_svc.handlers import HANDLERS
-from campaign_svc.models import Base, CampaignStock, MemberQuota, Order
-from campaign_svc.schemas.campaigns import CampaignCreate
+from campaign_svc.models import Base
+from campaign_svc.orders.models import Order
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.outbox import Outbox

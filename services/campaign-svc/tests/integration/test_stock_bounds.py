@@ -15,11 +15,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from campaign_svc import campaigns, flash_sales, orders
+from campaign_svc.campaigns import service as campaigns
+from campaign_svc.campaigns.schemas import CampaignCreate
 from campaign_svc.exceptions import SoldOut
+from campaign_svc.flash_sales import service as flash_sales
+from campaign_svc.flash_sales.models import CampaignStock
 from campaign_svc.handlers import HANDLERS
-from campaign_svc.models import Base, CampaignStock, Order
-from campaign_svc.schemas.campaigns import CampaignCreate
+from campaign_svc.models import Base
+from campaign_svc.orders import service as orders
+from campaign_svc.orders.models import Order
 from qunyun_shared.cli import alembic_config
 from qunyun_shared.db import create_engine
 from qunyun_shared.events import new_event

@@ -8,12 +8,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import audience, automation, automation_engine, campaigns, coupons, tenants
-from campaign_svc.models import MESSAGING
-from campaign_svc.schemas.automation import RuleCreate
-from campaign_svc.schemas.campaigns import CampaignCreate
-from campaign_svc.schemas.coupons import CouponTemplateCreate
-from campaign_svc.schemas.tenants import TenantSettingsBody
+from campaign_svc.automation import engine as automation_engine
+from campaign_svc.automation import service as automation
+from campaign_svc.automation.schemas import RuleCreate
+from campaign_svc.campaigns import service as campaigns
+from campaign_svc.campaigns.schemas import CampaignCreate
+from campaign_svc.coupons import service as coupons
+from campaign_svc.coupons.schemas import CouponTemplateCreate
+from campaign_svc.db import MESSAGING
+from campaign_svc.members import service as members
+from campaign_svc.tenants import service as tenants
+from campaign_svc.tenants.schemas import TenantSettingsBody
 from qunyun_shared.events import Envelope, EventPayload, new_event
 from qunyun_shared.events.campaign import OrderPaidV1
 from qunyun_shared.events.content import ContentEngagedV1
@@ -48,18 +53,18 @@ def engaged(member_id: uuid.UUID) -> ContentEngagedV1:
 async def join(session: AsyncSession, member_id: uuid.UUID, tenant_id: str = TENANT) -> None:
     """A join as the consumer handles it: the fact recorded, then the rules evaluated on it."""
     payload = joined(member_id)
-    await audience.record_joins(session, [(tenant_id, payload)])
+    await members.record_joins(session, [(tenant_id, payload)])
     await automation_engine.evaluate(session, OUTBOX, [event(payload, tenant_id)], now=NOON)
 
 
 async def set_consent(session: AsyncSession, member_id: uuid.UUID, granted: bool, tenant_id: str = TENANT) -> None:
     change = MemberConsentChangedV1(member_id=member_id, purpose="marketing", granted=granted, source="mini-program")
-    await audience.record_consent(session, tenant_id, change, NOON)
+    await members.record_consent(session, tenant_id, change, NOON)
 
 
 async def member(session: AsyncSession, *, consent: bool = True, tenant_id: str = TENANT) -> uuid.UUID:
     member_id = uuid.uuid4()
-    await audience.record_joins(session, [(tenant_id, joined(member_id))])
+    await members.record_joins(session, [(tenant_id, joined(member_id))])
     await set_consent(session, member_id, consent, tenant_id)
     return member_id
 
@@ -99,5 +104,5 @@ async def without_quiet_hours(session: AsyncSession, timezone: str) -> None:
 
 async def born(session: AsyncSession, birthday: str, *, consent: bool = True) -> uuid.UUID:
     member_id = await member(session, consent=consent)
-    await audience.record_birthday(session, TENANT, MemberBirthdaySetV1(member_id=member_id, birthday=birthday))
+    await members.record_birthday(session, TENANT, MemberBirthdaySetV1(member_id=member_id, birthday=birthday))
     return member_id

@@ -9,11 +9,15 @@ from typing import Any
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import campaigns, coupons
+from campaign_svc.campaigns import service as campaigns
+from campaign_svc.campaigns.models import Campaign
+from campaign_svc.campaigns.schemas import CampaignCreate
+from campaign_svc.coupons import service as coupons
+from campaign_svc.coupons.models import CouponTemplate
+from campaign_svc.coupons.schemas import CouponTemplateCreate
+from campaign_svc.db import MESSAGING
 from campaign_svc.handlers import HANDLERS
-from campaign_svc.models import MESSAGING, Base, Campaign, CouponTemplate
-from campaign_svc.schemas.campaigns import CampaignCreate
-from campaign_svc.schemas.coupons import CouponTemplateCreate
+from campaign_svc.models import Base
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.member import MemberConsentChangedV1, MemberJoinedV1
 from qunyun_shared.outbox import Outbox

@@ -5,14 +5,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import audience
+from campaign_svc.members import service as members
 from qunyun_shared.events.member import MemberJoinedV1
 
 
 async def known_member(session: AsyncSession, tenant_id: str) -> uuid.UUID:
     """A member of the tenant as their `member.joined` leaves them in campaign-svc."""
     join = MemberJoinedV1(member_id=uuid.uuid4(), community_id=uuid.uuid4(), channel="qr", joined_at=datetime.now(UTC))
-    await audience.record_joins(session, [(tenant_id, join)])
+    await members.record_joins(session, [(tenant_id, join)])
     return join.member_id
 
 

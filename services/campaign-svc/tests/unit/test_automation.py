@@ -7,12 +7,16 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import audience, automation, automation_engine, campaigns
+from campaign_svc.automation import engine as automation_engine
+from campaign_svc.automation import service as automation
+from campaign_svc.automation.models import AutomationRun
+from campaign_svc.automation.schemas import PlaybookCreate
+from campaign_svc.campaigns import service as campaigns
+from campaign_svc.campaigns.schemas import CampaignCreate
+from campaign_svc.db import ERASED_MEMBERS
 from campaign_svc.handlers import HANDLERS
-from campaign_svc.models import ERASED_MEMBERS, Base
-from campaign_svc.models.automation import AutomationRun
-from campaign_svc.schemas.automation import PlaybookCreate
-from campaign_svc.schemas.campaigns import CampaignCreate
+from campaign_svc.members import service as members
+from campaign_svc.models import Base
 from qunyun_shared.erasure import remember_erased
 from tests.support.harness import in_memory_session_fixture
 
@@ -49,7 +53,7 @@ async def test_the_welcome_pack_is_issued_on_the_first_join_only(session: AsyncS
     await join(session, member_id)
 
     newcomer = uuid.uuid4()
-    await audience.record_joins(session, [(TENANT, joined(newcomer))])
+    await members.record_joins(session, [(TENANT, joined(newcomer))])
     await set_consent(session, newcomer, True)
     await automation_engine.evaluate(session, OUTBOX, [event(joined(newcomer))], now=NOON)
     await join(session, newcomer)

@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc.api.automation import router
+from campaign_svc.automation.api import router
 from campaign_svc.models import Base
 from qunyun_shared.identity import Identity
 from tests.support.harness import in_memory_database, routes_client

@@ -9,10 +9,12 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import automation, automation_engine, coupons
+from campaign_svc.automation import engine as automation_engine
+from campaign_svc.automation import service as automation
+from campaign_svc.automation.schemas import PlaybookCreate, RuleCreate
+from campaign_svc.coupons import service as coupons
 from campaign_svc.exceptions import AutomationRuleNotFound, CouponTemplateNotFound
 from campaign_svc.models import Base
-from campaign_svc.schemas.automation import PlaybookCreate, RuleCreate
 from tests.support.harness import in_memory_session_fixture
 
 from .automation_world import (

@@ -8,8 +8,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc.api.campaigns import router
-from campaign_svc.models import MESSAGING, Base
+from campaign_svc.campaigns.api import router
+from campaign_svc.db import MESSAGING
+from campaign_svc.models import Base
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_database, routes_client

@@ -12,14 +12,19 @@ import pytest_asyncio
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import campaigns, checkins, coupons, tenants
-from campaign_svc.api.checkins import router
+from campaign_svc.campaigns import service as campaigns
+from campaign_svc.campaigns.models import Campaign
+from campaign_svc.campaigns.schemas import CampaignCreate
+from campaign_svc.checkins import service as checkins
+from campaign_svc.checkins.api import router
+from campaign_svc.checkins.schemas import CheckinRead, CheckinSettings
+from campaign_svc.coupons import service as coupons
+from campaign_svc.coupons.schemas import CouponTemplateCreate
+from campaign_svc.db import MESSAGING
 from campaign_svc.exceptions import AlreadyCheckedIn, CampaignNotRunning, ChallengeCompleted, MemberNotFound
-from campaign_svc.models import MESSAGING, Base, Campaign
-from campaign_svc.schemas.campaigns import CampaignCreate
-from campaign_svc.schemas.checkins import CheckinRead, CheckinSettings
-from campaign_svc.schemas.coupons import CouponTemplateCreate
-from campaign_svc.schemas.tenants import TenantSettingsBody
+from campaign_svc.models import Base
+from campaign_svc.tenants import service as tenants
+from campaign_svc.tenants.schemas import TenantSettingsBody
 from qunyun_shared.events.campaign import CheckinRecordedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox

@@ -8,8 +8,8 @@ from typing import Any, get_args
 
 import pytest
 
-from campaign_svc.conditions import EVENT_FACTS, EVENT_FIELDS, compile_condition, first_unmet, holds
-from campaign_svc.schemas.automation import Trigger
+from campaign_svc.automation.conditions import EVENT_FACTS, EVENT_FIELDS, compile_condition, first_unmet, holds
+from campaign_svc.automation.schemas import Trigger
 from qunyun_shared.events.campaign import Attribution, OrderPlacedV1
 from qunyun_shared.events.member import MemberJoinedV1
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from campaign_svc import campaigns, coupons, orders
+from campaign_svc.campaigns import service as campaigns
+from campaign_svc.coupons import service as coupons
 from campaign_svc.exceptions import (
     BudgetExhausted,
     CampaignNotFound,
@@ -19,7 +20,8 @@ from campaign_svc.exceptions import (
     OrderStateConflict,
     RefundTooLarge,
 )
-from campaign_svc.schemas.orders import OrderCreate
+from campaign_svc.orders import service as orders
+from campaign_svc.orders.schemas import OrderCreate
 from qunyun_shared.events.member import MemberErasedV1
 
 from .conftest import NOW, TENANT, World

@@ -8,8 +8,6 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import campaign_svc.models.experiments  # noqa: F401  (declares the tables on Base.metadata)
-from campaign_svc import experiments
 from campaign_svc.exceptions import (
     AlreadyConverted,
     ExperimentNotFound,
@@ -17,10 +15,11 @@ from campaign_svc.exceptions import (
     MemberNotExposed,
     MemberNotFound,
 )
-from campaign_svc.models.base import Base
-from campaign_svc.models.experiments import ExperimentConversion, ExperimentExposure
-from campaign_svc.schemas.experiments import ConversionCreate, ExperimentCreate, ExperimentRead, VariantCreate
-from campaign_svc.significance import assign, wilson_interval
+from campaign_svc.experiments import service as experiments
+from campaign_svc.experiments.models import ExperimentConversion, ExperimentExposure
+from campaign_svc.experiments.schemas import ConversionCreate, ExperimentCreate, ExperimentRead, VariantCreate
+from campaign_svc.experiments.significance import assign, wilson_interval
+from campaign_svc.models import Base
 from qunyun_shared.events.campaign import Attribution, OrderPlacedV1
 from tests.support.harness import in_memory_session_fixture
 

@@ -14,14 +14,19 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import campaigns, coupons, lotteries
-from campaign_svc.api.lotteries import router
+from campaign_svc.campaigns import service as campaigns
+from campaign_svc.campaigns.models import Campaign, MemberQuota
+from campaign_svc.campaigns.schemas import CampaignCreate
+from campaign_svc.coupons import service as coupons
+from campaign_svc.coupons.schemas import CouponTemplateCreate
+from campaign_svc.db import MESSAGING
 from campaign_svc.exceptions import CampaignNotFound, CampaignNotRunning, DrawLimitReached, MemberNotFound
-from campaign_svc.models import MESSAGING, Base, Campaign, MemberQuota
-from campaign_svc.models.lotteries import LotteryDraw, LotteryPrize
-from campaign_svc.schemas.campaigns import CampaignCreate
-from campaign_svc.schemas.coupons import CouponTemplateCreate
-from campaign_svc.schemas.lotteries import PPM, AuditPrize, DrawRead, LotteryAudit, LotterySettings
+from campaign_svc.lotteries import fairness
+from campaign_svc.lotteries import service as lotteries
+from campaign_svc.lotteries.api import router
+from campaign_svc.lotteries.models import LotteryDraw, LotteryPrize
+from campaign_svc.lotteries.schemas import PPM, AuditPrize, DrawRead, LotteryAudit, LotterySettings
+from campaign_svc.models import Base
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture, routes_client, staged_events
@@ -68,7 +73,7 @@ def rechained(audit: LotteryAudit) -> LotteryAudit:
     prev_hash, entries = audit.commitment, []
     for entry in audit.entries:
         entry = entry.model_copy(update={"prev_hash": prev_hash})
-        entry = entry.model_copy(update={"entry_hash": lotteries.entry_hash_of(entry)})
+        entry = entry.model_copy(update={"entry_hash": fairness.entry_hash_of(entry)})
         entries.append(entry)
         prev_hash = entry.entry_hash
     return audit.model_copy(update={"entries": entries, "draws": len(entries), "head_hash": prev_hash})
@@ -85,7 +90,7 @@ async def test_the_seed_is_committed_before_the_draws_and_revealed_after_the_end
     assert before.commitment == running.commitment == ended.commitment
     assert ended.seed is not None and hashlib.sha256(bytes.fromhex(ended.seed)).hexdigest() == before.commitment
     assert [e.sequence for e in ended.entries] == [1, 2, 3, 4, 5]
-    assert lotteries.verify(running) == [] and lotteries.verify(ended) == []
+    assert fairness.verify(running) == [] and fairness.verify(ended) == []
 
 
 async def test_verify_detects_tampering(session: AsyncSession) -> None:
@@ -93,32 +98,32 @@ async def test_verify_detects_tampering(session: AsyncSession) -> None:
     for _ in range(12):
         await draw(session, campaign)
     audit = await ended_audit(session, campaign)
-    assert lotteries.verify(audit) == []
+    assert fairness.verify(audit) == []
     entries = audit.entries
     lost = next(i for i, e in enumerate(entries) if e.prize is None)
 
     changed_roll = [*entries]
     changed_roll[3] = entries[3].model_copy(update={"roll": (entries[3].roll + 1) % PPM})
-    problems = lotteries.verify(audit.model_copy(update={"entries": changed_roll}))
+    problems = fairness.verify(audit.model_copy(update={"entries": changed_roll}))
     assert any("entry_hash does not match" in p for p in problems)
-    problems = lotteries.verify(rechained(audit.model_copy(update={"entries": changed_roll})))
+    problems = fairness.verify(rechained(audit.model_copy(update={"entries": changed_roll})))
     assert any("draw 4: roll" in p and "does not follow from the seed" in p for p in problems)
 
     removed = rechained(audit.model_copy(update={"entries": entries[:5] + entries[6:]}))
-    assert any("removed or reordered" in p for p in lotteries.verify(removed))
+    assert any("removed or reordered" in p for p in fairness.verify(removed))
     cut_short = audit.model_copy(update={"entries": entries[:-1]})
-    assert lotteries.verify(cut_short) == ["the log does not end at draw 12 with the head hash (draws missing)"]
+    assert fairness.verify(cut_short) == ["the log does not end at draw 12 with the head hash (draws missing)"]
     swapped = [*entries]
     swapped[1], swapped[2] = entries[2], entries[1]
-    assert any("removed or reordered" in p for p in lotteries.verify(audit.model_copy(update={"entries": swapped})))
+    assert any("removed or reordered" in p for p in fairness.verify(audit.model_copy(update={"entries": swapped})))
 
     wrong_prize = [*entries]
     wrong_prize[lost] = entries[lost].model_copy(update={"prize": "a", "outcome": "won"})
-    problems = lotteries.verify(rechained(audit.model_copy(update={"entries": wrong_prize})))
+    problems = fairness.verify(rechained(audit.model_copy(update={"entries": wrong_prize})))
     assert any(f"draw {lost + 1}: roll {entries[lost].roll} falls on no prize, not on a" in p for p in problems)
 
     false_seed = audit.model_copy(update={"seed": bytes(32).hex()})
-    assert any("does not match the commitment" in p for p in lotteries.verify(false_seed))
+    assert any("does not match the commitment" in p for p in fairness.verify(false_seed))
 
 
 async def test_verify_detects_a_prize_won_past_its_stock() -> None:
@@ -127,13 +132,13 @@ async def test_verify_detects_a_prize_won_past_its_stock() -> None:
     campaign_id, prizes = uuid.uuid4(), [AuditPrize(key="a", probability_ppm=PPM, stock=1)]
     entries = []
     for sequence in (1, 2):
-        roll = lotteries.roll_of(seed, campaign_id, sequence, "ref", "nonce")
+        roll = fairness.roll_of(seed, campaign_id, sequence, "ref", "nonce")
         entries.append(
             {"sequence": sequence, "member_ref": "ref", "nonce": "nonce", "roll": roll, "prize": "a", "outcome": "won"}
         )
     audit = LotteryAudit(
         campaign_id=campaign_id,
-        commitment=lotteries.commitment_of(seed),
+        commitment=fairness.commitment_of(seed),
         seed=seed.hex(),
         prizes=prizes,
         draws=2,
@@ -142,7 +147,7 @@ async def test_verify_detects_a_prize_won_past_its_stock() -> None:
             {**e, "drawn_at": "2026-05-01T12:00:00.000000+00:00", "prev_hash": "", "entry_hash": ""} for e in entries
         ],
     )
-    assert lotteries.verify(rechained(audit)) == ["draw 2: outcome 'won' with 0 of prize 'a' left"]
+    assert fairness.verify(rechained(audit)) == ["draw 2: outcome 'won' with 0 of prize 'a' left"]
 
 
 async def test_prizes_are_won_as_often_as_their_probabilities_say(session: AsyncSession) -> None:
@@ -153,7 +158,7 @@ async def test_prizes_are_won_as_often_as_their_probabilities_say(session: Async
     for key, probability in EXPECTED:
         tolerance = 5 * (probability * (1 - probability) / draws) ** 0.5
         assert abs(outcomes[key] / draws - probability) < tolerance, (key, outcomes)
-    assert lotteries.verify(await ended_audit(session, campaign)) == []
+    assert fairness.verify(await ended_audit(session, campaign)) == []
 
 
 EXPECTED = (("a", 0.10), ("b", 0.25), (None, 0.65))
@@ -166,12 +171,12 @@ def test_rolls_are_uniform_and_fall_on_prizes_in_proportion() -> None:
         AuditPrize(key="a", probability_ppm=100_000, stock=1),
         AuditPrize(key="b", probability_ppm=250_000, stock=1),
     ]
-    drawn = [lotteries.roll_of(seed, campaign_id, n, "ref", "nonce") for n in range(rolls)]
+    drawn = [fairness.roll_of(seed, campaign_id, n, "ref", "nonce") for n in range(rolls)]
     deciles = Counter(roll * 10 // PPM for roll in drawn)
     chi_square = sum((deciles[bucket] - rolls / 10) ** 2 / (rolls / 10) for bucket in range(10))
     assert set(deciles) == set(range(10))
     assert chi_square < 30  # 9 degrees of freedom: p < 0.001 beyond 27.9
-    landed = Counter(hit.key if (hit := lotteries.prize_at(prizes, roll)) else None for roll in drawn)
+    landed = Counter(hit.key if (hit := fairness.prize_at(prizes, roll)) else None for roll in drawn)
     for key, probability in EXPECTED:
         tolerance = 5 * (probability * (1 - probability) / rolls) ** 0.5
         assert abs(landed[key] / rolls - probability) < tolerance, (key, landed)
@@ -180,7 +185,7 @@ def test_rolls_are_uniform_and_fall_on_prizes_in_proportion() -> None:
 def test_a_roll_falls_on_the_prize_whose_interval_holds_it() -> None:
     prizes = [AuditPrize(key="a", probability_ppm=1, stock=1), AuditPrize(key="b", probability_ppm=2, stock=1)]
     a, b = prizes
-    assert [lotteries.prize_at(prizes, roll) for roll in (0, 1, 2, 3, PPM - 1)] == [a, b, b, None, None]
+    assert [fairness.prize_at(prizes, roll) for roll in (0, 1, 2, 3, PPM - 1)] == [a, b, b, None, None]
 
 
 async def test_stock_is_never_exceeded(session: AsyncSession) -> None:
@@ -189,7 +194,7 @@ async def test_stock_is_never_exceeded(session: AsyncSession) -> None:
     awarded = await session.scalar(select(LotteryPrize.awarded).where(LotteryPrize.campaign_id == campaign.id))
     assert outcomes == {"won": 3, "out_of_stock": 22}
     assert awarded == 3
-    assert lotteries.verify(await ended_audit(session, campaign)) == []
+    assert fairness.verify(await ended_audit(session, campaign)) == []
 
 
 async def test_a_member_cannot_draw_past_their_limit(session: AsyncSession) -> None:
@@ -212,7 +217,7 @@ async def test_a_prize_the_budget_cannot_pay_is_no_prize(session: AsyncSession) 
     assert (campaign.committed_fen, campaign.spent_fen) == (600, 600)
     awarded = await session.scalar(select(LotteryPrize.awarded).where(LotteryPrize.campaign_id == campaign.id))
     assert awarded == 1
-    assert lotteries.verify(await ended_audit(session, campaign)) == []
+    assert fairness.verify(await ended_audit(session, campaign)) == []
 
 
 async def test_a_won_reward_is_granted_and_one_that_cannot_be_issued_is_noted(session: AsyncSession) -> None:
@@ -237,7 +242,7 @@ async def test_a_won_reward_is_granted_and_one_that_cannot_be_issued_is_noted(se
     assert await session.get(MemberQuota, (template.id, first.member_id)) is not None
     staged = [t for t, _ in await staged_events(session, MESSAGING.outbox)]
     assert (staged.count("coupon.issued"), staged.count("reward.granted")) == (1, 1)
-    assert lotteries.verify(await ended_audit(session, campaign)) == []
+    assert fairness.verify(await ended_audit(session, campaign)) == []
 
 
 async def test_only_running_lotteries_draw(session: AsyncSession) -> None:
@@ -276,7 +281,7 @@ async def test_the_routes_draw_once_per_idempotency_key(session: AsyncSession, c
     listed = await client.get(draws, params={"member_id": body["member_id"]})
     assert [d["sequence"] for d in listed.json()] == [1, 2]
     audit = LotteryAudit.model_validate((await client.get(f"/campaigns/{lottery.id}/lottery/audit")).json())
-    assert audit.seed is None and len(audit.entries) == 2 and lotteries.verify(audit) == []
+    assert audit.seed is None and len(audit.entries) == 2 and fairness.verify(audit) == []
     assert (await client.get(f"/campaigns/{uuid.uuid4()}/lottery/audit")).status_code == 404
 
 
@@ -292,7 +297,7 @@ async def test_erasure_forgets_the_member_and_keeps_the_audit_verifiable(session
     assert len({row.member_id for row in rows}) == 3
     audit = await ended_audit(session, campaign)
     assert {e.member_ref for e in audit.entries} >= {d.member_ref for d in theirs}
-    assert lotteries.verify(audit) == []
+    assert fairness.verify(audit) == []
 
 
 def test_the_prize_pool_is_validated() -> None:

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from campaign_svc import flash_sales, group_buys, orders, referrals
+from campaign_svc.campaigns.models import Campaign
 from campaign_svc.exceptions import (
     AlreadyInTeam,
     CampaignNotFound,
@@ -14,8 +14,12 @@ from campaign_svc.exceptions import (
     SoldOut,
     TeamClosed,
 )
-from campaign_svc.models import Campaign, Member
-from campaign_svc.schemas.orders import OrderItem
+from campaign_svc.flash_sales import service as flash_sales
+from campaign_svc.group_buys import service as group_buys
+from campaign_svc.members.models import Member
+from campaign_svc.orders import service as orders
+from campaign_svc.orders.schemas import OrderItem
+from campaign_svc.referrals import service as referrals
 from qunyun_shared.events.campaign import OrderPaidV1
 
 from .conftest import NOW, TENANT, World

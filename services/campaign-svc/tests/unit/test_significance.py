@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from campaign_svc.significance import Arm, assign, two_proportion_z_test, verdict, wilson_interval
+from campaign_svc.experiments.significance import Arm, assign, two_proportion_z_test, verdict, wilson_interval
 
 pytestmark = pytest.mark.unit
 

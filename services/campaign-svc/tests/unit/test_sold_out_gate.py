@@ -17,10 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from campaign_svc.api.sold_out_gate import SoldOutGate
-from campaign_svc.flash_sales import SOLD_OUT, SoldOutMemo
-from campaign_svc.models import IDEMPOTENCY_KEYS, Base
-from campaign_svc.schemas.sales import FlashSaleAttempt
+from campaign_svc.db import IDEMPOTENCY_KEYS
+from campaign_svc.flash_sales.schemas import FlashSaleAttempt
+from campaign_svc.flash_sales.service import SOLD_OUT, SoldOutMemo
+from campaign_svc.flash_sales.sold_out_gate import SoldOutGate
+from campaign_svc.models import Base
 from qunyun_shared import idempotency, identity
 from tests.support.harness import in_memory_database
 

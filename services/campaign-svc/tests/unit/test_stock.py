@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign_svc import stock
-from campaign_svc.models import CampaignStock
+from campaign_svc.flash_sales import stock
+from campaign_svc.flash_sales.models import CampaignStock
 
 from .conftest import World
 

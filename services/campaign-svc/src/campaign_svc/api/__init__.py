@@ -1,1 +1,0 @@
-"""campaign-svc HTTP routes."""

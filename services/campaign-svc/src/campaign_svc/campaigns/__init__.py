@@ -1,0 +1,1 @@
+"""Campaigns of every kind: their schedule, budget account, per-member quotas and report."""

@@ -1,0 +1,1 @@
+"""Check-in challenges (21-day 打卡): daily check-ins, streaks and milestone rewards."""

@@ -1,0 +1,27 @@
+"""Routes for check-in challenges (21-day 打卡)."""
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+
+from campaign_svc.checkins import service as checkins
+from campaign_svc.checkins.schemas import CheckinCreate, CheckinProgress, CheckinRead
+from campaign_svc.dependencies import IdempotentRoute
+from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+
+router = APIRouter(prefix="/campaigns/{campaign_id}/checkins", tags=["check-ins"], route_class=IdempotentRoute)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="A member checks in for today (the tenant's local day)")
+async def check_in(
+    campaign_id: uuid.UUID, body: CheckinCreate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> CheckinRead:
+    return await checkins.check_in(session, outbox, caller.tenant_id, campaign_id, body.member_id, datetime.now(UTC))
+
+
+@router.get("/{member_id}", summary="A member's progress: days checked in, streaks, milestones reached")
+async def progress(
+    campaign_id: uuid.UUID, member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity
+) -> CheckinProgress:
+    return await checkins.progress_of(session, caller.tenant_id, campaign_id, member_id, datetime.now(UTC))

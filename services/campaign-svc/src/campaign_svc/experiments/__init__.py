@@ -1,0 +1,1 @@
+"""A/B tests on content and campaigns: assignment, exposures, conversions and significance."""

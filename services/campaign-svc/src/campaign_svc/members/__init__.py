@@ -1,0 +1,1 @@
+"""What campaigns know of members, learned from other services' events."""

@@ -1,0 +1,119 @@
+"""What campaigns know of members, kept from the events of member-svc, content-svc and analytics-svc.
+Events about erased members change nothing: a late redelivery must not bring their data back."""
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaign_svc.db import ERASED_MEMBERS
+from campaign_svc.exceptions import MemberNotFound
+from campaign_svc.members.models import Member
+from qunyun_shared.db import upsert
+from qunyun_shared.erasure import erased_among
+from qunyun_shared.events.analytics import MemberChurnRiskV1
+from qunyun_shared.events.content import ContentEngagedV1
+from qunyun_shared.events.member import (
+    MemberBirthdaySetV1,
+    MemberConsentChangedV1,
+    MemberJoinedV1,
+    MemberLevelChangedV1,
+)
+
+
+async def record_joins(session: AsyncSession, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
+    """Counts joins; a member's first join fixes the inviter and the join time."""
+    erased = await erased_among(session, ERASED_MEMBERS, (j.member_id for _, j in joins))
+    first_joins: dict[uuid.UUID, tuple[str, MemberJoinedV1]] = {}
+    joins_per_member: Counter[uuid.UUID] = Counter()
+    for tenant_id, join in joins:
+        if join.member_id in erased:
+            continue
+        first_joins.setdefault(join.member_id, (tenant_id, join))
+        joins_per_member[join.member_id] += 1
+    if not first_joins:
+        return
+    # Sorted, so concurrent consumers lock rows in one order and cannot deadlock.
+    rows = [
+        {
+            "member_id": member_id,
+            "tenant_id": tenant_id,
+            "inviter_id": join.inviter_id,
+            "first_joined_at": join.joined_at,
+            "communities_joined": joins_per_member[member_id],
+        }
+        for member_id, (tenant_id, join) in sorted(first_joins.items())
+    ]
+    table = Member.__table__
+    statement = upsert(session, table)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.member_id],
+            set_={
+                "communities_joined": table.c.communities_joined + statement.excluded.communities_joined,
+                # A member first seen through another event has no join facts yet.
+                "inviter_id": _coalesce(table.c.first_joined_at, table.c.inviter_id, statement.excluded.inviter_id),
+                "first_joined_at": _coalesce(
+                    table.c.first_joined_at, table.c.first_joined_at, statement.excluded.first_joined_at
+                ),
+            },
+        ),
+        rows,
+    )
+
+
+def _coalesce(fixed_by: Any, current: Any, incoming: Any) -> Any:
+    """`current` once `fixed_by` is set, `incoming` before."""
+    return case((fixed_by.is_(None), incoming), else_=current)
+
+
+async def record_consent(session: AsyncSession, tenant_id: str, consent: MemberConsentChangedV1, at: datetime) -> None:
+    if consent.purpose == "marketing":
+        await _update(session, tenant_id, consent.member_id, marketing_consent=consent.granted, consent_changed_at=at)
+
+
+async def record_level(session: AsyncSession, tenant_id: str, change: MemberLevelChangedV1) -> None:
+    await _update(session, tenant_id, change.member_id, level=change.to_level)
+
+
+async def record_birthday(session: AsyncSession, tenant_id: str, birthday: MemberBirthdaySetV1) -> None:
+    await _update(session, tenant_id, birthday.member_id, birthday=birthday.birthday)
+
+
+async def record_churn_risk(session: AsyncSession, tenant_id: str, risk: MemberChurnRiskV1) -> None:
+    await _update(session, tenant_id, risk.member_id, churn_risk=True)
+
+
+async def record_engagement(session: AsyncSession, tenant_id: str, engaged: ContentEngagedV1) -> None:
+    await _update(
+        session,
+        tenant_id,
+        engaged.member_id,
+        engagements=Member.engagements + 1,
+        last_engaged_at=engaged.occurred_at,
+    )
+
+
+async def _update(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, **values: Any) -> None:
+    """Applies facts to a member, creating the member if this is the first event about them."""
+    if await erased_among(session, ERASED_MEMBERS, [member_id]):
+        return
+    table = Member.__table__
+    await session.execute(
+        upsert(session, table).values(member_id=member_id, tenant_id=tenant_id).on_conflict_do_nothing()
+    )
+    await session.execute(
+        update(Member).where(Member.member_id == member_id, Member.tenant_id == tenant_id).values(**values)
+    )
+
+
+async def get_member(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member:
+    """What campaigns know of one of the tenant's members."""
+    member = await session.get(Member, member_id)
+    if member is None or member.tenant_id != tenant_id:
+        raise MemberNotFound(f"No member {member_id} is known to campaigns yet.")
+    return member

@@ -1,0 +1,1 @@
+"""Orders placed by members or pushed by merchants: paid, cancelled, refunded."""

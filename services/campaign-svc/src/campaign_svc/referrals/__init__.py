@@ -1,0 +1,1 @@
+"""Referral fission (裂变): inviters rewarded for their invitees' first join and first paid order."""

@@ -1,0 +1,1 @@
+"""Rewards campaigns grant members: coupons, points and tags."""

@@ -1,1 +1,0 @@
-"""campaign-svc API models, one module per part of the domain."""

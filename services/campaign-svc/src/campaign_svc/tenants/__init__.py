@@ -1,0 +1,1 @@
+"""Each tenant's campaign settings: its time zone and quiet hours."""
