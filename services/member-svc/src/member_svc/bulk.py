@@ -68,7 +68,7 @@ _TAGS_FROM_ARRAYS = text(
 
 
 async def insert_members(
-    session: AsyncSession, *, tenant_id: str, members: Sequence[dict[str, Any]], now: datetime
+    *, session: AsyncSession, tenant_id: str, members: Sequence[dict[str, Any]], now: datetime
 ) -> set[uuid.UUID]:
     """Inserts new members (dicts of MEMBER_FIELDS), skipping any that would take a phone another member of
     the tenant has; returns the ids inserted."""
@@ -90,7 +90,7 @@ async def insert_members(
 
 
 async def insert_tags(
-    session: AsyncSession, *, tenant_id: str, kind: str, tagged: Sequence[tuple[uuid.UUID, str]], now: datetime
+    *, session: AsyncSession, tenant_id: str, kind: str, tagged: Sequence[tuple[uuid.UUID, str]], now: datetime
 ) -> None:
     """Puts tags on members who do not carry them yet (members created in this transaction)."""
     if not tagged:

@@ -23,13 +23,13 @@ from qunyun_shared.outbox import Outbox
 
 
 async def admit_or_apply(
-    session: AsyncSession, outbox: Outbox, community: Community, member: Member, join: JoinRequest
+    *, session: AsyncSession, outbox: Outbox, community: Community, member: Member, join: JoinRequest
 ) -> JoinResult:
     """Seats a member the rule lets in, files an application where an operator decides, refuses the rest."""
     if community.entry_rule == "approval":
         return await _apply(session, community, join)
     await _check(session, community, member, join)
-    return await seating.place(session, outbox, community, join)
+    return await seating.place(session=session, outbox=outbox, community=community, join=join)
 
 
 async def decide(
@@ -52,7 +52,7 @@ async def decide(
     if not approve:
         return None
     join = JoinRequest(member_id=application.member_id, channel=application.channel, inviter_id=application.inviter_id)
-    return await seating.place(session, outbox, community, join)
+    return await seating.place(session=session, outbox=outbox, community=community, join=join)
 
 
 async def applications(*, session: AsyncSession, community_id: uuid.UUID, status: str | None) -> list[Application]:

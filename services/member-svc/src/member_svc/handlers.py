@@ -24,7 +24,7 @@ async def on_order_placed(session: AsyncSession, outbox: Outbox, events: Sequenc
 async def on_member_event(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     """Points, activity, flags and segments: one event after the other, as they happened to the member."""
     for envelope in events:
-        await rewards.on_event(session, outbox, envelope)
+        await rewards.on_event(session=session, outbox=outbox, envelope=envelope)
 
 
 HANDLERS: dict[str, Handler] = {

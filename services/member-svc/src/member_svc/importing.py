@@ -93,7 +93,7 @@ async def row_errors(*, session: AsyncSession, job_id: uuid.UUID, after_row: int
     return list((await session.scalars(query)).all())
 
 
-async def claim_next(session: AsyncSession, now: datetime) -> ImportJob | None:
+async def claim_next(*, session: AsyncSession, now: datetime) -> ImportJob | None:
     """Takes the oldest job no worker holds (or whose worker's lease ran out) for this worker."""
     job = await session.scalar(
         select(ImportJob)
@@ -197,7 +197,9 @@ async def import_chunk(
             row["phone_encrypted"] = cipher.encrypt(item.phone, owner=phone_owner(tenant_id, member_id))
             row["phone_hash"] = digest
         rows.append((item, row))
-    inserted = await bulk.insert_members(session, tenant_id=tenant_id, members=[row for _, row in rows], now=now)
+    inserted = await bulk.insert_members(
+        session=session, tenant_id=tenant_id, members=[row for _, row in rows], now=now
+    )
     imported = [(item, row["id"]) for item, row in rows if row["id"] in inserted]
     errors += [
         RowError(item.row, "phone", "Another member of this tenant has this phone.")
@@ -206,7 +208,7 @@ async def import_chunk(
     ]
     await _tag(session, outbox, tenant_id, imported)
     birthdays = [(member_id, item.member["birthday"]) for item, member_id in imported if item.member["birthday"]]
-    await announce_birthdays(session, outbox, tenant_id, birthdays)
+    await announce_birthdays(session=session, outbox=outbox, tenant_id=tenant_id, birthdays=birthdays)
     if errors:
         await session.execute(
             insert(ImportRowError),
@@ -226,7 +228,7 @@ async def import_chunk(
     return bool(progressed.rowcount)  # type: ignore[attr-defined]
 
 
-async def finish(session: AsyncSession, job_id: uuid.UUID, now: datetime) -> None:
+async def finish(*, session: AsyncSession, job_id: uuid.UUID, now: datetime) -> None:
     """Marks a job done and drops its CSV, which holds phone numbers no longer needed."""
     await session.execute(
         update(ImportJob)

@@ -26,7 +26,7 @@ def stage_for(*, orders: int, participations: int, referrals: int) -> str:
     return "prospect"
 
 
-async def known_member(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member | None:
+async def known_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member | None:
     """The tenant's member an event is about, unless unknown here or erased (then the event is moot)."""
     member = await session.get(Member, member_id)
     if member is None or member.tenant_id != tenant_id or member.erased_at is not None:
@@ -34,25 +34,25 @@ async def known_member(session: AsyncSession, tenant_id: str, member_id: uuid.UU
     return member
 
 
-async def record_order(session: AsyncSession, outbox: Outbox, member: Member, *, amount_fen: int, at: datetime) -> None:
+async def record_order(*, session: AsyncSession, outbox: Outbox, member: Member, amount_fen: int, at: datetime) -> None:
     await _count(session, member, at, orders=1, order_total_fen=amount_fen)
     await _after_activity(session, outbox, member, at)
 
 
-async def record_participation(session: AsyncSession, outbox: Outbox, member: Member, *, at: datetime) -> None:
+async def record_participation(*, session: AsyncSession, outbox: Outbox, member: Member, at: datetime) -> None:
     """An activity taken part in: a check-in or an answered survey."""
     await _count(session, member, at, participations=1)
     await _after_activity(session, outbox, member, at)
 
 
-async def record_referral(session: AsyncSession, outbox: Outbox, inviter: Member) -> None:
+async def record_referral(*, session: AsyncSession, outbox: Outbox, inviter: Member) -> None:
     """The inviter brought someone in: that alone makes them loyal."""
     await _advance(session, inviter)
     await tags.apply_rules(session=session, outbox=outbox, tenant_id=inviter.tenant_id, member_ids=[inviter.id])
 
 
 async def flag_churn_risk(
-    session: AsyncSession, outbox: Outbox, member: Member, risk: MemberChurnRiskV1, *, at: datetime
+    *, session: AsyncSession, outbox: Outbox, member: Member, risk: MemberChurnRiskV1, at: datetime
 ) -> None:
     member.churn_risk, member.churn_score, member.churn_flagged_at = True, risk.score, at
     await tags.set_system(
@@ -66,7 +66,9 @@ async def flag_churn_risk(
     await tags.apply_rules(session=session, outbox=outbox, tenant_id=member.tenant_id, member_ids=[member.id])
 
 
-async def record_segment(session: AsyncSession, outbox: Outbox, member: Member, change: MemberSegmentChangedV1) -> None:
+async def record_segment(
+    *, session: AsyncSession, outbox: Outbox, member: Member, change: MemberSegmentChangedV1
+) -> None:
     tenant_id = member.tenant_id
     if member.segment is not None and member.segment != change.to_segment:
         await tags.set_system(

@@ -24,7 +24,9 @@ async def _member_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncItera
     assert isinstance(settings, Settings)
     app.state.cipher = cipher = PersonalDataCipher(settings.personal_data_key.get_secret_value())
     app.state.imports_waiting = waiting = asyncio.Event()
-    runtime.run_in_background("member-import", lambda: sweeps.import_members(runtime, cipher, waiting))
+    runtime.run_in_background(
+        "member-import", lambda: sweeps.import_members(runtime=runtime, cipher=cipher, waiting=waiting)
+    )
     runtime.run_sweep(
         "points-expiry",
         lambda session, outbox, now: points_ledger.expire_due(session=session, outbox=outbox, now=now),

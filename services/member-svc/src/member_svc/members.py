@@ -78,15 +78,15 @@ def require_personal_data_permission(caller: Identity, action: str) -> None:
 
 
 async def view(
-    session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, shown: Sequence[Shown]
+    *, session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, shown: Sequence[Shown]
 ) -> list[MemberRead]:
     """Members as the caller may see them, with their tags."""
     reveal = may_see_personal_data(caller)
-    tagged = await tag_names_of(session, [member.id for member in shown])
-    return [present(m, cipher, reveal=reveal, tags=tagged[m.id]) for m in shown]
+    tagged = await tag_names_of(session=session, member_ids=[member.id for member in shown])
+    return [present(m, cipher=cipher, reveal=reveal, tags=tagged[m.id]) for m in shown]
 
 
-def present(member: Shown, cipher: PersonalDataCipher, *, reveal: bool, tags: list[str]) -> MemberRead:
+def present(member: Shown, *, cipher: PersonalDataCipher, reveal: bool, tags: list[str]) -> MemberRead:
     """The member as the API shows them: the phone decrypted, and masked unless `reveal`."""
     phone = None
     if member.phone_encrypted is not None:
@@ -123,12 +123,14 @@ async def register(
     session.add(member)
     await _flush_checking_phone(session)
     if member.birthday is not None:
-        await announce_birthdays(session, outbox, tenant_id, [(member.id, member.birthday)])
+        await announce_birthdays(
+            session=session, outbox=outbox, tenant_id=tenant_id, birthdays=[(member.id, member.birthday)]
+        )
     return member
 
 
 async def announce_birthdays(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, birthdays: Sequence[tuple[uuid.UUID, str | None]]
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, birthdays: Sequence[tuple[uuid.UUID, str | None]]
 ) -> None:
     """`member.birthday_set` for each member whose birthday was given, corrected or removed."""
     events = [MemberBirthdaySetV1(member_id=member_id, birthday=birthday) for member_id, birthday in birthdays]
@@ -199,7 +201,9 @@ async def correct(
         event = MemberProfileUpdatedV1(member_id=member.id, changed_fields=changed)
         await outbox.add(session, tenant_id=tenant_id, payloads=[event])
     if "birthday" in changed:
-        await announce_birthdays(session, outbox, tenant_id, [(member.id, member.birthday)])
+        await announce_birthdays(
+            session=session, outbox=outbox, tenant_id=tenant_id, birthdays=[(member.id, member.birthday)]
+        )
     return member
 
 
@@ -235,7 +239,7 @@ async def export(
     member = await get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
     memberships = await session.scalars(select(Membership).where(Membership.member_id == member_id))
     records = await membership_records(session=session, member_id=member_id)
-    tags = (await tags_of(session, [member_id]))[member_id]
+    tags = (await tags_of(session=session, member_ids=[member_id]))[member_id]
     ledger = await session.scalars(
         select(PointsEntry).where(PointsEntry.member_id == member_id).order_by(PointsEntry.at)
     )
@@ -243,7 +247,7 @@ async def export(
         select(Invitation).where(Invitation.inviter_id == member_id).order_by(Invitation.sent_at)
     )
     return MemberExport(
-        member=present(member, cipher, reveal=True, tags=[t.tag for t in tags]),
+        member=present(member, cipher=cipher, reveal=True, tags=[t.tag for t in tags]),
         tags=[MemberTagRead.model_validate(t) for t in tags],
         points_ledger=[PointsEntryRead.model_validate(e) for e in ledger],
         memberships=[MembershipRead.model_validate(m) for m in memberships],
@@ -254,7 +258,7 @@ async def export(
     )
 
 
-async def wipe_personal_data(session: AsyncSession, member: Member) -> None:
+async def wipe_personal_data(*, session: AsyncSession, member: Member) -> None:
     """Blanks every personal field of a member and drops the profile built of them (tags, activity,
     purchases, invitations sent); the id stays, as a tombstone others may still refer to. The points
     ledger stays as the account's bookkeeping, tied to nothing but the tombstone."""

@@ -109,7 +109,7 @@ class Policy:
         return datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
 
 
-async def policy_of(session: AsyncSession, tenant_id: str) -> Policy:
+async def policy_of(*, session: AsyncSession, tenant_id: str) -> Policy:
     """The tenant's earn rules and levels, or the defaults for what they have not set."""
     row = await session.get(PointsPolicy, tenant_id)
     if row is None:
@@ -122,14 +122,14 @@ async def policy_of(session: AsyncSession, tenant_id: str) -> Policy:
 
 async def set_rules(*, session: AsyncSession, tenant_id: str, rules: PointsPolicyBody) -> Policy:
     """Replaces the tenant's earn rules, expiry and time zone; they apply to earns from now on."""
-    current = await policy_of(session, tenant_id)
+    current = await policy_of(session=session, tenant_id=tenant_id)
     await _save_policy(session, tenant_id, rules, current.levels)
     return Policy(rules, current.levels)
 
 
 async def set_levels(*, session: AsyncSession, outbox: Outbox, tenant_id: str, levels: Levels) -> Policy:
     """Replaces the tenant's levels and moves every member whose level the new ladder changes."""
-    current = await policy_of(session, tenant_id)
+    current = await policy_of(session=session, tenant_id=tenant_id)
     await _save_policy(session, tenant_id, current.rules, levels)
     policy = Policy(current.rules, levels)
     accounts = await session.execute(
@@ -149,7 +149,7 @@ async def earn(
     `policy` is the tenant's, when the caller has read it already."""
     if earning.points <= 0:
         return None
-    policy = policy or await policy_of(session, tenant_id)
+    policy = policy or await policy_of(session=session, tenant_id=tenant_id)
     account = await _locked_account(session, tenant_id, earning.member_id, earning.at)
     if await _recorded(session, tenant_id, earning.source) is not None:
         return None
@@ -231,7 +231,7 @@ async def spend(
     entry = PointsEntry(
         tenant_id=tenant_id, member_id=member_id, delta=-points, reason="spend", note=note, source=source, at=at
     )
-    await _record(session, outbox, account, entry, await policy_of(session, tenant_id))
+    await _record(session, outbox, account, entry, await policy_of(session=session, tenant_id=tenant_id))
     return entry
 
 
@@ -285,7 +285,7 @@ async def claw_back(
         order_id=order_id,
         at=at,
     )
-    await _record(session, outbox, account, entry, await policy_of(session, tenant_id))
+    await _record(session, outbox, account, entry, await policy_of(session=session, tenant_id=tenant_id))
     return entry
 
 
@@ -311,7 +311,7 @@ async def expire_due(*, session: AsyncSession, outbox: Outbox, now: datetime, me
                 .order_by(PointsEntry.expires_at)
             )
         ).all()
-        policy = await policy_of(session, account.tenant_id)
+        policy = await policy_of(session=session, tenant_id=account.tenant_id)
         for lot in lots:
             assert lot.remaining is not None
             lost, lot.remaining = lot.remaining, 0

@@ -15,7 +15,7 @@ EXPIRING_WITHIN = timedelta(days=30)
 
 async def summary(*, session: AsyncSession, member: Member) -> PointsSummary:
     account = await points.account_of(session=session, tenant_id=member.tenant_id, member_id=member.id)
-    policy = await points.policy_of(session, member.tenant_id)
+    policy = await points.policy_of(session=session, tenant_id=member.tenant_id)
     lifetime = account.lifetime if account else 0
     soon = await points.expiring(session=session, member_id=member.id, before=datetime.now(UTC) + EXPIRING_WITHIN)
     return PointsSummary(

@@ -21,7 +21,7 @@ from qunyun_shared.problems import DomainError
 log = logging.getLogger(__name__)
 
 
-async def on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope) -> None:
+async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope) -> None:
     """Applies one consumed event."""
     tenant_id, data = envelope.tenantid, envelope.data
     match data:
@@ -30,7 +30,7 @@ async def on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope) ->
         case OrderPlacedV1():
             await _ordered(session, outbox, tenant_id, data)
         case OrderRefundedV1():
-            member = await known_member(session, tenant_id, data.member_id)
+            member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
                 await points.claw_back(
                     session=session,
@@ -46,9 +46,9 @@ async def on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope) ->
             source = f"checkin:{data.campaign_id}:{data.member_id}:{data.day}"
             await _participated(session, outbox, tenant_id, data.member_id, "checkin", source, envelope.time)
         case SurveyAnsweredV1():
-            member = await known_member(session, tenant_id, data.member_id)
+            member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
-                await lifecycle.record_participation(session, outbox, member, at=envelope.time)
+                await lifecycle.record_participation(session=session, outbox=outbox, member=member, at=envelope.time)
         case ContentPostedV1() if data.source == "UGC" and data.author_member_id is not None:
             await _earn(
                 session, outbox, tenant_id, data.author_member_id, "post", f"post:{data.content_id}", data.posted_at
@@ -58,15 +58,17 @@ async def on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope) ->
                 session, outbox, tenant_id, data.member_id, "comment", f"comment:{envelope.id}", data.occurred_at
             )
         case MemberChurnRiskV1():
-            member = await known_member(session, tenant_id, data.member_id)
+            member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
-                await lifecycle.flag_churn_risk(session, outbox, member, data, at=envelope.time)
+                await lifecycle.flag_churn_risk(
+                    session=session, outbox=outbox, member=member, risk=data, at=envelope.time
+                )
         case RewardGrantedV1():
             await _rewarded(session, outbox, tenant_id, data, envelope.time)
         case MemberSegmentChangedV1():
-            member = await known_member(session, tenant_id, data.member_id)
+            member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
-                await lifecycle.record_segment(session, outbox, member, data)
+                await lifecycle.record_segment(session=session, outbox=outbox, member=member, change=data)
 
 
 async def _rewarded(
@@ -74,7 +76,7 @@ async def _rewarded(
 ) -> None:
     """Points and a tag a campaign granted (a check-in milestone, a referral, an automation rule); the
     reward id makes a redelivered grant earn once."""
-    member = await known_member(session, tenant_id, reward.member_id)
+    member = await known_member(session=session, tenant_id=tenant_id, member_id=reward.member_id)
     if member is None:
         return
     if reward.points:
@@ -99,21 +101,25 @@ async def _rewarded(
 
 async def _joined(session: AsyncSession, outbox: Outbox, tenant_id: str, joined: MemberJoinedV1) -> None:
     """Join points once per member; referral points once per invitee, to whoever first brought them in."""
-    member = await known_member(session, tenant_id, joined.member_id)
+    member = await known_member(session=session, tenant_id=tenant_id, member_id=joined.member_id)
     if member is None:
         return
     await _earn(session, outbox, tenant_id, member.id, "join", f"join:{member.id}", joined.joined_at)
-    inviter = await known_member(session, tenant_id, member.invited_by) if member.invited_by else None
+    inviter = (
+        await known_member(session=session, tenant_id=tenant_id, member_id=member.invited_by)
+        if member.invited_by
+        else None
+    )
     if inviter is not None:
         await _earn(session, outbox, tenant_id, inviter.id, "referral", f"referral:{member.id}", joined.joined_at)
-        await lifecycle.record_referral(session, outbox, inviter)
+        await lifecycle.record_referral(session=session, outbox=outbox, inviter=inviter)
 
 
 async def _ordered(session: AsyncSession, outbox: Outbox, tenant_id: str, order: OrderPlacedV1) -> None:
-    member = await known_member(session, tenant_id, order.member_id)
+    member = await known_member(session=session, tenant_id=tenant_id, member_id=order.member_id)
     if member is None:
         return
-    policy = await points.policy_of(session, tenant_id)
+    policy = await points.policy_of(session=session, tenant_id=tenant_id)
     earning = Earning(
         member_id=member.id,
         reason="order",
@@ -124,25 +130,27 @@ async def _ordered(session: AsyncSession, outbox: Outbox, tenant_id: str, order:
         order_amount_fen=order.amount_fen,
     )
     await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning, policy=policy)
-    await lifecycle.record_order(session, outbox, member, amount_fen=order.amount_fen, at=order.placed_at)
+    await lifecycle.record_order(
+        session=session, outbox=outbox, member=member, amount_fen=order.amount_fen, at=order.placed_at
+    )
 
 
 async def _participated(
     session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, action: str, source: str, at: datetime
 ) -> None:
-    member = await known_member(session, tenant_id, member_id)
+    member = await known_member(session=session, tenant_id=tenant_id, member_id=member_id)
     if member is None:
         return
     await _earn(session, outbox, tenant_id, member.id, action, source, at)
-    await lifecycle.record_participation(session, outbox, member, at=at)
+    await lifecycle.record_participation(session=session, outbox=outbox, member=member, at=at)
 
 
 async def _earn(
     session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, action: str, source: str, at: datetime
 ) -> None:
-    member = await known_member(session, tenant_id, member_id)
+    member = await known_member(session=session, tenant_id=tenant_id, member_id=member_id)
     if member is None:
         return
-    policy = await points.policy_of(session, tenant_id)
+    policy = await points.policy_of(session=session, tenant_id=tenant_id)
     earning = Earning(member_id=member.id, reason=action, points=policy.points_for(action), source=source, at=at)
     await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning, policy=policy)

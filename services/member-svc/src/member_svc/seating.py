@@ -17,26 +17,26 @@ from qunyun_shared.outbox import Outbox
 _MAX_SIBLINGS = 99
 
 
-async def place(session: AsyncSession, outbox: Outbox, community: Community, join: JoinRequest) -> JoinResult:
+async def place(*, session: AsyncSession, outbox: Outbox, community: Community, join: JoinRequest) -> JoinResult:
     """Seats a member who may enter: here, else on the waitlist, in a sibling, or nowhere (CommunityFull)."""
-    if await claim_seat(session, community.id):
+    if await claim_seat(session=session, community_id=community.id):
         await session.execute(
             delete(WaitlistEntry).where(
                 WaitlistEntry.community_id == community.id, WaitlistEntry.member_id == join.member_id
             )
         )
-        await admit(session, outbox, community, join)
+        await admit(session=session, outbox=outbox, community=community, join=join)
         return JoinResult(status="joined", community_id=community.id, member_id=join.member_id)
     if community.overflow == "waitlist":
-        return await queue(session, community, join)
+        return await queue(session=session, community=community, join=join)
     if community.overflow == "sibling":
-        sibling = await sibling_with_a_seat(session, outbox, community)
-        await admit(session, outbox, sibling, join)
+        sibling = await sibling_with_a_seat(session=session, outbox=outbox, community=community)
+        await admit(session=session, outbox=outbox, community=sibling, join=join)
         return JoinResult(status="joined", community_id=sibling.id, member_id=join.member_id)
     raise CommunityFull(f"Community {community.id} is full.")
 
 
-async def claim_seat(session: AsyncSession, community_id: uuid.UUID) -> bool:
+async def claim_seat(*, session: AsyncSession, community_id: uuid.UUID) -> bool:
     # One conditional UPDATE: concurrent joins can never push a community past its capacity.
     claimed = await session.execute(
         update(Community)
@@ -47,7 +47,7 @@ async def claim_seat(session: AsyncSession, community_id: uuid.UUID) -> bool:
     return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
 
-async def admit(session: AsyncSession, outbox: Outbox, community: Community, join: JoinRequest) -> None:
+async def admit(*, session: AsyncSession, outbox: Outbox, community: Community, join: JoinRequest) -> None:
     """Records a member in a community whose seat they hold, and `member.joined`."""
     now = datetime.now(UTC)
     values = {
@@ -82,7 +82,7 @@ async def admit(session: AsyncSession, outbox: Outbox, community: Community, joi
     await outbox.add(session, tenant_id=community.tenant_id, payloads=[event])
 
 
-async def queue(session: AsyncSession, community: Community, join: JoinRequest) -> JoinResult:
+async def queue(*, session: AsyncSession, community: Community, join: JoinRequest) -> JoinResult:
     session.add(
         WaitlistEntry(
             tenant_id=community.tenant_id,
@@ -104,7 +104,7 @@ async def queue(session: AsyncSession, community: Community, join: JoinRequest) 
     )
 
 
-async def admit_next_waiting(session: AsyncSession, outbox: Outbox, community: Community) -> bool:
+async def admit_next_waiting(*, session: AsyncSession, outbox: Outbox, community: Community) -> bool:
     """Gives a free seat to the longest-waiting member; False when there was no seat or no one waiting."""
     waiting = await session.scalars(
         select(WaitlistEntry).where(WaitlistEntry.community_id == community.id).order_by(WaitlistEntry.queued_at)
@@ -113,16 +113,16 @@ async def admit_next_waiting(session: AsyncSession, outbox: Outbox, community: C
         if await session.get(Membership, (community.id, entry.member_id)) is not None:
             await session.delete(entry)  # got in some other way meanwhile
             continue
-        if not await claim_seat(session, community.id):
+        if not await claim_seat(session=session, community_id=community.id):
             return False
         await session.delete(entry)
         join = JoinRequest(member_id=entry.member_id, channel=entry.channel, inviter_id=entry.inviter_id)
-        await admit(session, outbox, community, join)
+        await admit(session=session, outbox=outbox, community=community, join=join)
         return True
     return False
 
 
-async def sibling_with_a_seat(session: AsyncSession, outbox: Outbox, community: Community) -> Community:
+async def sibling_with_a_seat(*, session: AsyncSession, outbox: Outbox, community: Community) -> Community:
     """The first sibling of the family with a free seat (claimed), opening the next one (…2, …3) if none has.
     The family's root stays locked meanwhile, so concurrent joins fill one new sibling, not one each."""
     root_id = community.sibling_of or community.id
@@ -131,7 +131,7 @@ async def sibling_with_a_seat(session: AsyncSession, outbox: Outbox, community: 
         await session.scalars(select(Community).where(Community.sibling_of == root.id).order_by(Community.created_at))
     ).all()
     for sibling in siblings:
-        if sibling.archived_at is None and await claim_seat(session, sibling.id):
+        if sibling.archived_at is None and await claim_seat(session=session, community_id=sibling.id):
             return sibling
     taken = set(
         (
@@ -155,11 +155,11 @@ async def sibling_with_a_seat(session: AsyncSession, outbox: Outbox, community: 
         overflow="sibling",
         sibling_of=root.id,
     )
-    await open_named(session, outbox, sibling)
+    await open_named(session=session, outbox=outbox, community=sibling)
     return sibling
 
 
-async def add_named(session: AsyncSession, community: Community) -> None:
+async def add_named(*, session: AsyncSession, community: Community) -> None:
     session.add(community)
     try:
         await session.flush()
@@ -168,10 +168,10 @@ async def add_named(session: AsyncSession, community: Community) -> None:
         raise CommunityNameTaken(f"The tenant already has a community named {community.name!r}.") from None
 
 
-async def open_named(session: AsyncSession, outbox: Outbox, community: Community) -> None:
+async def open_named(*, session: AsyncSession, outbox: Outbox, community: Community) -> None:
     """Adds a new community and tells the other services it exists (`community.opened`)."""
     community.created_at = datetime.now(UTC)
-    await add_named(session, community)
+    await add_named(session=session, community=community)
     opened = CommunityOpenedV1(
         community_id=community.id,
         name=community.name,

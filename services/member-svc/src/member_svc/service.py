@@ -38,7 +38,7 @@ async def create_community(
 ) -> Community:
     """Creates a community for a tenant."""
     community = Community(tenant_id=tenant_id, member_count=0, **community_in.model_dump())
-    await seating.open_named(session, outbox, community)
+    await seating.open_named(session=session, outbox=outbox, community=community)
     return community
 
 
@@ -83,8 +83,8 @@ async def update_community(
         raise CapacityBelowMembers(f"The community has {community.member_count} members already.")
     for name, value in fields.items():
         setattr(community, name, value)
-    await seating.add_named(session, community)
-    while await seating.admit_next_waiting(session, outbox, community):
+    await seating.add_named(session=session, community=community)
+    while await seating.admit_next_waiting(session=session, outbox=outbox, community=community):
         pass
     return community
 
@@ -113,7 +113,7 @@ async def join_community(
         await referrals.attribute(session=session, member=member, inviter_id=join.inviter_id)
     if await session.get(Membership, (community_id, join.member_id)) is not None:
         raise AlreadyMember(f"Member {join.member_id} is already in community {community_id}.")
-    return await entry.admit_or_apply(session, outbox, community, member, join)
+    return await entry.admit_or_apply(session=session, outbox=outbox, community=community, member=member, join=join)
 
 
 async def send_invitation(
@@ -155,7 +155,7 @@ async def leave_community(
     event = MemberLeftV1(member_id=member_id, community_id=community_id, reason=reason, left_at=now)
     await outbox.add(session, tenant_id=tenant_id, payloads=[event])
     if community.archived_at is None:
-        await seating.admit_next_waiting(session, outbox, community)
+        await seating.admit_next_waiting(session=session, outbox=outbox, community=community)
 
 
 async def erase_member(*, session: AsyncSession, outbox: Outbox, caller: Identity, member_id: uuid.UUID) -> None:
@@ -165,7 +165,7 @@ async def erase_member(*, session: AsyncSession, outbox: Outbox, caller: Identit
     tenant_id = caller.tenant_id
     member = await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id, lock=True)
     await _remove_everywhere(session, outbox, tenant_id, member_id)
-    await wipe_personal_data(session, member)
+    await wipe_personal_data(session=session, member=member)
     # A pushed member's stored response holds their profile; after erasure a replay answers nothing.
     await idempotency.forget_answers_naming(session, IDEMPOTENCY_KEYS, tenant_id=tenant_id, member_id=member_id)
     await outbox.add(session, tenant_id=tenant_id, payloads=[MemberErasedV1(member_id=member_id)])

@@ -18,12 +18,12 @@ class _LeaseLost(Exception):
 
 
 async def import_members(
-    runtime: ServiceRuntime, cipher: PersonalDataCipher, waiting: asyncio.Event, poll_seconds: float = 2.0
+    *, runtime: ServiceRuntime, cipher: PersonalDataCipher, waiting: asyncio.Event, poll_seconds: float = 2.0
 ) -> None:
     """Imports uploaded CSVs one job at a time, woken by uploads in this process and polling for others'."""
     while True:
         async with runtime.sessionmaker() as session, session.begin():
-            job = await importing.claim_next(session, datetime.now(UTC))
+            job = await importing.claim_next(session=session, now=datetime.now(UTC))
         if job is None:
             waiting.clear()
             with contextlib.suppress(TimeoutError):
@@ -48,4 +48,4 @@ async def _import(runtime: ServiceRuntime, cipher: PersonalDataCipher, job: Impo
                 runtime.outbox.committed()
         job.processed_rows += len(chunk)
     async with runtime.sessionmaker() as session, session.begin():
-        await importing.finish(session, job.id, datetime.now(UTC))
+        await importing.finish(session=session, job_id=job.id, now=datetime.now(UTC))

@@ -55,7 +55,7 @@ async def tag_new_members(
     """Operator tags on members created in this transaction (an import), which carry none yet."""
     if not tagged:
         return
-    await bulk.insert_tags(session, tenant_id=tenant_id, kind="manual", tagged=tagged, now=datetime.now(UTC))
+    await bulk.insert_tags(session=session, tenant_id=tenant_id, kind="manual", tagged=tagged, now=datetime.now(UTC))
     events = [MemberTaggedV1(member_id=m, tag=t, kind="manual", action="added") for m, t in tagged]
     await outbox.add(session, tenant_id=tenant_id, payloads=events)
 
@@ -70,7 +70,7 @@ async def set_system(
         await _remove(session, outbox, tenant_id, tag, "system", [member_id])
 
 
-async def tags_of(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[MemberTag]]:
+async def tags_of(*, session: AsyncSession, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[MemberTag]]:
     """The tags of each member, in tag order."""
     found: dict[uuid.UUID, list[MemberTag]] = {member_id: [] for member_id in member_ids}
     if member_ids:
@@ -80,7 +80,7 @@ async def tags_of(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> d
     return found
 
 
-async def tag_names_of(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+async def tag_names_of(*, session: AsyncSession, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     """The names of each member's tags, in tag order; plain rows, for showing pages of members."""
     found: dict[uuid.UUID, list[str]] = {member_id: [] for member_id in member_ids}
     if member_ids:

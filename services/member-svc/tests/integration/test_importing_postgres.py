@@ -43,7 +43,7 @@ async def run(session: AsyncSession) -> ImportJob:
             session=session, outbox=OUTBOX, cipher=CIPHER, job=job, chunk=chunk, now=NOW
         )
         job.processed_rows += len(chunk)
-    await importing.finish(session, job.id, NOW)
+    await importing.finish(session=session, job_id=job.id, now=NOW)
     await session.refresh(job)
     return job
 
@@ -62,11 +62,11 @@ async def test_an_import_writes_whole_members_with_their_tags_and_events() -> No
         assert (mother.persona_tags, mother.active_hours) == (["宝妈", "烘焙爱好者"], [20, 21])
         assert (mother.level, mother.lifecycle, mother.churn_risk, mother.erased_at) == (0, "prospect", False, None)
         found = await members.find_by_phone(session=session, cipher=CIPHER, caller=OWNER, phone="13812341234")
-        [shown] = await members.view(session, CIPHER, OWNER, [found])
+        [shown] = await members.view(session=session, cipher=CIPHER, caller=OWNER, shown=[found])
         assert (found.id, shown.phone, shown.tags) == (mother.id, "13812341234", ["VIP", "新客"])
-        assert {(t.tenant_id, t.kind) for t in (await tags.tags_of(session, [mother.id]))[mother.id]} == {
-            (TENANT, "manual")
-        }
+        assert {
+            (t.tenant_id, t.kind) for t in (await tags.tags_of(session=session, member_ids=[mother.id]))[mother.id]
+        } == {(TENANT, "manual")}
         chen = (await session.scalars(select(Member).where(Member.nickname == "小陈"))).one()
         assert (chen.region, chen.phone_encrypted, chen.phone_hash, chen.persona_tags) == ("北京", None, None, [])
         named = select(func.count()).where(Member.nickname.in_(["小美", "老王"]))

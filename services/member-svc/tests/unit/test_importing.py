@@ -39,7 +39,7 @@ async def run(session: AsyncSession, job: ImportJob) -> None:
             session=session, outbox=OUTBOX, cipher=CIPHER, job=job, chunk=chunk, now=NOW
         )
         job.processed_rows += len(chunk)
-    await importing.finish(session, job.id, NOW)
+    await importing.finish(session=session, job_id=job.id, now=NOW)
 
 
 def test_the_bulk_insert_writes_every_field_an_imported_row_has() -> None:
@@ -102,7 +102,10 @@ async def test_good_rows_are_imported_whole_and_bad_rows_reported_by_line(sessio
     found = await members.find_by_phone(session=session, cipher=CIPHER, caller=OWNER, phone="13812341234")
     assert found.id == imported.id and imported.persona_tags == ["宝妈", "烘焙爱好者"]
     assert imported.active_hours == [20, 21]
-    assert [t.tag for t in (await tags.tags_of(session, [imported.id]))[imported.id]] == ["VIP", "新客"]
+    assert [t.tag for t in (await tags.tags_of(session=session, member_ids=[imported.id]))[imported.id]] == [
+        "VIP",
+        "新客",
+    ]
     tagged = [e for t, e in await staged_events(session, MESSAGING.outbox) if t == "member.tagged"]
     assert {(e.member_id, e.tag, e.kind) for e in tagged} == {
         (imported.id, "VIP", "manual"),

@@ -115,7 +115,7 @@ async def test_the_import_worker_parses_each_chunk_in_a_worker_thread(
     parsed_in = threads_running(monkeypatch, "parse_row")
     await upload(engine, members_csv(5))
     async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
-        job = await importing.claim_next(session, datetime.now(UTC))
+        job = await importing.claim_next(session=session, now=datetime.now(UTC))
     assert job is not None
 
     await sweeps._import(Runtime(engine), CIPHER, job)  # type: ignore[arg-type]

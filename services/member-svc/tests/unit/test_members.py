@@ -55,8 +55,10 @@ async def test_phones_are_stored_encrypted_and_shown_masked_to_roles_without_the
     assert cipher.encrypt("13812345678", owner=owner) != cipher.encrypt("13812345678", owner=owner)
     with pytest.raises(InvalidTag):  # moved onto another member, it no longer opens
         cipher.decrypt(member.phone_encrypted, owner=f"{TENANT}\x00{twin.id}\x00phone")
-    assert (await members.view(session, cipher, ANALYST, [member]))[0].phone == "138****5678"
-    assert (await members.view(session, cipher, OWNER, [member]))[0].phone == "13812345678"
+    assert (await members.view(session=session, cipher=cipher, caller=ANALYST, shown=[member]))[
+        0
+    ].phone == "138****5678"
+    assert (await members.view(session=session, cipher=cipher, caller=OWNER, shown=[member]))[0].phone == "13812345678"
 
 
 async def test_a_member_is_found_by_phone_in_any_notation(session: AsyncSession, cipher: PersonalDataCipher) -> None:
@@ -93,7 +95,7 @@ async def test_a_correction_records_which_fields_changed(
     [(type_, payload)] = await staged_events(session, MESSAGING.outbox)
     assert type_ == "member.profile_updated"
     assert payload.changed_fields == ["phone", "region"]  # type: ignore[attr-defined]
-    assert (await members.view(session, cipher, OWNER, [member]))[0].phone == "13900001111"
+    assert (await members.view(session=session, cipher=cipher, caller=OWNER, shown=[member]))[0].phone == "13900001111"
 
 
 async def test_a_birthday_given_corrected_or_removed_is_announced_on_its_own_event(
@@ -179,7 +181,7 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
         await service.erase_member(session=session, outbox=outbox, caller=ANALYST, member_id=member.id)
     await service.erase_member(session=session, outbox=outbox, caller=OWNER, member_id=member.id)
 
-    shown = (await members.view(session, cipher, OWNER, [member]))[0]
+    shown = (await members.view(session=session, cipher=cipher, caller=OWNER, shown=[member]))[0]
     assert shown.birthday is None
     assert (shown.nickname, shown.phone, shown.gender, shown.persona_tags, shown.active_hours, shown.erased) == (
         members.ERASED_NICKNAME,

@@ -80,6 +80,8 @@ async def test_a_page_shows_members_as_reading_them_one_by_one_does(session: Asy
     [row], _ = await search.search(session=session, tenant_id=TENANT, query=MemberQuery(), limit=5, cursor=None)
     one = await members.get_member(session=session, tenant_id=TENANT, member_id=found)
     for caller in (OWNER, ANALYST):
-        assert await members.view(session, CIPHER, caller, [row]) == await members.view(session, CIPHER, caller, [one])
-    [shown] = await members.view(session, CIPHER, ANALYST, [row])
+        assert await members.view(session=session, cipher=CIPHER, caller=caller, shown=[row]) == await members.view(
+            session=session, cipher=CIPHER, caller=caller, shown=[one]
+        )
+    [shown] = await members.view(session=session, cipher=CIPHER, caller=ANALYST, shown=[row])
     assert shown.phone is not None and "****" in shown.phone and shown.tags == ["VIP", "宝妈"]

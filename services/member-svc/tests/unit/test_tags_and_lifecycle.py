@@ -50,7 +50,7 @@ def ordered(member_id: uuid.UUID, at: datetime = NOW) -> OrderPlacedV1:
 
 
 async def tags_on(session: AsyncSession, member: Member) -> dict[str, str]:
-    return {t.tag: t.kind for t in (await tags.tags_of(session, [member.id]))[member.id]}
+    return {t.tag: t.kind for t in (await tags.tags_of(session=session, member_ids=[member.id]))[member.id]}
 
 
 async def fresh(session: AsyncSession, member: Member) -> Member:

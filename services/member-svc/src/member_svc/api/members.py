@@ -60,7 +60,7 @@ async def create_member(
     member = await members.register(
         session=session, outbox=outbox, cipher=cipher, tenant_id=caller.tenant_id, member_in=body
     )
-    return (await members.view(session, cipher, caller, [member]))[0]
+    return (await members.view(session=session, cipher=cipher, caller=caller, shown=[member]))[0]
 
 
 @router.get("", summary="Search members by tags, attributes, community, lifecycle and segment")
@@ -100,20 +100,22 @@ async def search_members(
     found, next_cursor = await search.search(
         session=session, tenant_id=caller.tenant_id, query=criteria, limit=limit, cursor=cursor
     )
-    return MemberSearchPage(members=await members.view(session, cipher, caller, found), next_cursor=next_cursor)
+    return MemberSearchPage(
+        members=await members.view(session=session, cipher=cipher, caller=caller, shown=found), next_cursor=next_cursor
+    )
 
 
 @router.post("/lookup", summary="Find a member by phone (sent in the body, so it stays out of URLs and logs)")
 @read_only
 async def lookup_member(body: PhoneLookup, session: DbSession, cipher: Cipher, caller: CurrentIdentity) -> MemberRead:
     member = await members.find_by_phone(session=session, cipher=cipher, caller=caller, phone=body.phone)
-    return (await members.view(session, cipher, caller, [member]))[0]
+    return (await members.view(session=session, cipher=cipher, caller=caller, shown=[member]))[0]
 
 
 @router.get("/{member_id}")
 async def get_member(member_id: uuid.UUID, session: DbSession, cipher: Cipher, caller: CurrentIdentity) -> MemberRead:
     member = await members.get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
-    return (await members.view(session, cipher, caller, [member]))[0]
+    return (await members.view(session=session, cipher=cipher, caller=caller, shown=[member]))[0]
 
 
 @router.patch("/{member_id}", summary="Correct a member's profile")
@@ -128,7 +130,7 @@ async def correct_member(
     member = await members.correct(
         session=session, outbox=outbox, cipher=cipher, caller=caller, member_id=member_id, changes=body
     )
-    return (await members.view(session, cipher, caller, [member]))[0]
+    return (await members.view(session=session, cipher=cipher, caller=caller, shown=[member]))[0]
 
 
 @router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Erase a member (PIPL deletion)")
@@ -188,7 +190,10 @@ async def add_tag(
 ) -> list[MemberTagRead]:
     await members.get_active_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
     await tags.add_manual(session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id, tag=body.tag)
-    return [MemberTagRead.model_validate(t) for t in (await tags.tags_of(session, [member_id]))[member_id]]
+    return [
+        MemberTagRead.model_validate(t)
+        for t in (await tags.tags_of(session=session, member_ids=[member_id]))[member_id]
+    ]
 
 
 @router.delete("/{member_id}/tags/{tag}", status_code=status.HTTP_204_NO_CONTENT, summary="Take a manual tag off")

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/points", tags=["points"], route_class=IdempotentRout
 
 @router.get("/policy", summary="Earn rules, expiry and time zone (defaults until set)")
 async def get_policy(session: DbSession, caller: CurrentIdentity) -> PointsPolicyBody:
-    return (await points.policy_of(session, caller.tenant_id)).rules
+    return (await points.policy_of(session=session, tenant_id=caller.tenant_id)).rules
 
 
 @router.put("/policy", summary="Replace the earn rules, expiry and time zone")
@@ -22,7 +22,7 @@ async def set_policy(body: PointsPolicyBody, session: DbSession, caller: Current
 
 @router.get("/levels", summary="The level ladder (defaults until set)")
 async def get_levels(session: DbSession, caller: CurrentIdentity) -> Levels:
-    return (await points.policy_of(session, caller.tenant_id)).levels
+    return (await points.policy_of(session=session, tenant_id=caller.tenant_id)).levels
 
 
 @router.put("/levels", summary="Replace the level ladder; members move to the level it gives them")
