@@ -15,7 +15,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.sample import member_joined
-from member_svc.models import MESSAGING as MEMBER_TABLES
+from member_svc.db import MESSAGING as MEMBER_TABLES
 from qunyun_shared.db import create_engine
 from qunyun_shared.outbox import Outbox, OutboxRelay
 from qunyun_shared.topics import create_topics

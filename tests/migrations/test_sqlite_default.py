@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.api import tags
-from member_svc.models import MESSAGING
+from member_svc.db import MESSAGING
 from member_svc.schemas import TagRuleBody
 from qunyun_shared.cli import alembic_config
 from qunyun_shared.db import create_engine

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from member_svc.models import IDEMPOTENCY_KEYS
+from member_svc.db import IDEMPOTENCY_KEYS
 from member_svc.personal_data import PersonalDataCipher
 from qunyun_shared.idempotent_routes import route_class
 

@@ -10,8 +10,8 @@ from member_svc import points as points_ledger
 from member_svc import sweeps
 from member_svc.api import communities, imports, members, points, tags
 from member_svc.config import Settings
+from member_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from member_svc.handlers import HANDLERS
-from member_svc.models import IDEMPOTENCY_KEYS, MESSAGING
 from member_svc.personal_data import PersonalDataCipher
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app

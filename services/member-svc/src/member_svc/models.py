@@ -17,20 +17,10 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy import false as sa_false
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from qunyun_shared.db import UtcDateTime, new_metadata
-from qunyun_shared.idempotency import idempotency_keys_table
-from qunyun_shared.messaging import messaging_tables
-
-
-class Base(DeclarativeBase):
-    metadata = new_metadata()
-
-
-MESSAGING = messaging_tables(Base.metadata)
-# Partners push members from their shops with an Idempotency-Key: a retried push creates no twin.
-IDEMPOTENCY_KEYS = idempotency_keys_table(Base.metadata)
+from member_svc.db import Base
+from qunyun_shared.db import UtcDateTime
 
 
 class Community(Base):
@@ -327,3 +317,25 @@ class ImportRowError(Base):
     row: Mapped[int] = mapped_column(Integer, primary_key=True)
     field: Mapped[str | None] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(String(300))
+
+
+__all__ = [
+    "Application",
+    "Base",
+    "Community",
+    "Consent",
+    "ImportJob",
+    "ImportRowError",
+    "Invitation",
+    "Member",
+    "MemberActivity",
+    "MemberTag",
+    "Membership",
+    "MembershipRecord",
+    "PointsAccount",
+    "PointsEntry",
+    "PointsPolicy",
+    "Purchase",
+    "TagRule",
+    "WaitlistEntry",
+]

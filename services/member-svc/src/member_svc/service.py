@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import entry, referrals, seating
+from member_svc.db import IDEMPOTENCY_KEYS
 from member_svc.exceptions import (
     AlreadyMember,
     CapacityBelowMembers,
@@ -17,7 +18,7 @@ from member_svc.exceptions import (
     NotAMember,
 )
 from member_svc.members import get_active_member, require_personal_data_permission, wipe_personal_data
-from member_svc.models import IDEMPOTENCY_KEYS, Community, Membership, MembershipRecord, WaitlistEntry
+from member_svc.models import Community, Membership, MembershipRecord, WaitlistEntry
 from member_svc.schemas import (
     CommunityCreate,
     CommunityUpdate,

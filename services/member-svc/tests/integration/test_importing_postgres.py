@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import importing, members, tags
-from member_svc.models import MESSAGING, Base, ImportJob, ImportRowError, Member
+from member_svc.db import MESSAGING
+from member_svc.models import Base, ImportJob, ImportRowError, Member
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import MemberCreate
 from qunyun_shared.identity import Identity

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import entry, members, service
+from member_svc.db import MESSAGING
 from member_svc.exceptions import AlreadyApplied, ApplicationDecided, EntryRefused, IncompleteAnswers
 from member_svc.handlers import HANDLERS
-from member_svc.models import MESSAGING, Base
+from member_svc.models import Base
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import CommunityCreate, CommunityUpdate, EntryRules, JoinRequest, MemberCreate
 from qunyun_shared.events import new_event

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import bulk, importing, members, tags
+from member_svc.db import MESSAGING
 from member_svc.exceptions import MalformedCsv
 from member_svc.importing import RowError
-from member_svc.models import MESSAGING, Base, ImportJob, ImportRowError, Member, MemberTag
+from member_svc.models import Base, ImportJob, ImportRowError, Member, MemberTag
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import MemberCreate
 from qunyun_shared.identity import Identity

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from member_svc import importing, sweeps
 from member_svc.api import imports
-from member_svc.models import MESSAGING, Base, ImportJob, Member
+from member_svc.db import MESSAGING
+from member_svc.models import Base, ImportJob, Member
 from member_svc.personal_data import PersonalDataCipher
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.api import imports, points
-from member_svc.models import MESSAGING, Base, PointsPolicy
+from member_svc.db import MESSAGING
+from member_svc.models import Base, PointsPolicy
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture, routes_client

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, service
+from member_svc.db import MESSAGING
 from member_svc.exceptions import (
     AlreadyMember,
     CapacityBelowMembers,
@@ -19,7 +20,7 @@ from member_svc.exceptions import (
     SelfInvite,
 )
 from member_svc.handlers import HANDLERS
-from member_svc.models import MESSAGING, Base
+from member_svc.models import Base
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import CommunityCreate, CommunityUpdate, JoinRequest, MemberCreate, Overflow
 from qunyun_shared.events import new_event

@@ -9,8 +9,9 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, service
+from member_svc.db import MESSAGING
 from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
-from member_svc.models import MESSAGING, Base, Member
+from member_svc.models import Base, Member
 from member_svc.personal_data import MalformedPhone, PersonalDataCipher
 from member_svc.schemas import CommunityCreate, ConsentCreate, JoinRequest, MemberCreate, MemberUpdate
 from qunyun_shared.identity import Identity

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, points
+from member_svc.db import MESSAGING
 from member_svc.exceptions import IdempotencyKeyReused, InsufficientPoints
 from member_svc.handlers import HANDLERS
-from member_svc.models import MESSAGING, Base, Member, MemberTag, PointsAccount, PointsEntry
+from member_svc.models import Base, Member, MemberTag, PointsAccount, PointsEntry
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import Levels, MemberCreate, PointsPolicyBody
 from member_svc.tags import CHURN_RISK_TAG

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, referrals, service
+from member_svc.db import MESSAGING
 from member_svc.exceptions import (
     CommunityArchived,
     CommunityNotFound,
@@ -17,7 +18,7 @@ from member_svc.exceptions import (
     SelfInvite,
     UnknownInviteCode,
 )
-from member_svc.models import MESSAGING, Base, Invitation
+from member_svc.models import Base, Invitation
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import CommunityCreate, InvitationCreate, InvitationSent, JoinRequest, MemberCreate
 from qunyun_shared.events.member import MemberInvitedV1

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, search, service, tags
-from member_svc.models import MESSAGING, Base
+from member_svc.db import MESSAGING
+from member_svc.models import Base
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate
 from member_svc.search import MemberQuery

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import members, search, tags
+from member_svc.db import MESSAGING
 from member_svc.exceptions import TagOwnedElsewhere
 from member_svc.handlers import HANDLERS
-from member_svc.models import MESSAGING, Base, Member
+from member_svc.models import Base, Member
 from member_svc.personal_data import PersonalDataCipher
 from member_svc.schemas import MemberCreate, TagRuleBody
 from member_svc.search import MemberQuery
