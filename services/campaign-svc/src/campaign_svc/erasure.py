@@ -23,10 +23,11 @@ from qunyun_shared import idempotency
 from qunyun_shared.erasure import remember_erased
 
 
-async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
+async def forget_members(*, session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
+    """Erases members from everything campaign-svc keeps (PIPL)."""
     await remember_erased(session, ERASED_MEMBERS, erased)
-    await experiments.forget_members(session, erased)
-    await automation.forget_members(session, erased)
+    await experiments.forget_members(session=session, erased=erased)
+    await automation.forget_members(session=session, erased=erased)
     for tenant_id, member_id in erased:
         stranger = uuid.uuid4()
         await session.execute(delete(Member).where(Member.tenant_id == tenant_id, Member.member_id == member_id))
@@ -53,8 +54,8 @@ async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid
                 .where(ReferralReward.tenant_id == tenant_id, column == member_id)
                 .values({column.key: stranger})
             )
-        await lotteries.forget_member(session, tenant_id, member_id)
-        await checkins.forget_member(session, tenant_id, member_id)
+        await lotteries.forget_member(session=session, tenant_id=tenant_id, member_id=member_id)
+        await checkins.forget_member(session=session, tenant_id=tenant_id, member_id=member_id)
         # Causes and refusal notes are text that may name the member.
         await session.execute(
             update(Coupon)

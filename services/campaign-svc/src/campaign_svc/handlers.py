@@ -30,9 +30,9 @@ from qunyun_shared.outbox import Outbox
 async def on_member_joined(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     joins = payloads_of(events, MemberJoinedV1)
     for wave in _waves(list(zip(events, joins, strict=True))):
-        await members.record_joins(session, [join for _, join in wave])
-        await automation_engine.evaluate(session, outbox, [envelope for envelope, _ in wave])
-    await referrals.on_joins(session, outbox, joins)
+        await members.record_joins(session=session, joins=[join for _, join in wave])
+        await automation_engine.evaluate(session=session, outbox=outbox, envelopes=[envelope for envelope, _ in wave])
+    await referrals.on_joins(session=session, outbox=outbox, joins=joins)
 
 
 _Join = tuple[Envelope, tuple[str, MemberJoinedV1]]
@@ -55,46 +55,51 @@ def _waves(joins: list[_Join]) -> list[list[_Join]]:
 async def on_consent_changed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     consents = payloads_of(events, MemberConsentChangedV1)
     for envelope, (tenant_id, consent) in zip(events, consents, strict=True):
-        await members.record_consent(session, tenant_id, consent, envelope.time)
-    await automation_engine.evaluate(session, outbox, events)
+        await members.record_consent(session=session, tenant_id=tenant_id, consent=consent, at=envelope.time)
+    await automation_engine.evaluate(session=session, outbox=outbox, envelopes=events)
 
 
 async def on_level_changed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     for tenant_id, change in payloads_of(events, MemberLevelChangedV1):
-        await members.record_level(session, tenant_id, change)
-    await automation_engine.evaluate(session, outbox, events)
+        await members.record_level(session=session, tenant_id=tenant_id, change=change)
+    await automation_engine.evaluate(session=session, outbox=outbox, envelopes=events)
 
 
 async def on_birthday_set(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
     for tenant_id, birthday in payloads_of(events, MemberBirthdaySetV1):
-        await members.record_birthday(session, tenant_id, birthday)
+        await members.record_birthday(session=session, tenant_id=tenant_id, birthday=birthday)
 
 
 async def on_churn_risk(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     for tenant_id, risk in payloads_of(events, MemberChurnRiskV1):
-        await members.record_churn_risk(session, tenant_id, risk)
-    await automation_engine.evaluate(session, outbox, events)
+        await members.record_churn_risk(session=session, tenant_id=tenant_id, risk=risk)
+    await automation_engine.evaluate(session=session, outbox=outbox, envelopes=events)
 
 
 async def on_content_engaged(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     for tenant_id, engaged in payloads_of(events, ContentEngagedV1):
-        await members.record_engagement(session, tenant_id, engaged)
-    await automation_engine.evaluate(session, outbox, events)
+        await members.record_engagement(session=session, tenant_id=tenant_id, engaged=engaged)
+    await automation_engine.evaluate(session=session, outbox=outbox, envelopes=events)
 
 
 async def on_order_placed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
-    await experiments.record_orders(session, payloads_of(events, OrderPlacedV1))
-    await automation_engine.evaluate(session, outbox, events)
+    await experiments.record_orders(session=session, orders=payloads_of(events, OrderPlacedV1))
+    await automation_engine.evaluate(session=session, outbox=outbox, envelopes=events)
 
 
 async def on_order_paid(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
-    await referrals.on_paid_orders(session, outbox, payloads_of(events, OrderPaidV1))
-    await automation_engine.evaluate(session, outbox, events)
+    await referrals.on_paid_orders(session=session, outbox=outbox, paid=payloads_of(events, OrderPaidV1))
+    await automation_engine.evaluate(session=session, outbox=outbox, envelopes=events)
+
+
+async def on_rule_trigger(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    """Events that tell nothing about the member, only set off automation rules (a check-in, a redemption)."""
+    await automation_engine.evaluate(session=session, outbox=outbox, envelopes=events)
 
 
 async def on_member_erased(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
     erased = [(tenant_id, erasure.member_id) for tenant_id, erasure in payloads_of(events, MemberErasedV1)]
-    await erasure.forget_members(session, erased)
+    await erasure.forget_members(session=session, erased=erased)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -106,7 +111,7 @@ HANDLERS: dict[str, Handler] = {
     "content.engaged": on_content_engaged,
     "order.placed": on_order_placed,
     "order.paid": on_order_paid,
-    "checkin.recorded": automation_engine.evaluate,
-    "coupon.redeemed": automation_engine.evaluate,
+    "checkin.recorded": on_rule_trigger,
+    "coupon.redeemed": on_rule_trigger,
     "member.erased": on_member_erased,
 }

@@ -35,11 +35,28 @@ async def _campaign_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIte
     config = runtime.settings
     assert isinstance(config, Settings)
     app.state.refusals = idempotency.Refusals(runtime.engine, IDEMPOTENCY_KEYS)
-    runtime.run_sweep("campaign-schedule", campaigns.advance, config.sweep_seconds)
-    runtime.run_sweep("coupon-expiry", lambda session, _, now: coupons.expire_due(session, now), config.sweep_seconds)
-    runtime.run_sweep("groupbuy-expiry", group_buys.expire_due, config.sweep_seconds)
-    runtime.run_sweep("automation-deferred", automation_engine.run_deferred, config.sweep_seconds)
-    runtime.run_sweep("automation-birthdays", automation_engine.fire_birthdays, config.sweep_seconds)
+    every = config.sweep_seconds
+    runtime.run_sweep(
+        "campaign-schedule",
+        lambda session, outbox, now: campaigns.advance(session=session, outbox=outbox, now=now),
+        every,
+    )
+    runtime.run_sweep("coupon-expiry", lambda session, _, now: coupons.expire_due(session=session, now=now), every)
+    runtime.run_sweep(
+        "groupbuy-expiry",
+        lambda session, outbox, now: group_buys.expire_due(session=session, outbox=outbox, now=now),
+        every,
+    )
+    runtime.run_sweep(
+        "automation-deferred",
+        lambda session, outbox, now: automation_engine.run_deferred(session=session, outbox=outbox, now=now),
+        every,
+    )
+    runtime.run_sweep(
+        "automation-birthdays",
+        lambda session, outbox, now: automation_engine.fire_birthdays(session=session, outbox=outbox, now=now),
+        every,
+    )
     runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
     yield
 

@@ -59,7 +59,9 @@ async def flash_sale(engine: AsyncEngine, stock: int, per_member_limit: int) -> 
     settings = {"product_id": "sku-1", "price_fen": 990, "stock": stock, "per_member_limit": per_member_limit}
     created = CampaignCreate(kind="flash_sale", name="秒杀", settings=settings)
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-        campaign = await campaigns.create_campaign(session, OUTBOX, TENANT, created, datetime.now(UTC))
+        campaign = await campaigns.create_campaign(
+            session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_in=created, now=datetime.now(UTC)
+        )
     return campaign.id
 
 
@@ -75,7 +77,15 @@ async def attempt(
     """One attempt in its own transaction, as a request runs it: what it was answered."""
     try:
         async with AsyncSession(engine) as session, session.begin():
-            await flash_sales.buy(session, OUTBOX, TENANT, sale, member_id, quantity, datetime.now(UTC))
+            await flash_sales.buy(
+                session=session,
+                outbox=OUTBOX,
+                tenant_id=TENANT,
+                campaign_id=sale,
+                member_id=member_id,
+                quantity=quantity,
+                now=datetime.now(UTC),
+            )
             if hold is not None:
                 await hold.wait()  # its units taken, not yet committed
             if roll_back:

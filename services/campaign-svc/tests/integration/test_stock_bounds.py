@@ -68,7 +68,9 @@ async def flash_sale(engine: AsyncEngine, stock: int) -> uuid.UUID:
     settings = {"product_id": "sku-1", "price_fen": 990, "stock": stock, "per_member_limit": 5}
     created = CampaignCreate(kind="flash_sale", name="秒杀", settings=settings)
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-        campaign = await campaigns.create_campaign(session, OUTBOX, TENANT, created, datetime.now(UTC))
+        campaign = await campaigns.create_campaign(
+            session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_in=created, now=datetime.now(UTC)
+        )
     return campaign.id
 
 
@@ -109,13 +111,29 @@ async def test_a_sale_sells_to_the_last_unit_and_takes_a_cancelled_order_back(en
     sale = await flash_sale(engine, stock=3)
     buyer = await member(engine)
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-        order = await flash_sales.buy(session, OUTBOX, TENANT, sale, buyer, 3, datetime.now(UTC))
+        order = await flash_sales.buy(
+            session=session,
+            outbox=OUTBOX,
+            tenant_id=TENANT,
+            campaign_id=sale,
+            member_id=buyer,
+            quantity=3,
+            now=datetime.now(UTC),
+        )
     assert await stock_of(engine, sale) == (3, 3)
 
     with pytest.raises(SoldOut):
         async with AsyncSession(engine) as session, session.begin():
-            await flash_sales.buy(session, OUTBOX, TENANT, sale, await member(engine), 1, datetime.now(UTC))
+            await flash_sales.buy(
+                session=session,
+                outbox=OUTBOX,
+                tenant_id=TENANT,
+                campaign_id=sale,
+                member_id=await member(engine),
+                quantity=1,
+                now=datetime.now(UTC),
+            )
 
     async with AsyncSession(engine) as session, session.begin():
-        await orders.cancel(session, await session.get_one(Order, order.id), datetime.now(UTC))
+        await orders.cancel(session=session, order=await session.get_one(Order, order.id), now=datetime.now(UTC))
     assert await stock_of(engine, sale) == (3, 0)

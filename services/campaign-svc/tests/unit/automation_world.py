@@ -53,39 +53,45 @@ def engaged(member_id: uuid.UUID) -> ContentEngagedV1:
 async def join(session: AsyncSession, member_id: uuid.UUID, tenant_id: str = TENANT) -> None:
     """A join as the consumer handles it: the fact recorded, then the rules evaluated on it."""
     payload = joined(member_id)
-    await members.record_joins(session, [(tenant_id, payload)])
-    await automation_engine.evaluate(session, OUTBOX, [event(payload, tenant_id)], now=NOON)
+    await members.record_joins(session=session, joins=[(tenant_id, payload)])
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(payload, tenant_id)], now=NOON)
 
 
 async def set_consent(session: AsyncSession, member_id: uuid.UUID, granted: bool, tenant_id: str = TENANT) -> None:
     change = MemberConsentChangedV1(member_id=member_id, purpose="marketing", granted=granted, source="mini-program")
-    await members.record_consent(session, tenant_id, change, NOON)
+    await members.record_consent(session=session, tenant_id=tenant_id, consent=change, at=NOON)
 
 
 async def member(session: AsyncSession, *, consent: bool = True, tenant_id: str = TENANT) -> uuid.UUID:
     member_id = uuid.uuid4()
-    await members.record_joins(session, [(tenant_id, joined(member_id))])
+    await members.record_joins(session=session, joins=[(tenant_id, joined(member_id))])
     await set_consent(session, member_id, consent, tenant_id)
     return member_id
 
 
 async def template(session: AsyncSession, tenant_id: str = TENANT, **terms: Any) -> uuid.UUID:
     campaign_in = CampaignCreate(kind="welcome_pack", name="新人礼", budget_fen=1_000_000)
-    campaign = await campaigns.create_campaign(session, OUTBOX, tenant_id, campaign_in, NOON - timedelta(days=30))
+    campaign = await campaigns.create_campaign(
+        session=session, outbox=OUTBOX, tenant_id=tenant_id, campaign_in=campaign_in, now=NOON - timedelta(days=30)
+    )
     template_in = CouponTemplateCreate(
         campaign_id=campaign.id, name="满99减5", discount="amount_off", amount_off_fen=500, valid_days=7, **terms
     )
-    return (await coupons.create_template(session, tenant_id, template_in, NOON - timedelta(days=30))).id
+    return (
+        await coupons.create_template(
+            session=session, tenant_id=tenant_id, template_in=template_in, now=NOON - timedelta(days=30)
+        )
+    ).id
 
 
 async def rule(session: AsyncSession, tenant_id: str = TENANT, **fields: Any) -> uuid.UUID:
     fields.setdefault("name", "rule")
-    return (await automation.create_rule(session, tenant_id, RuleCreate(**fields))).id
+    return (await automation.create_rule(session=session, tenant_id=tenant_id, rule_in=RuleCreate(**fields))).id
 
 
 async def runs(session: AsyncSession, member_id: uuid.UUID) -> list[tuple[str, str | None]]:
     """The member's (outcome, reason) pairs, sorted: runs of one batch share their time, so no order."""
-    found, _ = await automation.runs_of(session, TENANT, member_id=member_id, limit=100)
+    found, _ = await automation.runs_of(session=session, tenant_id=TENANT, member_id=member_id, limit=100)
     return sorted(((run.outcome, run.reason) for run in found), key=str)
 
 
@@ -94,15 +100,17 @@ async def staged(session: AsyncSession, event_type: str) -> list[Any]:
 
 
 async def coupons_of(session: AsyncSession, member_id: uuid.UUID) -> int:
-    return len(await coupons.coupons_of(session, TENANT, member_id))
+    return len(await coupons.coupons_of(session=session, tenant_id=TENANT, member_id=member_id))
 
 
 async def without_quiet_hours(session: AsyncSession, timezone: str) -> None:
     settings = TenantSettingsBody(timezone=timezone, quiet_hours_start=None, quiet_hours_end=None)
-    await tenants.update_settings(session, TENANT, settings)
+    await tenants.update_settings(session=session, tenant_id=TENANT, body=settings)
 
 
 async def born(session: AsyncSession, birthday: str, *, consent: bool = True) -> uuid.UUID:
     member_id = await member(session, consent=consent)
-    await members.record_birthday(session, TENANT, MemberBirthdaySetV1(member_id=member_id, birthday=birthday))
+    await members.record_birthday(
+        session=session, tenant_id=TENANT, birthday=MemberBirthdaySetV1(member_id=member_id, birthday=birthday)
+    )
     return member_id

@@ -59,7 +59,9 @@ class World:
 
     async def campaign(self, kind: str = "coupon", *, tenant_id: str = TENANT, **fields: Any) -> Campaign:
         created = CampaignCreate(kind=kind, name=fields.pop("name", f"{kind} campaign"), **fields)  # type: ignore[arg-type]
-        return await campaigns.create_campaign(self.session, OUTBOX, tenant_id, created, NOW)
+        return await campaigns.create_campaign(
+            session=self.session, outbox=OUTBOX, tenant_id=tenant_id, campaign_in=created, now=NOW
+        )
 
     async def template(self, campaign: Campaign, **terms: Any) -> CouponTemplate:
         terms.setdefault("name", "满99减20")
@@ -68,7 +70,9 @@ class World:
             terms.setdefault("amount_off_fen", 2000)
         terms.setdefault("valid_days", 7)
         template_in = CouponTemplateCreate(campaign_id=campaign.id, **terms)
-        return await coupons.create_template(self.session, campaign.tenant_id, template_in, NOW)
+        return await coupons.create_template(
+            session=self.session, tenant_id=campaign.tenant_id, template_in=template_in, now=NOW
+        )
 
     async def events(self, event_type: str | None = None) -> list[Any]:
         staged = await staged_events(self.session, MESSAGING.outbox)

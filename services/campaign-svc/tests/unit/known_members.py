@@ -12,7 +12,7 @@ from qunyun_shared.events.member import MemberJoinedV1
 async def known_member(session: AsyncSession, tenant_id: str) -> uuid.UUID:
     """A member of the tenant as their `member.joined` leaves them in campaign-svc."""
     join = MemberJoinedV1(member_id=uuid.uuid4(), community_id=uuid.uuid4(), channel="qr", joined_at=datetime.now(UTC))
-    await members.record_joins(session, [(tenant_id, join)])
+    await members.record_joins(session=session, joins=[(tenant_id, join)])
     return join.member_id
 
 

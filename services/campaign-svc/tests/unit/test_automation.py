@@ -48,14 +48,16 @@ session = in_memory_session_fixture(Base.metadata)
 
 async def test_the_welcome_pack_is_issued_on_the_first_join_only(session: AsyncSession) -> None:
     coupon = await template(session)
-    await automation.create_playbook(session, TENANT, "welcome_pack", PlaybookCreate(coupon_template_id=coupon))
+    await automation.create_playbook(
+        session=session, tenant_id=TENANT, playbook="welcome_pack", body=PlaybookCreate(coupon_template_id=coupon)
+    )
     member_id = uuid.uuid4()
     await join(session, member_id)
 
     newcomer = uuid.uuid4()
-    await members.record_joins(session, [(TENANT, joined(newcomer))])
+    await members.record_joins(session=session, joins=[(TENANT, joined(newcomer))])
     await set_consent(session, newcomer, True)
-    await automation_engine.evaluate(session, OUTBOX, [event(joined(newcomer))], now=NOON)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(joined(newcomer))], now=NOON)
     await join(session, newcomer)
 
     assert await runs(session, newcomer) == [
@@ -69,7 +71,9 @@ async def test_the_welcome_pack_is_issued_on_the_first_join_only(session: AsyncS
 async def test_in_one_batch_each_member_is_evaluated_at_each_of_their_joins(session: AsyncSession) -> None:
     await without_quiet_hours(session, "Asia/Shanghai")
     coupon = await template(session)
-    await automation.create_playbook(session, TENANT, "welcome_pack", PlaybookCreate(coupon_template_id=coupon))
+    await automation.create_playbook(
+        session=session, tenant_id=TENANT, playbook="welcome_pack", body=PlaybookCreate(coupon_template_id=coupon)
+    )
     twice, once = uuid.uuid4(), uuid.uuid4()
     for member_id in (twice, once):
         await set_consent(session, member_id, True)
@@ -88,7 +92,9 @@ async def test_without_consent_nothing_reaches_the_member_and_the_log_says_why(s
         session, trigger="order.paid", actions=[{"type": "issue_coupon", "coupon_template_id": await template(session)}]
     )
     silent, unknown = await member(session, consent=False), uuid.uuid4()
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(silent)), event(paid(unknown))], now=NOON)
+    await automation_engine.evaluate(
+        session=session, outbox=OUTBOX, envelopes=[event(paid(silent)), event(paid(unknown))], now=NOON
+    )
     assert await runs(session, silent) == [("skipped", "no marketing consent")]
     assert await runs(session, unknown) == [("skipped", "no marketing consent")]
     assert await staged(session, "coupon.issued") == []
@@ -99,7 +105,7 @@ async def test_member_conditions_fail_for_a_member_campaigns_do_not_know(session
     condition = {"subject": "member", "field": "level", "op": "gte", "value": 2}
     await rule(session, trigger="order.paid", conditions=[condition], actions=[tag])
     unknown = uuid.uuid4()
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(unknown))], now=NOON)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(unknown))], now=NOON)
     assert await runs(session, unknown) == [("skipped", "member unknown")]
 
 
@@ -107,9 +113,9 @@ async def test_consent_withdrawn_later_stops_marketing_but_not_tagging(session: 
     await rule(session, trigger="order.paid", actions=[{"type": "add_points", "points": 20}])
     await rule(session, trigger="order.paid", actions=[{"type": "add_tag", "tag": "buyer"}])
     member_id = await member(session)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NOON)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NOON)
     await set_consent(session, member_id, False)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NOON)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NOON)
     assert await runs(session, member_id) == [
         ("fired", None),
         ("fired", None),
@@ -127,11 +133,15 @@ async def test_rewards_and_notices_go_out_as_events(session: AsyncSession) -> No
         {"type": "notify_merchant", "message": "大单客户, 请跟进"},
     ]
     campaign = await campaigns.create_campaign(
-        session, OUTBOX, TENANT, CampaignCreate(kind="member_day", name="会员日"), NOON - timedelta(days=1)
+        session=session,
+        outbox=OUTBOX,
+        tenant_id=TENANT,
+        campaign_in=CampaignCreate(kind="member_day", name="会员日"),
+        now=NOON - timedelta(days=1),
     )
     rule_id = await rule(session, trigger="order.paid", actions=actions, campaign_id=campaign.id)
     member_id = await member(session)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NOON)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NOON)
     [granted] = await staged(session, "reward.granted")
     assert (granted.member_id, granted.points, granted.tag, granted.campaign_id) == (
         member_id,
@@ -149,7 +159,10 @@ async def test_event_conditions_decide_and_name_the_unmet_one(session: AsyncSess
     await rule(session, trigger="order.paid", conditions=[condition], actions=[{"type": "add_points", "points": 5}])
     member_id = await member(session)
     await automation_engine.evaluate(
-        session, OUTBOX, [event(paid(member_id, 500)), event(paid(member_id, 20_000))], now=NOON
+        session=session,
+        outbox=OUTBOX,
+        envelopes=[event(paid(member_id, 500)), event(paid(member_id, 20_000))],
+        now=NOON,
     )
     assert await runs(session, member_id) == [
         ("fired", None),
@@ -162,9 +175,9 @@ async def test_the_frequency_cap_bounds_firings_per_member_in_its_window(session
     await rule(session, trigger="content.engaged", actions=[{"type": "add_points", "points": 1}], frequency_cap=cap)
     member_id, other = await member(session), await member(session)
     batch = [event(engaged(member_id)), event(engaged(member_id)), event(engaged(other))]
-    await automation_engine.evaluate(session, OUTBOX, batch, now=NOON)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=batch, now=NOON)
     await automation_engine.evaluate(
-        session, OUTBOX, [event(engaged(member_id))], now=NOON + timedelta(days=7, seconds=1)
+        session=session, outbox=OUTBOX, envelopes=[event(engaged(member_id))], now=NOON + timedelta(days=7, seconds=1)
     )
     assert await runs(session, member_id) == [
         ("fired", None),
@@ -179,15 +192,15 @@ async def test_quiet_hours_defer_marketing_to_their_end(session: AsyncSession) -
         session, trigger="order.paid", actions=[{"type": "issue_coupon", "coupon_template_id": await template(session)}]
     )
     member_id = await member(session)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NIGHT)
-    [run] = (await automation.runs_of(session, TENANT, member_id=member_id, limit=10))[0]
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NIGHT)
+    [run] = (await automation.runs_of(session=session, tenant_id=TENANT, member_id=member_id, limit=10))[0]
     morning = datetime(2026, 6, 16, 8, tzinfo=SHANGHAI)
     assert (run.outcome, run.reason, run.deferred_until) == ("deferred", "quiet hours until 08:00", morning)
     assert await coupons_of(session, member_id) == 0
 
-    assert await automation_engine.run_deferred(session, OUTBOX, morning - timedelta(minutes=1)) == 0
-    assert await automation_engine.run_deferred(session, OUTBOX, morning) == 1
-    assert await automation_engine.run_deferred(session, OUTBOX, morning) == 0
+    assert await automation_engine.run_deferred(session=session, outbox=OUTBOX, now=morning - timedelta(minutes=1)) == 0
+    assert await automation_engine.run_deferred(session=session, outbox=OUTBOX, now=morning) == 1
+    assert await automation_engine.run_deferred(session=session, outbox=OUTBOX, now=morning) == 0
     await session.refresh(run)
     assert (run.outcome, run.executed_at) == ("fired", morning)
     assert await coupons_of(session, member_id) == 1
@@ -196,9 +209,9 @@ async def test_quiet_hours_defer_marketing_to_their_end(session: AsyncSession) -
 async def test_a_deferred_firing_is_skipped_if_consent_was_withdrawn_meanwhile(session: AsyncSession) -> None:
     await rule(session, trigger="order.paid", actions=[{"type": "add_points", "points": 10}])
     member_id = await member(session)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NIGHT)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NIGHT)
     await set_consent(session, member_id, False)
-    assert await automation_engine.run_deferred(session, OUTBOX, NIGHT + timedelta(hours=9)) == 1
+    assert await automation_engine.run_deferred(session=session, outbox=OUTBOX, now=NIGHT + timedelta(hours=9)) == 1
     assert await runs(session, member_id) == [("skipped", "no marketing consent")]
     assert await staged(session, "reward.granted") == []
 
@@ -206,7 +219,7 @@ async def test_a_deferred_firing_is_skipped_if_consent_was_withdrawn_meanwhile(s
 async def test_tagging_is_not_held_back_by_quiet_hours(session: AsyncSession) -> None:
     await rule(session, trigger="order.paid", actions=[{"type": "add_tag", "tag": "night-owl"}])
     member_id = await member(session, consent=False)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NIGHT)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NIGHT)
     assert await runs(session, member_id) == [("fired", None)]
 
 
@@ -221,7 +234,7 @@ async def test_a_redelivered_event_neither_fires_nor_logs_twice(session: AsyncSe
     member_id = await member(session)
     delivery = event(paid(member_id))
     for _ in range(2):
-        await automation_engine.evaluate(session, OUTBOX, [delivery, delivery], now=NOON)
+        await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[delivery, delivery], now=NOON)
     assert await runs(session, member_id) == [("fired", None)]
     assert await coupons_of(session, member_id) == 1
     assert len(await staged(session, "reward.granted")) == len(await staged(session, "merchant.notified")) == 1
@@ -235,7 +248,9 @@ async def test_a_failed_action_is_logged_and_the_rest_of_the_batch_fires(session
     )
     await rule(session, trigger="order.paid", actions=[{"type": "add_tag", "tag": "buyer"}])
     first, second = await member(session), await member(session)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(first)), event(paid(second))], now=NOON)
+    await automation_engine.evaluate(
+        session=session, outbox=OUTBOX, envelopes=[event(paid(first)), event(paid(second))], now=NOON
+    )
     assert await runs(session, first) == [("fired", None), ("fired", None)]
     [(failed, reason), tagged] = sorted(await runs(session, second), key=lambda run: run[0] != "failed")
     assert failed == "failed" and reason is not None and reason.startswith("coupon out of stock: ")
@@ -246,16 +261,16 @@ async def test_a_failed_action_is_logged_and_the_rest_of_the_batch_fires(session
 async def test_disabled_and_deleted_rules_stop_firing(session: AsyncSession) -> None:
     rule_id = await rule(session, trigger="order.paid", actions=[{"type": "add_points", "points": 1}])
     member_id = await member(session)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NIGHT)
-    await automation.set_enabled(session, TENANT, rule_id, False)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NOON)
-    assert await automation_engine.run_deferred(session, OUTBOX, NIGHT + timedelta(hours=9)) == 1
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NIGHT)
+    await automation.set_enabled(session=session, tenant_id=TENANT, rule_id=rule_id, enabled=False)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NOON)
+    assert await automation_engine.run_deferred(session=session, outbox=OUTBOX, now=NIGHT + timedelta(hours=9)) == 1
     assert await runs(session, member_id) == [("skipped", "rule disabled")]
 
-    await automation.set_enabled(session, TENANT, rule_id, True)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NIGHT)
-    await automation.delete_rule(session, TENANT, rule_id)
-    assert await automation_engine.run_deferred(session, OUTBOX, NIGHT + timedelta(hours=9)) == 0
+    await automation.set_enabled(session=session, tenant_id=TENANT, rule_id=rule_id, enabled=True)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NIGHT)
+    await automation.delete_rule(session=session, tenant_id=TENANT, rule_id=rule_id)
+    assert await automation_engine.run_deferred(session=session, outbox=OUTBOX, now=NIGHT + timedelta(hours=9)) == 0
     assert await runs(session, member_id) == [("skipped", "rule deleted"), ("skipped", "rule disabled")]
     assert await staged(session, "reward.granted") == []
 
@@ -263,10 +278,10 @@ async def test_disabled_and_deleted_rules_stop_firing(session: AsyncSession) -> 
 async def test_erased_members_are_never_touched(session: AsyncSession) -> None:
     await rule(session, trigger="order.paid", actions=[{"type": "add_tag", "tag": "a"}])
     member_id = await member(session)
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NIGHT)
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NIGHT)
     await remember_erased(session, ERASED_MEMBERS, [(TENANT, member_id)])
-    await automation.forget_members(session, [(TENANT, member_id)])
-    await automation_engine.evaluate(session, OUTBOX, [event(paid(member_id))], now=NOON)
+    await automation.forget_members(session=session, erased=[(TENANT, member_id)])
+    await automation_engine.evaluate(session=session, outbox=OUTBOX, envelopes=[event(paid(member_id))], now=NOON)
     assert await runs(session, member_id) == []
 
 
@@ -274,6 +289,8 @@ async def test_latency_is_measured_from_the_event(session: AsyncSession) -> None
     await rule(session, trigger="order.paid", actions=[{"type": "add_tag", "tag": "a"}])
     member_id = await member(session)
     delivery = event(paid(member_id))
-    await automation_engine.evaluate(session, OUTBOX, [delivery], now=delivery.time + timedelta(milliseconds=250))
-    [run] = (await automation.runs_of(session, TENANT, member_id=member_id, limit=1))[0]
+    await automation_engine.evaluate(
+        session=session, outbox=OUTBOX, envelopes=[delivery], now=delivery.time + timedelta(milliseconds=250)
+    )
+    [run] = (await automation.runs_of(session=session, tenant_id=TENANT, member_id=member_id, limit=1))[0]
     assert isinstance(run, AutomationRun) and run.latency_ms == 250

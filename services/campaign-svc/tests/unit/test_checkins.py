@@ -17,7 +17,7 @@ from campaign_svc.campaigns.models import Campaign
 from campaign_svc.campaigns.schemas import CampaignCreate
 from campaign_svc.checkins import service as checkins
 from campaign_svc.checkins.api import router
-from campaign_svc.checkins.schemas import CheckinRead, CheckinSettings
+from campaign_svc.checkins.schemas import CheckinProgress, CheckinRead, CheckinSettings
 from campaign_svc.coupons import service as coupons
 from campaign_svc.coupons.schemas import CouponTemplateCreate
 from campaign_svc.db import MESSAGING
@@ -50,7 +50,7 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 async def new_challenge(
     session: AsyncSession, milestones: list[dict[str, Any]] | None = None, days: int = 21, **window: datetime
 ) -> Campaign:
-    await tenants.update_settings(session, TENANT, TenantSettingsBody(timezone=ZONE.key))
+    await tenants.update_settings(session=session, tenant_id=TENANT, body=TenantSettingsBody(timezone=ZONE.key))
     campaign_in = CampaignCreate(
         kind="checkin",
         name="21天早起打卡",
@@ -58,11 +58,21 @@ async def new_challenge(
         settings={"days": days, "milestones": milestones or []},
         **window,
     )
-    return await campaigns.create_campaign(session, OUTBOX, TENANT, campaign_in, START)
+    return await campaigns.create_campaign(
+        session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_in=campaign_in, now=START
+    )
 
 
 async def check_in(session: AsyncSession, campaign: Campaign, member_id: uuid.UUID, at: datetime) -> CheckinRead:
-    return await checkins.check_in(session, OUTBOX, TENANT, campaign.id, member_id, at)
+    return await checkins.check_in(
+        session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_id=campaign.id, member_id=member_id, now=at
+    )
+
+
+async def progress_of(session: AsyncSession, campaign: Campaign, member_id: uuid.UUID, at: datetime) -> CheckinProgress:
+    return await checkins.progress_of(
+        session=session, tenant_id=TENANT, campaign_id=campaign.id, member_id=member_id, now=at
+    )
 
 
 async def staged(session: AsyncSession, event_type: str) -> list[Any]:
@@ -110,25 +120,29 @@ async def test_concurrent_check_ins_record_one(session: AsyncSession, monkeypatc
 async def test_a_missed_day_restarts_the_streak(session: AsyncSession) -> None:
     campaign, member_id = await new_challenge(session), await known_member(session, TENANT)
     streaks = [(await check_in(session, campaign, member_id, local(day, 7))).streak for day in (2, 3, 4, 6, 7)]
-    progress = await checkins.progress_of(session, TENANT, campaign.id, member_id, local(7, 20))
+    progress = await progress_of(session, campaign, member_id, local(7, 20))
     assert streaks == [1, 2, 3, 1, 2]
     assert (progress.current_streak, progress.longest_streak, progress.completed) == (2, 3, False)
     assert progress.checked_in_days == [date(2026, 3, day) for day in (2, 3, 4, 6, 7)]
-    assert (await checkins.progress_of(session, TENANT, campaign.id, member_id, local(8, 23))).current_streak == 2
-    assert (await checkins.progress_of(session, TENANT, campaign.id, member_id, local(9, 0, 5))).current_streak == 0
+    assert (await progress_of(session, campaign, member_id, local(8, 23))).current_streak == 2
+    assert (await progress_of(session, campaign, member_id, local(9, 0, 5))).current_streak == 0
 
 
 async def test_a_milestone_is_rewarded_once(session: AsyncSession) -> None:
     host = await campaigns.create_campaign(
-        session, OUTBOX, TENANT, CampaignCreate(kind="coupon", name="打卡奖励"), START
+        session=session,
+        outbox=OUTBOX,
+        tenant_id=TENANT,
+        campaign_in=CampaignCreate(kind="coupon", name="打卡奖励"),
+        now=START,
     )
     template = await coupons.create_template(
-        session,
-        TENANT,
-        CouponTemplateCreate(
+        session=session,
+        tenant_id=TENANT,
+        template_in=CouponTemplateCreate(
             campaign_id=host.id, name="减5元", discount="amount_off", amount_off_fen=500, valid_days=7
         ),
-        START,
+        now=START,
     )
     milestones = [
         {"day": 2, "reward": {"points": 10}},
@@ -143,21 +157,27 @@ async def test_a_milestone_is_rewarded_once(session: AsyncSession) -> None:
     [coupon] = await staged(session, "coupon.issued")
     assert (points.member_id, points.points, points.campaign_id) == (member_id, 10, campaign.id)
     assert (coupon.member_id, coupon.coupon_id) == (member_id, reached[2][0].granted.coupon_id)
-    progress = await checkins.progress_of(session, TENANT, campaign.id, member_id, local(8, 8))
+    progress = await progress_of(session, campaign, member_id, local(8, 8))
     assert [(m.day, m.reached_on) for m in progress.milestones] == [(2, date(2026, 3, 3)), (3, date(2026, 3, 4))]
 
 
 async def test_a_reward_that_cannot_be_issued_is_reported_and_the_check_in_stands(session: AsyncSession) -> None:
-    host = await campaigns.create_campaign(session, OUTBOX, TENANT, CampaignCreate(kind="coupon", name="券"), START)
+    host = await campaigns.create_campaign(
+        session=session,
+        outbox=OUTBOX,
+        tenant_id=TENANT,
+        campaign_in=CampaignCreate(kind="coupon", name="券"),
+        now=START,
+    )
     template = await coupons.create_template(
-        session,
-        TENANT,
-        CouponTemplateCreate(
+        session=session,
+        tenant_id=TENANT,
+        template_in=CouponTemplateCreate(
             campaign_id=host.id, name="减5元", discount="amount_off", amount_off_fen=500, valid_days=7
         ),
-        START,
+        now=START,
     )
-    await campaigns.stop(session, OUTBOX, TENANT, host.id)
+    await campaigns.stop(session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_id=host.id)
     campaign = await new_challenge(
         session, [{"day": 1, "reward": {"coupon_template_id": str(template.id), "points": 5}}]
     )
@@ -167,7 +187,7 @@ async def test_a_reward_that_cannot_be_issued_is_reported_and_the_check_in_stand
     assert milestone.granted is None and milestone.grant_error is not None and "has ended" in milestone.grant_error
     assert len(await staged(session, "checkin.recorded")) == 1
     assert await staged(session, "coupon.issued") == [] and await staged(session, "reward.granted") == []
-    progress = await checkins.progress_of(session, TENANT, campaign.id, member_id, local(10, 8))
+    progress = await progress_of(session, campaign, member_id, local(10, 8))
     assert progress.checked_in_days == [date(2026, 3, 10)] and progress.milestones[0].grant_error is not None
 
 
@@ -177,7 +197,7 @@ async def test_the_challenge_is_complete_after_its_days(session: AsyncSession) -
     await check_in(session, campaign, member_id, local(5, 7))
     with pytest.raises(ChallengeCompleted):
         await check_in(session, campaign, member_id, local(6, 7))
-    assert (await checkins.progress_of(session, TENANT, campaign.id, member_id, local(6, 8))).completed
+    assert (await progress_of(session, campaign, member_id, local(6, 8))).completed
 
 
 async def test_no_check_in_outside_the_window(session: AsyncSession) -> None:
@@ -202,10 +222,10 @@ async def test_erasure_deletes_the_members_check_ins(session: AsyncSession) -> N
     erased, kept = await known_members(session, TENANT, 2)
     await check_in(session, campaign, erased, local(2, 7))
     await check_in(session, campaign, kept, local(2, 7))
-    await checkins.forget_member(session, TENANT, erased)
-    gone = await checkins.progress_of(session, TENANT, campaign.id, erased, local(2, 8))
+    await checkins.forget_member(session=session, tenant_id=TENANT, member_id=erased)
+    gone = await progress_of(session, campaign, erased, local(2, 8))
     assert (gone.checked_in_days, gone.milestones) == ([], [])
-    assert (await checkins.progress_of(session, TENANT, campaign.id, kept, local(2, 8))).checked_in_days
+    assert (await progress_of(session, campaign, kept, local(2, 8))).checked_in_days
 
 
 @pytest_asyncio.fixture
@@ -218,10 +238,12 @@ async def test_the_routes_check_in_once_a_day_and_show_progress(
     session: AsyncSession, client: httpx.AsyncClient
 ) -> None:
     # The routes check in now: a challenge that started yesterday is running.
-    await tenants.update_settings(session, TENANT, TenantSettingsBody(timezone=ZONE.key))
+    await tenants.update_settings(session=session, tenant_id=TENANT, body=TenantSettingsBody(timezone=ZONE.key))
     yesterday = datetime.now(UTC) - timedelta(days=1)
     campaign_in = CampaignCreate(kind="checkin", name="打卡", starts_at=yesterday, settings={"days": 7})
-    campaign = await campaigns.create_campaign(session, OUTBOX, TENANT, campaign_in, yesterday)
+    campaign = await campaigns.create_campaign(
+        session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_in=campaign_in, now=yesterday
+    )
     path, member_id = f"/campaigns/{campaign.id}/checkins", str(await known_member(session, TENANT))
     checked = await client.post(path, json={"member_id": member_id})
     assert checked.status_code == 201, checked.text

@@ -36,12 +36,26 @@ def order_of(member_id: uuid.UUID, total_fen: int = 10_000, **fields: object) ->
 
 async def place(world: World, member_id: uuid.UUID, **fields: object):  # type: ignore[no-untyped-def]
     total = fields.pop("total_fen", 10_000)
-    return await orders.place(world.session, world.outbox, TENANT, order_of(member_id, total, **fields), NOW)  # type: ignore[arg-type]
+    return await orders.place(
+        session=world.session,
+        outbox=world.outbox,
+        tenant_id=TENANT,
+        order_in=order_of(member_id, total, **fields),  # type: ignore[arg-type]
+        now=NOW,
+    )
 
 
 async def issue(world: World, template_id: uuid.UUID, member_id: uuid.UUID, source: str | None = None):  # type: ignore[no-untyped-def]
     source = source or str(uuid.uuid4())
-    return await coupons.issue(world.session, world.outbox, TENANT, template_id, member_id, source=source, now=NOW)
+    return await coupons.issue(
+        session=world.session,
+        outbox=world.outbox,
+        tenant_id=TENANT,
+        template_id=template_id,
+        member_id=member_id,
+        source=source,
+        now=NOW,
+    )
 
 
 async def test_stock_and_the_member_limit_hold_and_a_repeated_cause_issues_once(world: World) -> None:
@@ -66,7 +80,7 @@ async def test_issuing_stops_when_the_budget_could_not_cover_the_coupons_out(wor
     await issue(world, template.id, member_id)
     with pytest.raises(BudgetExhausted):
         await issue(world, template.id, member_id)
-    report = await campaigns.report_of(world.session, TENANT, campaign.id)
+    report = await campaigns.report_of(session=world.session, tenant_id=TENANT, campaign_id=campaign.id)
     assert (report.committed_fen, report.cost_fen, report.remaining_fen) == (4_000, 0, 1_000)
 
 
@@ -87,7 +101,7 @@ async def test_a_coupon_is_redeemed_once_on_its_terms_and_counts_as_cost(world: 
     [placed] = await world.events("order.placed")
     [redeemed] = await world.events("coupon.redeemed")
     assert placed.attribution.coupon_id == coupon.id and redeemed.discount_fen == 2_500
-    report = await campaigns.report_of(world.session, TENANT, campaign.id)
+    report = await campaigns.report_of(session=world.session, tenant_id=TENANT, campaign_id=campaign.id)
     assert (report.cost_fen, report.committed_fen) == (2_500, 2_500)
 
 
@@ -100,7 +114,9 @@ async def test_foreign_expired_and_first_order_coupons_are_refused(world: World)
     foreign_member = await world.member(tenant_id="tenant-b")
     foreign_order = order_of(foreign_member, coupon_id=coupon.id)
     with pytest.raises(CouponNotFound):
-        await orders.place(world.session, world.outbox, "tenant-b", foreign_order, NOW)
+        await orders.place(
+            session=world.session, outbox=world.outbox, tenant_id="tenant-b", order_in=foreign_order, now=NOW
+        )
     coupon.expires_at = NOW - timedelta(seconds=1)
     with pytest.raises(CouponNotRedeemable, match="expired"):
         await place(world, member_id, coupon_id=coupon.id)
@@ -116,13 +132,13 @@ async def test_cancelling_an_unpaid_order_gives_its_coupon_and_cost_back(world: 
     member_id = await world.member()
     coupon = await issue(world, (await world.template(campaign, amount_off_fen=2_000)).id, member_id)
     order = await place(world, member_id, coupon_id=coupon.id)
-    await orders.cancel(world.session, order, NOW)
+    await orders.cancel(session=world.session, order=order, now=NOW)
     await world.session.refresh(coupon)
     assert coupon.status == "issued"
-    report = await campaigns.report_of(world.session, TENANT, campaign.id)
+    report = await campaigns.report_of(session=world.session, tenant_id=TENANT, campaign_id=campaign.id)
     assert (report.cost_fen, report.committed_fen) == (0, 2_000)
     with pytest.raises(OrderStateConflict):
-        await orders.pay(world.session, world.outbox, order, NOW)
+        await orders.pay(session=world.session, outbox=world.outbox, order=order, at=NOW)
     again = await place(world, member_id, coupon_id=coupon.id)
     assert again.discount_fen == 2_000
 
@@ -132,7 +148,7 @@ async def test_expired_coupons_release_their_budget(world: World) -> None:
     template = await world.template(campaign, amount_off_fen=2_000, per_member_limit=3)
     member_id = await world.member()
     await issue(world, template.id, member_id)
-    assert await coupons.expire_due(world.session, NOW + timedelta(days=8)) == 1
+    assert await coupons.expire_due(session=world.session, now=NOW + timedelta(days=8)) == 1
     await issue(world, template.id, member_id)  # the budget is free again
 
 
@@ -152,17 +168,23 @@ async def test_paying_refunding_and_the_report_of_gmv_and_roi(world: World) -> N
     member_id = await world.member()
     coupon = await issue(world, (await world.template(campaign, amount_off_fen=1_000)).id, member_id)
     order = await place(world, member_id, total_fen=11_000, coupon_id=coupon.id)
-    await orders.pay(world.session, world.outbox, order, NOW)
-    await orders.refund(world.session, world.outbox, order, 4_000, "one broken", NOW)
+    await orders.pay(session=world.session, outbox=world.outbox, order=order, at=NOW)
+    await orders.refund(
+        session=world.session, outbox=world.outbox, order=order, amount_fen=4_000, reason="one broken", now=NOW
+    )
     assert order.status == "partially_refunded"
     with pytest.raises(RefundTooLarge):
-        await orders.refund(world.session, world.outbox, order, 6_001, "too much", NOW)
-    await orders.refund(world.session, world.outbox, order, None, "the rest", NOW)
+        await orders.refund(
+            session=world.session, outbox=world.outbox, order=order, amount_fen=6_001, reason="too much", now=NOW
+        )
+    await orders.refund(
+        session=world.session, outbox=world.outbox, order=order, amount_fen=None, reason="the rest", now=NOW
+    )
     assert (order.status, order.refunded_fen) == ("refunded", 10_000)
     assert [r.amount_fen for r in await world.events("order.refunded")] == [4_000, 6_000]
     second = await place(world, member_id, total_fen=6_000, attribution={"campaign_id": campaign.id})
-    await orders.pay(world.session, world.outbox, second, NOW)
-    report = await campaigns.report_of(world.session, TENANT, campaign.id)
+    await orders.pay(session=world.session, outbox=world.outbox, order=second, at=NOW)
+    report = await campaigns.report_of(session=world.session, tenant_id=TENANT, campaign_id=campaign.id)
     assert (report.orders, report.gmv_fen, report.cost_fen, report.roi) == (2, 6_000, 1_000, 5.0)
 
 

@@ -55,17 +55,23 @@ async def new_lottery(
         budget_fen=budget_fen,
         settings={"per_member_draws": per_member_draws, "prizes": prizes},
     )
-    return await campaigns.create_campaign(session, OUTBOX, TENANT, campaign_in, NOW)
+    return await campaigns.create_campaign(
+        session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_in=campaign_in, now=NOW
+    )
 
 
 async def draw(session: AsyncSession, campaign: Campaign, member_id: uuid.UUID | None = None) -> DrawRead:
     member_id = member_id or await known_member(session, TENANT)
-    return await lotteries.draw(session, OUTBOX, TENANT, campaign.id, member_id, NOW)
+    return await lotteries.draw(
+        session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_id=campaign.id, member_id=member_id, now=NOW
+    )
 
 
 async def ended_audit(session: AsyncSession, campaign: Campaign) -> LotteryAudit:
-    await campaigns.stop(session, OUTBOX, TENANT, campaign.id)
-    return await lotteries.audit_of(session, TENANT, campaign.id, NOW + timedelta(days=1))
+    await campaigns.stop(session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_id=campaign.id)
+    return await lotteries.audit_of(
+        session=session, tenant_id=TENANT, campaign_id=campaign.id, now=NOW + timedelta(days=1)
+    )
 
 
 def rechained(audit: LotteryAudit) -> LotteryAudit:
@@ -81,10 +87,10 @@ def rechained(audit: LotteryAudit) -> LotteryAudit:
 
 async def test_the_seed_is_committed_before_the_draws_and_revealed_after_the_end(session: AsyncSession) -> None:
     campaign = await new_lottery(session, [prize("a", 200_000)])
-    before = await lotteries.audit_of(session, TENANT, campaign.id, NOW)
+    before = await lotteries.audit_of(session=session, tenant_id=TENANT, campaign_id=campaign.id, now=NOW)
     for _ in range(5):
         await draw(session, campaign)
-    running = await lotteries.audit_of(session, TENANT, campaign.id, NOW)
+    running = await lotteries.audit_of(session=session, tenant_id=TENANT, campaign_id=campaign.id, now=NOW)
     ended = await ended_audit(session, campaign)
     assert before.seed is None and running.seed is None and before.entries == []
     assert before.commitment == running.commitment == ended.commitment
@@ -205,7 +211,12 @@ async def test_a_member_cannot_draw_past_their_limit(session: AsyncSession) -> N
     with pytest.raises(DrawLimitReached):
         await draw(session, campaign, member_id)
     await draw(session, campaign, other)
-    assert [d.sequence for d in await lotteries.draws_of(session, TENANT, campaign.id, member_id)] == [1, 2]
+    assert [
+        d.sequence
+        for d in await lotteries.draws_of(
+            session=session, tenant_id=TENANT, campaign_id=campaign.id, member_id=member_id
+        )
+    ] == [1, 2]
 
 
 async def test_a_prize_the_budget_cannot_pay_is_no_prize(session: AsyncSession) -> None:
@@ -221,14 +232,20 @@ async def test_a_prize_the_budget_cannot_pay_is_no_prize(session: AsyncSession) 
 
 
 async def test_a_won_reward_is_granted_and_one_that_cannot_be_issued_is_noted(session: AsyncSession) -> None:
-    host = await campaigns.create_campaign(session, OUTBOX, TENANT, CampaignCreate(kind="coupon", name="奖品券"), NOW)
+    host = await campaigns.create_campaign(
+        session=session,
+        outbox=OUTBOX,
+        tenant_id=TENANT,
+        campaign_in=CampaignCreate(kind="coupon", name="奖品券"),
+        now=NOW,
+    )
     template = await coupons.create_template(
-        session,
-        TENANT,
-        CouponTemplateCreate(
+        session=session,
+        tenant_id=TENANT,
+        template_in=CouponTemplateCreate(
             campaign_id=host.id, name="减5元", discount="amount_off", amount_off_fen=500, valid_days=7, total_stock=1
         ),
-        NOW,
+        now=NOW,
     )
     reward = {"coupon_template_id": str(template.id), "points": 10}
     campaign = await new_lottery(session, [prize("a", PPM, reward=reward)])
@@ -247,15 +264,24 @@ async def test_a_won_reward_is_granted_and_one_that_cannot_be_issued_is_noted(se
 
 async def test_only_running_lotteries_draw(session: AsyncSession) -> None:
     campaign = await new_lottery(session, [prize("a", 1)])
-    other_kind = await campaigns.create_campaign(session, OUTBOX, TENANT, CampaignCreate(kind="coupon", name="c"), NOW)
+    other_kind = await campaigns.create_campaign(
+        session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_in=CampaignCreate(kind="coupon", name="c"), now=NOW
+    )
     with pytest.raises(CampaignNotFound):
         await draw(session, other_kind)
     with pytest.raises(CampaignNotFound):
-        await lotteries.draw(session, OUTBOX, "other-tenant", campaign.id, uuid.uuid4(), NOW)
+        await lotteries.draw(
+            session=session,
+            outbox=OUTBOX,
+            tenant_id="other-tenant",
+            campaign_id=campaign.id,
+            member_id=uuid.uuid4(),
+            now=NOW,
+        )
     for stranger in (uuid.uuid4(), await known_member(session, "other-tenant")):
         with pytest.raises(MemberNotFound):
             await draw(session, campaign, stranger)
-    await campaigns.stop(session, OUTBOX, TENANT, campaign.id)
+    await campaigns.stop(session=session, outbox=OUTBOX, tenant_id=TENANT, campaign_id=campaign.id)
     with pytest.raises(CampaignNotRunning):
         await draw(session, campaign)
 
@@ -290,8 +316,8 @@ async def test_erasure_forgets_the_member_and_keeps_the_audit_verifiable(session
     erased, kept = await known_members(session, TENANT, 2)
     theirs = [await draw(session, campaign, erased) for _ in range(3)]
     await draw(session, campaign, kept)
-    await lotteries.forget_member(session, TENANT, erased)
-    assert await lotteries.draws_of(session, TENANT, campaign.id, erased) == []
+    await lotteries.forget_member(session=session, tenant_id=TENANT, member_id=erased)
+    assert await lotteries.draws_of(session=session, tenant_id=TENANT, campaign_id=campaign.id, member_id=erased) == []
     rows = list(await session.scalars(select(LotteryDraw).where(LotteryDraw.id.in_([d.id for d in theirs]))))
     assert all(row.salt is None and row.member_id != erased for row in rows)
     assert len({row.member_id for row in rows}) == 3

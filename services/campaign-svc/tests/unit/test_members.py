@@ -34,21 +34,27 @@ def joined(member_id: uuid.UUID, inviter_id: uuid.UUID | None) -> MemberJoinedV1
 async def test_the_first_join_fixes_the_inviter_and_later_joins_are_counted(world: World) -> None:
     member_id, inviter, later_inviter = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await world.deliver("member-svc", joined(member_id, inviter), joined(member_id, later_inviter))
-    member = await members.get_member(world.session, TENANT, member_id)
+    member = await members.get_member(session=world.session, tenant_id=TENANT, member_id=member_id)
     assert (member.inviter_id, member.communities_joined) == (inviter, 2)
 
 
 async def test_marketing_consent_is_absent_until_given_and_follows_withdrawal(world: World) -> None:
     member_id = await world.member(consent=False)
-    assert not (await members.get_member(world.session, TENANT, member_id)).marketing_consent
+    assert not (
+        await members.get_member(session=world.session, tenant_id=TENANT, member_id=member_id)
+    ).marketing_consent
     for granted in (True, False):
         change = MemberConsentChangedV1(member_id=member_id, purpose="marketing", granted=granted, source="h5")
         await world.deliver("member-svc", change)
         world.session.expire_all()
-        assert (await members.get_member(world.session, TENANT, member_id)).marketing_consent is granted
+        assert (
+            await members.get_member(session=world.session, tenant_id=TENANT, member_id=member_id)
+        ).marketing_consent is granted
     service_only = MemberConsentChangedV1(member_id=member_id, purpose="service", granted=True, source="h5")
     await world.deliver("member-svc", service_only)
-    assert not (await members.get_member(world.session, TENANT, member_id)).marketing_consent
+    assert not (
+        await members.get_member(session=world.session, tenant_id=TENANT, member_id=member_id)
+    ).marketing_consent
 
 
 async def test_level_and_churn_risk_are_kept_even_before_a_join_is_seen(world: World) -> None:
@@ -57,7 +63,7 @@ async def test_level_and_churn_risk_are_kept_even_before_a_join_is_seen(world: W
     await world.deliver("analytics-svc", MemberChurnRiskV1(member_id=member_id, score=0.8, reasons=["recency"]))
     await world.deliver("member-svc", joined(member_id, None))
     world.session.expire_all()
-    member = await members.get_member(world.session, TENANT, member_id)
+    member = await members.get_member(session=world.session, tenant_id=TENANT, member_id=member_id)
     assert (member.level, member.churn_risk, member.communities_joined) == (2, True, 1)
     assert member.first_joined_at is not None
 
@@ -65,7 +71,7 @@ async def test_level_and_churn_risk_are_kept_even_before_a_join_is_seen(world: W
 async def test_another_tenant_cannot_see_the_member(world: World) -> None:
     member_id = await world.member()
     with pytest.raises(MemberNotFound):
-        await members.get_member(world.session, "other", member_id)
+        await members.get_member(session=world.session, tenant_id="other", member_id=member_id)
 
 
 async def test_an_erased_member_is_forgotten_even_as_an_inviter(world: World) -> None:
@@ -74,9 +80,9 @@ async def test_an_erased_member_is_forgotten_even_as_an_inviter(world: World) ->
     await world.deliver("member-svc", MemberErasedV1(member_id=erased_member))
     await world.deliver("member-svc", joined(erased_member, None))  # a late redelivery
     with pytest.raises(MemberNotFound):
-        await members.get_member(world.session, TENANT, erased_member)
+        await members.get_member(session=world.session, tenant_id=TENANT, member_id=erased_member)
     world.session.expire_all()
-    assert (await members.get_member(world.session, TENANT, invitee)).inviter_id is None
+    assert (await members.get_member(session=world.session, tenant_id=TENANT, member_id=invitee)).inviter_id is None
 
 
 async def test_a_birthday_is_kept_as_given_corrected_or_removed(world: World) -> None:
@@ -84,9 +90,11 @@ async def test_a_birthday_is_kept_as_given_corrected_or_removed(world: World) ->
     for birthday in ("02-29", "07-19", None):
         await world.deliver("member-svc", MemberBirthdaySetV1(member_id=member_id, birthday=birthday))
         world.session.expire_all()
-        assert (await members.get_member(world.session, TENANT, member_id)).birthday == birthday
+        assert (
+            await members.get_member(session=world.session, tenant_id=TENANT, member_id=member_id)
+        ).birthday == birthday
     erased = await world.member()
     await world.deliver("member-svc", MemberErasedV1(member_id=erased))
     await world.deliver("member-svc", MemberBirthdaySetV1(member_id=erased, birthday="07-19"))  # late
     with pytest.raises(MemberNotFound):
-        await members.get_member(world.session, TENANT, erased)
+        await members.get_member(session=world.session, tenant_id=TENANT, member_id=erased)

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaign_svc.campaigns.models import Campaign
 from campaign_svc.flash_sales import stock
 from campaign_svc.flash_sales.models import CampaignStock
 
@@ -26,6 +27,10 @@ async def slots_of(session: AsyncSession, campaign_id: uuid.UUID) -> list[tuple[
     return [(total, sold) for total, sold in rows]
 
 
+async def take(world: World, sale: Campaign, quantity: int) -> bool:
+    return await stock.take(session=world.session, campaign_id=sale.id, quantity=quantity)
+
+
 def test_the_stock_is_spread_evenly_and_each_slot_can_serve_a_buyer() -> None:
     sale = uuid.uuid4()
     assert [s.total for s in stock.slots(sale, 100, 1)] == [1] * 100
@@ -38,24 +43,24 @@ def test_the_stock_is_spread_evenly_and_each_slot_can_serve_a_buyer() -> None:
 
 async def test_units_are_taken_whole_from_one_slot_or_gathered_from_several(world: World) -> None:
     sale = await world.campaign("flash_sale", settings=FLASH)
-    assert await stock.take(world.session, sale.id, 2) and await stock.take(world.session, sale.id, 2)
+    assert await take(world, sale, 2) and await take(world, sale, 2)
     assert await slots_of(world.session, sale.id) == [(3, 2), (2, 2)]
-    assert not await stock.take(world.session, sale.id, 2)  # one unit left: nothing is taken
-    assert await stock.take(world.session, sale.id, 1)
-    assert await stock.units_of(world.session, sale.id) == stock.Units(sale.id, total=5, sold=5)
+    assert not await take(world, sale, 2)  # one unit left: nothing is taken
+    assert await take(world, sale, 1)
+    assert await stock.units_of(session=world.session, campaign_id=sale.id) == stock.Units(sale.id, total=5, sold=5)
 
 
 async def test_a_buyer_wanting_more_than_any_one_slot_has_gathers_them(world: World) -> None:
     sale = await world.campaign("flash_sale", settings=FLASH | {"stock": 4, "per_member_limit": 1})
     for _ in range(3):
-        assert await stock.take(world.session, sale.id, 1)
-    assert await stock.give_back(world.session, sale.id, 2)
+        assert await take(world, sale, 1)
+    assert await stock.give_back(session=world.session, campaign_id=sale.id, quantity=2)
     assert await slots_of(world.session, sale.id) == [(1, 0), (1, 0), (1, 1), (1, 0)]
-    assert await stock.take(world.session, sale.id, 3)  # no slot holds 3: three slots give one each
-    assert (await stock.units_of(world.session, sale.id)).left == 0  # type: ignore[union-attr]
+    assert await take(world, sale, 3)  # no slot holds 3: three slots give one each
+    assert (await stock.units_of(session=world.session, campaign_id=sale.id)).left == 0  # type: ignore[union-attr]
 
 
 async def test_only_a_flash_sale_has_stock_to_give_back(world: World) -> None:
     group_buy = await world.campaign("group_buy", settings={"product_id": "sku-2", "price_fen": 5_900, "team_size": 3})
-    assert await stock.units_of(world.session, group_buy.id) is None
-    assert not await stock.give_back(world.session, group_buy.id, 1)
+    assert await stock.units_of(session=world.session, campaign_id=group_buy.id) is None
+    assert not await stock.give_back(session=world.session, campaign_id=group_buy.id, quantity=1)

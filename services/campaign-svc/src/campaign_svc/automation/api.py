@@ -28,12 +28,17 @@ PageSize = Annotated[int, Query(ge=1, le=200)]
     "", status_code=status.HTTP_201_CREATED, summary="Create a rule: when an event, if conditions, then actions"
 )
 async def create_rule(body: RuleCreate, session: DbSession, caller: CurrentIdentity) -> RuleRead:
-    return RuleRead.model_validate(await automation.create_rule(session, caller.tenant_id, body))
+    return RuleRead.model_validate(
+        await automation.create_rule(session=session, tenant_id=caller.tenant_id, rule_in=body)
+    )
 
 
 @router.get("", summary="The tenant's rules, newest first")
 async def list_rules(session: DbSession, caller: CurrentIdentity, trigger: Trigger | None = None) -> list[RuleRead]:
-    return [RuleRead.model_validate(rule) for rule in await automation.list_rules(session, caller.tenant_id, trigger)]
+    return [
+        RuleRead.model_validate(rule)
+        for rule in await automation.list_rules(session=session, tenant_id=caller.tenant_id, trigger=trigger)
+    ]
 
 
 # Before "/{rule_id}", which would otherwise take "runs" for a rule id.
@@ -46,7 +51,7 @@ async def member_runs(
     cursor: str | None = None,
 ) -> RunPage:
     runs, next_cursor = await automation.runs_of(
-        session, caller.tenant_id, member_id=member_id, limit=limit, cursor=cursor
+        session=session, tenant_id=caller.tenant_id, member_id=member_id, limit=limit, cursor=cursor
     )
     return RunPage(runs=[RunRead.model_validate(run) for run in runs], next_cursor=next_cursor)
 
@@ -59,22 +64,28 @@ async def member_runs(
 async def create_playbook(
     playbook: Playbook, body: PlaybookCreate, session: DbSession, caller: CurrentIdentity
 ) -> RuleRead:
-    return RuleRead.model_validate(await automation.create_playbook(session, caller.tenant_id, playbook, body))
+    return RuleRead.model_validate(
+        await automation.create_playbook(session=session, tenant_id=caller.tenant_id, playbook=playbook, body=body)
+    )
 
 
 @router.get("/{rule_id}")
 async def get_rule(rule_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> RuleRead:
-    return RuleRead.model_validate(await automation.get_rule(session, caller.tenant_id, rule_id))
+    return RuleRead.model_validate(
+        await automation.get_rule(session=session, tenant_id=caller.tenant_id, rule_id=rule_id)
+    )
 
 
 @router.patch("/{rule_id}", summary="Enable or disable a rule")
 async def update_rule(rule_id: uuid.UUID, body: RuleUpdate, session: DbSession, caller: CurrentIdentity) -> RuleRead:
-    return RuleRead.model_validate(await automation.set_enabled(session, caller.tenant_id, rule_id, body.enabled))
+    return RuleRead.model_validate(
+        await automation.set_enabled(session=session, tenant_id=caller.tenant_id, rule_id=rule_id, enabled=body.enabled)
+    )
 
 
 @router.delete("/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule; its runs stay logged")
 async def delete_rule(rule_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> Response:
-    await automation.delete_rule(session, caller.tenant_id, rule_id)
+    await automation.delete_rule(session=session, tenant_id=caller.tenant_id, rule_id=rule_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -86,5 +97,7 @@ async def rule_runs(
     limit: PageSize = 50,
     cursor: str | None = None,
 ) -> RunPage:
-    runs, next_cursor = await automation.runs_of(session, caller.tenant_id, rule_id=rule_id, limit=limit, cursor=cursor)
+    runs, next_cursor = await automation.runs_of(
+        session=session, tenant_id=caller.tenant_id, rule_id=rule_id, limit=limit, cursor=cursor
+    )
     return RunPage(runs=[RunRead.model_validate(run) for run in runs], next_cursor=next_cursor)

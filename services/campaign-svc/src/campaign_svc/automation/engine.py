@@ -90,12 +90,12 @@ class _Batch:
 
     async def clock(self, tenant_id: str) -> Clock:
         if tenant_id not in self.clocks:
-            self.clocks[tenant_id] = await clock_of(self.session, tenant_id)
+            self.clocks[tenant_id] = await clock_of(session=self.session, tenant_id=tenant_id)
         return self.clocks[tenant_id]
 
 
 async def evaluate(
-    session: AsyncSession, outbox: Outbox, envelopes: Sequence[Envelope], *, now: datetime | None = None
+    *, session: AsyncSession, outbox: Outbox, envelopes: Sequence[Envelope], now: datetime | None = None
 ) -> None:
     """Evaluates each event on its tenant's enabled rules for its type; call it after the event's facts
     are recorded on the member. Erased members are never evaluated."""
@@ -218,11 +218,11 @@ async def _fire(batch: _Batch, rule: _Rule, member_id: uuid.UUID, event_id: str,
         async with batch.session.begin_nested():
             for reward in rule.rewards:
                 await rewards.grant(
-                    batch.session,
-                    batch.outbox,
-                    rule.row.tenant_id,
-                    member_id,
-                    reward,
+                    session=batch.session,
+                    outbox=batch.outbox,
+                    tenant_id=rule.row.tenant_id,
+                    member_id=member_id,
+                    reward=reward,
                     campaign_id=rule.row.campaign_id,
                     source=source,
                     reason=f"automation: {rule.row.name}",
@@ -238,7 +238,7 @@ async def _fire(batch: _Batch, rule: _Rule, member_id: uuid.UUID, event_id: str,
     return None
 
 
-async def run_deferred(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
+async def run_deferred(*, session: AsyncSession, outbox: Outbox, now: datetime) -> int:
     """Executes deferred firings whose quiet hours are over, if the member still consents and the rule is
     still enabled. Rows another replica is executing are skipped, not waited for, so each runs once."""
     due = (
@@ -277,7 +277,7 @@ def _settle(run: AutomationRun, outcome: str, reason: str | None, now: datetime)
     run.outcome, run.reason, run.executed_at = outcome, reason, now
 
 
-async def fire_birthdays(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
+async def fire_birthdays(*, session: AsyncSession, outbox: Outbox, now: datetime) -> int:
     """Evaluates each enabled birthday rule for the members whose birthday it is today in the tenant's
     zone (Feb 29 birthdays on Feb 28 in other years), once per member, rule and year. Returns how many."""
     rows = await session.scalars(

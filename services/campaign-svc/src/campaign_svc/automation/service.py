@@ -27,13 +27,13 @@ from campaign_svc.exceptions import AutomationRuleNotFound
 from qunyun_shared.pagination import decode_time_cursor, encode_time_cursor
 
 
-async def create_rule(session: AsyncSession, tenant_id: str, rule_in: RuleCreate) -> AutomationRule:
+async def create_rule(*, session: AsyncSession, tenant_id: str, rule_in: RuleCreate) -> AutomationRule:
     """Creates a rule whose coupon templates and campaign are the tenant's own."""
     for action in rule_in.actions:
         if isinstance(action, IssueCoupon):
-            await coupons.get_template(session, tenant_id, action.coupon_template_id)
+            await coupons.get_template(session=session, tenant_id=tenant_id, template_id=action.coupon_template_id)
     if rule_in.campaign_id is not None:
-        await campaigns.get_campaign(session, tenant_id, rule_in.campaign_id)
+        await campaigns.get_campaign(session=session, tenant_id=tenant_id, campaign_id=rule_in.campaign_id)
     now = datetime.now(UTC)
     rule = AutomationRule(
         id=uuid.uuid4(),
@@ -53,7 +53,7 @@ async def create_rule(session: AsyncSession, tenant_id: str, rule_in: RuleCreate
     return rule
 
 
-async def get_rule(session: AsyncSession, tenant_id: str, rule_id: uuid.UUID) -> AutomationRule:
+async def get_rule(*, session: AsyncSession, tenant_id: str, rule_id: uuid.UUID) -> AutomationRule:
     """One of the tenant's rules; another tenant's is not found."""
     rule = await session.get(AutomationRule, rule_id)
     if rule is None or rule.tenant_id != tenant_id:
@@ -61,7 +61,7 @@ async def get_rule(session: AsyncSession, tenant_id: str, rule_id: uuid.UUID) ->
     return rule
 
 
-async def list_rules(session: AsyncSession, tenant_id: str, trigger: str | None = None) -> list[AutomationRule]:
+async def list_rules(*, session: AsyncSession, tenant_id: str, trigger: str | None = None) -> list[AutomationRule]:
     """The tenant's rules, newest first."""
     query = select(AutomationRule).where(AutomationRule.tenant_id == tenant_id)
     if trigger is not None:
@@ -69,18 +69,18 @@ async def list_rules(session: AsyncSession, tenant_id: str, trigger: str | None 
     return list(await session.scalars(query.order_by(AutomationRule.created_at.desc(), AutomationRule.id)))
 
 
-async def set_enabled(session: AsyncSession, tenant_id: str, rule_id: uuid.UUID, enabled: bool) -> AutomationRule:
+async def set_enabled(*, session: AsyncSession, tenant_id: str, rule_id: uuid.UUID, enabled: bool) -> AutomationRule:
     """Enables or disables a rule; a disabled rule's deferred firings are skipped when due."""
-    rule = await get_rule(session, tenant_id, rule_id)
+    rule = await get_rule(session=session, tenant_id=tenant_id, rule_id=rule_id)
     if rule.enabled != enabled:
         rule.enabled, rule.updated_at = enabled, datetime.now(UTC)
         await session.flush()
     return rule
 
 
-async def delete_rule(session: AsyncSession, tenant_id: str, rule_id: uuid.UUID) -> None:
+async def delete_rule(*, session: AsyncSession, tenant_id: str, rule_id: uuid.UUID) -> None:
     """Deletes a rule; its runs stay in the log, those still deferred as skipped."""
-    rule = await get_rule(session, tenant_id, rule_id)
+    rule = await get_rule(session=session, tenant_id=tenant_id, rule_id=rule_id)
     pending = select(AutomationRun.id).where(AutomationRun.rule_id == rule.id, AutomationRun.outcome == "deferred")
     await session.execute(delete(AutomationDeferral).where(AutomationDeferral.run_id.in_(pending)))
     await session.execute(
@@ -112,10 +112,10 @@ PLAYBOOKS: dict[str, _Playbook] = {
 
 
 async def create_playbook(
-    session: AsyncSession, tenant_id: str, playbook: Playbook, body: PlaybookCreate
+    *, session: AsyncSession, tenant_id: str, playbook: Playbook, body: PlaybookCreate
 ) -> AutomationRule:
     """Creates the playbook's rule, charged to the campaign of its coupon template."""
-    template = await coupons.get_template(session, tenant_id, body.coupon_template_id)
+    template = await coupons.get_template(session=session, tenant_id=tenant_id, template_id=body.coupon_template_id)
     plan = PLAYBOOKS[playbook]
     actions: list[Action] = [IssueCoupon(type="issue_coupon", coupon_template_id=template.id)]
     if body.points:
@@ -128,13 +128,13 @@ async def create_playbook(
         frequency_cap=body.frequency_cap or plan.frequency_cap,
         campaign_id=template.campaign_id,
     )
-    return await create_rule(session, tenant_id, rule_in)
+    return await create_rule(session=session, tenant_id=tenant_id, rule_in=rule_in)
 
 
 async def runs_of(
+    *,
     session: AsyncSession,
     tenant_id: str,
-    *,
     rule_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
     limit: int,
@@ -143,7 +143,7 @@ async def runs_of(
     """A rule's or a member's runs, newest first, and the cursor of the next page."""
     query = select(AutomationRun).where(AutomationRun.tenant_id == tenant_id)
     if rule_id is not None:
-        await get_rule(session, tenant_id, rule_id)
+        await get_rule(session=session, tenant_id=tenant_id, rule_id=rule_id)
         query = query.where(AutomationRun.rule_id == rule_id)
     if member_id is not None:
         query = query.where(AutomationRun.member_id == member_id)
@@ -158,7 +158,7 @@ async def runs_of(
     return page, (encode_time_cursor(page[-1].evaluated_at, page[-1].id) if len(runs) > limit else None)
 
 
-async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
+async def forget_members(*, session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
     """Deletes erased members' runs and pending firings (PIPL)."""
     for tenant_id, member_id in erased:
         theirs = (AutomationRun.tenant_id == tenant_id) & (AutomationRun.member_id == member_id)

@@ -18,7 +18,9 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"], route_class=Idempote
 async def create_campaign(
     body: CampaignCreate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
 ) -> CampaignRead:
-    campaign = await campaigns.create_campaign(session, outbox, caller.tenant_id, body, datetime.now(UTC))
+    campaign = await campaigns.create_campaign(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, campaign_in=body, now=datetime.now(UTC)
+    )
     return CampaignRead.model_validate(campaign)
 
 
@@ -33,22 +35,28 @@ async def list_campaigns(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CampaignRead]:
-    found = await campaigns.list_campaigns(session, caller.tenant_id, kind, status, limit, community_id)
+    found = await campaigns.list_campaigns(
+        session=session, tenant_id=caller.tenant_id, kind=kind, status=status, limit=limit, community_id=community_id
+    )
     return [CampaignRead.model_validate(c) for c in found]
 
 
 @router.get("/{campaign_id}")
 async def get_campaign(campaign_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> CampaignRead:
-    return CampaignRead.model_validate(await campaigns.get_campaign(session, caller.tenant_id, campaign_id))
+    return CampaignRead.model_validate(
+        await campaigns.get_campaign(session=session, tenant_id=caller.tenant_id, campaign_id=campaign_id)
+    )
 
 
 @router.post("/{campaign_id}/stop", summary="End a campaign now")
 async def stop_campaign(
     campaign_id: uuid.UUID, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
 ) -> CampaignRead:
-    return CampaignRead.model_validate(await campaigns.stop(session, outbox, caller.tenant_id, campaign_id))
+    return CampaignRead.model_validate(
+        await campaigns.stop(session=session, outbox=outbox, tenant_id=caller.tenant_id, campaign_id=campaign_id)
+    )
 
 
 @router.get("/{campaign_id}/report", summary="Budget, cost, attributed GMV and ROI")
 async def report(campaign_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> CampaignReport:
-    return await campaigns.report_of(session, caller.tenant_id, campaign_id)
+    return await campaigns.report_of(session=session, tenant_id=caller.tenant_id, campaign_id=campaign_id)

@@ -16,7 +16,7 @@ from campaign_svc.exceptions import BudgetExhausted
 from qunyun_shared.outbox import Outbox
 
 
-async def commit(session: AsyncSession, campaign_id: uuid.UUID, amount_fen: int) -> None:
+async def commit(*, session: AsyncSession, campaign_id: uuid.UUID, amount_fen: int) -> None:
     """Sets aside `amount_fen` of the budget, or refuses if the budget cannot cover it."""
     if amount_fen == 0:
         return
@@ -33,7 +33,7 @@ async def commit(session: AsyncSession, campaign_id: uuid.UUID, amount_fen: int)
         raise BudgetExhausted(f"Campaign {campaign_id} has no budget left for {amount_fen} fen.")
 
 
-async def release(session: AsyncSession, campaign_id: uuid.UUID, amount_fen: int) -> None:
+async def release(*, session: AsyncSession, campaign_id: uuid.UUID, amount_fen: int) -> None:
     """Gives back a commitment that will not be charged (a coupon expired unredeemed)."""
     if amount_fen:
         await session.execute(
@@ -42,7 +42,7 @@ async def release(session: AsyncSession, campaign_id: uuid.UUID, amount_fen: int
 
 
 async def charge(
-    session: AsyncSession, outbox: Outbox, campaign_id: uuid.UUID, committed_fen: int, cost_fen: int, now: datetime
+    *, session: AsyncSession, outbox: Outbox, campaign_id: uuid.UUID, committed_fen: int, cost_fen: int, now: datetime
 ) -> None:
     """Turns a commitment into cost: the part of it not spent goes back to the budget."""
     row = (
@@ -59,10 +59,10 @@ async def charge(
     if row.budget_fen is not None and row.spent_fen >= row.budget_fen and row.status != "ended":
         campaign = await session.get(Campaign, campaign_id, populate_existing=True)
         assert campaign is not None
-        await campaigns.end(session, outbox, campaign, "budget_spent", now)
+        await campaigns.end(session=session, outbox=outbox, campaign=campaign, reason="budget_spent", now=now)
 
 
-async def refund(session: AsyncSession, campaign_id: uuid.UUID, committed_fen: int, cost_fen: int) -> None:
+async def refund(*, session: AsyncSession, campaign_id: uuid.UUID, committed_fen: int, cost_fen: int) -> None:
     """Undoes a charge whose cause was undone (a coupon's order cancelled before payment): the
     commitment is restored as it was."""
     await session.execute(

@@ -14,7 +14,7 @@ from campaign_svc.campaigns.models import MemberQuota
 _QUOTAS = cast(Table, MemberQuota.__table__)
 
 
-async def claim(session: AsyncSession, scope_id: uuid.UUID, member_id: uuid.UUID, amount: int, limit: int) -> bool:
+async def claim(*, session: AsyncSession, scope_id: uuid.UUID, member_id: uuid.UUID, amount: int, limit: int) -> bool:
     """Takes `amount` of the member's `limit` in `scope_id`, or nothing if it would pass the limit.
 
     One conditional upsert: concurrent claims queue on the row and each sees the others' use.
@@ -38,7 +38,7 @@ def _claim_statement(dialect: str) -> Insert:
     ).returning(_QUOTAS.c.used)
 
 
-async def give_back(session: AsyncSession, scope_id: uuid.UUID, member_id: uuid.UUID, amount: int) -> None:
+async def give_back(*, session: AsyncSession, scope_id: uuid.UUID, member_id: uuid.UUID, amount: int) -> None:
     """Returns what a cancelled purchase or issue took."""
     await session.execute(
         update(MemberQuota)

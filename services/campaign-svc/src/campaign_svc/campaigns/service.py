@@ -18,7 +18,7 @@ _SWEEP_BATCH = 100
 
 
 async def create_campaign(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, campaign_in: CampaignCreate, now: datetime
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, campaign_in: CampaignCreate, now: datetime
 ) -> Campaign:
     """A campaign that starts now (or has no start) is running at once and says so."""
     starts_at = campaign_in.starts_at or now
@@ -48,8 +48,9 @@ async def create_campaign(
 
 
 async def get_campaign(
-    session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, kind: str | None = None
+    *, session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, kind: str | None = None
 ) -> Campaign:
+    """One of the tenant's campaigns, of `kind` if given; another tenant's is not found."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None or campaign.tenant_id != tenant_id or (kind is not None and campaign.kind != kind):
         what = f"{kind.replace('_', ' ')} campaign" if kind else "campaign"
@@ -77,9 +78,10 @@ def is_running(campaign: Campaign, now: datetime) -> bool:
 
 
 async def running_campaign(
-    session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, now: datetime, kind: str | None = None
+    *, session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, now: datetime, kind: str | None = None
 ) -> Campaign:
-    campaign = await get_campaign(session, tenant_id, campaign_id, kind)
+    """One of the tenant's campaigns that is running at `now`, or why it is not."""
+    campaign = await get_campaign(session=session, tenant_id=tenant_id, campaign_id=campaign_id, kind=kind)
     if not is_running(campaign, now):
         state = (
             "has ended"
@@ -90,7 +92,8 @@ async def running_campaign(
     return campaign
 
 
-async def running_of_kind(session: AsyncSession, tenant_id: str, kind: str, now: datetime) -> list[Campaign]:
+async def running_of_kind(*, session: AsyncSession, tenant_id: str, kind: str, now: datetime) -> list[Campaign]:
+    """The tenant's campaigns of `kind` running at `now`, oldest first."""
     candidates = await session.scalars(
         select(Campaign)
         .where(Campaign.tenant_id == tenant_id, Campaign.kind == kind, Campaign.status != "ended")
@@ -100,6 +103,7 @@ async def running_of_kind(session: AsyncSession, tenant_id: str, kind: str, now:
 
 
 async def list_campaigns(
+    *,
     session: AsyncSession,
     tenant_id: str,
     kind: str | None,
@@ -118,14 +122,16 @@ async def list_campaigns(
     return list(await session.scalars(query.order_by(Campaign.created_at.desc(), Campaign.id).limit(limit)))
 
 
-async def stop(session: AsyncSession, outbox: Outbox, tenant_id: str, campaign_id: uuid.UUID) -> Campaign:
-    campaign = await get_campaign(session, tenant_id, campaign_id)
+async def stop(*, session: AsyncSession, outbox: Outbox, tenant_id: str, campaign_id: uuid.UUID) -> Campaign:
+    """Ends a campaign now; stopping an ended one changes nothing."""
+    campaign = await get_campaign(session=session, tenant_id=tenant_id, campaign_id=campaign_id)
     if campaign.status != "ended":
-        await end(session, outbox, campaign, "stopped", datetime.now(UTC))
+        await end(session=session, outbox=outbox, campaign=campaign, reason="stopped", now=datetime.now(UTC))
     return campaign
 
 
-async def end(session: AsyncSession, outbox: Outbox, campaign: Campaign, reason: str, now: datetime) -> None:
+async def end(*, session: AsyncSession, outbox: Outbox, campaign: Campaign, reason: str, now: datetime) -> None:
+    """Ends a campaign for `reason` and says so."""
     campaign.status, campaign.ended_reason = "ended", reason
     if campaign.ends_at is None or campaign.ends_at > now:
         campaign.ends_at = now
@@ -141,7 +147,7 @@ async def _start(session: AsyncSession, outbox: Outbox, campaign: Campaign) -> N
     await outbox.add(session, tenant_id=campaign.tenant_id, payloads=[started])
 
 
-async def advance(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
+async def advance(*, session: AsyncSession, outbox: Outbox, now: datetime) -> int:
     """Starts campaigns whose time has come and ends those whose time is up; each replica may run it,
     the row locks it skips keep any campaign from being started or ended twice."""
     due = await session.scalars(
@@ -161,13 +167,14 @@ async def advance(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
         if campaign.status == "scheduled":
             await _start(session, outbox, campaign)
         if campaign.ends_at is not None and campaign.ends_at <= now:
-            await end(session, outbox, campaign, "schedule", now)
+            await end(session=session, outbox=outbox, campaign=campaign, reason="schedule", now=now)
         changed += 1
     return changed
 
 
-async def report_of(session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID) -> CampaignReport:
-    campaign = await get_campaign(session, tenant_id, campaign_id)
+async def report_of(*, session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID) -> CampaignReport:
+    """The campaign's budget, cost, attributed GMV and ROI."""
+    campaign = await get_campaign(session=session, tenant_id=tenant_id, campaign_id=campaign_id)
     credited = Order.campaign_id == campaign.id
     orders, gmv = (
         await session.execute(

@@ -17,11 +17,20 @@ router = APIRouter(prefix="/campaigns/{campaign_id}/checkins", tags=["check-ins"
 async def check_in(
     campaign_id: uuid.UUID, body: CheckinCreate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
 ) -> CheckinRead:
-    return await checkins.check_in(session, outbox, caller.tenant_id, campaign_id, body.member_id, datetime.now(UTC))
+    return await checkins.check_in(
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        campaign_id=campaign_id,
+        member_id=body.member_id,
+        now=datetime.now(UTC),
+    )
 
 
 @router.get("/{member_id}", summary="A member's progress: days checked in, streaks, milestones reached")
 async def progress(
     campaign_id: uuid.UUID, member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity
 ) -> CheckinProgress:
-    return await checkins.progress_of(session, caller.tenant_id, campaign_id, member_id, datetime.now(UTC))
+    return await checkins.progress_of(
+        session=session, tenant_id=caller.tenant_id, campaign_id=campaign_id, member_id=member_id, now=datetime.now(UTC)
+    )

@@ -21,14 +21,22 @@ from qunyun_shared.problems import DomainError
 
 
 async def check_in(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, campaign_id: uuid.UUID, member_id: uuid.UUID, now: datetime
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    campaign_id: uuid.UUID,
+    member_id: uuid.UUID,
+    now: datetime,
 ) -> CheckinRead:
     """Records the member's check-in for the tenant's local day: the streak goes on from yesterday or starts
     again at 1, and a milestone the streak reaches for the first time grants its reward."""
-    campaign = await campaigns.running_campaign(session, tenant_id, campaign_id, now, kind="checkin")
+    campaign = await campaigns.running_campaign(
+        session=session, tenant_id=tenant_id, campaign_id=campaign_id, now=now, kind="checkin"
+    )
     settings = CheckinSettings.model_validate(campaign.settings)
-    await members.get_member(session, tenant_id, member_id)
-    day = (await tenants.clock_of(session, tenant_id)).local_day(now)
+    await members.get_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    day = (await tenants.clock_of(session=session, tenant_id=tenant_id)).local_day(now)
     history = await _history(session, campaign.id, member_id)
     already = AlreadyCheckedIn(f"Member {member_id} has checked in on {day.isoformat()} already.", day=day.isoformat())
     # A later day than today can be on record only if the tenant moved its time zone west.
@@ -95,11 +103,11 @@ async def _reach(
     try:
         async with session.begin_nested():
             granted = await rewards.grant(
-                session,
-                outbox,
-                checkin.tenant_id,
-                checkin.member_id,
-                milestone.reward,
+                session=session,
+                outbox=outbox,
+                tenant_id=checkin.tenant_id,
+                member_id=checkin.member_id,
+                reward=milestone.reward,
                 campaign_id=checkin.campaign_id,
                 source=f"checkin:{checkin.campaign_id}:{checkin.member_id}:{milestone.day}",
                 reason="checkin_milestone",
@@ -114,13 +122,15 @@ async def _reach(
 
 
 async def progress_of(
-    session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, member_id: uuid.UUID, now: datetime
+    *, session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, member_id: uuid.UUID, now: datetime
 ) -> CheckinProgress:
     """The days a member checked in, their current and longest streak, the milestones they reached."""
-    campaign = await campaigns.get_campaign(session, tenant_id, campaign_id, "checkin")
+    campaign = await campaigns.get_campaign(
+        session=session, tenant_id=tenant_id, campaign_id=campaign_id, kind="checkin"
+    )
     settings = CheckinSettings.model_validate(campaign.settings)
     history = await _history(session, campaign.id, member_id)
-    today = (await tenants.clock_of(session, tenant_id)).local_day(now)
+    today = (await tenants.clock_of(session=session, tenant_id=tenant_id)).local_day(now)
     # Yesterday's streak is still current: it goes on if the member checks in today.
     current = history[-1].streak if history and history[-1].day >= today - timedelta(days=1) else 0
     milestones = await session.scalars(
@@ -140,7 +150,7 @@ async def progress_of(
     )
 
 
-async def forget_member(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> None:
+async def forget_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> None:
     """Deletes a member's check-ins and milestones (PIPL)."""
     for table in (Checkin, CheckinMilestone):
         await session.execute(delete(table).where(table.tenant_id == tenant_id, table.member_id == member_id))

@@ -18,13 +18,17 @@ router = APIRouter(prefix="/campaigns", tags=["coupons"], route_class=Idempotent
 async def create_template(
     body: CouponTemplateCreate, session: DbSession, caller: CurrentIdentity
 ) -> CouponTemplateRead:
-    template = await coupons.create_template(session, caller.tenant_id, body, datetime.now(UTC))
+    template = await coupons.create_template(
+        session=session, tenant_id=caller.tenant_id, template_in=body, now=datetime.now(UTC)
+    )
     return CouponTemplateRead.model_validate(template)
 
 
 @router.get("/coupon-templates/{template_id}")
 async def get_template(template_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> CouponTemplateRead:
-    return CouponTemplateRead.model_validate(await coupons.get_template(session, caller.tenant_id, template_id))
+    return CouponTemplateRead.model_validate(
+        await coupons.get_template(session=session, tenant_id=caller.tenant_id, template_id=template_id)
+    )
 
 
 @router.post(
@@ -42,16 +46,27 @@ async def issue_coupon(
     caller: CurrentIdentity,
 ) -> CouponRead:
     coupon = await coupons.issue(
-        session, outbox, caller.tenant_id, template_id, body.member_id, source=f"api:{key}", now=datetime.now(UTC)
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        template_id=template_id,
+        member_id=body.member_id,
+        source=f"api:{key}",
+        now=datetime.now(UTC),
     )
     return CouponRead.model_validate(coupon)
 
 
 @router.get("/coupons", summary="A member's coupons, newest first")
 async def member_coupons(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> list[CouponRead]:
-    return [CouponRead.model_validate(c) for c in await coupons.coupons_of(session, caller.tenant_id, member_id)]
+    return [
+        CouponRead.model_validate(c)
+        for c in await coupons.coupons_of(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    ]
 
 
 @router.get("/coupons/{coupon_id}")
 async def get_coupon(coupon_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> CouponRead:
-    return CouponRead.model_validate(await coupons.get_coupon(session, caller.tenant_id, coupon_id))
+    return CouponRead.model_validate(
+        await coupons.get_coupon(session=session, tenant_id=caller.tenant_id, coupon_id=coupon_id)
+    )

@@ -27,9 +27,10 @@ _EXPIRY_BATCH = 500
 
 
 async def create_template(
-    session: AsyncSession, tenant_id: str, template_in: CouponTemplateCreate, now: datetime
+    *, session: AsyncSession, tenant_id: str, template_in: CouponTemplateCreate, now: datetime
 ) -> CouponTemplate:
-    campaign = await campaigns.get_campaign(session, tenant_id, template_in.campaign_id)
+    """Creates a coupon template charged to one of the tenant's campaigns."""
+    campaign = await campaigns.get_campaign(session=session, tenant_id=tenant_id, campaign_id=template_in.campaign_id)
     campaigns.refuse_own_checkout(campaign)
     if template_in.valid_until is not None and template_in.valid_until <= now:
         raise InvalidCoupon("valid_until is in the past.", field="valid_until")
@@ -47,7 +48,8 @@ async def create_template(
     return template
 
 
-async def get_template(session: AsyncSession, tenant_id: str, template_id: uuid.UUID) -> CouponTemplate:
+async def get_template(*, session: AsyncSession, tenant_id: str, template_id: uuid.UUID) -> CouponTemplate:
+    """One of the tenant's coupon templates."""
     template = await session.get(CouponTemplate, template_id)
     if template is None or template.tenant_id != tenant_id:
         raise CouponTemplateNotFound(f"No coupon template {template_id}.")
@@ -55,12 +57,12 @@ async def get_template(session: AsyncSession, tenant_id: str, template_id: uuid.
 
 
 async def issue(
+    *,
     session: AsyncSession,
     outbox: Outbox,
     tenant_id: str,
     template_id: uuid.UUID,
     member_id: uuid.UUID,
-    *,
     source: str,
     now: datetime,
 ) -> Coupon:
@@ -69,13 +71,17 @@ async def issue(
     Stock, the member's limit and the campaign's budget are each taken by a conditional update, so
     concurrent issues never pass any of them; a refusal raises and the caller's transaction keeps nothing.
     """
-    template = await get_template(session, tenant_id, template_id)
+    template = await get_template(session=session, tenant_id=tenant_id, template_id=template_id)
     earlier = await session.scalar(select(Coupon).where(Coupon.template_id == template.id, Coupon.source == source))
     if earlier is not None:
         return earlier
-    campaign = await campaigns.running_campaign(session, tenant_id, template.campaign_id, now)
-    await members.get_member(session, tenant_id, member_id)
-    if not await quotas.claim(session, template.id, member_id, 1, template.per_member_limit):
+    campaign = await campaigns.running_campaign(
+        session=session, tenant_id=tenant_id, campaign_id=template.campaign_id, now=now
+    )
+    await members.get_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    if not await quotas.claim(
+        session=session, scope_id=template.id, member_id=member_id, amount=1, limit=template.per_member_limit
+    ):
         raise CouponLimitReached(
             f"Member {member_id} already holds {template.per_member_limit} of coupon {template.name!r}."
         )
@@ -90,7 +96,7 @@ async def issue(
     )
     if taken.first() is None:
         raise CouponOutOfStock(f"Coupon {template.name!r} is all issued.")
-    await budget.commit(session, campaign.id, template.max_discount_fen)
+    await budget.commit(session=session, campaign_id=campaign.id, amount_fen=template.max_discount_fen)
     expires_at = template.valid_until or now + timedelta(days=template.valid_days or 0)
     coupon = Coupon(
         id=uuid.uuid4(),
@@ -116,7 +122,8 @@ async def issue(
     return coupon
 
 
-async def get_coupon(session: AsyncSession, tenant_id: str, coupon_id: uuid.UUID) -> Coupon:
+async def get_coupon(*, session: AsyncSession, tenant_id: str, coupon_id: uuid.UUID) -> Coupon:
+    """One of the tenant's coupons."""
     coupon = await session.get(Coupon, coupon_id)
     if coupon is None or coupon.tenant_id != tenant_id:
         raise CouponNotFound(f"No coupon {coupon_id}.")
@@ -138,11 +145,11 @@ def discount_for(template: CouponTemplate, subtotal_fen: int) -> int:
 
 
 async def redeem(
+    *,
     session: AsyncSession,
     outbox: Outbox,
     tenant_id: str,
     coupon_id: uuid.UUID,
-    *,
     member_id: uuid.UUID,
     order_id: uuid.UUID,
     subtotal_fen: int,
@@ -150,10 +157,10 @@ async def redeem(
     now: datetime,
 ) -> Redemption:
     """Redeems the member's coupon on an order: only once, only before it expires, only on terms."""
-    coupon = await get_coupon(session, tenant_id, coupon_id)
+    coupon = await get_coupon(session=session, tenant_id=tenant_id, coupon_id=coupon_id)
     if coupon.member_id != member_id:
         raise CouponNotRedeemable(f"Coupon {coupon_id} belongs to another member.")
-    template = await get_template(session, tenant_id, coupon.template_id)
+    template = await get_template(session=session, tenant_id=tenant_id, template_id=coupon.template_id)
     if subtotal_fen < template.min_spend_fen:
         raise CouponNotRedeemable(
             f"Coupon {template.name!r} needs an order of at least {template.min_spend_fen} fen.",
@@ -173,13 +180,20 @@ async def redeem(
         await session.refresh(coupon)
         state = "has expired" if coupon.status != "redeemed" else "was redeemed already"
         raise CouponNotRedeemable(f"Coupon {coupon_id} {state}.")
-    await budget.charge(session, outbox, coupon.campaign_id, template.max_discount_fen, discount, now)
+    await budget.charge(
+        session=session,
+        outbox=outbox,
+        campaign_id=coupon.campaign_id,
+        committed_fen=template.max_discount_fen,
+        cost_fen=discount,
+        now=now,
+    )
     told = CouponRedeemedV1(coupon_id=coupon.id, member_id=member_id, order_id=order_id, discount_fen=discount)
     await outbox.add(session, tenant_id=tenant_id, payloads=[told])
     return Redemption(coupon_id=coupon.id, campaign_id=coupon.campaign_id, discount_fen=discount)
 
 
-async def restore(session: AsyncSession, coupon_id: uuid.UUID, now: datetime) -> None:
+async def restore(*, session: AsyncSession, coupon_id: uuid.UUID, now: datetime) -> None:
     """Gives a coupon back when its order is cancelled before payment, and undoes its cost; a coupon
     already past its expiry goes straight to expired instead."""
     coupon = await session.get(Coupon, coupon_id, with_for_update=True)
@@ -187,14 +201,19 @@ async def restore(session: AsyncSession, coupon_id: uuid.UUID, now: datetime) ->
         return
     template = await session.get(CouponTemplate, coupon.template_id)
     assert template is not None
-    await budget.refund(session, coupon.campaign_id, template.max_discount_fen, coupon.discount_fen or 0)
+    await budget.refund(
+        session=session,
+        campaign_id=coupon.campaign_id,
+        committed_fen=template.max_discount_fen,
+        cost_fen=coupon.discount_fen or 0,
+    )
     coupon.order_id, coupon.discount_fen, coupon.redeemed_at = None, None, None
     coupon.status = "issued"
     if coupon.expires_at <= now:
         await _expire(session, coupon, template)
 
 
-async def expire_due(session: AsyncSession, now: datetime) -> int:
+async def expire_due(*, session: AsyncSession, now: datetime) -> int:
     """Expires issued coupons past their date and releases what their campaigns had set aside for them."""
     due = list(
         await session.scalars(
@@ -214,10 +233,11 @@ async def expire_due(session: AsyncSession, now: datetime) -> int:
 
 async def _expire(session: AsyncSession, coupon: Coupon, template: CouponTemplate) -> None:
     coupon.status = "expired"
-    await budget.release(session, coupon.campaign_id, template.max_discount_fen)
+    await budget.release(session=session, campaign_id=coupon.campaign_id, amount_fen=template.max_discount_fen)
 
 
-async def coupons_of(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> list[Coupon]:
+async def coupons_of(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> list[Coupon]:
+    """A member's coupons, newest first."""
     return list(
         await session.scalars(
             select(Coupon)

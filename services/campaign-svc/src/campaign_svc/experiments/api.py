@@ -22,12 +22,12 @@ router = APIRouter(prefix="/campaigns/experiments", tags=["experiments"], route_
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Start an A/B test; the first variant is the control")
 async def create_experiment(body: ExperimentCreate, session: DbSession, caller: CurrentIdentity) -> ExperimentRead:
-    return await experiments.create_experiment(session, caller.tenant_id, body)
+    return await experiments.create_experiment(session=session, tenant_id=caller.tenant_id, experiment_in=body)
 
 
 @router.get("/{experiment_id}")
 async def get_experiment(experiment_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ExperimentRead:
-    return await experiments.get_experiment(session, caller.tenant_id, experiment_id)
+    return await experiments.get_experiment(session=session, tenant_id=caller.tenant_id, experiment_id=experiment_id)
 
 
 @router.post(
@@ -38,7 +38,9 @@ async def get_experiment(experiment_id: uuid.UUID, session: DbSession, caller: C
 async def expose(
     experiment_id: uuid.UUID, body: ExposureCreate, session: DbSession, caller: CurrentIdentity
 ) -> ExposureRead:
-    return await experiments.expose(session, caller.tenant_id, experiment_id, body.member_id)
+    return await experiments.expose(
+        session=session, tenant_id=caller.tenant_id, experiment_id=experiment_id, member_id=body.member_id
+    )
 
 
 @router.post(
@@ -49,14 +51,16 @@ async def expose(
 async def convert(
     experiment_id: uuid.UUID, body: ConversionCreate, session: DbSession, caller: CurrentIdentity
 ) -> ConversionRead:
-    return await experiments.convert(session, caller.tenant_id, experiment_id, body)
+    return await experiments.convert(
+        session=session, tenant_id=caller.tenant_id, experiment_id=experiment_id, conversion_in=body
+    )
 
 
 @router.post("/{experiment_id}/stop", summary="Stop the test and freeze its results")
 async def stop(experiment_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ExperimentRead:
-    return await experiments.stop(session, caller.tenant_id, experiment_id)
+    return await experiments.stop(session=session, tenant_id=caller.tenant_id, experiment_id=experiment_id)
 
 
 @router.get("/{experiment_id}/results", summary="Rates, intervals, tests against the control and the winner")
 async def results(experiment_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ExperimentResults:
-    return await experiments.results_of(session, caller.tenant_id, experiment_id)
+    return await experiments.results_of(session=session, tenant_id=caller.tenant_id, experiment_id=experiment_id)

@@ -33,7 +33,9 @@ from qunyun_shared.db import UtcDateTime, upsert
 from qunyun_shared.events.campaign import OrderPlacedV1
 
 
-async def create_experiment(session: AsyncSession, tenant_id: str, experiment_in: ExperimentCreate) -> ExperimentRead:
+async def create_experiment(
+    *, session: AsyncSession, tenant_id: str, experiment_in: ExperimentCreate
+) -> ExperimentRead:
     """Starts an experiment with its variants, the first of them the control."""
     experiment = Experiment(
         id=uuid.uuid4(),
@@ -57,12 +59,12 @@ async def create_experiment(session: AsyncSession, tenant_id: str, experiment_in
     return _read(experiment, variants)
 
 
-async def get_experiment(session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID) -> ExperimentRead:
+async def get_experiment(*, session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID) -> ExperimentRead:
     """One of the tenant's experiments with its variants."""
     return _read(*await _load(session, tenant_id, experiment_id))
 
 
-async def stop(session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID) -> ExperimentRead:
+async def stop(*, session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID) -> ExperimentRead:
     """Stops an experiment, freezing its results; stopping it again changes nothing."""
     experiment, variants = await _load(session, tenant_id, experiment_id)
     if experiment.status == "running":
@@ -71,10 +73,12 @@ async def stop(session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID) 
     return _read(experiment, variants)
 
 
-async def expose(session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID, member_id: uuid.UUID) -> ExposureRead:
+async def expose(
+    *, session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID, member_id: uuid.UUID
+) -> ExposureRead:
     """The member's variant, recording their first exposure while the experiment runs."""
     experiment, variants = await _load(session, tenant_id, experiment_id)
-    await members.get_member(session, tenant_id, member_id)
+    await members.get_member(session=session, tenant_id=tenant_id, member_id=member_id)
     key = assign(experiment.id, member_id, [(v.key, v.weight) for v in variants])
     if experiment.status == "running":
         # Two first exposures at once both insert; the key keeps one and neither request fails.
@@ -98,7 +102,7 @@ async def expose(session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID
 
 
 async def convert(
-    session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID, conversion_in: ConversionCreate
+    *, session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID, conversion_in: ConversionCreate
 ) -> ConversionRead:
     """Records an exposed member's conversion, once, while the experiment runs."""
     experiment, _ = await _load(session, tenant_id, experiment_id)
@@ -126,7 +130,7 @@ async def convert(
     return ConversionRead.model_validate(row)
 
 
-async def record_orders(session: AsyncSession, orders: Sequence[tuple[str, OrderPlacedV1]]) -> None:
+async def record_orders(*, session: AsyncSession, orders: Sequence[tuple[str, OrderPlacedV1]]) -> None:
     """Converts exposed members on their orders, in every running experiment of their tenant whose subject
     the order is attributed to (or that has no subject). Orders before the exposure do not count."""
     # Oldest first, so that of one member's orders in a batch the first after exposure is the one counted.
@@ -163,7 +167,7 @@ def _conversions_of(session: AsyncSession, tenant_id: str, order: OrderPlacedV1)
     return upsert(session, ExperimentConversion.__table__).from_select(columns, matches).on_conflict_do_nothing()
 
 
-async def results_of(session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID) -> ExperimentResults:
+async def results_of(*, session: AsyncSession, tenant_id: str, experiment_id: uuid.UUID) -> ExperimentResults:
     """Per variant: exposures, conversions, rate and interval, test against the control; and the winner."""
     experiment, variants = await _load(session, tenant_id, experiment_id)
     exposed, converted = ExperimentExposure, ExperimentConversion
@@ -199,7 +203,7 @@ async def results_of(session: AsyncSession, tenant_id: str, experiment_id: uuid.
     )
 
 
-async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
+async def forget_members(*, session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
     """Deletes erased members' exposures and conversions (PIPL); results then count without them."""
     for tenant_id, member_id in erased:
         for table in (ExperimentConversion, ExperimentExposure):

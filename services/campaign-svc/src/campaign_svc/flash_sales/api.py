@@ -17,7 +17,9 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"], route_class=Idempote
 
 @router.get("/{campaign_id}/flash-sale")
 async def flash_sale_stock(campaign_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> FlashSaleStock:
-    return FlashSaleStock.model_validate(await flash_sales.stock_of(session, caller.tenant_id, campaign_id))
+    return FlashSaleStock.model_validate(
+        await flash_sales.stock_of(session=session, tenant_id=caller.tenant_id, campaign_id=campaign_id)
+    )
 
 
 @router.post(
@@ -35,13 +37,13 @@ async def buy_in_flash_sale(
     caller: CurrentIdentity,
 ) -> OrderRead:
     order = await flash_sales.buy(
-        session,
-        outbox,
-        caller.tenant_id,
-        campaign_id,
-        body.member_id,
-        body.quantity,
-        datetime.now(UTC),
-        body.community_id,
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        campaign_id=campaign_id,
+        member_id=body.member_id,
+        quantity=body.quantity,
+        now=datetime.now(UTC),
+        community_id=body.community_id,
     )
     return OrderRead.model_validate(order)

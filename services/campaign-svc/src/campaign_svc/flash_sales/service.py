@@ -57,6 +57,7 @@ SOLD_OUT = SoldOutMemo()
 
 
 async def buy(
+    *,
     session: AsyncSession,
     outbox: Outbox,
     tenant_id: str,
@@ -66,21 +67,26 @@ async def buy(
     now: datetime,
     community_id: uuid.UUID | None = None,
 ) -> Order:
+    """An order for `quantity` units at the sale's price, within the stock and the member's limit."""
     try:
-        campaign = await campaigns.running_campaign(session, tenant_id, campaign_id, now, kind="flash_sale")
+        campaign = await campaigns.running_campaign(
+            session=session, tenant_id=tenant_id, campaign_id=campaign_id, now=now, kind="flash_sale"
+        )
     except CampaignNotRunning:
         SOLD_OUT.forget(campaign_id)  # over: attempts are to hear that, not "sold out"
         raise
     sale = FlashSaleSettings.model_validate(campaign.settings)
     if (left := (await _units(session, campaign.id)).left) < quantity:
         raise _sold_out_seen(campaign.id, tenant_id, left)
-    await members.get_member(session, tenant_id, member_id)
-    if not await quotas.claim(session, campaign.id, member_id, quantity, sale.per_member_limit):
+    await members.get_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    if not await quotas.claim(
+        session=session, scope_id=campaign.id, member_id=member_id, amount=quantity, limit=sale.per_member_limit
+    ):
         raise PurchaseLimitReached(
             f"Member {member_id} may buy at most {sale.per_member_limit} in flash sale {campaign_id}.",
             per_member_limit=sale.per_member_limit,
         )
-    if not await stock.take(session, campaign.id, quantity):
+    if not await stock.take(session=session, campaign_id=campaign.id, quantity=quantity):
         raise _sold_out_seen(campaign.id, tenant_id, (await _units(session, campaign.id)).left)
     SOLD_OUT.forget(campaign.id)  # units came back
     pricing = orders.Pricing(
@@ -88,7 +94,9 @@ async def buy(
         campaign_id=campaign.id,
         community_id=community_id,
     )
-    return await orders.record(session, outbox, tenant_id, member_id, pricing, now)
+    return await orders.record(
+        session=session, outbox=outbox, tenant_id=tenant_id, member_id=member_id, pricing=pricing, now=now
+    )
 
 
 def _sold_out_seen(campaign_id: uuid.UUID, tenant_id: str, left: int) -> SoldOut:
@@ -98,15 +106,19 @@ def _sold_out_seen(campaign_id: uuid.UUID, tenant_id: str, left: int) -> SoldOut
 
 
 def sold_out(campaign_id: uuid.UUID, left: int) -> SoldOut:
+    """The refusal of an attempt on a sale with `left` units."""
     return SoldOut(f"Flash sale {campaign_id} has {left} left.", left=max(left, 0))
 
 
-async def stock_of(session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID) -> stock.Units:
-    campaign = await campaigns.get_campaign(session, tenant_id, campaign_id, kind="flash_sale")
+async def stock_of(*, session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID) -> stock.Units:
+    """A flash sale's units and how many are sold."""
+    campaign = await campaigns.get_campaign(
+        session=session, tenant_id=tenant_id, campaign_id=campaign_id, kind="flash_sale"
+    )
     return await _units(session, campaign.id)
 
 
 async def _units(session: AsyncSession, campaign_id: uuid.UUID) -> stock.Units:
-    units = await stock.units_of(session, campaign_id)
+    units = await stock.units_of(session=session, campaign_id=campaign_id)
     assert units is not None, "a flash sale has its stock from its creation"
     return units

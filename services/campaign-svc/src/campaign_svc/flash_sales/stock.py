@@ -79,13 +79,13 @@ def slots(campaign_id: uuid.UUID, total: int, most_per_buyer: int) -> list[Campa
     ]
 
 
-async def units_of(session: AsyncSession, campaign_id: uuid.UUID) -> Units | None:
+async def units_of(*, session: AsyncSession, campaign_id: uuid.UUID) -> Units | None:
     """The sale's units and how many are sold; None for a campaign without stock."""
     total, sold = (await session.execute(_UNITS, {"sale": campaign_id})).one()
     return None if total is None else Units(campaign_id, int(total), int(sold))
 
 
-async def take(session: AsyncSession, campaign_id: uuid.UUID, quantity: int) -> bool:
+async def take(*, session: AsyncSession, campaign_id: uuid.UUID, quantity: int) -> bool:
     """Takes `quantity` units, or nothing if fewer are left."""
     wanted = {"sale": campaign_id, "units": quantity}
     search = await session.begin_nested()
@@ -103,7 +103,7 @@ async def take(session: AsyncSession, campaign_id: uuid.UUID, quantity: int) -> 
     return True
 
 
-async def give_back(session: AsyncSession, campaign_id: uuid.UUID, quantity: int) -> bool:
+async def give_back(*, session: AsyncSession, campaign_id: uuid.UUID, quantity: int) -> bool:
     """Returns a cancelled order's units; False if the campaign has no stock (it is not a flash sale)."""
     sold: dict[int, int] = {slot: units for slot, units in await session.execute(_LOCK_SOLD, {"sale": campaign_id})}
     await _spread(session, campaign_id, sold, -quantity)

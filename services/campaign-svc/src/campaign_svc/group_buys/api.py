@@ -30,7 +30,12 @@ async def open_team(
     caller: CurrentIdentity,
 ) -> SeatTaken:
     team, order = await group_buys.open_team(
-        session, outbox, caller.tenant_id, campaign_id, body.member_id, datetime.now(UTC)
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        campaign_id=campaign_id,
+        member_id=body.member_id,
+        now=datetime.now(UTC),
     )
     return SeatTaken(team=TeamRead.model_validate(team), order=OrderRead.model_validate(order))
 
@@ -51,13 +56,21 @@ async def join_team(
     caller: CurrentIdentity,
 ) -> SeatTaken:
     team, order = await group_buys.join_team(
-        session, outbox, caller.tenant_id, campaign_id, team_id, body.member_id, datetime.now(UTC)
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        campaign_id=campaign_id,
+        team_id=team_id,
+        member_id=body.member_id,
+        now=datetime.now(UTC),
     )
     return SeatTaken(team=TeamRead.model_validate(team), order=OrderRead.model_validate(order))
 
 
 @router.get("/{campaign_id}/teams/{team_id}")
 async def get_team(campaign_id: uuid.UUID, team_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> TeamView:
-    team = await group_buys.get_team(session, caller.tenant_id, campaign_id, team_id)
-    seats = await group_buys.seats_of(session, team.id)
+    team = await group_buys.get_team(
+        session=session, tenant_id=caller.tenant_id, campaign_id=campaign_id, team_id=team_id
+    )
+    seats = await group_buys.seats_of(session=session, team_id=team.id)
     return TeamView(team=TeamRead.model_validate(team), seats=[SeatRead.model_validate(s) for s in seats])

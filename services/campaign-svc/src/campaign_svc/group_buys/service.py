@@ -23,11 +23,20 @@ _EXPIRY_BATCH = 100
 
 
 async def open_team(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, campaign_id: uuid.UUID, member_id: uuid.UUID, now: datetime
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    campaign_id: uuid.UUID,
+    member_id: uuid.UUID,
+    now: datetime,
 ) -> tuple[Team, Order]:
-    campaign = await campaigns.running_campaign(session, tenant_id, campaign_id, now, kind="group_buy")
+    """Opens a team around its leader, whose seat is the team's first order."""
+    campaign = await campaigns.running_campaign(
+        session=session, tenant_id=tenant_id, campaign_id=campaign_id, now=now, kind="group_buy"
+    )
     terms = GroupBuySettings.model_validate(campaign.settings)
-    await members.get_member(session, tenant_id, member_id)
+    await members.get_member(session=session, tenant_id=tenant_id, member_id=member_id)
     team = Team(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
@@ -46,6 +55,7 @@ async def open_team(
 
 
 async def join_team(
+    *,
     session: AsyncSession,
     outbox: Outbox,
     tenant_id: str,
@@ -55,10 +65,12 @@ async def join_team(
     now: datetime,
 ) -> tuple[Team, Order]:
     """Takes a seat if one is free and the team is still forming; the last seat completes the team."""
-    team = await get_team(session, tenant_id, campaign_id, team_id)
-    campaign = await campaigns.running_campaign(session, tenant_id, team.campaign_id, now, kind="group_buy")
+    team = await get_team(session=session, tenant_id=tenant_id, campaign_id=campaign_id, team_id=team_id)
+    campaign = await campaigns.running_campaign(
+        session=session, tenant_id=tenant_id, campaign_id=team.campaign_id, now=now, kind="group_buy"
+    )
     terms = GroupBuySettings.model_validate(campaign.settings)
-    await members.get_member(session, tenant_id, member_id)
+    await members.get_member(session=session, tenant_id=tenant_id, member_id=member_id)
     if await session.get(Seat, (team.id, member_id)) is not None:
         raise AlreadyInTeam(f"Member {member_id} is in team {team.id} already.")
     seated = await session.execute(
@@ -87,7 +99,9 @@ async def _take_seat(
         items=[OrderItem(product_id=terms.product_id, quantity=1, unit_price_fen=terms.price_fen)],
         campaign_id=team.campaign_id,
     )
-    order = await orders.record(session, outbox, team.tenant_id, member_id, pricing, now)
+    order = await orders.record(
+        session=session, outbox=outbox, tenant_id=team.tenant_id, member_id=member_id, pricing=pricing, now=now
+    )
     session.add(Seat(team_id=team.id, member_id=member_id, order_id=order.id, joined_at=now))
     try:
         await session.flush()
@@ -96,18 +110,20 @@ async def _take_seat(
     return order
 
 
-async def get_team(session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, team_id: uuid.UUID) -> Team:
+async def get_team(*, session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, team_id: uuid.UUID) -> Team:
+    """One of the tenant's group-buy teams in the campaign."""
     team = await session.get(Team, team_id)
     if team is None or team.tenant_id != tenant_id or team.campaign_id != campaign_id:
         raise TeamNotFound(f"No group-buy team {team_id}.")
     return team
 
 
-async def seats_of(session: AsyncSession, team_id: uuid.UUID) -> list[Seat]:
+async def seats_of(*, session: AsyncSession, team_id: uuid.UUID) -> list[Seat]:
+    """A team's seats, in the order taken."""
     return list(await session.scalars(select(Seat).where(Seat.team_id == team_id).order_by(Seat.joined_at)))
 
 
-async def expire_due(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
+async def expire_due(*, session: AsyncSession, outbox: Outbox, now: datetime) -> int:
     """Expires teams short of members at their deadline: unpaid orders are cancelled, paid ones refunded."""
     due = list(
         await session.scalars(
@@ -122,9 +138,16 @@ async def expire_due(session: AsyncSession, outbox: Outbox, now: datetime) -> in
         team.status, team.closed_at = "expired", now
         order_ids = list(await session.scalars(select(Seat.order_id).where(Seat.team_id == team.id)))
         for order_id in order_ids:
-            order = await orders.get_order(session, team.tenant_id, order_id, lock=True)
+            order = await orders.get_order(session=session, tenant_id=team.tenant_id, order_id=order_id, lock=True)
             if order.status == "placed":
-                await orders.cancel(session, order, now)
+                await orders.cancel(session=session, order=order, now=now)
             elif order.status in ("paid", "partially_refunded"):
-                await orders.refund(session, outbox, order, None, "group-buy team expired", now)
+                await orders.refund(
+                    session=session,
+                    outbox=outbox,
+                    order=order,
+                    amount_fen=None,
+                    reason="group-buy team expired",
+                    now=now,
+                )
     return len(due)

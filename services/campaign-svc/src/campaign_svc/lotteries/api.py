@@ -28,16 +28,27 @@ async def draw(
     outbox: EventOutbox,
     caller: CurrentIdentity,
 ) -> DrawRead:
-    return await lotteries.draw(session, outbox, caller.tenant_id, campaign_id, body.member_id, datetime.now(UTC))
+    return await lotteries.draw(
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        campaign_id=campaign_id,
+        member_id=body.member_id,
+        now=datetime.now(UTC),
+    )
 
 
 @router.get("/draws", summary="A member's draws, in the order drawn")
 async def list_draws(
     campaign_id: uuid.UUID, member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity
 ) -> list[DrawRead]:
-    return await lotteries.draws_of(session, caller.tenant_id, campaign_id, member_id)
+    return await lotteries.draws_of(
+        session=session, tenant_id=caller.tenant_id, campaign_id=campaign_id, member_id=member_id
+    )
 
 
 @router.get("/audit", summary="The seed's commitment (the seed once ended), the prizes and every draw, hash-chained")
 async def audit(campaign_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> LotteryAudit:
-    return await lotteries.audit_of(session, caller.tenant_id, campaign_id, datetime.now(UTC))
+    return await lotteries.audit_of(
+        session=session, tenant_id=caller.tenant_id, campaign_id=campaign_id, now=datetime.now(UTC)
+    )

@@ -39,10 +39,12 @@ _ROLL_LIMIT = (2**32 // PPM) * PPM
 
 
 def commitment_of(seed: bytes) -> str:
+    """What the audit shows of the seed before it is revealed (step 1 of the module's docstring)."""
     return hashlib.sha256(seed).hexdigest()
 
 
 def member_ref_of(salt: str, member_id: uuid.UUID) -> str:
+    """How the audit names a member: sha256 of the draw's salt and the member's id."""
     return hashlib.sha256(f"{salt}|{member_id}".encode()).hexdigest()
 
 
@@ -76,6 +78,7 @@ def prize_at(prizes: Sequence[_P], roll: int) -> _P | None:
 
 
 def entry_hash_of(entry: AuditEntry) -> str:
+    """The entry's link in the chain (step 5 of the module's docstring)."""
     hashed = entry.model_dump(exclude={"prev_hash", "entry_hash"})
     canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((entry.prev_hash + canonical).encode()).hexdigest()

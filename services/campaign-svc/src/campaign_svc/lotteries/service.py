@@ -33,14 +33,24 @@ from qunyun_shared.problems import DomainError
 
 
 async def draw(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, campaign_id: uuid.UUID, member_id: uuid.UUID, now: datetime
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    campaign_id: uuid.UUID,
+    member_id: uuid.UUID,
+    now: datetime,
 ) -> DrawRead:
     """One draw for a member within their limit; the prize the roll falls on is awarded if its stock and the
     budget allow, and the draw is chained into the audit log whatever its outcome."""
-    campaign = await campaigns.running_campaign(session, tenant_id, campaign_id, now, kind="lottery")
+    campaign = await campaigns.running_campaign(
+        session=session, tenant_id=tenant_id, campaign_id=campaign_id, now=now, kind="lottery"
+    )
     settings = LotterySettings.model_validate(campaign.settings)
-    await members.get_member(session, tenant_id, member_id)
-    if not await quotas.claim(session, campaign.id, member_id, 1, settings.per_member_draws):
+    await members.get_member(session=session, tenant_id=tenant_id, member_id=member_id)
+    if not await quotas.claim(
+        session=session, scope_id=campaign.id, member_id=member_id, amount=1, limit=settings.per_member_draws
+    ):
         raise DrawLimitReached(
             f"Member {member_id} has had all {settings.per_member_draws} draws of lottery {campaign.id}.",
             per_member_draws=settings.per_member_draws,
@@ -131,12 +141,19 @@ async def _award(
     if taken.first() is None:
         return "out_of_stock"
     try:
-        await budget.commit(session, campaign_id, prize.value_fen)
+        await budget.commit(session=session, campaign_id=campaign_id, amount_fen=prize.value_fen)
     except BudgetExhausted:
         await session.execute(update(LotteryPrize).where(this_prize).values(awarded=LotteryPrize.awarded - 1))
         return "over_budget"
     if prize.value_fen:
-        await budget.charge(session, outbox, campaign_id, prize.value_fen, prize.value_fen, now)
+        await budget.charge(
+            session=session,
+            outbox=outbox,
+            campaign_id=campaign_id,
+            committed_fen=prize.value_fen,
+            cost_fen=prize.value_fen,
+            now=now,
+        )
     return "won"
 
 
@@ -146,11 +163,11 @@ async def _grant(session: AsyncSession, outbox: Outbox, record: LotteryDraw, rew
     try:
         async with session.begin_nested():
             granted = await rewards.grant(
-                session,
-                outbox,
-                record.tenant_id,
-                record.member_id,
-                reward,
+                session=session,
+                outbox=outbox,
+                tenant_id=record.tenant_id,
+                member_id=record.member_id,
+                reward=reward,
                 campaign_id=record.campaign_id,
                 source=f"lottery:{record.id}",
                 reason="lottery_prize",
@@ -181,10 +198,12 @@ def _entry_of(record: LotteryDraw) -> AuditEntry:
 
 
 async def draws_of(
-    session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, member_id: uuid.UUID
+    *, session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, member_id: uuid.UUID
 ) -> list[DrawRead]:
     """A member's draws in a lottery, in the order drawn."""
-    campaign = await campaigns.get_campaign(session, tenant_id, campaign_id, "lottery")
+    campaign = await campaigns.get_campaign(
+        session=session, tenant_id=tenant_id, campaign_id=campaign_id, kind="lottery"
+    )
     draws = await session.scalars(
         select(LotteryDraw)
         .where(LotteryDraw.campaign_id == campaign.id, LotteryDraw.member_id == member_id)
@@ -193,9 +212,11 @@ async def draws_of(
     return [DrawRead.model_validate(d) for d in draws]
 
 
-async def audit_of(session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, now: datetime) -> LotteryAudit:
+async def audit_of(*, session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID, now: datetime) -> LotteryAudit:
     """The audit to publish: the commitment, the seed once the campaign has ended, the prizes, every draw."""
-    campaign = await campaigns.get_campaign(session, tenant_id, campaign_id, "lottery")
+    campaign = await campaigns.get_campaign(
+        session=session, tenant_id=tenant_id, campaign_id=campaign_id, kind="lottery"
+    )
     settings = LotterySettings.model_validate(campaign.settings)
     lottery = await _lottery(session, campaign, settings, now, lock=False)
     ended = campaign.status == "ended" or (campaign.ends_at is not None and campaign.ends_at <= now)
@@ -216,7 +237,7 @@ async def audit_of(session: AsyncSession, tenant_id: str, campaign_id: uuid.UUID
     )
 
 
-async def forget_member(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> None:
+async def forget_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> None:
     """Erases a member from their draws (PIPL) without breaking the audit.
 
     The hashed entries and the rolls name the member only by member_ref = sha256(salt|member_id), so the

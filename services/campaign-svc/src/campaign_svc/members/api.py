@@ -14,4 +14,6 @@ router = APIRouter(prefix="/campaigns/members", tags=["members"], route_class=Id
 
 @router.get("/{member_id}", summary="A member as campaigns see them (consent, level, inviter)")
 async def get_member(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> MemberRead:
-    return MemberRead.model_validate(await members.get_member(session, caller.tenant_id, member_id))
+    return MemberRead.model_validate(
+        await members.get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    )

@@ -25,7 +25,7 @@ from qunyun_shared.events.member import (
 )
 
 
-async def record_joins(session: AsyncSession, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
+async def record_joins(*, session: AsyncSession, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
     """Counts joins; a member's first join fixes the inviter and the join time."""
     erased = await erased_among(session, ERASED_MEMBERS, (j.member_id for _, j in joins))
     first_joins: dict[uuid.UUID, tuple[str, MemberJoinedV1]] = {}
@@ -71,24 +71,31 @@ def _coalesce(fixed_by: Any, current: Any, incoming: Any) -> Any:
     return case((fixed_by.is_(None), incoming), else_=current)
 
 
-async def record_consent(session: AsyncSession, tenant_id: str, consent: MemberConsentChangedV1, at: datetime) -> None:
+async def record_consent(
+    *, session: AsyncSession, tenant_id: str, consent: MemberConsentChangedV1, at: datetime
+) -> None:
+    """Keeps a member's marketing consent."""
     if consent.purpose == "marketing":
         await _update(session, tenant_id, consent.member_id, marketing_consent=consent.granted, consent_changed_at=at)
 
 
-async def record_level(session: AsyncSession, tenant_id: str, change: MemberLevelChangedV1) -> None:
+async def record_level(*, session: AsyncSession, tenant_id: str, change: MemberLevelChangedV1) -> None:
+    """Keeps a member's level."""
     await _update(session, tenant_id, change.member_id, level=change.to_level)
 
 
-async def record_birthday(session: AsyncSession, tenant_id: str, birthday: MemberBirthdaySetV1) -> None:
+async def record_birthday(*, session: AsyncSession, tenant_id: str, birthday: MemberBirthdaySetV1) -> None:
+    """Keeps a member's birthday (month and day)."""
     await _update(session, tenant_id, birthday.member_id, birthday=birthday.birthday)
 
 
-async def record_churn_risk(session: AsyncSession, tenant_id: str, risk: MemberChurnRiskV1) -> None:
+async def record_churn_risk(*, session: AsyncSession, tenant_id: str, risk: MemberChurnRiskV1) -> None:
+    """Flags a member at risk of churning."""
     await _update(session, tenant_id, risk.member_id, churn_risk=True)
 
 
-async def record_engagement(session: AsyncSession, tenant_id: str, engaged: ContentEngagedV1) -> None:
+async def record_engagement(*, session: AsyncSession, tenant_id: str, engaged: ContentEngagedV1) -> None:
+    """Counts a member's engagement with content."""
     await _update(
         session,
         tenant_id,
@@ -111,7 +118,7 @@ async def _update(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, *
     )
 
 
-async def get_member(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member:
+async def get_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member:
     """What campaigns know of one of the tenant's members."""
     member = await session.get(Member, member_id)
     if member is None or member.tenant_id != tenant_id:

@@ -29,7 +29,9 @@ async def place_order(
     outbox: EventOutbox,
     caller: CurrentIdentity,
 ) -> OrderRead:
-    order = await orders.place(session, outbox, caller.tenant_id, body, datetime.now(UTC))
+    order = await orders.place(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, order_in=body, now=datetime.now(UTC)
+    )
     return OrderRead.model_validate(order)
 
 
@@ -41,7 +43,9 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> OrderPage:
-    rows = await orders.orders_of(session, caller.tenant_id, member_id, limit, cursor)
+    rows = await orders.orders_of(
+        session=session, tenant_id=caller.tenant_id, member_id=member_id, limit=limit, cursor=cursor
+    )
     page = rows[:limit]
     next_cursor = encode_time_cursor(page[-1].placed_at, page[-1].id) if len(rows) > limit else None
     return OrderPage(orders=[OrderRead.model_validate(o) for o in page], next_cursor=next_cursor)
@@ -49,7 +53,9 @@ async def list_orders(
 
 @router.get("/{order_id}")
 async def get_order(order_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> OrderRead:
-    return OrderRead.model_validate(await orders.get_order(session, caller.tenant_id, order_id))
+    return OrderRead.model_validate(
+        await orders.get_order(session=session, tenant_id=caller.tenant_id, order_id=order_id)
+    )
 
 
 @router.post(
@@ -61,14 +67,14 @@ async def pay_order(
     outbox: EventOutbox,
     caller: CurrentIdentity,
 ) -> OrderRead:
-    order = await orders.get_order(session, caller.tenant_id, order_id, lock=True)
-    return OrderRead.model_validate(await orders.pay(session, outbox, order, datetime.now(UTC)))
+    order = await orders.get_order(session=session, tenant_id=caller.tenant_id, order_id=order_id, lock=True)
+    return OrderRead.model_validate(await orders.pay(session=session, outbox=outbox, order=order, at=datetime.now(UTC)))
 
 
 @router.post("/{order_id}/cancel", summary="Cancel an unpaid order; its coupon, units and seat are given back")
 async def cancel_order(order_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> OrderRead:
-    order = await orders.get_order(session, caller.tenant_id, order_id, lock=True)
-    return OrderRead.model_validate(await orders.cancel(session, order, datetime.now(UTC)))
+    order = await orders.get_order(session=session, tenant_id=caller.tenant_id, order_id=order_id, lock=True)
+    return OrderRead.model_validate(await orders.cancel(session=session, order=order, now=datetime.now(UTC)))
 
 
 @router.post(
@@ -81,6 +87,13 @@ async def refund_order(
     outbox: EventOutbox,
     caller: CurrentIdentity,
 ) -> OrderRead:
-    order = await orders.get_order(session, caller.tenant_id, order_id, lock=True)
-    await orders.refund(session, outbox, order, body.amount_fen, body.reason, datetime.now(UTC))
+    order = await orders.get_order(session=session, tenant_id=caller.tenant_id, order_id=order_id, lock=True)
+    await orders.refund(
+        session=session,
+        outbox=outbox,
+        order=order,
+        amount_fen=body.amount_fen,
+        reason=body.reason,
+        now=datetime.now(UTC),
+    )
     return OrderRead.model_validate(order)

@@ -37,16 +37,20 @@ class Pricing:
     community_id: uuid.UUID | None = None
 
 
-async def place(session: AsyncSession, outbox: Outbox, tenant_id: str, order_in: OrderCreate, now: datetime) -> Order:
+async def place(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, order_in: OrderCreate, now: datetime
+) -> Order:
     """An order from a member or pushed by a merchant: the member must be known to campaigns, the
     credited campaign must be the tenant's, a coupon must be redeemable; a pushed order that was paid
     is placed and paid at once."""
-    await members.get_member(session, tenant_id, order_in.member_id)
+    await members.get_member(session=session, tenant_id=tenant_id, member_id=order_in.member_id)
     if order_in.external_id is not None:
         await _refuse_repeated_push(session, tenant_id, order_in.external_id)
     attribution = order_in.attribution
     if attribution.campaign_id is not None:
-        credited = await campaigns.get_campaign(session, tenant_id, attribution.campaign_id)
+        credited = await campaigns.get_campaign(
+            session=session, tenant_id=tenant_id, campaign_id=attribution.campaign_id
+        )
         campaigns.refuse_own_checkout(credited)
     pricing = Pricing(
         items=order_in.items,
@@ -56,17 +60,17 @@ async def place(session: AsyncSession, outbox: Outbox, tenant_id: str, order_in:
         community_id=order_in.community_id,
     )
     order = await record(
-        session,
-        outbox,
-        tenant_id,
-        order_in.member_id,
-        pricing,
-        now,
+        session=session,
+        outbox=outbox,
+        tenant_id=tenant_id,
+        member_id=order_in.member_id,
+        pricing=pricing,
+        now=now,
         coupon_id=order_in.coupon_id,
         external_id=order_in.external_id,
     )
     if order_in.paid_at is not None:
-        await pay(session, outbox, order, order_in.paid_at)
+        await pay(session=session, outbox=outbox, order=order, at=order_in.paid_at)
     return order
 
 
@@ -82,13 +86,13 @@ async def _refuse_repeated_push(session: AsyncSession, tenant_id: str, external_
 
 
 async def record(
+    *,
     session: AsyncSession,
     outbox: Outbox,
     tenant_id: str,
     member_id: uuid.UUID,
     pricing: Pricing,
     now: datetime,
-    *,
     coupon_id: uuid.UUID | None = None,
     external_id: str | None = None,
 ) -> Order:
@@ -98,10 +102,10 @@ async def record(
     discount, campaign_id = 0, pricing.campaign_id
     if coupon_id is not None:
         redemption = await coupons.redeem(
-            session,
-            outbox,
-            tenant_id,
-            coupon_id,
+            session=session,
+            outbox=outbox,
+            tenant_id=tenant_id,
+            coupon_id=coupon_id,
             member_id=member_id,
             order_id=order_id,
             subtotal_fen=subtotal,
@@ -162,14 +166,16 @@ async def _has_ordered(session: AsyncSession, tenant_id: str, member_id: uuid.UU
     ) is not None
 
 
-async def get_order(session: AsyncSession, tenant_id: str, order_id: uuid.UUID, *, lock: bool = False) -> Order:
+async def get_order(*, session: AsyncSession, tenant_id: str, order_id: uuid.UUID, lock: bool = False) -> Order:
+    """One of the tenant's orders, locked for update if `lock`."""
     order = await session.get(Order, order_id, with_for_update=lock, populate_existing=lock)
     if order is None or order.tenant_id != tenant_id:
         raise OrderNotFound(f"No order {order_id}.")
     return order
 
 
-async def pay(session: AsyncSession, outbox: Outbox, order: Order, at: datetime) -> Order:
+async def pay(*, session: AsyncSession, outbox: Outbox, order: Order, at: datetime) -> Order:
+    """Marks a placed order paid at `at` and says so."""
     if order.status != "placed":
         raise OrderStateConflict(f"Order {order.id} is {order.status}; only a placed order can be paid.")
     order.status, order.paid_at = "paid", at
@@ -178,13 +184,13 @@ async def pay(session: AsyncSession, outbox: Outbox, order: Order, at: datetime)
     return order
 
 
-async def cancel(session: AsyncSession, order: Order, now: datetime) -> Order:
+async def cancel(*, session: AsyncSession, order: Order, now: datetime) -> Order:
     """Cancels an unpaid order and gives back what it took."""
     if order.status != "placed":
         raise OrderStateConflict(f"Order {order.id} is {order.status}; only an unpaid order can be cancelled.")
     order.status, order.closed_at = "cancelled", now
     if order.coupon_id is not None:
-        await coupons.restore(session, order.coupon_id, now)
+        await coupons.restore(session=session, coupon_id=order.coupon_id, now=now)
     if order.campaign_id is not None:
         await _give_back_units(session, order)
         await _give_up_seat(session, order)
@@ -194,8 +200,8 @@ async def cancel(session: AsyncSession, order: Order, now: datetime) -> Order:
 async def _give_back_units(session: AsyncSession, order: Order) -> None:
     assert order.campaign_id is not None
     units = sum(item["quantity"] for item in order.items)
-    if await stock.give_back(session, order.campaign_id, units):
-        await quotas.give_back(session, order.campaign_id, order.member_id, units)
+    if await stock.give_back(session=session, campaign_id=order.campaign_id, quantity=units):
+        await quotas.give_back(session=session, scope_id=order.campaign_id, member_id=order.member_id, amount=units)
 
 
 async def _give_up_seat(session: AsyncSession, order: Order) -> None:
@@ -214,7 +220,7 @@ async def _give_up_seat(session: AsyncSession, order: Order) -> None:
 
 
 async def refund(
-    session: AsyncSession, outbox: Outbox, order: Order, amount_fen: int | None, reason: str, now: datetime
+    *, session: AsyncSession, outbox: Outbox, order: Order, amount_fen: int | None, reason: str, now: datetime
 ) -> Refund:
     """Refunds a paid order in full or in part, never more than was paid and not yet refunded."""
     if order.status not in ("paid", "partially_refunded"):
@@ -237,7 +243,7 @@ async def refund(
 
 
 async def orders_of(
-    session: AsyncSession, tenant_id: str, member_id: uuid.UUID | None, limit: int, cursor: str | None
+    *, session: AsyncSession, tenant_id: str, member_id: uuid.UUID | None, limit: int, cursor: str | None
 ) -> list[Order]:
     """Newest first; `limit + 1` rows so the caller can tell whether there is a next page."""
     query = select(Order).where(Order.tenant_id == tenant_id)

@@ -17,5 +17,10 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"], route_class=Idempote
 async def referral_rewards(
     campaign_id: uuid.UUID, session: DbSession, caller: CurrentIdentity, inviter_id: uuid.UUID | None = None
 ) -> list[ReferralRewardRead]:
-    campaign = await campaigns.get_campaign(session, caller.tenant_id, campaign_id, kind="referral")
-    return [ReferralRewardRead.model_validate(r) for r in await referrals.rewards_of(session, campaign, inviter_id)]
+    campaign = await campaigns.get_campaign(
+        session=session, tenant_id=caller.tenant_id, campaign_id=campaign_id, kind="referral"
+    )
+    return [
+        ReferralRewardRead.model_validate(r)
+        for r in await referrals.rewards_of(session=session, campaign=campaign, inviter_id=inviter_id)
+    ]

@@ -26,7 +26,7 @@ from qunyun_shared.problems import DomainError
 _MAX_CHAIN = 1_000
 
 
-async def on_joins(session: AsyncSession, outbox: Outbox, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
+async def on_joins(*, session: AsyncSession, outbox: Outbox, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
     """Rewards inviters for first joins (after `members.record_joins` has kept them)."""
     for tenant_id, join in joins:
         if join.inviter_id is None:
@@ -39,12 +39,14 @@ async def on_joins(session: AsyncSession, outbox: Outbox, joins: Sequence[tuple[
             or member.first_joined_at != join.joined_at
         ):
             continue  # not the member's first join, or the member was erased
-        for campaign in await campaigns.running_of_kind(session, tenant_id, "referral", join.joined_at):
+        for campaign in await campaigns.running_of_kind(
+            session=session, tenant_id=tenant_id, kind="referral", now=join.joined_at
+        ):
             settings = ReferralSettings.model_validate(campaign.settings)
             await _reward(session, outbox, campaign, settings, settings.join_reward, member, "join", join.joined_at)
 
 
-async def on_paid_orders(session: AsyncSession, outbox: Outbox, paid: Sequence[tuple[str, OrderPaidV1]]) -> None:
+async def on_paid_orders(*, session: AsyncSession, outbox: Outbox, paid: Sequence[tuple[str, OrderPaidV1]]) -> None:
     """Rewards inviters for their invitees' first paid orders."""
     for tenant_id, payment in paid:
         first_paid = await session.scalar(
@@ -58,7 +60,9 @@ async def on_paid_orders(session: AsyncSession, outbox: Outbox, paid: Sequence[t
             continue
         if member.inviter_id is None:
             continue
-        for campaign in await campaigns.running_of_kind(session, tenant_id, "referral", payment.paid_at):
+        for campaign in await campaigns.running_of_kind(
+            session=session, tenant_id=tenant_id, kind="referral", now=payment.paid_at
+        ):
             settings = ReferralSettings.model_validate(campaign.settings)
             reward = settings.first_order_reward
             await _reward(session, outbox, campaign, settings, reward, member, "first_order", payment.paid_at)
@@ -94,16 +98,22 @@ async def _reward(
         try:
             async with session.begin_nested():
                 # The cap is a quota of the inviter's in this campaign, so concurrent invitees cannot pass it.
-                if not await quotas.claim(session, campaign.id, inviter_id, 1, settings.max_rewards_per_inviter):
+                if not await quotas.claim(
+                    session=session,
+                    scope_id=campaign.id,
+                    member_id=inviter_id,
+                    amount=1,
+                    limit=settings.max_rewards_per_inviter,
+                ):
                     record.outcome = "capped"
                     record.detail = f"{settings.max_rewards_per_inviter} rewards per inviter"
                 else:
                     granted = await rewards.grant(
-                        session,
-                        outbox,
-                        campaign.tenant_id,
-                        inviter_id,
-                        reward,
+                        session=session,
+                        outbox=outbox,
+                        tenant_id=campaign.tenant_id,
+                        member_id=inviter_id,
+                        reward=reward,
                         campaign_id=campaign.id,
                         source=f"referral:{campaign.id}:{invitee.member_id}:{stage}",
                         reason=f"referral_{stage}",
@@ -128,7 +138,10 @@ async def _invited_by(session: AsyncSession, member_id: uuid.UUID, ancestor: uui
     return True
 
 
-async def rewards_of(session: AsyncSession, campaign: Campaign, inviter_id: uuid.UUID | None) -> list[ReferralReward]:
+async def rewards_of(
+    *, session: AsyncSession, campaign: Campaign, inviter_id: uuid.UUID | None
+) -> list[ReferralReward]:
+    """What inviters got in a referral campaign (one inviter's, if given), newest first."""
     query = select(ReferralReward).where(ReferralReward.campaign_id == campaign.id)
     if inviter_id is not None:
         query = query.where(ReferralReward.inviter_id == inviter_id)

@@ -19,12 +19,12 @@ def reward_id_for(tenant_id: str, source: str) -> uuid.UUID:
 
 
 async def grant(
+    *,
     session: AsyncSession,
     outbox: Outbox,
     tenant_id: str,
     member_id: uuid.UUID,
     reward: Reward,
-    *,
     campaign_id: uuid.UUID | None,
     source: str,
     reason: str,
@@ -35,7 +35,13 @@ async def grant(
     granted = GrantedReward(reward_id=reward_id_for(tenant_id, source), points=reward.points, tag=reward.tag)
     if reward.coupon_template_id is not None:
         coupon = await coupons.issue(
-            session, outbox, tenant_id, reward.coupon_template_id, member_id, source=source, now=now
+            session=session,
+            outbox=outbox,
+            tenant_id=tenant_id,
+            template_id=reward.coupon_template_id,
+            member_id=member_id,
+            source=source,
+            now=now,
         )
         granted.coupon_id = coupon.id
     if reward.points or reward.tag:

@@ -12,9 +12,9 @@ router = APIRouter(prefix="/campaigns/settings", tags=["settings"], route_class=
 
 @router.get("")
 async def get_settings(session: DbSession, caller: CurrentIdentity) -> TenantSettingsBody:
-    return await tenants.settings_of(session, caller.tenant_id)
+    return await tenants.settings_of(session=session, tenant_id=caller.tenant_id)
 
 
 @router.put("", summary="Set the time zone (check-in days, birthdays) and the quiet hours of automated marketing")
 async def put_settings(body: TenantSettingsBody, session: DbSession, caller: CurrentIdentity) -> TenantSettingsBody:
-    return await tenants.update_settings(session, caller.tenant_id, body)
+    return await tenants.update_settings(session=session, tenant_id=caller.tenant_id, body=body)

@@ -10,17 +10,20 @@ from campaign_svc.tenants.schemas import TenantSettingsBody
 from qunyun_shared.db import upsert
 
 
-async def settings_of(session: AsyncSession, tenant_id: str) -> TenantSettingsBody:
+async def settings_of(*, session: AsyncSession, tenant_id: str) -> TenantSettingsBody:
+    """The tenant's settings, the defaults until it sets its own."""
     stored = await session.get(TenantSettings, tenant_id)
     return TenantSettingsBody.model_validate(stored) if stored is not None else TenantSettingsBody()
 
 
-async def clock_of(session: AsyncSession, tenant_id: str) -> Clock:
-    settings = await settings_of(session, tenant_id)
+async def clock_of(*, session: AsyncSession, tenant_id: str) -> Clock:
+    """The tenant's clock: its time zone and quiet hours."""
+    settings = await settings_of(session=session, tenant_id=tenant_id)
     return Clock(ZoneInfo(settings.timezone), settings.quiet_hours_start, settings.quiet_hours_end)
 
 
-async def update_settings(session: AsyncSession, tenant_id: str, body: TenantSettingsBody) -> TenantSettingsBody:
+async def update_settings(*, session: AsyncSession, tenant_id: str, body: TenantSettingsBody) -> TenantSettingsBody:
+    """Replaces the tenant's settings."""
     table = TenantSettings.__table__
     values = body.model_dump()
     await session.execute(
