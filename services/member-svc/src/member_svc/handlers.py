@@ -4,7 +4,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import entry, rewards, service
+from member_svc import rewards
+from member_svc.communities import entry
+from member_svc.communities import service as communities
 from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.events.campaign import OrderPlacedV1
@@ -13,7 +15,7 @@ from qunyun_shared.outbox import Outbox
 
 
 async def on_community_stage_changed(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
-    await service.record_stages(session=session, stages=payloads_of(events, CommunityStageChangedV1))
+    await communities.record_stages(session=session, stages=payloads_of(events, CommunityStageChangedV1))
 
 
 async def on_order_placed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:

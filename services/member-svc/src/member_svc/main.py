@@ -8,11 +8,13 @@ from fastapi import FastAPI
 
 from member_svc import points as points_ledger
 from member_svc import sweeps
-from member_svc.api import communities, imports, members, points, tags
+from member_svc.api import imports, members, points, tags
+from member_svc.communities import api as communities_api
 from member_svc.config import Settings
 from member_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from member_svc.handlers import HANDLERS
 from member_svc.personal_data import PersonalDataCipher
+from member_svc.referrals import api as referrals_api
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime
@@ -42,7 +44,14 @@ def create_app() -> FastAPI:
         description="Communities, members, tags, points and levels, referrals, consent and personal-data rights.",
         settings_factory=Settings,
         tables=MESSAGING,
-        routers=[communities.router, imports.router, members.router, points.router, tags.router],
+        routers=[
+            communities_api.router,
+            imports.router,
+            members.router,
+            referrals_api.router,
+            points.router,
+            tags.router,
+        ],
         handlers=HANDLERS,
         resources=_member_resources,
     )

@@ -9,29 +9,20 @@ from sqlalchemy import Row, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from member_svc.communities.models import Membership, MembershipRecord, Purchase
+from member_svc.communities.schemas import MembershipRead, MembershipRecordRead
 from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
-from member_svc.models import (
-    Consent,
-    Invitation,
-    Member,
-    MemberActivity,
-    Membership,
-    MembershipRecord,
-    MemberTag,
-    PointsEntry,
-    Purchase,
-)
+from member_svc.models import Consent, Member, MemberActivity, MemberTag, PointsEntry
 from member_svc.personal_data import PersonalDataCipher, mask_phone, normalise_phone
+from member_svc.referrals.models import Invitation
+from member_svc.referrals.schemas import InvitationRead
 from member_svc.schemas import (
     ConsentCreate,
     ConsentRead,
     ConsentState,
-    InvitationRead,
     MemberCreate,
     MemberExport,
     MemberRead,
-    MembershipRead,
-    MembershipRecordRead,
     MemberTagRead,
     MemberUpdate,
     PointsEntryRead,

@@ -8,85 +8,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
+from member_svc.communities.schemas import MembershipRead, MembershipRecordRead
+from member_svc.inputs import Input
+from member_svc.referrals.schemas import InvitationRead
 from qunyun_shared.events.analytics import Segment
 from qunyun_shared.events.integers import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
-from qunyun_shared.events.member import Birthday, CommunityKind, CommunityTier, InvitationChannel, JoinChannel
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-Overflow = Literal["waitlist", "sibling", "refuse"]
-EntryRule = Literal["open", "invite_only", "purchased_product", "min_level", "approval"]
-
-
-class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=32, examples=["child_age"])
-    text: str = Field(min_length=1, max_length=200, examples=["宝宝几个月了"])
-    required: bool = True
-
-
-class EntryRules(_Input):
-    entry_rule: EntryRule = "open"
-    entry_product_id: str | None = Field(default=None, max_length=64, description="For `purchased_product`.")
-    entry_min_level: int | None = Field(default=None, ge=0, le=100, description="For `min_level`.")
-    questionnaire: list[Question] = Field(default=[], max_length=20, description="For `approval`.")
-
-    @model_validator(mode="after")
-    def _rule_has_what_it_needs(self) -> "EntryRules":
-        needs = {"purchased_product": self.entry_product_id, "min_level": self.entry_min_level}
-        if self.entry_rule in needs and needs[self.entry_rule] is None:
-            raise ValueError(
-                f"entry_rule {self.entry_rule} needs its entry_{'product_id' if self.entry_rule == 'purchased_product' else 'min_level'}"
-            )
-        if self.entry_rule == "approval" and not self.questionnaire:
-            raise ValueError("entry_rule approval needs a questionnaire of at least one question")
-        return self
-
-
-class CommunityCreate(EntryRules):
-    name: str = Field(min_length=1, max_length=100, examples=["宝妈交流群"])
-    kind: CommunityKind = Field(examples=["vertical"])
-    tier: CommunityTier = Field(default="active")
-    capacity: int = Field(default=500, ge=1, le=100_000)
-    overflow: Overflow = Field(
-        default="waitlist",
-        description="When full: queue joiners, open a sibling community (…2) for them, or refuse them.",
-    )
-
-
-class CommunityUpdate(_Input):
-    """Only the fields sent change."""
-
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    tier: CommunityTier | None = None
-    capacity: int | None = Field(default=None, ge=1, le=100_000)
-    overflow: Overflow | None = None
-    entry: "EntryRules | None" = Field(default=None, description="Replaces the entry rule and its settings.")
-
-
-class CommunityRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    name: str
-    kind: CommunityKind
-    tier: CommunityTier
-    capacity: int
-    member_count: int
-    overflow: Overflow
-    sibling_of: uuid.UUID | None = Field(description="The community this one was opened beside when it was full.")
-    entry_rule: EntryRule
-    entry_product_id: str | None
-    entry_min_level: int | None
-    questionnaire: list[Question]
-    stage: Literal["startup", "growth", "mature", "decline"] | None = Field(
-        description="Lifecycle stage, as analytics-svc last judged it."
-    )
-    created_at: datetime
-    archived_at: datetime | None
-
+from qunyun_shared.events.member import Birthday
 
 Gender = Literal["female", "male", "other", "undisclosed"]
 AgeBand = Literal["<18", "18-24", "25-34", "35-44", "45-54", "55+"]
@@ -94,7 +21,7 @@ PersonaTag = Annotated[str, Field(min_length=1, max_length=20)]
 Hour = Annotated[int, Field(ge=0, le=23)]
 
 
-class _Profile(_Input):
+class _Profile(Input):
     gender: Gender | None = None
     age_band: AgeBand | None = None
     birthday: Birthday | None = Field(default=None, description="Month and day; the birthday perk is given on it.")
@@ -133,14 +60,14 @@ class MemberRead(BaseModel):
     erased: bool
 
 
-class PhoneLookup(_Input):
+class PhoneLookup(Input):
     phone: str = Field(max_length=20, examples=["13812341234"])
 
 
 ConsentPurpose = Literal["service", "marketing"]
 
 
-class ConsentCreate(_Input):
+class ConsentCreate(Input):
     purpose: ConsentPurpose
     granted: bool
     source: str = Field(min_length=1, max_length=64, examples=["mini-program signup form v3"])
@@ -173,95 +100,15 @@ class MemberExport(BaseModel):
     exported_at: datetime
 
 
-class JoinRequest(_Input):
-    member_id: uuid.UUID
-    channel: JoinChannel = Field(examples=["qr"])
-    inviter_id: uuid.UUID | None = None
-    invite_code: str | None = Field(default=None, min_length=4, max_length=16, description="Instead of inviter_id.")
-    answers: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=500)]] = Field(
-        default={}, max_length=20, description="Answers to the questionnaire of a community that admits by approval."
-    )
-
-
-class ApplicationRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    community_id: uuid.UUID
-    member_id: uuid.UUID
-    answers: dict[str, str]
-    status: Literal["pending", "approved", "rejected"]
-    reason: str | None
-    applied_at: datetime
-    decided_at: datetime | None
-
-
-class Decision(_Input):
-    reason: str | None = Field(default=None, max_length=200)
-
-
-class InviteCode(BaseModel):
-    member_id: uuid.UUID
-    invite_code: str
-
-
-class InvitationCreate(_Input):
-    community_id: uuid.UUID
-    channel: InvitationChannel = Field(default="friend", description="Where the member shares it.")
-
-
-class InvitationRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    inviter_id: uuid.UUID
-    community_id: uuid.UUID
-    channel: InvitationChannel
-    sent_at: datetime
-
-
-class InvitationSent(InvitationRead):
-    invite_code: str = Field(description="The inviter's code, for the invitee's join (`invite_code`).")
-
-
-class ReferralsRead(BaseModel):
-    member_id: uuid.UUID
-    invited_by: uuid.UUID | None = Field(description="Who first brought the member in.")
-    invitees: list[uuid.UUID] = Field(description="Whom the member brought in, first joins only.")
-    depth: int = Field(description="Steps from the member up to the root of their referral tree.")
-
-
-class JoinResult(BaseModel):
-    status: Literal["joined", "waitlisted", "pending_approval"]
-    application_id: uuid.UUID | None = None
-    community_id: uuid.UUID = Field(description="Where the member is: a sibling when the one asked for was full.")
-    member_id: uuid.UUID
-    waitlist_position: int | None = None
-
-
-class MembershipRecordRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    community_id: uuid.UUID
-    action: Literal["joined", "rejoined", "left", "removed"]
-    at: datetime
-
-
-class MembershipRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    community_id: uuid.UUID
-    member_id: uuid.UUID
-    channel: JoinChannel
-    inviter_id: uuid.UUID | None
-    joined_at: datetime
-
-
 EarnAction = Literal["join", "checkin", "post", "comment", "per_yuan", "referral"]
 
 
-class EarnRule(_Input):
+class EarnRule(Input):
     points: int = Field(ge=0, le=1_000_000, description="Points per occurrence (per whole yuan for `per_yuan`).")
     daily_limit: int | None = Field(default=None, ge=1, le=10_000, description="Earns per member per day at most.")
 
 
-class PointsPolicyBody(_Input):
+class PointsPolicyBody(Input):
     earn_rules: dict[EarnAction, EarnRule] = Field(
         description="Actions left out earn nothing.",
         examples=[{"join": {"points": 10}, "comment": {"points": 2, "daily_limit": 20}, "per_yuan": {"points": 1}}],
@@ -279,7 +126,7 @@ class PointsPolicyBody(_Input):
         return value
 
 
-class Level(_Input):
+class Level(Input):
     level: int = Field(ge=0, le=100)
     name: str = Field(min_length=1, max_length=32, examples=["金卡"])
     threshold: int = Field(
@@ -288,7 +135,7 @@ class Level(_Input):
     privileges: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[], max_length=20)
 
 
-class Levels(_Input):
+class Levels(Input):
     levels: list[Level] = Field(min_length=1, max_length=50)
 
     @model_validator(mode="after")
@@ -302,7 +149,7 @@ class Levels(_Input):
         return self
 
 
-class PointsChange(_Input):
+class PointsChange(Input):
     points: int = Field(gt=0, le=10_000_000)
     note: str | None = Field(default=None, max_length=200, examples=["兑换保温杯"])
 
@@ -363,7 +210,7 @@ RuleField = Literal[
 RuleOp = Literal["eq", "ne", "in", "gt", "gte", "lt", "lte"]
 
 
-class Condition(_Input):
+class Condition(Input):
     field: RuleField
     op: RuleOp = "eq"
     value: str | int | bool | list[str] | list[int]
@@ -403,7 +250,7 @@ class Condition(_Input):
         return self
 
 
-class TagRuleBody(_Input):
+class TagRuleBody(Input):
     tag: TagName
     match: Literal["all", "any"] = "all"
     conditions: list[Condition] = Field(
@@ -420,7 +267,7 @@ class TagRuleRead(TagRuleBody):
     members: int = Field(description="Members carrying the tag now.")
 
 
-class TagAdd(_Input):
+class TagAdd(Input):
     tag: TagName
 
 

@@ -9,13 +9,16 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import entry, members, service
+from member_svc import members
+from member_svc.communities import entry
+from member_svc.communities import service as communities
+from member_svc.communities.schemas import CommunityCreate, CommunityUpdate, EntryRules, JoinRequest
 from member_svc.db import MESSAGING
 from member_svc.exceptions import AlreadyApplied, ApplicationDecided, EntryRefused, IncompleteAnswers
 from member_svc.handlers import HANDLERS
 from member_svc.models import Base
 from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import CommunityCreate, CommunityUpdate, EntryRules, JoinRequest, MemberCreate
+from member_svc.schemas import MemberCreate
 from qunyun_shared.events import new_event
 from qunyun_shared.events.campaign import OrderPlacedV1
 from qunyun_shared.outbox import Outbox
@@ -38,7 +41,7 @@ def outbox() -> Outbox:
 
 async def community(session: AsyncSession, **rules: object) -> uuid.UUID:
     body = CommunityCreate(name=f"群{uuid.uuid4().hex[:6]}", kind="vip", **rules)  # type: ignore[arg-type]
-    return (await service.create_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_in=body)).id
+    return (await communities.create_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_in=body)).id
 
 
 async def member(session: AsyncSession) -> uuid.UUID:
@@ -48,13 +51,13 @@ async def member(session: AsyncSession) -> uuid.UUID:
 
 async def join(session: AsyncSession, outbox: Outbox, community_id: uuid.UUID, member_id: uuid.UUID, **extra: object):  # type: ignore[no-untyped-def]
     request = JoinRequest(member_id=member_id, channel="qr", **extra)  # type: ignore[arg-type]
-    return await service.join_community(
+    return await communities.join_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=request
     )
 
 
 async def change_rule(session: AsyncSession, outbox: Outbox, community_id: uuid.UUID, rules: EntryRules) -> None:
-    await service.update_community(
+    await communities.update_community(
         session=session,
         outbox=outbox,
         tenant_id=TENANT,
@@ -120,7 +123,7 @@ async def test_approval_files_an_application_an_operator_decides(session: AsyncS
     with pytest.raises(AlreadyApplied):
         await join(session, outbox, community_id, applicant, answers={"child_age": "8个月"})
 
-    seated = await service.decide_application(
+    seated = await communities.decide_application(
         session=session,
         outbox=outbox,
         tenant_id=TENANT,
@@ -131,7 +134,7 @@ async def test_approval_files_an_application_an_operator_decides(session: AsyncS
     )
     assert seated is not None and seated.status == "joined"
     with pytest.raises(ApplicationDecided):
-        await service.decide_application(
+        await communities.decide_application(
             session=session,
             outbox=outbox,
             tenant_id=TENANT,
@@ -141,7 +144,7 @@ async def test_approval_files_an_application_an_operator_decides(session: AsyncS
             reason="changed my mind",
         )
     other = await join(session, outbox, community_id, refused, answers={"child_age": "2岁"})
-    await service.decide_application(
+    await communities.decide_application(
         session=session,
         outbox=outbox,
         tenant_id=TENANT,

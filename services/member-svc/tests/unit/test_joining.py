@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members, service
+from member_svc import members
+from member_svc.communities import service as communities
+from member_svc.communities.schemas import CommunityCreate, CommunityUpdate, JoinRequest, Overflow
 from member_svc.db import MESSAGING
 from member_svc.exceptions import (
     AlreadyMember,
@@ -22,7 +24,7 @@ from member_svc.exceptions import (
 from member_svc.handlers import HANDLERS
 from member_svc.models import Base
 from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import CommunityCreate, CommunityUpdate, JoinRequest, MemberCreate, Overflow
+from member_svc.schemas import MemberCreate
 from qunyun_shared.events import new_event
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.outbox import Outbox
@@ -47,7 +49,7 @@ async def community(
     session: AsyncSession, *, capacity: int = 500, tenant: str = TENANT, overflow: Overflow = "refuse"
 ) -> uuid.UUID:
     body = CommunityCreate(name=f"群{uuid.uuid4().hex[:6]}", kind="vertical", capacity=capacity, overflow=overflow)
-    return (await service.create_community(session=session, outbox=OUTBOX, tenant_id=tenant, community_in=body)).id
+    return (await communities.create_community(session=session, outbox=OUTBOX, tenant_id=tenant, community_in=body)).id
 
 
 async def membership_events(session: AsyncSession) -> list[tuple[str, Any]]:
@@ -64,21 +66,25 @@ async def member(session: AsyncSession) -> uuid.UUID:
 async def test_a_join_claims_a_seat_and_stages_member_joined(session: AsyncSession, outbox: Outbox) -> None:
     community_id, member_id, inviter_id = await community(session), await member(session), await member(session)
     join = JoinRequest(member_id=member_id, channel="invite", inviter_id=inviter_id)
-    await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=join)
+    await communities.join_community(
+        session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=join
+    )
 
     [(type_, payload)] = await membership_events(session)
     assert type_ == "member.joined"
     assert (payload.member_id, payload.community_id, payload.inviter_id) == (member_id, community_id, inviter_id)  # type: ignore[attr-defined]
-    found = await service.get_community(session=session, tenant_id=TENANT, community_id=community_id)
+    found = await communities.get_community(session=session, tenant_id=TENANT, community_id=community_id)
     assert found.member_count == 1
 
 
 async def test_joining_twice_is_refused(session: AsyncSession, outbox: Outbox) -> None:
     community_id, member_id = await community(session), await member(session)
     join = JoinRequest(member_id=member_id, channel="qr")
-    await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=join)
+    await communities.join_community(
+        session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=join
+    )
     with pytest.raises(AlreadyMember):
-        await service.join_community(
+        await communities.join_community(
             session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=join
         )
 
@@ -86,7 +92,7 @@ async def test_joining_twice_is_refused(session: AsyncSession, outbox: Outbox) -
 async def test_a_full_community_takes_nobody_else(session: AsyncSession, outbox: Outbox) -> None:
     community_id = await community(session, capacity=1)
     first, second = await member(session), await member(session)
-    await service.join_community(
+    await communities.join_community(
         session=session,
         outbox=outbox,
         tenant_id=TENANT,
@@ -94,7 +100,7 @@ async def test_a_full_community_takes_nobody_else(session: AsyncSession, outbox:
         join=JoinRequest(member_id=first, channel="qr"),
     )
     with pytest.raises(CommunityFull):
-        await service.join_community(
+        await communities.join_community(
             session=session,
             outbox=outbox,
             tenant_id=TENANT,
@@ -108,14 +114,16 @@ async def test_another_tenants_community_does_not_exist(session: AsyncSession, o
     foreign = await community(session, tenant="tenant-b")
     join = JoinRequest(member_id=await member(session), channel="qr")
     with pytest.raises(CommunityNotFound):
-        await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=foreign, join=join)
+        await communities.join_community(
+            session=session, outbox=outbox, tenant_id=TENANT, community_id=foreign, join=join
+        )
 
 
 async def test_nobody_invites_themselves(session: AsyncSession, outbox: Outbox) -> None:
     community_id, member_id = await community(session), await member(session)
     join = JoinRequest(member_id=member_id, channel="invite", inviter_id=member_id)
     with pytest.raises(SelfInvite):
-        await service.join_community(
+        await communities.join_community(
             session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=join
         )
 
@@ -123,21 +131,25 @@ async def test_nobody_invites_themselves(session: AsyncSession, outbox: Outbox) 
 async def test_leaving_frees_the_seat_and_stages_member_left(session: AsyncSession, outbox: Outbox) -> None:
     community_id, member_id = await community(session, capacity=1), await member(session)
     join = JoinRequest(member_id=member_id, channel="qr")
-    await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=join)
-    await service.leave_community(
+    await communities.join_community(
+        session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=join
+    )
+    await communities.leave_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=member_id
     )
     assert [type_ for type_, _ in await membership_events(session)] == ["member.joined", "member.left"]
-    assert (await service.get_community(session=session, tenant_id=TENANT, community_id=community_id)).member_count == 0
+    assert (
+        await communities.get_community(session=session, tenant_id=TENANT, community_id=community_id)
+    ).member_count == 0
     with pytest.raises(NotAMember):
-        await service.leave_community(
+        await communities.leave_community(
             session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=member_id
         )
 
 
 async def join(session: AsyncSession, outbox: Outbox, community_id: uuid.UUID, member_id: uuid.UUID):  # type: ignore[no-untyped-def]
     request = JoinRequest(member_id=member_id, channel="qr")
-    return await service.join_community(
+    return await communities.join_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, join=request
     )
 
@@ -151,7 +163,7 @@ async def test_a_full_community_with_a_waitlist_admits_the_first_waiting_when_a_
     assert (await join(session, outbox, community_id, first)).waitlist_position == 1
     assert (await join(session, outbox, community_id, second)).waitlist_position == 2
 
-    await service.leave_community(
+    await communities.leave_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=seated, reason="removed"
     )
     staged = await membership_events(session)
@@ -168,9 +180,9 @@ async def test_a_full_community_with_siblings_opens_the_next_one(session: AsyncS
     results = [await join(session, outbox, community_id, await member(session)) for _ in range(3)]
     places = [r.community_id for r in results]
     assert places[0] == community_id and len(set(places)) == 3
-    root = await service.get_community(session=session, tenant_id=TENANT, community_id=community_id)
-    second = await service.get_community(session=session, tenant_id=TENANT, community_id=places[1])
-    third = await service.get_community(session=session, tenant_id=TENANT, community_id=places[2])
+    root = await communities.get_community(session=session, tenant_id=TENANT, community_id=community_id)
+    second = await communities.get_community(session=session, tenant_id=TENANT, community_id=places[1])
+    third = await communities.get_community(session=session, tenant_id=TENANT, community_id=places[2])
     assert (second.name, third.name) == (f"{root.name}2", f"{root.name}3")
     assert second.sibling_of == third.sibling_of == community_id
 
@@ -178,7 +190,7 @@ async def test_a_full_community_with_siblings_opens_the_next_one(session: AsyncS
 async def test_leaving_and_joining_again_are_both_recorded(session: AsyncSession, outbox: Outbox) -> None:
     community_id, member_id = await community(session), await member(session)
     await join(session, outbox, community_id, member_id)
-    await service.leave_community(
+    await communities.leave_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=member_id
     )
     await join(session, outbox, community_id, member_id)
@@ -188,10 +200,10 @@ async def test_leaving_and_joining_again_are_both_recorded(session: AsyncSession
 
 async def test_an_archived_community_takes_no_joins(session: AsyncSession, outbox: Outbox) -> None:
     community_id = await community(session)
-    await service.archive_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_id=community_id)
+    await communities.archive_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_id=community_id)
     with pytest.raises(CommunityArchived):
         await join(session, outbox, community_id, await member(session))
-    listed = await service.list_communities(session=session, tenant_id=TENANT, limit=50, after=None)
+    listed = await communities.list_communities(session=session, tenant_id=TENANT, limit=50, after=None)
     assert community_id not in {c.id for c in listed}
 
 
@@ -200,14 +212,14 @@ async def test_capacity_cannot_drop_below_the_members_already_in(session: AsyncS
     for _ in range(3):
         await join(session, outbox, community_id, await member(session))
     with pytest.raises(CapacityBelowMembers):
-        await service.update_community(
+        await communities.update_community(
             session=session,
             outbox=outbox,
             tenant_id=TENANT,
             community_id=community_id,
             changes=CommunityUpdate(capacity=2),
         )
-    updated = await service.update_community(
+    updated = await communities.update_community(
         session=session,
         outbox=outbox,
         tenant_id=TENANT,
@@ -228,8 +240,8 @@ async def test_a_communitys_stage_follows_analytics_for_its_own_tenant_only(
         for c in (ours, theirs)  # the second names another tenant's community under our tenant: ignored
     ]
     await HANDLERS["community.stage_changed"](session, outbox, changes)
-    mine = await service.get_community(session=session, tenant_id=TENANT, community_id=ours)
-    other = await service.get_community(session=session, tenant_id="tenant-b", community_id=theirs)
+    mine = await communities.get_community(session=session, tenant_id=TENANT, community_id=ours)
+    other = await communities.get_community(session=session, tenant_id="tenant-b", community_id=theirs)
     for found in (mine, other):
         await session.refresh(found)
     assert (mine.stage, other.stage) == ("growth", None)
@@ -240,7 +252,7 @@ async def test_a_larger_capacity_goes_to_the_waitlist_first(session: AsyncSessio
     seated, waiting = await member(session), await member(session)
     await join(session, outbox, community_id, seated)
     await join(session, outbox, community_id, waiting)
-    await service.update_community(
+    await communities.update_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, changes=CommunityUpdate(capacity=2)
     )
     assert [(t, p.member_id) for t, p in await membership_events(session)][-1] == (

@@ -8,12 +8,14 @@ from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members, service
+from member_svc import members
+from member_svc.communities import service as communities
+from member_svc.communities.schemas import CommunityCreate, JoinRequest
 from member_svc.db import MESSAGING
 from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
 from member_svc.models import Base, Member
 from member_svc.personal_data import MalformedPhone, PersonalDataCipher
-from member_svc.schemas import CommunityCreate, ConsentCreate, JoinRequest, MemberCreate, MemberUpdate
+from member_svc.schemas import ConsentCreate, MemberCreate, MemberUpdate
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture, staged_events
@@ -172,15 +174,17 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
 ) -> None:
     member = await register(session, cipher)
     member.birthday = "07-19"
-    community = await service.create_community(
+    community = await communities.create_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_in=CommunityCreate(name="宝妈群", kind="vertical")
     )
     join = JoinRequest(member_id=member.id, channel="qr")
-    await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=community.id, join=join)
+    await communities.join_community(
+        session=session, outbox=outbox, tenant_id=TENANT, community_id=community.id, join=join
+    )
 
     with pytest.raises(PersonalDataNotAllowed):
-        await service.erase_member(session=session, outbox=outbox, caller=ANALYST, member_id=member.id)
-    await service.erase_member(session=session, outbox=outbox, caller=OWNER, member_id=member.id)
+        await communities.erase_member(session=session, outbox=outbox, caller=ANALYST, member_id=member.id)
+    await communities.erase_member(session=session, outbox=outbox, caller=OWNER, member_id=member.id)
 
     shown = (await members.view(session=session, cipher=cipher, caller=OWNER, shown=[member]))[0]
     assert shown.birthday is None
@@ -202,6 +206,6 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
     await session.refresh(community)
     assert community.member_count == 0
     with pytest.raises(MemberErased):
-        await service.join_community(
+        await communities.join_community(
             session=session, outbox=outbox, tenant_id=TENANT, community_id=community.id, join=join
         )

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members, referrals, service
+from member_svc import members
+from member_svc.communities import service as communities
+from member_svc.communities.schemas import CommunityCreate, JoinRequest
 from member_svc.db import MESSAGING
 from member_svc.exceptions import (
     CommunityArchived,
@@ -18,9 +20,12 @@ from member_svc.exceptions import (
     SelfInvite,
     UnknownInviteCode,
 )
-from member_svc.models import Base, Invitation
+from member_svc.models import Base
 from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import CommunityCreate, InvitationCreate, InvitationSent, JoinRequest, MemberCreate
+from member_svc.referrals import service as referrals
+from member_svc.referrals.models import Invitation
+from member_svc.referrals.schemas import InvitationCreate, InvitationSent
+from member_svc.schemas import MemberCreate
 from qunyun_shared.events.member import MemberInvitedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
@@ -48,12 +53,12 @@ async def member(session: AsyncSession) -> uuid.UUID:
 
 async def community(session: AsyncSession) -> uuid.UUID:
     body = CommunityCreate(name=f"群{uuid.uuid4().hex[:6]}", kind="interest")
-    return (await service.create_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_in=body)).id
+    return (await communities.create_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_in=body)).id
 
 
 async def join(session: AsyncSession, outbox: Outbox, member_id: uuid.UUID, **invite: object) -> None:
     request = JoinRequest(member_id=member_id, channel="invite", **invite)  # type: ignore[arg-type]
-    await service.join_community(
+    await communities.join_community(
         session=session, outbox=outbox, tenant_id=TENANT, community_id=await community(session), join=request
     )
 
@@ -90,7 +95,7 @@ async def test_self_invites_and_loops_are_refused(session: AsyncSession, outbox:
 
 async def invite(session: AsyncSession, inviter: uuid.UUID, community_id: uuid.UUID) -> InvitationSent:
     body = InvitationCreate(community_id=community_id, channel="moments")
-    return await service.send_invitation(
+    return await referrals.send_invitation(
         session=session, outbox=OUTBOX, tenant_id=TENANT, member_id=inviter, invitation=body
     )
 
@@ -108,7 +113,7 @@ async def test_an_invitation_sent_is_kept_announced_and_carries_the_code_to_join
     ]
     assert sent.invite_code == await referrals.invite_code(session=session, tenant_id=TENANT, member_id=inviter)
     request = JoinRequest(member_id=joiner, channel="invite", invite_code=sent.invite_code)
-    await service.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=into, join=request)
+    await communities.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=into, join=request)
     assert (await referrals.referrals(session=session, tenant_id=TENANT, member_id=joiner)).invited_by == inviter
     exported = await members.export(session=session, cipher=CIPHER, caller=OWNER, member_id=inviter)
     assert [i.id for i in exported.invitations] == [sent.id]
@@ -118,14 +123,14 @@ async def test_no_invitation_to_an_unknown_or_archived_community_or_from_an_eras
     session: AsyncSession,
 ) -> None:
     inviter, closed = await member(session), await community(session)
-    await service.archive_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_id=closed)
+    await communities.archive_community(session=session, outbox=OUTBOX, tenant_id=TENANT, community_id=closed)
     with pytest.raises(CommunityArchived):
         await invite(session, inviter, closed)
     with pytest.raises(CommunityNotFound):
         await invite(session, inviter, uuid.uuid4())
     into = await community(session)
     await invite(session, inviter, into)
-    await service.erase_member(session=session, outbox=OUTBOX, caller=OWNER, member_id=inviter)
+    await communities.erase_member(session=session, outbox=OUTBOX, caller=OWNER, member_id=inviter)
     assert (await session.scalars(select(Invitation))).all() == []  # erased with the inviter's data
     with pytest.raises(MemberErased):
         await invite(session, inviter, into)

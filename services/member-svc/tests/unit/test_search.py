@@ -7,11 +7,13 @@ import uuid
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members, search, service, tags
+from member_svc import members, search, tags
+from member_svc.communities import service as communities
+from member_svc.communities.schemas import CommunityCreate, JoinRequest
 from member_svc.db import MESSAGING
 from member_svc.models import Base
 from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import CommunityCreate, JoinRequest, MemberCreate
+from member_svc.schemas import MemberCreate
 from member_svc.search import MemberQuery
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
@@ -30,7 +32,7 @@ session = in_memory_session_fixture(Base.metadata)
 
 async def community(session: AsyncSession, tenant: str = TENANT) -> uuid.UUID:
     body = CommunityCreate(name=f"群{uuid.uuid4().hex[:6]}", kind="vertical")
-    return (await service.create_community(session=session, outbox=OUTBOX, tenant_id=tenant, community_in=body)).id
+    return (await communities.create_community(session=session, outbox=OUTBOX, tenant_id=tenant, community_in=body)).id
 
 
 async def member(session: AsyncSession, *, tenant: str = TENANT, tagged: list[str], seat: uuid.UUID) -> uuid.UUID:
@@ -39,7 +41,7 @@ async def member(session: AsyncSession, *, tenant: str = TENANT, tagged: list[st
     for tag in tagged:
         await tags.add_manual(session=session, outbox=OUTBOX, tenant_id=tenant, member_id=found.id, tag=tag)
     join = JoinRequest(member_id=found.id, channel="qr")
-    await service.join_community(session=session, outbox=OUTBOX, tenant_id=tenant, community_id=seat, join=join)
+    await communities.join_community(session=session, outbox=OUTBOX, tenant_id=tenant, community_id=seat, join=join)
     return found.id
 
 

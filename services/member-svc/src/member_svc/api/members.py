@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members, points, points_view, referrals, search, service, tags
+from member_svc import members, points, points_view, search, tags
+from member_svc.communities import service as communities
 from member_svc.dependencies import Cipher, IdempotentRoute
 from member_svc.exceptions import TagNotOnMember
 from member_svc.schemas import (
@@ -17,9 +18,6 @@ from member_svc.schemas import (
     ConsentRead,
     ConsentState,
     Gender,
-    InvitationCreate,
-    InvitationSent,
-    InviteCode,
     Lifecycle,
     MemberCreate,
     MemberExport,
@@ -32,7 +30,6 @@ from member_svc.schemas import (
     PointsEntryRead,
     PointsLedgerPage,
     PointsSummary,
-    ReferralsRead,
     TagAdd,
     TagName,
 )
@@ -135,7 +132,7 @@ async def correct_member(
 
 @router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Erase a member (PIPL deletion)")
 async def erase_member(member_id: uuid.UUID, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity) -> None:
-    await service.erase_member(session=session, outbox=outbox, caller=caller, member_id=member_id)
+    await communities.erase_member(session=session, outbox=outbox, caller=caller, member_id=member_id)
 
 
 @router.get("/{member_id}/export", summary="Everything held about a member (PIPL access and copy)")
@@ -158,30 +155,6 @@ async def record_consent(
 @router.get("/{member_id}/consents")
 async def consent_state(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ConsentState:
     return await members.consent_state(session=session, tenant_id=caller.tenant_id, member_id=member_id)
-
-
-@router.post("/{member_id}/invite-code", summary="The member's invite code (created on first request)")
-async def invite_code(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> InviteCode:
-    code = await referrals.invite_code(session=session, tenant_id=caller.tenant_id, member_id=member_id)
-    return InviteCode(member_id=member_id, invite_code=code)
-
-
-@router.post(
-    "/{member_id}/invitations",
-    status_code=status.HTTP_201_CREATED,
-    summary="Record an invitation the member sends to a community; answers with their invite code",
-)
-async def send_invitation(
-    member_id: uuid.UUID, body: InvitationCreate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
-) -> InvitationSent:
-    return await service.send_invitation(
-        session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id, invitation=body
-    )
-
-
-@router.get("/{member_id}/referrals", summary="Who invited the member, whom they invited, their depth")
-async def member_referrals(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ReferralsRead:
-    return await referrals.referrals(session=session, tenant_id=caller.tenant_id, member_id=member_id)
 
 
 @router.post("/{member_id}/tags", summary="Put a manual tag on a member")

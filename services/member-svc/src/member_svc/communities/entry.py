@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import seating
+from member_svc.communities import seating
+from member_svc.communities.models import Application, Community, Membership, Purchase
+from member_svc.communities.schemas import JoinRequest, JoinResult
 from member_svc.exceptions import (
     AlreadyApplied,
     ApplicationDecided,
@@ -15,8 +17,7 @@ from member_svc.exceptions import (
     EntryRefused,
     IncompleteAnswers,
 )
-from member_svc.models import Application, Community, Member, Membership, Purchase
-from member_svc.schemas import JoinRequest, JoinResult
+from member_svc.models import Member
 from qunyun_shared.db import upsert
 from qunyun_shared.events.campaign import OrderPlacedV1
 from qunyun_shared.outbox import Outbox

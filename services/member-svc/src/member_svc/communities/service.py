@@ -8,7 +8,9 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import entry, referrals, seating
+from member_svc.communities import entry, seating
+from member_svc.communities.models import Community, Membership, MembershipRecord, WaitlistEntry
+from member_svc.communities.schemas import CommunityCreate, CommunityUpdate, JoinRequest, JoinResult
 from member_svc.db import IDEMPOTENCY_KEYS
 from member_svc.exceptions import (
     AlreadyMember,
@@ -18,15 +20,7 @@ from member_svc.exceptions import (
     NotAMember,
 )
 from member_svc.members import get_active_member, require_personal_data_permission, wipe_personal_data
-from member_svc.models import Community, Membership, MembershipRecord, WaitlistEntry
-from member_svc.schemas import (
-    CommunityCreate,
-    CommunityUpdate,
-    InvitationCreate,
-    InvitationSent,
-    JoinRequest,
-    JoinResult,
-)
+from member_svc.referrals import attribution
 from qunyun_shared import idempotency
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.events.member import CommunityArchivedV1, MemberErasedV1, MemberLeftV1
@@ -72,7 +66,7 @@ async def update_community(
 ) -> Community:
     """Changes what an operator may change; capacity never below the members already in, and seats that a
     larger capacity opens go to the waitlist first."""
-    community = await _open_community(session, tenant_id, community_id)
+    community = await get_open_community(session=session, tenant_id=tenant_id, community_id=community_id)
     fields = {
         name: value
         for name, value in changes.model_dump(exclude_unset=True, exclude={"entry"}).items()
@@ -94,7 +88,7 @@ async def archive_community(
     *, session: AsyncSession, outbox: Outbox, tenant_id: str, community_id: uuid.UUID
 ) -> Community:
     """Closes a community to joins; its members and history stay."""
-    community = await _open_community(session, tenant_id, community_id)
+    community = await get_open_community(session=session, tenant_id=tenant_id, community_id=community_id)
     community.archived_at = datetime.now(UTC)
     await session.execute(delete(WaitlistEntry).where(WaitlistEntry.community_id == community_id))
     archived = CommunityArchivedV1(community_id=community_id, archived_at=community.archived_at)
@@ -108,23 +102,13 @@ async def join_community(
     """Puts a member into a community; when it is full, onto its waitlist, into a sibling, or nowhere."""
     # Member before community, in every use case that locks both: no two can wait on each other.
     member = await get_active_member(session=session, tenant_id=tenant_id, member_id=join.member_id, lock=True)
-    community = await _open_community(session, tenant_id, community_id)
-    join = await referrals.resolve_inviter(session=session, tenant_id=tenant_id, join=join)
+    community = await get_open_community(session=session, tenant_id=tenant_id, community_id=community_id)
+    join = await attribution.resolve_inviter(session=session, tenant_id=tenant_id, join=join)
     if join.inviter_id is not None:
-        await referrals.attribute(session=session, member=member, inviter_id=join.inviter_id)
+        await attribution.attribute(session=session, member=member, inviter_id=join.inviter_id)
     if await session.get(Membership, (community_id, join.member_id)) is not None:
         raise AlreadyMember(f"Member {join.member_id} is already in community {community_id}.")
     return await entry.admit_or_apply(session=session, outbox=outbox, community=community, member=member, join=join)
-
-
-async def send_invitation(
-    *, session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, invitation: InvitationCreate
-) -> InvitationSent:
-    """A member invites someone to a community still open to joins."""
-    community = await _open_community(session, tenant_id, invitation.community_id, lock=False)
-    return await referrals.send_invitation(
-        session=session, outbox=outbox, member_id=member_id, community=community, channel=invitation.channel
-    )
 
 
 async def leave_community(
@@ -199,7 +183,7 @@ async def decide_application(
     reason: str | None,
 ) -> JoinResult | None:
     """An operator's decision on an application; an approved member is seated as a join would be."""
-    community = await _open_community(session, tenant_id, community_id)
+    community = await get_open_community(session=session, tenant_id=tenant_id, community_id=community_id)
     return await entry.decide(
         session=session,
         outbox=outbox,
@@ -221,9 +205,11 @@ async def record_stages(*, session: AsyncSession, stages: Sequence[tuple[str, Co
         )
 
 
-async def _open_community(
-    session: AsyncSession, tenant_id: str, community_id: uuid.UUID, *, lock: bool = True
+async def get_open_community(
+    *, session: AsyncSession, tenant_id: str, community_id: uuid.UUID, lock: bool = True
 ) -> Community:
+    """Returns one of the tenant's communities still open to joins, locked as `get_community` does unless
+    `lock` is false."""
     community = await get_community(session=session, tenant_id=tenant_id, community_id=community_id, lock=lock)
     if community.archived_at is not None:
         raise CommunityArchived(f"Community {community_id} is archived.")

@@ -5,9 +5,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from member_svc import entry, service
-from member_svc.dependencies import IdempotentRoute
-from member_svc.schemas import (
+from member_svc.communities import entry
+from member_svc.communities import service as communities
+from member_svc.communities.schemas import (
     ApplicationRead,
     CommunityCreate,
     CommunityRead,
@@ -16,6 +16,7 @@ from member_svc.schemas import (
     JoinRequest,
     JoinResult,
 )
+from member_svc.dependencies import IdempotentRoute
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
 router = APIRouter(prefix="/communities", tags=["communities"], route_class=IdempotentRoute)
@@ -25,7 +26,9 @@ router = APIRouter(prefix="/communities", tags=["communities"], route_class=Idem
 async def create_community(
     body: CommunityCreate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
 ) -> object:
-    return await service.create_community(session=session, outbox=outbox, tenant_id=caller.tenant_id, community_in=body)
+    return await communities.create_community(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, community_in=body
+    )
 
 
 @router.get("", response_model=list[CommunityRead])
@@ -36,21 +39,21 @@ async def list_communities(
     after: uuid.UUID | None = None,
     include_archived: bool = False,
 ) -> object:
-    return await service.list_communities(
+    return await communities.list_communities(
         session=session, tenant_id=caller.tenant_id, limit=limit, after=after, include_archived=include_archived
     )
 
 
 @router.get("/{community_id}", response_model=CommunityRead)
 async def get_community(community_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> object:
-    return await service.get_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
+    return await communities.get_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
 
 
 @router.patch("/{community_id}", response_model=CommunityRead)
 async def update_community(
     community_id: uuid.UUID, body: CommunityUpdate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
 ) -> object:
-    return await service.update_community(
+    return await communities.update_community(
         session=session, outbox=outbox, tenant_id=caller.tenant_id, community_id=community_id, changes=body
     )
 
@@ -59,7 +62,7 @@ async def update_community(
 async def archive_community(
     community_id: uuid.UUID, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
 ) -> object:
-    return await service.archive_community(
+    return await communities.archive_community(
         session=session, outbox=outbox, tenant_id=caller.tenant_id, community_id=community_id
     )
 
@@ -77,7 +80,7 @@ async def join_community(
     caller: CurrentIdentity,
     response: Response,
 ) -> JoinResult:
-    result = await service.join_community(
+    result = await communities.join_community(
         session=session, outbox=outbox, tenant_id=caller.tenant_id, community_id=community_id, join=body
     )
     if result.status != "joined":
@@ -96,7 +99,7 @@ async def leave_community(
         Literal["left", "removed"], Query(description="`removed` when an operator takes them out")
     ] = "left",
 ) -> None:
-    await service.leave_community(
+    await communities.leave_community(
         session=session,
         outbox=outbox,
         tenant_id=caller.tenant_id,
@@ -113,7 +116,7 @@ async def list_applications(
     caller: CurrentIdentity,
     status: Literal["pending", "approved", "rejected"] | None = None,
 ) -> object:
-    await service.get_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
+    await communities.get_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
     return await entry.applications(session=session, community_id=community_id, status=status)
 
 
@@ -126,7 +129,7 @@ async def approve_application(
     caller: CurrentIdentity,
     response: Response,
 ) -> JoinResult:
-    result = await service.decide_application(
+    result = await communities.decide_application(
         session=session,
         outbox=outbox,
         tenant_id=caller.tenant_id,
@@ -150,7 +153,7 @@ async def reject_application(
     outbox: EventOutbox,
     caller: CurrentIdentity,
 ) -> None:
-    await service.decide_application(
+    await communities.decide_application(
         session=session,
         outbox=outbox,
         tenant_id=caller.tenant_id,

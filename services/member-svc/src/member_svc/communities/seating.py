@@ -8,9 +8,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from member_svc.communities.models import Community, Membership, MembershipRecord, WaitlistEntry
+from member_svc.communities.schemas import JoinRequest, JoinResult
 from member_svc.exceptions import AlreadyMember, AlreadyWaitlisted, CommunityFull, CommunityNameTaken
-from member_svc.models import Community, Membership, MembershipRecord, WaitlistEntry
-from member_svc.schemas import JoinRequest, JoinResult
 from qunyun_shared.events.member import CommunityOpenedV1, MemberJoinedV1
 from qunyun_shared.outbox import Outbox
 
