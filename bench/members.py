@@ -22,8 +22,8 @@ from bench.bus_path import plain_dsn
 from bench.latency import summary
 from bench.report import markdown, run_suite
 from bench.world import platform_with_tenant
-from member_svc.members import phone_owner
-from member_svc.personal_data import PersonalDataCipher
+from member_svc.members.service import phone_owner
+from member_svc.personal_data.cipher import PersonalDataCipher
 from tests.support.harness import ROOT, Platform, TenantKey
 
 RESULTS = ROOT / "bench/results/member_svc.json"

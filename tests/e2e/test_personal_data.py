@@ -6,7 +6,7 @@ import asyncpg
 import httpx
 import pytest
 
-from member_svc.personal_data import PersonalDataCipher
+from member_svc.personal_data.cipher import PersonalDataCipher
 from tests.e2e.helpers import join, new_community
 from tests.support.harness import Platform, TenantKey, eventually
 from tests.support.webhook_receiver import Receiver, serving

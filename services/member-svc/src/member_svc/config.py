@@ -2,7 +2,7 @@
 
 from pydantic import Field, SecretStr, field_validator
 
-from member_svc.personal_data import PersonalDataCipher
+from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.settings import ServiceSettings
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from member_svc.db import IDEMPOTENCY_KEYS
-from member_svc.personal_data import PersonalDataCipher
+from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.idempotent_routes import route_class
 
 # Every router's class: each write answers a repeat of its Idempotency-Key with its first answer.

@@ -8,12 +8,15 @@ from fastapi import FastAPI
 
 from member_svc import points as points_ledger
 from member_svc import sweeps
-from member_svc.api import imports, members, points, tags
+from member_svc.api import points, tags
 from member_svc.communities import api as communities_api
 from member_svc.config import Settings
 from member_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from member_svc.handlers import HANDLERS
-from member_svc.personal_data import PersonalDataCipher
+from member_svc.imports import api as imports_api
+from member_svc.members import api as members_api
+from member_svc.personal_data import api as personal_data_api
+from member_svc.personal_data.cipher import PersonalDataCipher
 from member_svc.referrals import api as referrals_api
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
@@ -46,8 +49,9 @@ def create_app() -> FastAPI:
         tables=MESSAGING,
         routers=[
             communities_api.router,
-            imports.router,
-            members.router,
+            imports_api.router,
+            members_api.router,
+            personal_data_api.router,
             referrals_api.router,
             points.router,
             tags.router,

@@ -5,76 +5,23 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     UniqueConstraint,
     func,
 )
-from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from member_svc.communities import models as communities
 from member_svc.db import Base
+from member_svc.imports import models as imports
+from member_svc.members import models as members
+from member_svc.personal_data import models as personal_data
 from member_svc.referrals import models as referrals
 from qunyun_shared.db import UtcDateTime
-
-
-class Member(Base):
-    """A member's profile. Identifiers are kept only encrypted, with a keyed hash to find them by."""
-
-    __tablename__ = "members"
-    __table_args__ = (
-        # Search pages through a tenant's members in id order.
-        Index("ix_members_tenant_id_id", "tenant_id", "id"),
-        UniqueConstraint("tenant_id", "phone_hash", name="uq_members_tenant_phone"),
-        UniqueConstraint("tenant_id", "invite_code", name="uq_members_tenant_invite_code"),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[str] = mapped_column(String(64))
-    nickname: Mapped[str] = mapped_column(String(64))
-    gender: Mapped[str | None] = mapped_column(String(10))
-    age_band: Mapped[str | None] = mapped_column(String(10))
-    birthday: Mapped[str | None] = mapped_column(String(5))  # MM-DD
-    region: Mapped[str | None] = mapped_column(String(64))
-    persona_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    active_hours: Mapped[list[int]] = mapped_column(JSON, default=list)
-    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # prospect -> active (an order or an activity) -> loyal (two orders or a friend referred); never back.
-    lifecycle: Mapped[str] = mapped_column(String(10), default="prospect", server_default="prospect")
-    # From analytics-svc: the value segment (`member.segment_changed`) and the churn-risk flag
-    # (`member.churn_risk`), which the member's next order or activity clears.
-    segment: Mapped[str | None] = mapped_column(String(12))
-    churn_risk: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
-    churn_score: Mapped[float | None]
-    churn_flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # Referral tree: who first brought the member in (fixed at their first invited join), and the code
-    # they share to bring others.
-    invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"), index=True)
-    invite_code: Mapped[str | None] = mapped_column(String(16))
-    phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
-    phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
-    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
-class Consent(Base):
-    """One consent decision, as given or withdrawn; the latest per purpose is in force. Never updated."""
-
-    __tablename__ = "consents"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[str] = mapped_column(String(64))
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)
-    purpose: Mapped[str] = mapped_column(String(20))
-    granted: Mapped[bool]
-    source: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class PointsPolicy(Base):
@@ -140,20 +87,6 @@ class PointsEntry(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class MemberActivity(Base):
-    """What a member has done, as counted from the events that drive lifecycle and tag rules."""
-
-    __tablename__ = "member_activity"
-
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64))
-    orders: Mapped[int] = mapped_column(Integer, default=0)
-    order_total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    # Activities taken part in: check-ins and answered surveys.
-    participations: Mapped[int] = mapped_column(Integer, default=0)
-    last_active_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
 class MemberTag(Base):
     """A tag on a member: set by an operator (manual), by a tag rule (rule) or from analytics (system)."""
 
@@ -182,50 +115,16 @@ class TagRule(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
-class ImportJob(Base):
-    """A CSV of members being imported, chunk by chunk; `processed_rows` says how far it got, so a
-    restarted worker goes on from there. The CSV is dropped once done: it holds phone numbers."""
-
-    __tablename__ = "import_jobs"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(10))
-    csv: Mapped[bytes | None] = mapped_column(LargeBinary)
-    total_rows: Mapped[int] = mapped_column(Integer)
-    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
-    imported: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    # A worker holds the job until then; another may take over a job whose lease ran out.
-    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
-class ImportRowError(Base):
-    """Why one row of an import was not imported."""
-
-    __tablename__ = "import_errors"
-
-    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
-    row: Mapped[int] = mapped_column(Integer, primary_key=True)
-    field: Mapped[str | None] = mapped_column(String(32))
-    message: Mapped[str] = mapped_column(String(300))
-
-
 __all__ = [
     "Base",
-    "Consent",
-    "ImportJob",
-    "ImportRowError",
-    "Member",
-    "MemberActivity",
     "MemberTag",
     "PointsAccount",
     "PointsEntry",
     "PointsPolicy",
     "TagRule",
     "communities",
+    "imports",
+    "members",
+    "personal_data",
     "referrals",
 ]

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.exceptions import IdempotencyKeyReused, InsufficientPoints
-from member_svc.models import Member, PointsAccount, PointsEntry, PointsPolicy
+from member_svc.members.models import Member
+from member_svc.models import PointsAccount, PointsEntry, PointsPolicy
 from member_svc.schemas import Level, Levels, PointsPolicyBody
 from qunyun_shared.db import upsert
 from qunyun_shared.events.member import MemberLevelChangedV1, MemberPointsChangedV1

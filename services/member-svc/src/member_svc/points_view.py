@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import points
-from member_svc.models import Member
+from member_svc.members.models import Member
 from member_svc.schemas import PointsEntryRead, PointsLedgerPage, PointsSummary
 from qunyun_shared.pagination import decode_time_cursor, encode_time_cursor
 

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import lifecycle, points, tags
-from member_svc.lifecycle import known_member
+from member_svc import points, tags
+from member_svc.members import lifecycle
+from member_svc.members.service import known_member
 from member_svc.points import Earning
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1

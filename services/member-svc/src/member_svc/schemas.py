@@ -6,99 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from member_svc.communities.schemas import MembershipRead, MembershipRecordRead
 from member_svc.inputs import Input
-from member_svc.referrals.schemas import InvitationRead
-from qunyun_shared.events.analytics import Segment
 from qunyun_shared.events.integers import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
-from qunyun_shared.events.member import Birthday
-
-Gender = Literal["female", "male", "other", "undisclosed"]
-AgeBand = Literal["<18", "18-24", "25-34", "35-44", "45-54", "55+"]
-PersonaTag = Annotated[str, Field(min_length=1, max_length=20)]
-Hour = Annotated[int, Field(ge=0, le=23)]
-
-
-class _Profile(Input):
-    gender: Gender | None = None
-    age_band: AgeBand | None = None
-    birthday: Birthday | None = Field(default=None, description="Month and day; the birthday perk is given on it.")
-    region: str | None = Field(default=None, max_length=64, examples=["上海"])
-    persona_tags: list[PersonaTag] = Field(default=[], max_length=20, examples=[["宝妈", "烘焙爱好者"]])
-    active_hours: list[Hour] = Field(default=[], max_length=24, examples=[[20, 21, 22]])
-    phone: str | None = Field(default=None, max_length=20, examples=["13812341234"], description="Stored encrypted.")
-
-
-class MemberCreate(_Profile):
-    nickname: str = Field(min_length=1, max_length=64, examples=["小雨妈妈"])
-
-
-class MemberUpdate(_Profile):
-    """A correction: only the fields sent change."""
-
-    nickname: str | None = Field(default=None, min_length=1, max_length=64)
-
-
-class MemberRead(BaseModel):
-    id: uuid.UUID
-    nickname: str
-    phone: str | None = Field(description="Masked (138****1234) unless the caller may see personal data.")
-    gender: Gender | None
-    age_band: AgeBand | None
-    birthday: str | None
-    region: str | None
-    persona_tags: list[str]
-    active_hours: list[int]
-    level: int
-    lifecycle: "Lifecycle"
-    segment: Segment | None
-    churn_risk: bool
-    tags: list[str] = Field(description="Manual, rule and system tags.")
-    created_at: datetime
-    erased: bool
-
-
-class PhoneLookup(Input):
-    phone: str = Field(max_length=20, examples=["13812341234"])
-
-
-ConsentPurpose = Literal["service", "marketing"]
-
-
-class ConsentCreate(Input):
-    purpose: ConsentPurpose
-    granted: bool
-    source: str = Field(min_length=1, max_length=64, examples=["mini-program signup form v3"])
-
-
-class ConsentRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    purpose: ConsentPurpose
-    granted: bool
-    source: str
-    recorded_at: datetime
-
-
-class ConsentState(BaseModel):
-    service: bool = Field(description="In force now: the latest decision for the purpose, false if none.")
-    marketing: bool
-    history: list[ConsentRead]
-
-
-class MemberExport(BaseModel):
-    """Everything member-svc holds about a member (PIPL access and copy)."""
-
-    member: MemberRead
-    memberships: list["MembershipRead"]
-    membership_records: list["MembershipRecordRead"]
-    consents: list[ConsentRead]
-    invitations: list["InvitationRead"]
-    tags: list["MemberTagRead"]
-    points_ledger: list["PointsEntryRead"]
-    exported_at: datetime
-
 
 EarnAction = Literal["join", "checkin", "post", "comment", "per_yuan", "referral"]
 
@@ -181,7 +92,6 @@ class PointsLedgerPage(BaseModel):
     next_cursor: str | None
 
 
-Lifecycle = Literal["prospect", "active", "loyal"]
 TagName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,:][^,\x00-\x1f]*$", examples=["宝妈"])]
 
 # What a tag rule may look at: profile attributes, counts from events, points, and other tags.
@@ -276,43 +186,3 @@ class MemberTagRead(BaseModel):
     tag: str
     kind: Literal["manual", "rule", "system"]
     added_at: datetime
-
-
-class MemberSearchPage(BaseModel):
-    members: list["MemberRead"]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
-
-
-class ImportRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    status: Literal["queued", "running", "done"]
-    total_rows: int
-    processed_rows: int
-    imported: int
-    failed: int = Field(description="Rows not imported; see the import's errors.")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def progress(self) -> float:
-        """Share of the rows processed, 0 to 1."""
-        return round(self.processed_rows / self.total_rows, 4) if self.total_rows else 1.0
-
-
-class ImportRowErrorRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    row: int = Field(description="Line of the CSV file (the header is line 1).")
-    field: str | None
-    message: str
-
-
-class ImportErrorsPage(BaseModel):
-    errors: list[ImportRowErrorRead]
-    next_after_row: int | None = Field(description="Pass as `after_row` for the next page; null on the last.")
-
-
-MemberExport.model_rebuild()
-MemberSearchPage.model_rebuild()

@@ -5,9 +5,9 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from member_svc import importing
-from member_svc.models import ImportJob
-from member_svc.personal_data import PersonalDataCipher
+from member_svc.imports import service as imports
+from member_svc.imports.models import ImportJob
+from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ async def import_members(
     """Imports uploaded CSVs one job at a time, woken by uploads in this process and polling for others'."""
     while True:
         async with runtime.sessionmaker() as session, session.begin():
-            job = await importing.claim_next(session=session, now=datetime.now(UTC))
+            job = await imports.claim_next(session=session, now=datetime.now(UTC))
         if job is None:
             waiting.clear()
             with contextlib.suppress(TimeoutError):
@@ -36,10 +36,10 @@ async def import_members(
 
 
 async def _import(runtime: ServiceRuntime, cipher: PersonalDataCipher, job: ImportJob) -> None:
-    async for chunk in importing.parsed_chunks(job):
+    async for chunk in imports.parsed_chunks(job):
         async with runtime.sessionmaker() as session:
             async with session.begin():
-                moved_on = await importing.import_chunk(
+                moved_on = await imports.import_chunk(
                     session=session, outbox=runtime.outbox, cipher=cipher, job=job, chunk=chunk, now=datetime.now(UTC)
                 )
                 if not moved_on:
@@ -48,4 +48,4 @@ async def _import(runtime: ServiceRuntime, cipher: PersonalDataCipher, job: Impo
                 runtime.outbox.committed()
         job.processed_rows += len(chunk)
     async with runtime.sessionmaker() as session, session.begin():
-        await importing.finish(session=session, job_id=job.id, now=datetime.now(UTC))
+        await imports.finish(session=session, job_id=job.id, now=datetime.now(UTC))

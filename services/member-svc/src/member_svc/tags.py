@@ -9,10 +9,11 @@ from typing import Any, Literal, cast
 from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, insert, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import bulk
 from member_svc.communities.models import Membership
 from member_svc.exceptions import TagOwnedElsewhere, TagRuleNotFound
-from member_svc.models import Member, MemberActivity, MemberTag, PointsAccount, TagRule
+from member_svc.imports import bulk
+from member_svc.members.models import Member, MemberActivity
+from member_svc.models import MemberTag, PointsAccount, TagRule
 from member_svc.schemas import Condition, TagRuleBody
 from qunyun_shared.events.member import MemberTaggedV1
 from qunyun_shared.outbox import Outbox

@@ -9,11 +9,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import importing, members, tags
+from member_svc import tags
 from member_svc.db import MESSAGING
-from member_svc.models import Base, ImportJob, ImportRowError, Member
-from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import MemberCreate
+from member_svc.imports import service as imports
+from member_svc.imports.models import ImportJob, ImportRowError
+from member_svc.members import service as members
+from member_svc.members.models import Member
+from member_svc.members.schemas import MemberCreate
+from member_svc.models import Base
+from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import scratch_database, staged_events
@@ -36,15 +40,13 @@ CSV = (
 
 async def run(session: AsyncSession) -> ImportJob:
     """What the worker does, in one session."""
-    job = importing.accept(tenant_id=TENANT, upload=CSV.encode())
+    job = imports.accept(tenant_id=TENANT, upload=CSV.encode())
     session.add(job)
     await session.flush()
-    for chunk in importing.chunks_of(job):
-        assert await importing.import_chunk(
-            session=session, outbox=OUTBOX, cipher=CIPHER, job=job, chunk=chunk, now=NOW
-        )
+    for chunk in imports.chunks_of(job):
+        assert await imports.import_chunk(session=session, outbox=OUTBOX, cipher=CIPHER, job=job, chunk=chunk, now=NOW)
         job.processed_rows += len(chunk)
-    await importing.finish(session=session, job_id=job.id, now=NOW)
+    await imports.finish(session=session, job_id=job.id, now=NOW)
     await session.refresh(job)
     return job
 

@@ -9,16 +9,16 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members
 from member_svc.communities import entry
 from member_svc.communities import service as communities
 from member_svc.communities.schemas import CommunityCreate, CommunityUpdate, EntryRules, JoinRequest
 from member_svc.db import MESSAGING
 from member_svc.exceptions import AlreadyApplied, ApplicationDecided, EntryRefused, IncompleteAnswers
 from member_svc.handlers import HANDLERS
+from member_svc.members import service as members
+from member_svc.members.schemas import MemberCreate
 from member_svc.models import Base
-from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import MemberCreate
+from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.events import new_event
 from qunyun_shared.events.campaign import OrderPlacedV1
 from qunyun_shared.outbox import Outbox

@@ -8,13 +8,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import bulk, importing, members, tags
+from member_svc import tags
 from member_svc.db import MESSAGING
 from member_svc.exceptions import MalformedCsv
-from member_svc.importing import RowError
-from member_svc.models import Base, ImportJob, ImportRowError, Member, MemberTag
-from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import MemberCreate
+from member_svc.imports import bulk
+from member_svc.imports import service as imports
+from member_svc.imports.models import ImportJob, ImportRowError
+from member_svc.imports.service import RowError
+from member_svc.members import service as members
+from member_svc.members.models import Member
+from member_svc.members.schemas import MemberCreate
+from member_svc.models import Base, MemberTag
+from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture, staged_events
@@ -35,12 +40,10 @@ async def run(session: AsyncSession, job: ImportJob) -> None:
     """What the worker does, in one session."""
     session.add(job)
     await session.flush()
-    for chunk in importing.chunks_of(job):
-        assert await importing.import_chunk(
-            session=session, outbox=OUTBOX, cipher=CIPHER, job=job, chunk=chunk, now=NOW
-        )
+    for chunk in imports.chunks_of(job):
+        assert await imports.import_chunk(session=session, outbox=OUTBOX, cipher=CIPHER, job=job, chunk=chunk, now=NOW)
         job.processed_rows += len(chunk)
-    await importing.finish(session=session, job_id=job.id, now=NOW)
+    await imports.finish(session=session, job_id=job.id, now=NOW)
 
 
 def test_the_bulk_insert_writes_every_field_an_imported_row_has() -> None:
@@ -61,7 +64,7 @@ def test_the_bulk_insert_writes_every_field_an_imported_row_has() -> None:
 )
 def test_an_upload_that_is_not_a_member_csv_is_refused_whole(upload: bytes, reason: str) -> None:
     with pytest.raises(MalformedCsv, match=reason):
-        importing.accept(tenant_id=TENANT, upload=upload)
+        imports.accept(tenant_id=TENANT, upload=upload)
 
 
 async def test_good_rows_are_imported_whole_and_bad_rows_reported_by_line(session: AsyncSession) -> None:
@@ -85,7 +88,7 @@ async def test_good_rows_are_imported_whole_and_bad_rows_reported_by_line(sessio
         + "小周,,,,,,25,\n"  # line 9: no such hour
         + "小陈,,,,北京,,,\n"  # line 10: fine, no phone
     )
-    job = importing.accept(tenant_id=TENANT, upload=csv.encode())
+    job = imports.accept(tenant_id=TENANT, upload=csv.encode())
     assert job.total_rows == 8
     await run(session, job)
     job = await session.get(ImportJob, job.id, populate_existing=True)  # type: ignore[assignment]
@@ -120,7 +123,7 @@ async def test_good_rows_are_imported_whole_and_bad_rows_reported_by_line(sessio
 
 async def test_imported_birthdays_are_checked_and_announced(session: AsyncSession) -> None:
     csv = "nickname,birthday\n小雨,07-19\n小明,02-30\n小红,\n"
-    job = importing.accept(tenant_id=TENANT, upload=csv.encode())
+    job = imports.accept(tenant_id=TENANT, upload=csv.encode())
     await run(session, job)
     [error] = (await session.scalars(select(ImportRowError))).all()
     assert (error.row, error.field) == (3, "birthday")
@@ -133,21 +136,21 @@ async def test_imported_birthdays_are_checked_and_announced(session: AsyncSessio
 async def test_a_resumed_job_goes_on_after_the_last_committed_chunk(
     session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 3)
     rows = "".join(f"会员{i},138{i:08d},,,,,,\n" for i in range(10))
-    job = importing.accept(tenant_id=TENANT, upload=(HEADER + rows).encode())
+    job = imports.accept(tenant_id=TENANT, upload=(HEADER + rows).encode())
     session.add(job)
     await session.flush()
-    first = next(importing.chunks_of(job))
-    await importing.import_chunk(session=session, outbox=OUTBOX, cipher=CIPHER, job=job, chunk=first, now=NOW)
+    first = next(imports.chunks_of(job))
+    await imports.import_chunk(session=session, outbox=OUTBOX, cipher=CIPHER, job=job, chunk=first, now=NOW)
     # The worker dies here; the next one reads the job as committed and goes on.
     job = await session.get(ImportJob, job.id, populate_existing=True)  # type: ignore[assignment]
     assert job.processed_rows == 3
     stale = ImportJob(**{c.name: getattr(job, c.name) for c in ImportJob.__table__.columns} | {"processed_rows": 0})
-    assert not await importing.import_chunk(
+    assert not await imports.import_chunk(
         session=session, outbox=OUTBOX, cipher=CIPHER, job=stale, chunk=first, now=NOW
     )  # a worker whose lease ran out finds the job moved on
-    chunks = list(importing.chunks_of(job))
+    chunks = list(imports.chunks_of(job))
     assert [len(c) for c in chunks] == [3, 3, 1]
     assert not any(isinstance(row, RowError) for chunk in chunks for row in chunk)
     first_line = chunks[0][0].row

@@ -15,11 +15,14 @@ import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from member_svc import importing, sweeps
-from member_svc.api import imports
+from member_svc import sweeps
 from member_svc.db import MESSAGING
-from member_svc.models import Base, ImportJob, Member
-from member_svc.personal_data import PersonalDataCipher
+from member_svc.imports import api as imports_api
+from member_svc.imports import service as imports
+from member_svc.imports.models import ImportJob
+from member_svc.members.models import Member
+from member_svc.models import Base
+from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_database, routes_client
@@ -44,22 +47,22 @@ async def engine() -> AsyncIterator[AsyncEngine]:
 
 
 def threads_running(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
-    """The threads that run `importing.<name>` from now on, one entry per call."""
+    """The threads that run `imports.<name>` from now on, one entry per call."""
     seen: list[int] = []
-    original: Callable[..., Any] = getattr(importing, name)
+    original: Callable[..., Any] = getattr(imports, name)
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         seen.append(threading.get_ident())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(importing, name, spy)
+    monkeypatch.setattr(imports, name, spy)
     return seen
 
 
 async def upload(engine: AsyncEngine, body: bytes) -> tuple[int, dict[str, Any]]:
     """POSTs a CSV to the production route: its status and answer, committed."""
     async with AsyncSession(engine) as session:
-        async with routes_client(session, [imports.router], lambda: OWNER) as http:
+        async with routes_client(session, [imports_api.router], lambda: OWNER) as http:
             http._transport.app.state.imports_waiting = asyncio.Event()  # type: ignore[attr-defined]
             response = await http.post("/members/imports", content=body, headers={"Content-Type": "text/csv"})
         await session.commit()
@@ -80,7 +83,7 @@ async def test_the_upload_route_checks_the_file_in_a_worker_thread(
 async def test_the_loop_keeps_answering_while_a_large_upload_is_checked(engine: AsyncEngine) -> None:
     body = members_csv(300_000)
     started = time.perf_counter()
-    importing.accept(tenant_id=TENANT, upload=body)
+    imports.accept(tenant_id=TENANT, upload=body)
     checking = time.perf_counter() - started  # what the check holds the loop for when run on it
     longest_pause = 0.0
     uploaded = asyncio.create_task(upload(engine, body))
@@ -112,11 +115,11 @@ class Runtime:
 async def test_the_import_worker_parses_each_chunk_in_a_worker_thread(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
     parsed_in = threads_running(monkeypatch, "parse_row")
     await upload(engine, members_csv(5))
     async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
-        job = await importing.claim_next(session=session, now=datetime.now(UTC))
+        job = await imports.claim_next(session=session, now=datetime.now(UTC))
     assert job is not None
 
     await sweeps._import(Runtime(engine), CIPHER, job)  # type: ignore[arg-type]

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc.api import imports, points
+from member_svc.api import points
 from member_svc.db import MESSAGING
+from member_svc.imports import api as imports_api
 from member_svc.models import Base, PointsPolicy
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
@@ -40,7 +41,7 @@ async def test_a_level_threshold_beyond_what_lifetime_points_hold_is_a_422(
 
 
 async def test_a_page_of_import_errors_after_a_row_beyond_64_bits_is_a_422(session: AsyncSession) -> None:
-    async with routes_client(session, [imports.router], lambda: OWNER) as http:
+    async with routes_client(session, [imports_api.router], lambda: OWNER) as http:
         response = await http.get(f"/members/imports/{uuid.uuid4()}/errors", params={"after_row": 2**64})
 
     assert response.status_code == 422

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members
 from member_svc.communities import service as communities
 from member_svc.communities.schemas import CommunityCreate, CommunityUpdate, JoinRequest, Overflow
 from member_svc.db import MESSAGING
@@ -22,9 +21,10 @@ from member_svc.exceptions import (
     SelfInvite,
 )
 from member_svc.handlers import HANDLERS
+from member_svc.members import service as members
+from member_svc.members.schemas import MemberCreate
 from member_svc.models import Base
-from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import MemberCreate
+from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.events import new_event
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.outbox import Outbox
@@ -194,7 +194,7 @@ async def test_leaving_and_joining_again_are_both_recorded(session: AsyncSession
         session=session, outbox=outbox, tenant_id=TENANT, community_id=community_id, member_id=member_id
     )
     await join(session, outbox, community_id, member_id)
-    records = await members.membership_records(session=session, member_id=member_id)
+    records = await communities.membership_records(session=session, member_id=member_id)
     assert [r.action for r in records] == ["joined", "left", "rejoined"]
 
 

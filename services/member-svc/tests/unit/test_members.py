@@ -8,14 +8,17 @@ from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members
 from member_svc.communities import service as communities
 from member_svc.communities.schemas import CommunityCreate, JoinRequest
 from member_svc.db import MESSAGING
-from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
-from member_svc.models import Base, Member
-from member_svc.personal_data import MalformedPhone, PersonalDataCipher
-from member_svc.schemas import ConsentCreate, MemberCreate, MemberUpdate
+from member_svc.exceptions import MalformedPhone, MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
+from member_svc.members import service as members
+from member_svc.members.models import Member
+from member_svc.members.schemas import MemberCreate, MemberUpdate
+from member_svc.models import Base
+from member_svc.personal_data import service as personal_data
+from member_svc.personal_data.cipher import PersonalDataCipher
+from member_svc.personal_data.schemas import ConsentCreate
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture, staged_events
@@ -150,10 +153,10 @@ async def test_the_latest_consent_per_purpose_is_in_force(
     member = await register(session, cipher)
     for granted in (True, False):
         consent = ConsentCreate(purpose="marketing", granted=granted, source="小程序注册页")
-        await members.record_consent(
+        await personal_data.record_consent(
             session=session, outbox=outbox, tenant_id=TENANT, member_id=member.id, consent_in=consent
         )
-    state = await members.consent_state(session=session, tenant_id=TENANT, member_id=member.id)
+    state = await personal_data.consent_state(session=session, tenant_id=TENANT, member_id=member.id)
     assert (state.marketing, state.service, len(state.history)) == (False, False, 2)
     assert [t for t, _ in await staged_events(session, MESSAGING.outbox)] == [
         "member.consent_changed",
@@ -164,8 +167,8 @@ async def test_the_latest_consent_per_purpose_is_in_force(
 async def test_only_a_permitted_role_may_export(session: AsyncSession, cipher: PersonalDataCipher) -> None:
     member = await register(session, cipher)
     with pytest.raises(PersonalDataNotAllowed):
-        await members.export(session=session, cipher=cipher, caller=ANALYST, member_id=member.id)
-    exported = await members.export(session=session, cipher=cipher, caller=OWNER, member_id=member.id)
+        await personal_data.export(session=session, cipher=cipher, caller=ANALYST, member_id=member.id)
+    exported = await personal_data.export(session=session, cipher=cipher, caller=OWNER, member_id=member.id)
     assert exported.member.phone == "13812345678"
 
 
@@ -183,13 +186,13 @@ async def test_erasure_wipes_personal_fields_leaves_every_community_and_tells_ev
     )
 
     with pytest.raises(PersonalDataNotAllowed):
-        await communities.erase_member(session=session, outbox=outbox, caller=ANALYST, member_id=member.id)
-    await communities.erase_member(session=session, outbox=outbox, caller=OWNER, member_id=member.id)
+        await personal_data.erase_member(session=session, outbox=outbox, caller=ANALYST, member_id=member.id)
+    await personal_data.erase_member(session=session, outbox=outbox, caller=OWNER, member_id=member.id)
 
     shown = (await members.view(session=session, cipher=cipher, caller=OWNER, shown=[member]))[0]
     assert shown.birthday is None
     assert (shown.nickname, shown.phone, shown.gender, shown.persona_tags, shown.active_hours, shown.erased) == (
-        members.ERASED_NICKNAME,
+        personal_data.ERASED_NICKNAME,
         None,
         None,
         [],

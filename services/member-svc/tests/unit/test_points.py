@@ -9,13 +9,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members, points
+from member_svc import points
 from member_svc.db import MESSAGING
 from member_svc.exceptions import IdempotencyKeyReused, InsufficientPoints
 from member_svc.handlers import HANDLERS
-from member_svc.models import Base, Member, MemberTag, PointsAccount, PointsEntry
-from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import Levels, MemberCreate, PointsPolicyBody
+from member_svc.members import service as members
+from member_svc.members.models import Member
+from member_svc.members.schemas import MemberCreate
+from member_svc.models import Base, MemberTag, PointsAccount, PointsEntry
+from member_svc.personal_data.cipher import PersonalDataCipher
+from member_svc.schemas import Levels, PointsPolicyBody
 from member_svc.tags import CHURN_RISK_TAG
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1, OrderRefundedV1, RewardGrantedV1

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members
 from member_svc.communities import service as communities
 from member_svc.communities.schemas import CommunityCreate, JoinRequest
 from member_svc.db import MESSAGING
@@ -20,12 +19,14 @@ from member_svc.exceptions import (
     SelfInvite,
     UnknownInviteCode,
 )
+from member_svc.members import service as members
+from member_svc.members.schemas import MemberCreate
 from member_svc.models import Base
-from member_svc.personal_data import PersonalDataCipher
+from member_svc.personal_data import service as personal_data
+from member_svc.personal_data.cipher import PersonalDataCipher
 from member_svc.referrals import service as referrals
 from member_svc.referrals.models import Invitation
 from member_svc.referrals.schemas import InvitationCreate, InvitationSent
-from member_svc.schemas import MemberCreate
 from qunyun_shared.events.member import MemberInvitedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
@@ -115,7 +116,7 @@ async def test_an_invitation_sent_is_kept_announced_and_carries_the_code_to_join
     request = JoinRequest(member_id=joiner, channel="invite", invite_code=sent.invite_code)
     await communities.join_community(session=session, outbox=outbox, tenant_id=TENANT, community_id=into, join=request)
     assert (await referrals.referrals(session=session, tenant_id=TENANT, member_id=joiner)).invited_by == inviter
-    exported = await members.export(session=session, cipher=CIPHER, caller=OWNER, member_id=inviter)
+    exported = await personal_data.export(session=session, cipher=CIPHER, caller=OWNER, member_id=inviter)
     assert [i.id for i in exported.invitations] == [sent.id]
 
 
@@ -130,7 +131,7 @@ async def test_no_invitation_to_an_unknown_or_archived_community_or_from_an_eras
         await invite(session, inviter, uuid.uuid4())
     into = await community(session)
     await invite(session, inviter, into)
-    await communities.erase_member(session=session, outbox=OUTBOX, caller=OWNER, member_id=inviter)
+    await personal_data.erase_member(session=session, outbox=OUTBOX, caller=OWNER, member_id=inviter)
     assert (await session.scalars(select(Invitation))).all() == []  # erased with the inviter's data
     with pytest.raises(MemberErased):
         await invite(session, inviter, into)

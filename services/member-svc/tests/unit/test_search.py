@@ -7,14 +7,16 @@ import uuid
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members, search, tags
+from member_svc import tags
 from member_svc.communities import service as communities
 from member_svc.communities.schemas import CommunityCreate, JoinRequest
 from member_svc.db import MESSAGING
+from member_svc.members import search
+from member_svc.members import service as members
+from member_svc.members.schemas import MemberCreate
+from member_svc.members.search import MemberQuery
 from member_svc.models import Base
-from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import MemberCreate
-from member_svc.search import MemberQuery
+from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture

@@ -8,14 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members, search, tags
+from member_svc import tags
 from member_svc.db import MESSAGING
 from member_svc.exceptions import TagOwnedElsewhere
 from member_svc.handlers import HANDLERS
-from member_svc.models import Base, Member
-from member_svc.personal_data import PersonalDataCipher
-from member_svc.schemas import MemberCreate, TagRuleBody
-from member_svc.search import MemberQuery
+from member_svc.members import search
+from member_svc.members import service as members
+from member_svc.members.models import Member
+from member_svc.members.schemas import MemberCreate
+from member_svc.members.search import MemberQuery
+from member_svc.models import Base
+from member_svc.personal_data.cipher import PersonalDataCipher
+from member_svc.schemas import TagRuleBody
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.events.campaign import OrderPlacedV1

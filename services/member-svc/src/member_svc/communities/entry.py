@@ -17,7 +17,7 @@ from member_svc.exceptions import (
     EntryRefused,
     IncompleteAnswers,
 )
-from member_svc.models import Member
+from member_svc.members.models import Member
 from qunyun_shared.db import upsert
 from qunyun_shared.events.campaign import OrderPlacedV1
 from qunyun_shared.outbox import Outbox

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from member_svc.communities import entry, seating
 from member_svc.communities.models import Community, Membership, MembershipRecord, WaitlistEntry
 from member_svc.communities.schemas import CommunityCreate, CommunityUpdate, JoinRequest, JoinResult
-from member_svc.db import IDEMPOTENCY_KEYS
 from member_svc.exceptions import (
     AlreadyMember,
     CapacityBelowMembers,
@@ -19,12 +18,10 @@ from member_svc.exceptions import (
     CommunityNotFound,
     NotAMember,
 )
-from member_svc.members import get_active_member, require_personal_data_permission, wipe_personal_data
+from member_svc.members import service as members
 from member_svc.referrals import attribution
-from qunyun_shared import idempotency
 from qunyun_shared.events.analytics import CommunityStageChangedV1
-from qunyun_shared.events.member import CommunityArchivedV1, MemberErasedV1, MemberLeftV1
-from qunyun_shared.identity import Identity
+from qunyun_shared.events.member import CommunityArchivedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
 
 
@@ -101,7 +98,7 @@ async def join_community(
 ) -> JoinResult:
     """Puts a member into a community; when it is full, onto its waitlist, into a sibling, or nowhere."""
     # Member before community, in every use case that locks both: no two can wait on each other.
-    member = await get_active_member(session=session, tenant_id=tenant_id, member_id=join.member_id, lock=True)
+    member = await members.get_active_member(session=session, tenant_id=tenant_id, member_id=join.member_id, lock=True)
     community = await get_open_community(session=session, tenant_id=tenant_id, community_id=community_id)
     join = await attribution.resolve_inviter(session=session, tenant_id=tenant_id, join=join)
     if join.inviter_id is not None:
@@ -141,35 +138,6 @@ async def leave_community(
     await outbox.add(session, tenant_id=tenant_id, payloads=[event])
     if community.archived_at is None:
         await seating.admit_next_waiting(session=session, outbox=outbox, community=community)
-
-
-async def erase_member(*, session: AsyncSession, outbox: Outbox, caller: Identity, member_id: uuid.UUID) -> None:
-    """Erases a member (PIPL deletion): out of every community and waitlist, personal fields wiped, and
-    `member.erased` sent so every other service deletes or anonymises what it holds."""
-    require_personal_data_permission(caller, "Erasing a member")
-    tenant_id = caller.tenant_id
-    member = await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id, lock=True)
-    await _remove_everywhere(session, outbox, tenant_id, member_id)
-    await wipe_personal_data(session=session, member=member)
-    # A pushed member's stored response holds their profile; after erasure a replay answers nothing.
-    await idempotency.forget_answers_naming(session, IDEMPOTENCY_KEYS, tenant_id=tenant_id, member_id=member_id)
-    await outbox.add(session, tenant_id=tenant_id, payloads=[MemberErasedV1(member_id=member_id)])
-
-
-async def _remove_everywhere(session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID) -> None:
-    await session.execute(delete(WaitlistEntry).where(WaitlistEntry.member_id == member_id))
-    communities = (
-        await session.scalars(select(Membership.community_id).where(Membership.member_id == member_id))
-    ).all()
-    for community_id in communities:
-        await leave_community(
-            session=session,
-            outbox=outbox,
-            tenant_id=tenant_id,
-            community_id=community_id,
-            member_id=member_id,
-            reason="removed",
-        )
 
 
 async def decide_application(
@@ -214,3 +182,9 @@ async def get_open_community(
     if community.archived_at is not None:
         raise CommunityArchived(f"Community {community_id} is archived.")
     return community
+
+
+async def membership_records(*, session: AsyncSession, member_id: uuid.UUID) -> list[MembershipRecord]:
+    """A member's joins, rejoins, leaves and removals, oldest first."""
+    query = select(MembershipRecord).where(MembershipRecord.member_id == member_id).order_by(MembershipRecord.at)
+    return list((await session.scalars(query)).all())

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.communities.schemas import JoinRequest
 from member_svc.exceptions import ReferralCycle, SelfInvite, UnknownInviteCode
-from member_svc.members import get_active_member
-from member_svc.models import Member
+from member_svc.members.models import Member
+from member_svc.members.service import get_active_member
 
 _MAX_DEPTH = 1000
 

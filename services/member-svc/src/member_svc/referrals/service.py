@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.communities import service as communities
-from member_svc.members import get_active_member, get_member
-from member_svc.models import Member
+from member_svc.members.models import Member
+from member_svc.members.service import get_active_member, get_member
 from member_svc.referrals.attribution import ancestors
 from member_svc.referrals.models import Invitation
 from member_svc.referrals.schemas import InvitationCreate, InvitationSent, ReferralsRead

@@ -21,12 +21,14 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import bulk, tags
+from member_svc import tags
 from member_svc.exceptions import ImportNotFound, MalformedCsv, MalformedPhone
-from member_svc.members import announce_birthdays, phone_owner
-from member_svc.models import ImportJob, ImportRowError
-from member_svc.personal_data import PersonalDataCipher, normalise_phone
-from member_svc.schemas import MemberCreate, TagAdd
+from member_svc.imports import bulk
+from member_svc.imports.models import ImportJob, ImportRowError
+from member_svc.members.schemas import MemberCreate
+from member_svc.members.service import announce_birthdays, phone_owner
+from member_svc.personal_data.cipher import PersonalDataCipher, normalise_phone
+from member_svc.schemas import TagAdd
 from qunyun_shared.outbox import Outbox
 
 COLUMNS = ("nickname", "phone", "gender", "age_band", "birthday", "region", "persona_tags", "active_hours", "tags")

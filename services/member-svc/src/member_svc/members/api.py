@@ -1,4 +1,4 @@
-"""Routes for members: profiles, consent and personal-data rights."""
+"""Routes for member profiles: registering, searching, looking one up by phone, reading and correcting."""
 
 import hashlib
 import uuid
@@ -8,24 +8,24 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import members, points, points_view, search, tags
-from member_svc.communities import service as communities
+from member_svc import points, points_view, tags
 from member_svc.dependencies import Cipher, IdempotentRoute
 from member_svc.exceptions import TagNotOnMember
-from member_svc.schemas import (
+from member_svc.members import search
+from member_svc.members import service as members
+from member_svc.members.schemas import (
     AgeBand,
-    ConsentCreate,
-    ConsentRead,
-    ConsentState,
     Gender,
     Lifecycle,
     MemberCreate,
-    MemberExport,
     MemberRead,
     MemberSearchPage,
-    MemberTagRead,
     MemberUpdate,
     PhoneLookup,
+)
+from member_svc.members.search import MemberQuery
+from member_svc.schemas import (
+    MemberTagRead,
     PointsChange,
     PointsEntryRead,
     PointsLedgerPage,
@@ -33,7 +33,6 @@ from member_svc.schemas import (
     TagAdd,
     TagName,
 )
-from member_svc.search import MemberQuery
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.events.analytics import Segment
 from qunyun_shared.events.integers import INT32_MAX
@@ -128,33 +127,6 @@ async def correct_member(
         session=session, outbox=outbox, cipher=cipher, caller=caller, member_id=member_id, changes=body
     )
     return (await members.view(session=session, cipher=cipher, caller=caller, shown=[member]))[0]
-
-
-@router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Erase a member (PIPL deletion)")
-async def erase_member(member_id: uuid.UUID, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity) -> None:
-    await communities.erase_member(session=session, outbox=outbox, caller=caller, member_id=member_id)
-
-
-@router.get("/{member_id}/export", summary="Everything held about a member (PIPL access and copy)")
-async def export_member(
-    member_id: uuid.UUID, session: DbSession, cipher: Cipher, caller: CurrentIdentity
-) -> MemberExport:
-    return await members.export(session=session, cipher=cipher, caller=caller, member_id=member_id)
-
-
-@router.post("/{member_id}/consents", status_code=status.HTTP_201_CREATED)
-async def record_consent(
-    member_id: uuid.UUID, body: ConsentCreate, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
-) -> ConsentRead:
-    consent = await members.record_consent(
-        session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id, consent_in=body
-    )
-    return ConsentRead.model_validate(consent)
-
-
-@router.get("/{member_id}/consents")
-async def consent_state(member_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ConsentState:
-    return await members.consent_state(session=session, tenant_id=caller.tenant_id, member_id=member_id)
 
 
 @router.post("/{member_id}/tags", summary="Put a manual tag on a member")

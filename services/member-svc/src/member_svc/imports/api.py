@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from member_svc import importing
 from member_svc.dependencies import IdempotentRoute
 from member_svc.exceptions import MalformedCsv
-from member_svc.schemas import ImportErrorsPage, ImportRead, ImportRowErrorRead
+from member_svc.imports import service as imports
+from member_svc.imports.schemas import ImportErrorsPage, ImportRead, ImportRowErrorRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 from qunyun_shared.events.integers import INT32_MAX
 
@@ -26,7 +26,7 @@ _CSV_EXAMPLE = "nickname,phone,gender,age_band,region,persona_tags,active_hours,
 async def upload(request: Request, session: DbSession, caller: CurrentIdentity) -> ImportRead:
     if request.headers.get("content-type", "").split(";")[0].strip() != "text/csv":
         raise MalformedCsv("Send the file as the body with Content-Type: text/csv.")
-    job = await importing.accept_upload(tenant_id=caller.tenant_id, upload=await request.body())
+    job = await imports.accept_upload(tenant_id=caller.tenant_id, upload=await request.body())
     session.add(job)
     await session.flush()
     request.app.state.imports_waiting.set()
@@ -35,9 +35,7 @@ async def upload(request: Request, session: DbSession, caller: CurrentIdentity) 
 
 @router.get("/{job_id}", summary="Progress of an import")
 async def progress(job_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ImportRead:
-    return ImportRead.model_validate(
-        await importing.get_job(session=session, tenant_id=caller.tenant_id, job_id=job_id)
-    )
+    return ImportRead.model_validate(await imports.get_job(session=session, tenant_id=caller.tenant_id, job_id=job_id))
 
 
 @router.get("/{job_id}/errors", summary="The rows an import could not take, and why")
@@ -48,8 +46,8 @@ async def errors(
     after_row: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> ImportErrorsPage:
-    await importing.get_job(session=session, tenant_id=caller.tenant_id, job_id=job_id)
-    found = await importing.row_errors(session=session, job_id=job_id, after_row=after_row, limit=limit + 1)
+    await imports.get_job(session=session, tenant_id=caller.tenant_id, job_id=job_id)
+    found = await imports.row_errors(session=session, job_id=job_id, after_row=after_row, limit=limit + 1)
     page = found[:limit]
     return ImportErrorsPage(
         errors=[ImportRowErrorRead.model_validate(e) for e in page],

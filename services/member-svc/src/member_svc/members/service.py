@@ -1,40 +1,24 @@
-"""Member profiles, consent and personal-data rights (PIPL: access and copy, correction, erasure)."""
+"""Member profiles: registered and corrected (phones sealed), found, and shown as the caller may see them."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc.communities.models import Membership, MembershipRecord, Purchase
-from member_svc.communities.schemas import MembershipRead, MembershipRecordRead
-from member_svc.exceptions import MemberErased, MemberNotFound, PersonalDataNotAllowed, PhoneTaken
-from member_svc.models import Consent, Member, MemberActivity, MemberTag, PointsEntry
-from member_svc.personal_data import PersonalDataCipher, mask_phone, normalise_phone
-from member_svc.referrals.models import Invitation
-from member_svc.referrals.schemas import InvitationRead
-from member_svc.schemas import (
-    ConsentCreate,
-    ConsentRead,
-    ConsentState,
-    MemberCreate,
-    MemberExport,
-    MemberRead,
-    MemberTagRead,
-    MemberUpdate,
-    PointsEntryRead,
-)
-from member_svc.tags import tag_names_of, tags_of
-from qunyun_shared.events.member import MemberBirthdaySetV1, MemberConsentChangedV1, MemberProfileUpdatedV1
+from member_svc.exceptions import MemberErased, MemberNotFound, PhoneTaken
+from member_svc.members.models import Member
+from member_svc.members.schemas import MemberCreate, MemberRead, MemberUpdate
+from member_svc.personal_data.cipher import PersonalDataCipher, mask_phone, normalise_phone
+from member_svc.personal_data.permission import may_see_personal_data, require_personal_data_permission
+from member_svc.tags import tag_names_of
+from qunyun_shared.events.member import MemberBirthdaySetV1, MemberProfileUpdatedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import InvalidInput
 
-PERSONAL_DATA_PERMISSION = "members:personal_data"
-ERASED_NICKNAME = "已注销用户"
 # What a member view reads: pages of members are selected as rows of these, not as ORM objects.
 VIEW_COLUMNS = (
     Member.id,
@@ -56,16 +40,6 @@ VIEW_COLUMNS = (
 )
 Shown = Member | Row[*tuple[Any, ...]]
 """A member to show: the ORM object, or a row of VIEW_COLUMNS."""
-
-
-def may_see_personal_data(caller: Identity) -> bool:
-    """Whether the caller's role may see identifiers unmasked."""
-    return bool({"*", PERSONAL_DATA_PERMISSION} & caller.permissions)
-
-
-def require_personal_data_permission(caller: Identity, action: str) -> None:
-    if not may_see_personal_data(caller):
-        raise PersonalDataNotAllowed(f"{action} needs the {PERSONAL_DATA_PERMISSION} permission.")
 
 
 async def view(
@@ -149,6 +123,14 @@ async def get_active_member(
     return member
 
 
+async def known_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member | None:
+    """The tenant's member an event is about, unless unknown here or erased (then the event is moot)."""
+    member = await session.get(Member, member_id)
+    if member is None or member.tenant_id != tenant_id or member.erased_at is not None:
+        return None
+    return member
+
+
 async def find_by_phone(*, session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, phone: str) -> Member:
     """Finds a member by phone through its keyed hash; only for a role that may see phones, since
     otherwise a few thousand guesses would unmask any masked number."""
@@ -181,7 +163,7 @@ async def correct(
     if "phone" in fields:
         phone = fields.pop("phone")
         if phone is None:
-            _forget_phone(member)
+            forget_phone(member)
         else:
             _seal_phone(member, cipher, phone)
     for name, value in fields.items():
@@ -196,82 +178,6 @@ async def correct(
             session=session, outbox=outbox, tenant_id=tenant_id, birthdays=[(member.id, member.birthday)]
         )
     return member
-
-
-async def record_consent(
-    *, session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, consent_in: ConsentCreate
-) -> Consent:
-    """Records a consent given or withdrawn, and `member.consent_changed`."""
-    await get_active_member(session=session, tenant_id=tenant_id, member_id=member_id)
-    consent = Consent(
-        tenant_id=tenant_id, member_id=member_id, recorded_at=datetime.now(UTC), **consent_in.model_dump()
-    )
-    session.add(consent)
-    event = MemberConsentChangedV1(
-        member_id=member_id, purpose=consent_in.purpose, granted=consent_in.granted, source=consent_in.source
-    )
-    await outbox.add(session, tenant_id=tenant_id, payloads=[event])
-    return consent
-
-
-async def consent_state(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> ConsentState:
-    """The consent in force per purpose, with the whole history."""
-    await get_member(session=session, tenant_id=tenant_id, member_id=member_id)
-    history = [ConsentRead.model_validate(c) for c in await _consents(session, member_id)]
-    latest = {c.purpose: c.granted for c in history}
-    return ConsentState(service=latest.get("service", False), marketing=latest.get("marketing", False), history=history)
-
-
-async def export(
-    *, session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, member_id: uuid.UUID
-) -> MemberExport:
-    """Everything held about a member, unmasked: only for a role allowed to see personal data."""
-    require_personal_data_permission(caller, "Exporting a member's data")
-    member = await get_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
-    memberships = await session.scalars(select(Membership).where(Membership.member_id == member_id))
-    records = await membership_records(session=session, member_id=member_id)
-    tags = (await tags_of(session=session, member_ids=[member_id]))[member_id]
-    ledger = await session.scalars(
-        select(PointsEntry).where(PointsEntry.member_id == member_id).order_by(PointsEntry.at)
-    )
-    invitations = await session.scalars(
-        select(Invitation).where(Invitation.inviter_id == member_id).order_by(Invitation.sent_at)
-    )
-    return MemberExport(
-        member=present(member, cipher=cipher, reveal=True, tags=[t.tag for t in tags]),
-        tags=[MemberTagRead.model_validate(t) for t in tags],
-        points_ledger=[PointsEntryRead.model_validate(e) for e in ledger],
-        memberships=[MembershipRead.model_validate(m) for m in memberships],
-        membership_records=[MembershipRecordRead.model_validate(r) for r in records],
-        consents=[ConsentRead.model_validate(c) for c in await _consents(session, member_id)],
-        invitations=[InvitationRead.model_validate(i) for i in invitations],
-        exported_at=datetime.now(UTC),
-    )
-
-
-async def wipe_personal_data(*, session: AsyncSession, member: Member) -> None:
-    """Blanks every personal field of a member and drops the profile built of them (tags, activity,
-    purchases, invitations sent); the id stays, as a tombstone others may still refer to. The points
-    ledger stays as the account's bookkeeping, tied to nothing but the tombstone."""
-    member.nickname, member.gender, member.age_band, member.region = ERASED_NICKNAME, None, None, None
-    member.birthday = None
-    member.persona_tags, member.active_hours, member.erased_at = [], [], datetime.now(UTC)
-    member.segment, member.churn_risk, member.churn_score, member.churn_flagged_at = None, False, None, None
-    _forget_phone(member)
-    for table in (MemberTag, MemberActivity, Purchase):
-        await session.execute(delete(table).where(table.member_id == member.id))
-    await session.execute(delete(Invitation).where(Invitation.inviter_id == member.id))
-
-
-async def membership_records(*, session: AsyncSession, member_id: uuid.UUID) -> list[MembershipRecord]:
-    """A member's joins, rejoins, leaves and removals, oldest first."""
-    query = select(MembershipRecord).where(MembershipRecord.member_id == member_id).order_by(MembershipRecord.at)
-    return list((await session.scalars(query)).all())
-
-
-async def _consents(session: AsyncSession, member_id: uuid.UUID) -> list[Consent]:
-    query = select(Consent).where(Consent.member_id == member_id).order_by(Consent.recorded_at)
-    return list((await session.scalars(query)).all())
 
 
 def _seal_phone(member: Member, cipher: PersonalDataCipher, raw: str) -> None:
@@ -289,7 +195,8 @@ def phone_owner(tenant_id: str, member_id: uuid.UUID) -> str:
     return f"{tenant_id}\x00{member_id}\x00phone"
 
 
-def _forget_phone(member: Member) -> None:
+def forget_phone(member: Member) -> None:
+    """Drops the member's phone, sealed and hashed alike."""
     member.phone_encrypted = member.phone_hash = None
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import ARRAY, LargeBinary, String, Table, Uuid, bindparam, inser
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
-from member_svc.models import Member, MemberTag
+from member_svc.members.models import Member
+from member_svc.models import MemberTag
 from qunyun_shared.db import UtcDateTime, upsert
 
 # The columns an import fills; the rest take their defaults.

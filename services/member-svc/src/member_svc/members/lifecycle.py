@@ -2,14 +2,13 @@
 referred) — from the activity counted off events; and the value segment and churn-risk flag analytics-svc
 judges. A churn-risk flag stands until the member orders or takes part in something after it was raised."""
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc import tags
-from member_svc.models import Member, MemberActivity
+from member_svc.members.models import Member, MemberActivity
 from qunyun_shared.db import upsert
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.outbox import Outbox
@@ -24,14 +23,6 @@ def stage_for(*, orders: int, participations: int, referrals: int) -> str:
     if orders >= 1 or participations >= 1:
         return "active"
     return "prospect"
-
-
-async def known_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member | None:
-    """The tenant's member an event is about, unless unknown here or erased (then the event is moot)."""
-    member = await session.get(Member, member_id)
-    if member is None or member.tenant_id != tenant_id or member.erased_at is not None:
-        return None
-    return member
 
 
 async def record_order(*, session: AsyncSession, outbox: Outbox, member: Member, amount_fen: int, at: datetime) -> None:

@@ -1,0 +1,1 @@
+"""Bulk imports of members from CSV, in the background."""

@@ -1,0 +1,1 @@
+"""Members: profiles (phones sealed), finding them, and their lifecycle."""
