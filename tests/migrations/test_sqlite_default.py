@@ -9,9 +9,9 @@ import pytest
 from alembic import command
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc.api import tags
 from member_svc.db import MESSAGING
-from member_svc.schemas import TagRuleBody
+from member_svc.tags import api as tags_api
+from member_svc.tags.schemas import TagRuleBody
 from qunyun_shared.cli import alembic_config
 from qunyun_shared.db import create_engine
 from qunyun_shared.identity import Identity
@@ -61,7 +61,7 @@ async def test_a_tag_rule_with_the_documented_example_is_created_on_the_migrated
     try:
         async with AsyncSession(engine) as session:
             outbox = Outbox(table=MESSAGING.outbox, source="member-svc", topic_prefix="qunyun")
-            async with routes_client(session, [tags.router], lambda: OWNER, outbox) as http:
+            async with routes_client(session, [tags_api.router], lambda: OWNER, outbox) as http:
                 created = await http.post("/tags/rules", json=example)
                 listed = await http.get("/tags/rules")
             await session.commit()

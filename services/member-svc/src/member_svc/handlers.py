@@ -4,9 +4,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import rewards
 from member_svc.communities import entry
 from member_svc.communities import service as communities
+from member_svc.points import rewards
 from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.events.campaign import OrderPlacedV1

@@ -36,7 +36,7 @@ async def import_members(
 
 
 async def _import(runtime: ServiceRuntime, cipher: PersonalDataCipher, job: ImportJob) -> None:
-    async for chunk in imports.parsed_chunks(job):
+    async for chunk in imports.parsed_chunks(job=job):
         async with runtime.sessionmaker() as session:
             async with session.begin():
                 moved_on = await imports.import_chunk(

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import tags
 from member_svc.db import MESSAGING
 from member_svc.imports import service as imports
 from member_svc.imports.models import ImportJob, ImportRowError
@@ -18,6 +17,7 @@ from member_svc.members.models import Member
 from member_svc.members.schemas import MemberCreate
 from member_svc.models import Base
 from member_svc.personal_data.cipher import PersonalDataCipher
+from member_svc.tags import service as tags
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import scratch_database, staged_events

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import tags
 from member_svc.db import MESSAGING
 from member_svc.exceptions import MalformedCsv
 from member_svc.imports import bulk
@@ -18,8 +17,10 @@ from member_svc.imports.service import RowError
 from member_svc.members import service as members
 from member_svc.members.models import Member
 from member_svc.members.schemas import MemberCreate
-from member_svc.models import Base, MemberTag
+from member_svc.models import Base
 from member_svc.personal_data.cipher import PersonalDataCipher
+from member_svc.tags import service as tags
+from member_svc.tags.models import MemberTag
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture, staged_events

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc.api import points
 from member_svc.db import MESSAGING
 from member_svc.imports import api as imports_api
-from member_svc.models import Base, PointsPolicy
+from member_svc.models import Base
+from member_svc.points import api as points_api
+from member_svc.points.models import PointsPolicy
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture, routes_client
@@ -32,7 +33,7 @@ async def test_a_level_threshold_beyond_what_lifetime_points_hold_is_a_422(
             {"level": 1, "name": "金卡", "threshold": threshold},
         ]
     }
-    async with routes_client(session, [points.router], lambda: OWNER, OUTBOX) as http:
+    async with routes_client(session, [points_api.router], lambda: OWNER, OUTBOX) as http:
         response = await http.put("/points/levels", json=ladder)
 
     assert response.status_code == 422

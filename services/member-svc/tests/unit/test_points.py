@@ -9,17 +9,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import points
 from member_svc.db import MESSAGING
 from member_svc.exceptions import IdempotencyKeyReused, InsufficientPoints
 from member_svc.handlers import HANDLERS
 from member_svc.members import service as members
 from member_svc.members.models import Member
 from member_svc.members.schemas import MemberCreate
-from member_svc.models import Base, MemberTag, PointsAccount, PointsEntry
+from member_svc.models import Base
 from member_svc.personal_data.cipher import PersonalDataCipher
-from member_svc.schemas import Levels, PointsPolicyBody
-from member_svc.tags import CHURN_RISK_TAG
+from member_svc.points import policy
+from member_svc.points import service as points
+from member_svc.points.models import PointsAccount, PointsEntry
+from member_svc.points.schemas import Levels, PointsPolicyBody
+from member_svc.tags.models import MemberTag
+from member_svc.tags.service import CHURN_RISK_TAG
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1, OrderRefundedV1, RewardGrantedV1
 from qunyun_shared.events.content import ContentEngagedV1
@@ -135,7 +138,7 @@ async def test_events_earn_by_the_default_rules_and_each_source_earns_once(sessi
 
 async def test_daily_limits_count_days_in_the_tenants_zone(session: AsyncSession) -> None:
     member = await new_member(session)
-    await points.set_rules(
+    await policy.set_rules(
         session=session,
         tenant_id=TENANT,
         rules=PointsPolicyBody.model_validate(
@@ -178,7 +181,7 @@ async def test_spending_uses_the_soonest_expiring_points_and_expiry_takes_only_w
     session: AsyncSession,
 ) -> None:
     member = await new_member(session)
-    await points.set_rules(
+    await policy.set_rules(
         session=session, tenant_id=TENANT, rules=PointsPolicyBody.model_validate({"earn_rules": {}, "expiry_days": 30})
     )
 
@@ -218,7 +221,7 @@ async def test_crossing_a_threshold_moves_the_level_up_and_a_claw_back_moves_it_
     ladder = Levels.model_validate(
         {"levels": [{"level": 0, "name": "普通", "threshold": 0}, {"level": 1, "name": "银卡", "threshold": 100}]}
     )
-    await points.set_levels(session=session, outbox=OUTBOX, tenant_id=TENANT, levels=ladder)
+    await policy.set_levels(session=session, outbox=OUTBOX, tenant_id=TENANT, levels=ladder)
     order_id = uuid.uuid4()
     await deliver(session, order(member.id, 150_00, order_id))
     assert (await session.get(Member, member.id, populate_existing=True)).level == 1  # type: ignore[union-attr]
@@ -240,7 +243,7 @@ async def test_a_new_ladder_moves_members_already_past_its_thresholds(session: A
     ladder = Levels.model_validate(
         {"levels": [{"level": 0, "name": "普通", "threshold": 0}, {"level": 1, "name": "银卡", "threshold": 200}]}
     )
-    await points.set_levels(session=session, outbox=OUTBOX, tenant_id=TENANT, levels=ladder)
+    await policy.set_levels(session=session, outbox=OUTBOX, tenant_id=TENANT, levels=ladder)
     assert (await session.get(Member, member.id, populate_existing=True)).level == 1  # type: ignore[union-attr]
 
 

@@ -7,7 +7,6 @@ import uuid
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import tags
 from member_svc.communities import service as communities
 from member_svc.communities.schemas import CommunityCreate, JoinRequest
 from member_svc.db import MESSAGING
@@ -17,6 +16,7 @@ from member_svc.members.schemas import MemberCreate
 from member_svc.members.search import MemberQuery
 from member_svc.models import Base
 from member_svc.personal_data.cipher import PersonalDataCipher
+from member_svc.tags import service as tags
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
 from tests.support.harness import in_memory_session_fixture

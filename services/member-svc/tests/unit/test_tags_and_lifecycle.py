@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import tags
 from member_svc.db import MESSAGING
 from member_svc.exceptions import TagOwnedElsewhere
 from member_svc.handlers import HANDLERS
@@ -19,7 +18,8 @@ from member_svc.members.schemas import MemberCreate
 from member_svc.members.search import MemberQuery
 from member_svc.models import Base
 from member_svc.personal_data.cipher import PersonalDataCipher
-from member_svc.schemas import TagRuleBody
+from member_svc.tags import service as tags
+from member_svc.tags.schemas import TagRuleBody
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.events.campaign import OrderPlacedV1

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
 from member_svc.members.models import Member
-from member_svc.models import MemberTag
+from member_svc.tags.models import MemberTag
 from qunyun_shared.db import UtcDateTime, upsert
 
 # The columns an import fills; the rest take their defaults.

@@ -21,14 +21,14 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import tags
 from member_svc.exceptions import ImportNotFound, MalformedCsv, MalformedPhone
 from member_svc.imports import bulk
 from member_svc.imports.models import ImportJob, ImportRowError
 from member_svc.members.schemas import MemberCreate
 from member_svc.members.service import announce_birthdays, phone_owner
 from member_svc.personal_data.cipher import PersonalDataCipher, normalise_phone
-from member_svc.schemas import TagAdd
+from member_svc.tags import service as tags
+from member_svc.tags.schemas import TagAdd
 from qunyun_shared.outbox import Outbox
 
 COLUMNS = ("nickname", "phone", "gender", "age_band", "birthday", "region", "persona_tags", "active_hours", "tags")
@@ -134,7 +134,7 @@ def chunks_of(job: ImportJob) -> Iterator[list[ParsedRow | RowError]]:
         yield chunk
 
 
-async def parsed_chunks(job: ImportJob) -> AsyncIterator[list[ParsedRow | RowError]]:
+async def parsed_chunks(*, job: ImportJob) -> AsyncIterator[list[ParsedRow | RowError]]:
     """`chunks_of`, each chunk decoded and parsed in a worker thread."""
     chunks = chunks_of(job)
     while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from member_svc.communities.models import Membership
 from member_svc.members.models import Member
 from member_svc.members.service import VIEW_COLUMNS, Shown
-from member_svc.models import MemberTag
+from member_svc.tags.models import MemberTag
 from qunyun_shared.pagination import decode_cursor, encode_cursor
 from qunyun_shared.problems import InvalidInput
 

@@ -13,7 +13,7 @@ from member_svc.members.models import Member
 from member_svc.members.schemas import MemberCreate, MemberRead, MemberUpdate
 from member_svc.personal_data.cipher import PersonalDataCipher, mask_phone, normalise_phone
 from member_svc.personal_data.permission import may_see_personal_data, require_personal_data_permission
-from member_svc.tags import tag_names_of
+from member_svc.tags.service import tag_names_of
 from qunyun_shared.events.member import MemberBirthdaySetV1, MemberProfileUpdatedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox

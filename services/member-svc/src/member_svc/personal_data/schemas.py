@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from member_svc.communities.schemas import MembershipRead, MembershipRecordRead
 from member_svc.inputs import Input
 from member_svc.members.schemas import MemberRead
+from member_svc.points.schemas import PointsEntryRead
 from member_svc.referrals.schemas import InvitationRead
-from member_svc.schemas import MemberTagRead, PointsEntryRead
+from member_svc.tags.schemas import MemberTagRead
 
 ConsentPurpose = Literal["service", "marketing"]
 

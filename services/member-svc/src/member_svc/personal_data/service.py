@@ -12,15 +12,17 @@ from member_svc.communities.schemas import MembershipRead, MembershipRecordRead
 from member_svc.db import IDEMPOTENCY_KEYS
 from member_svc.members import service as members
 from member_svc.members.models import Member, MemberActivity
-from member_svc.models import MemberTag, PointsEntry
 from member_svc.personal_data.cipher import PersonalDataCipher
 from member_svc.personal_data.models import Consent
 from member_svc.personal_data.permission import require_personal_data_permission
 from member_svc.personal_data.schemas import ConsentCreate, ConsentRead, ConsentState, MemberExport
+from member_svc.points.models import PointsEntry
+from member_svc.points.schemas import PointsEntryRead
 from member_svc.referrals.models import Invitation
 from member_svc.referrals.schemas import InvitationRead
-from member_svc.schemas import MemberTagRead, PointsEntryRead
-from member_svc.tags import tags_of
+from member_svc.tags.models import MemberTag
+from member_svc.tags.schemas import MemberTagRead
+from member_svc.tags.service import tags_of
 from qunyun_shared import idempotency
 from qunyun_shared.events.member import MemberConsentChangedV1, MemberErasedV1
 from qunyun_shared.identity import Identity

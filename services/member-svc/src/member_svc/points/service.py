@@ -1,5 +1,5 @@
-"""Points and levels: an append-only ledger, a balance that never goes negative, and levels that follow
-lifetime points.
+"""Points: an append-only ledger, a balance that never goes negative, and levels that follow lifetime
+points (their ladder is the tenant's policy, `points.policy`).
 
 Every change of one member's points runs under their account row's lock, so concurrent earns and spends
 apply one after the other and `balance - debt` stays the sum of the ledger. Earned lines are lots spent
@@ -8,50 +8,19 @@ oldest expiry first; what is left of a lot when it expires leaves the balance wi
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.exceptions import IdempotencyKeyReused, InsufficientPoints
 from member_svc.members.models import Member
-from member_svc.models import PointsAccount, PointsEntry, PointsPolicy
-from member_svc.schemas import Level, Levels, PointsPolicyBody
+from member_svc.points.models import PointsAccount, PointsEntry
+from member_svc.points.policy import Policy, move_level, policy_of
 from qunyun_shared.db import upsert
-from qunyun_shared.events.member import MemberLevelChangedV1, MemberPointsChangedV1
+from qunyun_shared.events.member import MemberPointsChangedV1
 from qunyun_shared.outbox import Outbox
-
-DEFAULT_POLICY = PointsPolicyBody.model_validate(
-    {
-        "earn_rules": {
-            "join": {"points": 10},
-            "checkin": {"points": 5, "daily_limit": 1},
-            "post": {"points": 10, "daily_limit": 5},
-            "comment": {"points": 2, "daily_limit": 20},
-            "per_yuan": {"points": 1},
-            "referral": {"points": 50},
-        },
-        "expiry_days": 365,
-        "timezone": "Asia/Shanghai",
-    }
-)
-DEFAULT_LEVELS = Levels.model_validate(
-    {
-        "levels": [
-            {"level": 0, "name": "普通会员", "threshold": 0},
-            {"level": 1, "name": "银卡", "threshold": 500, "privileges": ["birthday_gift"]},
-            {"level": 2, "name": "金卡", "threshold": 2000, "privileges": ["birthday_gift", "early_access"]},
-            {
-                "level": 3,
-                "name": "钻石",
-                "threshold": 10000,
-                "privileges": ["birthday_gift", "early_access", "exclusive_service"],
-            },
-        ]
-    }
-)
 
 
 class PointsChanger(Protocol):
@@ -83,64 +52,6 @@ class Earning:
     note: str | None = None
     order_id: uuid.UUID | None = None
     order_amount_fen: int | None = None
-
-
-@dataclass(frozen=True)
-class Policy:
-    rules: PointsPolicyBody
-    levels: Levels
-
-    def points_for(self, action: str) -> int:
-        rule = self.rules.earn_rules.get(action)  # type: ignore[call-overload]
-        return rule.points if rule is not None else 0
-
-    def daily_limit(self, action: str) -> int | None:
-        rule = self.rules.earn_rules.get(action)  # type: ignore[call-overload]
-        return rule.daily_limit if rule is not None else None
-
-    def level_for(self, lifetime: int) -> Level:
-        return [level for level in self.levels.levels if level.threshold <= lifetime][-1]
-
-    def next_level(self, lifetime: int) -> Level | None:
-        return next((level for level in self.levels.levels if level.threshold > lifetime), None)
-
-    def day_start(self, at: datetime) -> datetime:
-        """The start of `at`'s day in the tenant's zone."""
-        local = at.astimezone(ZoneInfo(self.rules.timezone))
-        return datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
-
-
-async def policy_of(*, session: AsyncSession, tenant_id: str) -> Policy:
-    """The tenant's earn rules and levels, or the defaults for what they have not set."""
-    row = await session.get(PointsPolicy, tenant_id)
-    if row is None:
-        return Policy(DEFAULT_POLICY, DEFAULT_LEVELS)
-    rules = PointsPolicyBody.model_validate(
-        {"earn_rules": row.earn_rules, "expiry_days": row.expiry_days, "timezone": row.timezone}
-    )
-    return Policy(rules, Levels.model_validate({"levels": row.levels}))
-
-
-async def set_rules(*, session: AsyncSession, tenant_id: str, rules: PointsPolicyBody) -> Policy:
-    """Replaces the tenant's earn rules, expiry and time zone; they apply to earns from now on."""
-    current = await policy_of(session=session, tenant_id=tenant_id)
-    await _save_policy(session, tenant_id, rules, current.levels)
-    return Policy(rules, current.levels)
-
-
-async def set_levels(*, session: AsyncSession, outbox: Outbox, tenant_id: str, levels: Levels) -> Policy:
-    """Replaces the tenant's levels and moves every member whose level the new ladder changes."""
-    current = await policy_of(session=session, tenant_id=tenant_id)
-    await _save_policy(session, tenant_id, current.rules, levels)
-    policy = Policy(current.rules, levels)
-    accounts = await session.execute(
-        select(PointsAccount.member_id, PointsAccount.lifetime, Member.level)
-        .join(Member, Member.id == PointsAccount.member_id)
-        .where(PointsAccount.tenant_id == tenant_id)
-    )
-    for member_id, lifetime, level in accounts.all():
-        await _move_level(session, outbox, tenant_id, member_id, level, policy.level_for(lifetime).level)
-    return policy
 
 
 async def earn(
@@ -330,49 +241,6 @@ async def expire_due(*, session: AsyncSession, outbox: Outbox, now: datetime, me
     return expired
 
 
-async def account_of(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> PointsAccount | None:
-    account = await session.get(PointsAccount, member_id)
-    return account if account is not None and account.tenant_id == tenant_id else None
-
-
-async def expiring(*, session: AsyncSession, member_id: uuid.UUID, before: datetime) -> list[PointsEntry]:
-    """The member's lots with points left that expire before `before`, soonest first."""
-    query = (
-        select(PointsEntry)
-        .where(PointsEntry.member_id == member_id, PointsEntry.remaining > 0, PointsEntry.expires_at < before)
-        .order_by(PointsEntry.expires_at)
-    )
-    return list((await session.scalars(query)).all())
-
-
-async def ledger(
-    *, session: AsyncSession, member_id: uuid.UUID, limit: int, before: tuple[datetime, uuid.UUID] | None
-) -> list[PointsEntry]:
-    """The member's ledger, newest first, `limit` lines older than the cursor."""
-    query = (
-        select(PointsEntry)
-        .where(PointsEntry.member_id == member_id)
-        .order_by(PointsEntry.at.desc(), PointsEntry.id.desc())
-        .limit(limit)
-    )
-    if before is not None:
-        at, entry_id = before
-        query = query.where((PointsEntry.at < at) | ((PointsEntry.at == at) & (PointsEntry.id < entry_id)))
-    return list((await session.scalars(query)).all())
-
-
-async def _save_policy(session: AsyncSession, tenant_id: str, rules: PointsPolicyBody, levels: Levels) -> None:
-    values = {
-        "earn_rules": {action: rule.model_dump() for action, rule in rules.earn_rules.items()},
-        "expiry_days": rules.expiry_days,
-        "timezone": rules.timezone,
-        "levels": [level.model_dump() for level in levels.levels],
-        "updated_at": func.now(),
-    }
-    statement = upsert(session, PointsPolicy).values(tenant_id=tenant_id, **values)
-    await session.execute(statement.on_conflict_do_update(index_elements=["tenant_id"], set_=values))
-
-
 async def _locked_account(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, at: datetime) -> PointsAccount:
     """The member's account, created at first use, locked until the transaction ends."""
     await session.execute(
@@ -438,19 +306,12 @@ async def _record(
     )
     await outbox.add(session, tenant_id=account.tenant_id, payloads=[changed])
     level = await session.scalar(select(Member.level).where(Member.id == account.member_id))
-    await _move_level(
-        session, outbox, account.tenant_id, account.member_id, level or 0, policy.level_for(account.lifetime).level
+    await move_level(
+        session=session,
+        outbox=outbox,
+        tenant_id=account.tenant_id,
+        member_id=account.member_id,
+        current=level or 0,
+        new=policy.level_for(account.lifetime).level,
     )
     await session.flush()
-
-
-async def _move_level(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, current: int, new: int
-) -> None:
-    if new == current:
-        return
-    member = await session.get(Member, member_id)
-    assert member is not None
-    member.level = new
-    changed = MemberLevelChangedV1(member_id=member_id, from_level=current, to_level=new)
-    await outbox.add(session, tenant_id=tenant_id, payloads=[changed])

@@ -1,17 +1,21 @@
-"""Routes for tag rules: tags members carry exactly while they match the rule."""
+"""Routes for tags: manual tags on a member, and tag rules (tags members carry exactly while they match the rule)."""
 
 import uuid
 
 from fastapi import APIRouter, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import tags
 from member_svc.dependencies import IdempotentRoute
-from member_svc.models import TagRule
-from member_svc.schemas import TagRuleBody, TagRuleRead
+from member_svc.exceptions import TagNotOnMember
+from member_svc.members import service as members
+from member_svc.tags import service as tags
+from member_svc.tags.models import TagRule
+from member_svc.tags.schemas import MemberTagRead, TagAdd, TagName, TagRuleBody, TagRuleRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
 router = APIRouter(prefix="/tags", tags=["tags"], route_class=IdempotentRoute)
+# Tags on one member, under the member.
+members_router = APIRouter(prefix="/members", tags=["members"], route_class=IdempotentRoute)
 
 
 @router.get("/rules")
@@ -47,8 +51,33 @@ async def delete_rule(rule_id: uuid.UUID, session: DbSession, outbox: EventOutbo
     await tags.delete_rule(session=session, outbox=outbox, tenant_id=caller.tenant_id, rule_id=rule_id)
 
 
+@members_router.post("/{member_id}/tags", summary="Put a manual tag on a member")
+async def add_tag(
+    member_id: uuid.UUID, body: TagAdd, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> list[MemberTagRead]:
+    await members.get_active_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    await tags.add_manual(session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id, tag=body.tag)
+    return [
+        MemberTagRead.model_validate(t)
+        for t in (await tags.tags_of(session=session, member_ids=[member_id]))[member_id]
+    ]
+
+
+@members_router.delete(
+    "/{member_id}/tags/{tag}", status_code=status.HTTP_204_NO_CONTENT, summary="Take a manual tag off"
+)
+async def remove_tag(
+    member_id: uuid.UUID, tag: TagName, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> None:
+    await members.get_active_member(session=session, tenant_id=caller.tenant_id, member_id=member_id)
+    if not await tags.remove_manual(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, member_id=member_id, tag=tag
+    ):
+        raise TagNotOnMember(f"Member {member_id} has no manual tag {tag!r}.")
+
+
 async def _read(session: AsyncSession, rule: TagRule) -> TagRuleRead:
-    members = await tags.carriers(session=session, tenant_id=rule.tenant_id, tag=rule.tag)
+    carrying = await tags.carriers(session=session, tenant_id=rule.tenant_id, tag=rule.tag)
     return TagRuleRead.model_validate(
-        {**TagRuleBody.model_validate(rule, from_attributes=True).model_dump(), "id": rule.id, "members": members}
+        {**TagRuleBody.model_validate(rule, from_attributes=True).model_dump(), "id": rule.id, "members": carrying}
     )

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc import points, tags
 from member_svc.members import lifecycle
 from member_svc.members.service import known_member
-from member_svc.points import Earning
+from member_svc.points import service as points
+from member_svc.points.policy import policy_of
+from member_svc.points.service import Earning
+from member_svc.tags import service as tags
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1, OrderRefundedV1, RewardGrantedV1
@@ -120,7 +122,7 @@ async def _ordered(session: AsyncSession, outbox: Outbox, tenant_id: str, order:
     member = await known_member(session=session, tenant_id=tenant_id, member_id=order.member_id)
     if member is None:
         return
-    policy = await points.policy_of(session=session, tenant_id=tenant_id)
+    policy = await policy_of(session=session, tenant_id=tenant_id)
     earning = Earning(
         member_id=member.id,
         reason="order",
@@ -152,6 +154,6 @@ async def _earn(
     member = await known_member(session=session, tenant_id=tenant_id, member_id=member_id)
     if member is None:
         return
-    policy = await points.policy_of(session=session, tenant_id=tenant_id)
+    policy = await policy_of(session=session, tenant_id=tenant_id)
     earning = Earning(member_id=member.id, reason=action, points=policy.points_for(action), source=source, at=at)
     await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning, policy=policy)

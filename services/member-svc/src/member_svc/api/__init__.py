@@ -1,1 +1,0 @@
-"""member-svc HTTP routes."""
