@@ -15,14 +15,15 @@ from qunyun_shared.events.analytics import MemberSegmentChangedV1
 from qunyun_shared.events.member import CommunityArchivedV1, CommunityOpenedV1, MemberJoinedV1, MemberTaggedV1
 
 
-async def open_communities(session: AsyncSession, opened: Sequence[tuple[str, CommunityOpenedV1]]) -> None:
+async def open_communities(*, session: AsyncSession, opened: Sequence[tuple[str, CommunityOpenedV1]]) -> None:
     """Records communities member-svc opened; a repeated announcement changes nothing."""
     rows = [{"id": o.community_id, "tenant_id": tenant_id, "name": o.name, "kind": o.kind} for tenant_id, o in opened]
     if rows:
         await session.execute(upsert(session, Community.__table__).on_conflict_do_nothing(), rows)
 
 
-async def archive_communities(session: AsyncSession, archived: Sequence[tuple[str, CommunityArchivedV1]]) -> None:
+async def archive_communities(*, session: AsyncSession, archived: Sequence[tuple[str, CommunityArchivedV1]]) -> None:
+    """Marks communities member-svc archived: nothing is scheduled into them any more."""
     for tenant_id, a in archived:
         await session.execute(
             update(Community)
@@ -31,22 +32,23 @@ async def archive_communities(session: AsyncSession, archived: Sequence[tuple[st
         )
 
 
-async def get_community(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
+async def get_community(*, session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
+    """The tenant's community, or CommunityNotFound."""
     community = await session.get(Community, community_id)
     if community is None or community.tenant_id != tenant_id:
         raise CommunityNotFound(f"No community {community_id}.")
     return community
 
 
-async def open_community(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
+async def open_community(*, session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> Community:
     """A community content may still go to."""
-    community = await get_community(session, tenant_id, community_id)
+    community = await get_community(session=session, tenant_id=tenant_id, community_id=community_id)
     if community.archived_at is not None:
         raise CommunityArchived(f"Community {community_id} is archived.")
     return community
 
 
-async def add_to_audience(session: AsyncSession, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
+async def add_to_audience(*, session: AsyncSession, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
     """Records members who joined communities; a repeated join, or a late one of an erased member,
     changes nothing."""
     erased = await erased_among(session, ERASED_MEMBERS, (j.member_id for _, j in joins))
@@ -59,13 +61,13 @@ async def add_to_audience(session: AsyncSession, joins: Sequence[tuple[str, Memb
         await session.execute(upsert(session, AudienceMember.__table__).on_conflict_do_nothing(), rows)
 
 
-async def remove_from_audience(session: AsyncSession, leaves: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+async def remove_from_audience(*, session: AsyncSession, leaves: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
     """Forgets (community, member) pairs after `member.left`."""
     key = tuple_(AudienceMember.community_id, AudienceMember.member_id)
     await session.execute(delete(AudienceMember).where(key.in_(leaves)))
 
 
-async def apply_tags(session: AsyncSession, tagged: Sequence[tuple[str, MemberTaggedV1]]) -> None:
+async def apply_tags(*, session: AsyncSession, tagged: Sequence[tuple[str, MemberTaggedV1]]) -> None:
     """Adds and removes member tags in the order member-svc made the changes."""
     erased = await erased_among(session, ERASED_MEMBERS, (t.member_id for _, t in tagged))
     for tenant_id, t in tagged:
@@ -78,7 +80,8 @@ async def apply_tags(session: AsyncSession, tagged: Sequence[tuple[str, MemberTa
             await session.execute(delete(MemberTag).where(MemberTag.member_id == t.member_id, MemberTag.tag == t.tag))
 
 
-async def apply_segments(session: AsyncSession, changes: Sequence[tuple[str, MemberSegmentChangedV1]]) -> None:
+async def apply_segments(*, session: AsyncSession, changes: Sequence[tuple[str, MemberSegmentChangedV1]]) -> None:
+    """Records each member's latest value segment from analytics-svc."""
     erased = await erased_among(session, ERASED_MEMBERS, (c.member_id for _, c in changes))
     for tenant_id, c in changes:
         if c.member_id in erased:
@@ -91,7 +94,8 @@ async def apply_segments(session: AsyncSession, changes: Sequence[tuple[str, Mem
         )
 
 
-async def communities_of(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> list[uuid.UUID]:
+async def communities_of(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> list[uuid.UUID]:
+    """The communities the member is in."""
     rows = await session.scalars(
         select(AudienceMember.community_id).where(
             AudienceMember.tenant_id == tenant_id, AudienceMember.member_id == member_id
@@ -100,7 +104,7 @@ async def communities_of(session: AsyncSession, tenant_id: str, member_id: uuid.
     return list(rows.all())
 
 
-async def require_member(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> None:
+async def require_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> None:
     """Refuses a member the tenant has never had in a community, tagged or seen engage with content here."""
     known = or_(
         *(
@@ -112,30 +116,34 @@ async def require_member(session: AsyncSession, tenant_id: str, member_id: uuid.
         raise MemberNotFound(f"No member {member_id}.")
 
 
-async def is_in(session: AsyncSession, community_id: uuid.UUID, member_id: uuid.UUID) -> bool:
+async def is_in(*, session: AsyncSession, community_id: uuid.UUID, member_id: uuid.UUID) -> bool:
+    """Whether the member is in the community."""
     return await session.get(AudienceMember, (community_id, member_id)) is not None
 
 
-async def tags_of(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> set[str]:
+async def tags_of(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> set[str]:
+    """The tags member-svc put on the member."""
     rows = await session.scalars(
         select(MemberTag.tag).where(MemberTag.tenant_id == tenant_id, MemberTag.member_id == member_id)
     )
     return set(rows.all())
 
 
-async def segment_of(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> str | None:
+async def segment_of(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> str | None:
+    """The member's value segment, if analytics-svc has judged one."""
     segment = await session.get(MemberSegment, member_id)
     return segment.segment if segment is not None and segment.tenant_id == tenant_id else None
 
 
-async def audience_size(session: AsyncSession, community_id: uuid.UUID) -> int:
+async def audience_size(*, session: AsyncSession, community_id: uuid.UUID) -> int:
+    """How many members the community has now."""
     count = await session.scalar(
         select(func.count()).select_from(AudienceMember).where(AudienceMember.community_id == community_id)
     )
     return count or 0
 
 
-async def audience_tag_counts(session: AsyncSession, community_id: uuid.UUID, tags: Sequence[str]) -> dict[str, int]:
+async def audience_tag_counts(*, session: AsyncSession, community_id: uuid.UUID, tags: Sequence[str]) -> dict[str, int]:
     """How many of a community's members carry each of `tags`."""
     rows = await session.execute(
         select(MemberTag.tag, func.count())

@@ -40,14 +40,14 @@ _LEAD = timedelta(minutes=5)
 
 
 async def schedule(
-    session: AsyncSession, tenant_id: str, content_id: uuid.UUID, request: ScheduleRequest, now: datetime
+    *, session: AsyncSession, tenant_id: str, content_id: uuid.UUID, request: ScheduleRequest, now: datetime
 ) -> list[Placement]:
     """Puts an item on the calendar of each community, all or none: a community that would break its
     policy refuses the whole schedule, with every reason."""
     publish_at = request.publish_at.astimezone(UTC)
     if publish_at <= now:
         raise ScheduleInPast(f"{request.publish_at.isoformat()} is not in the future.", field="publish_at")
-    item = await get_item(session, tenant_id, content_id)
+    item = await get_item(session=session, tenant_id=tenant_id, item_id=content_id)
     if item.status != "ready" or item.source == "UGC":
         raise ContentNotReady(f"Content {content_id} is {item.status if item.source != 'UGC' else 'a member post'}.")
     targets = set(item.target_communities)
@@ -59,9 +59,11 @@ async def schedule(
     # Communities in id order, locked: concurrent schedules into one community run one after the other,
     # so two of them cannot both take the day's last slot.
     for community_id in sorted(set(request.community_ids)):
-        community = await audience.open_community(session, tenant_id, community_id)
+        community = await audience.open_community(session=session, tenant_id=tenant_id, community_id=community_id)
         await session.refresh(community, with_for_update=True)
-        reason = await policy_breach(session, community, item.content_type, publish_at)
+        reason = await policy_breach(
+            session=session, community=community, content_type=item.content_type, at=publish_at
+        )
         if reason is not None:
             breaches.append({"community_id": str(community_id), "reason": reason})
             continue
@@ -83,6 +85,7 @@ async def schedule(
 
 
 async def policy_breach(
+    *,
     session: AsyncSession,
     community: Community,
     content_type: str,
@@ -133,7 +136,8 @@ async def _pushes_between(
     return [(t, kind) for t, kind in rows]
 
 
-async def cancel(session: AsyncSession, tenant_id: str, placement_id: uuid.UUID) -> Placement:
+async def cancel(*, session: AsyncSession, tenant_id: str, placement_id: uuid.UUID) -> Placement:
+    """Cancels a placement that has not been published yet."""
     placement = await session.get(Placement, placement_id, with_for_update=True)
     if placement is None or placement.tenant_id != tenant_id:
         raise PlacementNotFound(f"No placement {placement_id}.")
@@ -144,10 +148,10 @@ async def cancel(session: AsyncSession, tenant_id: str, placement_id: uuid.UUID)
 
 
 async def calendar_of(
-    session: AsyncSession, tenant_id: str, community_id: uuid.UUID, start: datetime, end: datetime
+    *, session: AsyncSession, tenant_id: str, community_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[Placement]:
     """A community's placements (scheduled, published or cancelled) with publish times in [start, end)."""
-    community = await audience.get_community(session, tenant_id, community_id)
+    community = await audience.get_community(session=session, tenant_id=tenant_id, community_id=community_id)
     rows = await session.scalars(
         select(Placement)
         .where(Placement.community_id == community.id, Placement.publish_at >= start, Placement.publish_at < end)
@@ -156,17 +160,20 @@ async def calendar_of(
     return list(rows.all())
 
 
-async def placements_of(session: AsyncSession, tenant_id: str, content_id: uuid.UUID) -> list[Placement]:
+async def placements_of(*, session: AsyncSession, tenant_id: str, content_id: uuid.UUID) -> list[Placement]:
     """Where and when an item is or was published, in publication order."""
-    item = await get_item(session, tenant_id, content_id)
+    item = await get_item(session=session, tenant_id=tenant_id, item_id=content_id)
     rows = await session.scalars(
         select(Placement).where(Placement.content_id == item.id).order_by(Placement.publish_at)
     )
     return list(rows.all())
 
 
-async def set_policy(session: AsyncSession, tenant_id: str, community_id: uuid.UUID, policy: PushPolicy) -> Community:
-    community = await audience.get_community(session, tenant_id, community_id)
+async def set_policy(
+    *, session: AsyncSession, tenant_id: str, community_id: uuid.UUID, policy: PushPolicy
+) -> Community:
+    """Changes a community's push cap, promotion ceiling and time zone."""
+    community = await audience.get_community(session=session, tenant_id=tenant_id, community_id=community_id)
     community.max_pushes_per_day = policy.max_pushes_per_day
     community.max_promotion_share = policy.max_promotion_share
     community.timezone = policy.timezone
@@ -180,7 +187,7 @@ class BestHours:
     personas: list[str]
 
 
-async def best_hours(session: AsyncSession, community_id: uuid.UUID, min_engagements: int) -> BestHours:
+async def best_hours(*, session: AsyncSession, community_id: uuid.UUID, min_engagements: int) -> BestHours:
     """The community's own engagement by hour once there is enough of it; until then the reading hours of
     the personas among its members; without those, lunch and evening."""
     histogram = {
@@ -196,7 +203,7 @@ async def best_hours(session: AsyncSession, community_id: uuid.UUID, min_engagem
     if sum(histogram.values()) >= min_engagements:
         ranked = sorted(histogram, key=lambda h: (-histogram[h], h))
         return BestHours("engagement", ranked[:3], [])
-    personas = await audience.audience_tag_counts(session, community_id, list(PERSONA_HOURS))
+    personas = await audience.audience_tag_counts(session=session, community_id=community_id, tags=list(PERSONA_HOURS))
     if personas:
         score: dict[int, int] = {}
         for persona, members in personas.items():
@@ -208,26 +215,31 @@ async def best_hours(session: AsyncSession, community_id: uuid.UUID, min_engagem
 
 
 async def suggest_slots(
+    *,
     session: AsyncSession,
     tenant_id: str,
     community_id: uuid.UUID,
-    *,
     content_type: str,
     count: int,
     now: datetime,
     min_engagements: int,
 ) -> SlotSuggestion:
     """The next `count` times at the community's best hours that its policy still has room for."""
-    community = await audience.open_community(session, tenant_id, community_id)
-    best = await best_hours(session, community.id, min_engagements)
+    community = await audience.open_community(session=session, tenant_id=tenant_id, community_id=community_id)
+    best = await best_hours(session=session, community_id=community.id, min_engagements=min_engagements)
     zone = ZoneInfo(community.timezone)
     today = now.astimezone(zone).date()
     slots: list[datetime] = []
     for day in (today + timedelta(days=n) for n in range(14)):
         for hour in best.hours:
             at = datetime.combine(day, time(hour), zone).astimezone(UTC)
+            if at <= now + _LEAD:
+                continue
             planned = [(slot, content_type) for slot in slots]
-            if at > now + _LEAD and await policy_breach(session, community, content_type, at, planned) is None:
+            breach = await policy_breach(
+                session=session, community=community, content_type=content_type, at=at, planned=planned
+            )
+            if breach is None:
                 slots.append(at)
         if len(slots) >= count:
             break

@@ -38,7 +38,7 @@ _OLDEST = timedelta(days=30)
 
 
 async def ingest(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, rows: list[dict[str, Any]], now: datetime
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, rows: list[dict[str, Any]], now: datetime
 ) -> EngagementReceipt:
     """Accepts every good row of a batch and reports each bad one by its index."""
     rejected: list[RejectedRow] = []
@@ -197,7 +197,7 @@ async def _learn(session: AsyncSession, tenant_id: str, stored: list[dict[str, A
         )
 
 
-async def attribute_orders(session: AsyncSession, orders: list[tuple[str, OrderPlacedV1]]) -> None:
+async def attribute_orders(*, session: AsyncSession, orders: list[tuple[str, OrderPlacedV1]]) -> None:
     """Credits orders placed through an item's link to that item (the tenant's own items only)."""
     linked = [(tenant_id, o) for tenant_id, o in orders if o.attribution.content_id is not None]
     if not linked:
@@ -227,7 +227,7 @@ async def attribute_orders(session: AsyncSession, orders: list[tuple[str, OrderP
         await session.execute(upsert(session, AttributedOrder.__table__).on_conflict_do_nothing(), rows)
 
 
-async def stats_of(session: AsyncSession, tenant_id: str, content_id: uuid.UUID) -> ContentStats:
+async def stats_of(*, session: AsyncSession, tenant_id: str, content_id: uuid.UUID) -> ContentStats:
     """An item's effect; every rate is 0 while its denominator is."""
     item = await session.get(ContentItem, content_id)
     if item is None or item.tenant_id != tenant_id:
@@ -294,9 +294,9 @@ def _ratio(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-async def history_of(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, limit: int) -> list[Engagement]:
+async def history_of(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID, limit: int) -> list[Engagement]:
     """A member's latest actions, newest first; a member the tenant never had is not found."""
-    await audience.require_member(session, tenant_id, member_id)
+    await audience.require_member(session=session, tenant_id=tenant_id, member_id=member_id)
     rows = await session.scalars(
         select(Engagement)
         .where(Engagement.tenant_id == tenant_id, Engagement.member_id == member_id)

@@ -27,7 +27,7 @@ from qunyun_shared import idempotency
 from qunyun_shared.erasure import remember_erased
 
 
-async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
+async def forget_members(*, session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
     """Deletes the member's targeting profile and posts' text, and replaces their id in engagement, orders
     and survey answers by a random one nobody keeps: item statistics stay true, nothing leads back."""
     await remember_erased(session, ERASED_MEMBERS, erased)

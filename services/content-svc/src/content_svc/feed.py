@@ -43,21 +43,22 @@ class _Candidate:
 
 
 async def feed_for(
+    *,
     session: AsyncSession,
     tenant_id: str,
     member_id: uuid.UUID,
-    *,
     limit: int,
     cursor: str | None,
     boost: timedelta,
 ) -> tuple[list[FeedEntry], str | None]:
-    await audience.require_member(session, tenant_id, member_id)
+    """A page of the member's feed and the cursor of the next one (None on the last page)."""
+    await audience.require_member(session=session, tenant_id=tenant_id, member_id=member_id)
     after = decode_time_cursor(cursor) if cursor else None
-    communities = await audience.communities_of(session, tenant_id, member_id)
+    communities = await audience.communities_of(session=session, tenant_id=tenant_id, member_id=member_id)
     if not communities:
         return [], None
-    tags = await audience.tags_of(session, tenant_id, member_id)
-    segment = await audience.segment_of(session, tenant_id, member_id)
+    tags = await audience.tags_of(session=session, tenant_id=tenant_id, member_id=member_id)
+    segment = await audience.segment_of(session=session, tenant_id=tenant_id, member_id=member_id)
     interest = await _affinity(session, member_id)
 
     ranked: list[tuple[datetime, uuid.UUID, float, _Candidate]] = []

@@ -28,7 +28,7 @@ REPEAT_WINDOW = timedelta(hours=24)
 
 
 async def create_item(
-    session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, item_in: ContentCreate
+    *, session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, item_in: ContentCreate
 ) -> ContentItem:
     """An operator's item, screened as brand content (the advertising law applies)."""
     now = datetime.now(UTC)
@@ -50,10 +50,16 @@ async def create_item(
 
 
 async def update_item(
-    session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, item_id: uuid.UUID, changes: ContentUpdate
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    lexicon: Lexicon,
+    tenant_id: str,
+    item_id: uuid.UUID,
+    changes: ContentUpdate,
 ) -> ContentItem:
     """Changes an operator's item; new text is screened again, and held again if it needs to be."""
-    item = await get_item(session, tenant_id, item_id, lock=True)
+    item = await get_item(session=session, tenant_id=tenant_id, item_id=item_id, lock=True)
     if item.source == "UGC" or item.status in {"withdrawn", "erased"}:
         raise ContentNotReady(f"Content {item_id} is {item.status if item.source != 'UGC' else 'a member post'}.")
     fields = changes.model_dump(exclude_unset=True, exclude={"target"})
@@ -72,24 +78,24 @@ async def update_item(
     return item
 
 
-async def withdraw_item(session: AsyncSession, tenant_id: str, item_id: uuid.UUID) -> ContentItem:
+async def withdraw_item(*, session: AsyncSession, tenant_id: str, item_id: uuid.UUID) -> ContentItem:
     """Takes an item out of circulation: off every feed, and whatever was still scheduled is cancelled."""
-    item = await get_item(session, tenant_id, item_id, lock=True)
+    item = await get_item(session=session, tenant_id=tenant_id, item_id=item_id, lock=True)
     item.status, item.updated_at = "withdrawn", datetime.now(UTC)
     await _cancel_scheduled(session, item.id)
     return item
 
 
 async def create_post(
-    session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, post: PostCreate
+    *, session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, post: PostCreate
 ) -> ContentItem:
     """A member's post into their community: screened as UGC (spam, links, contacts, repeats), published at
     once when it passes, queued for review when held."""
-    community = await audience.open_community(session, tenant_id, post.community_id)
-    if not await audience.is_in(session, community.id, post.member_id):
+    community = await audience.open_community(session=session, tenant_id=tenant_id, community_id=post.community_id)
+    if not await audience.is_in(session=session, community_id=community.id, member_id=post.member_id):
         raise NotInCommunity(f"Member {post.member_id} is not in community {community.id}.")
     if post.reply_to is not None:
-        topic = await get_item(session, tenant_id, post.reply_to)
+        topic = await get_item(session=session, tenant_id=tenant_id, item_id=post.reply_to)
         if topic.status != "ready":
             raise ContentNotReady(f"Topic {topic.id} is {topic.status}.")
     now = datetime.now(UTC)
@@ -128,12 +134,13 @@ async def create_post(
     )
     session.add(placement)
     if item.status == "ready":
-        await publishing.publish(session, outbox, placement, item, now)
+        await publishing.publish(session=session, outbox=outbox, placement=placement, item=item, now=now)
     # Held: the publisher publishes it once a reviewer approves it.
     return item
 
 
-async def get_item(session: AsyncSession, tenant_id: str, item_id: uuid.UUID, *, lock: bool = False) -> ContentItem:
+async def get_item(*, session: AsyncSession, tenant_id: str, item_id: uuid.UUID, lock: bool = False) -> ContentItem:
+    """The tenant's item (locked for update when asked), or ContentNotFound."""
     item = await session.get(ContentItem, item_id, with_for_update=lock or None)
     if item is None or item.tenant_id != tenant_id:
         raise ContentNotFound(f"No content {item_id}.")
@@ -141,9 +148,9 @@ async def get_item(session: AsyncSession, tenant_id: str, item_id: uuid.UUID, *,
 
 
 async def list_items(
+    *,
     session: AsyncSession,
     tenant_id: str,
-    *,
     limit: int,
     cursor: str | None,
     content_type: str | None,
@@ -175,7 +182,7 @@ async def list_items(
 
 
 async def review_queue(
-    session: AsyncSession, tenant_id: str, *, status: str, limit: int, cursor: str | None
+    *, session: AsyncSession, tenant_id: str, status: str, limit: int, cursor: str | None
 ) -> tuple[list[ReviewCase], str | None]:
     """Held items, oldest first: the order reviewers work in."""
     query = select(ReviewCase).where(ReviewCase.tenant_id == tenant_id, ReviewCase.status == status)
@@ -189,7 +196,13 @@ async def review_queue(
 
 
 async def decide(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, case_id: uuid.UUID, decision: ReviewDecision, reviewer: str
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    case_id: uuid.UUID,
+    decision: ReviewDecision,
+    reviewer: str,
 ) -> ReviewCase:
     """A reviewer's decision on a held item: approved, it becomes ready (and its due placements publish);
     rejected, it never appears and whatever was scheduled is cancelled."""
@@ -198,7 +211,7 @@ async def decide(
         raise ReviewCaseNotFound(f"No review case {case_id}.")
     if case.status != "pending":
         raise AlreadyDecided(f"Review case {case_id} was {case.status} already.")
-    item = await get_item(session, tenant_id, case.content_id, lock=True)
+    item = await get_item(session=session, tenant_id=tenant_id, item_id=case.content_id, lock=True)
     now = datetime.now(UTC)
     case.status = "approved" if decision.decision == "approve" else "rejected"
     case.note, case.decided_by, case.decided_at = decision.note, reviewer, now

@@ -24,7 +24,8 @@ async def _content_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIter
     app.state.lexicons = LexiconCache()
     app.state.publisher_wakeup = wakeup = asyncio.Event()
     runtime.run_in_background(
-        "publisher", lambda: publishing.run_publisher(runtime, settings.publish_poll_seconds, wakeup)
+        "publisher",
+        lambda: publishing.run_publisher(runtime=runtime, poll_seconds=settings.publish_poll_seconds, wakeup=wakeup),
     )
     runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
     yield

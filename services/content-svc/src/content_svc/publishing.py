@@ -16,7 +16,7 @@ from qunyun_shared.runtime import ServiceRuntime
 BATCH = 200
 
 
-async def publish_due(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
+async def publish_due(*, session: AsyncSession, outbox: Outbox, now: datetime) -> int:
     """Publishes placements whose time has come and whose item is ready (a held one waits for review).
     Rows another replica is publishing are skipped, not waited for: its transaction marks them published
     together with their `content.posted`, so each goes out once."""
@@ -30,16 +30,17 @@ async def publish_due(session: AsyncSession, outbox: Outbox, now: datetime) -> i
     )
     published = 0
     for placement, item in due:
-        await publish(session, outbox, placement, item, now)
+        await publish(session=session, outbox=outbox, placement=placement, item=item, now=now)
         published += 1
     return published
 
 
 async def publish(
-    session: AsyncSession, outbox: Outbox, placement: Placement, item: ContentItem, now: datetime
+    *, session: AsyncSession, outbox: Outbox, placement: Placement, item: ContentItem, now: datetime
 ) -> None:
+    """Publishes one placement now: its audience counted, `content.posted` in the outbox."""
     placement.status, placement.published_at = "published", now
-    placement.audience_size = await audience.audience_size(session, placement.community_id)
+    placement.audience_size = await audience.audience_size(session=session, community_id=placement.community_id)
     posted = ContentPostedV1(
         content_id=item.id,
         community_id=placement.community_id,
@@ -51,14 +52,14 @@ async def publish(
     await outbox.add(session, tenant_id=placement.tenant_id, payloads=[posted])
 
 
-async def run_publisher(runtime: ServiceRuntime, poll_seconds: float, wakeup: asyncio.Event) -> None:
+async def run_publisher(*, runtime: ServiceRuntime, poll_seconds: float, wakeup: asyncio.Event) -> None:
     """Publishes forever: batch after batch while any are due, then sleeps until the next poll or until
     a schedule or an approval in this process wakes it. State lives in the database, so a restart
     resumes where the last transaction left off."""
     while True:
         async with runtime.sessionmaker() as session:
             async with session.begin():
-                published = await publish_due(session, runtime.outbox, datetime.now(UTC))
+                published = await publish_due(session=session, outbox=runtime.outbox, now=datetime.now(UTC))
             if session.info.get("outbox_written"):
                 runtime.outbox.committed()
         if published < BATCH:

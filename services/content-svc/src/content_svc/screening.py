@@ -27,24 +27,28 @@ class LexiconCache:
         cached = self._compiled.get(tenant_id)
         if cached is not None and cached[0] == (version or 0):
             return cached[1]
-        lexicon = Lexicon(Term(e.text, e.category, e.action) for e in await terms_of(session, tenant_id))
+        lexicon = Lexicon(
+            Term(e.text, e.category, e.action) for e in await terms_of(session=session, tenant_id=tenant_id)
+        )
         self._compiled[tenant_id] = (version or 0, lexicon)
         return lexicon
 
 
-async def terms_of(session: AsyncSession, tenant_id: str) -> list[LexiconEntry]:
+async def terms_of(*, session: AsyncSession, tenant_id: str) -> list[LexiconEntry]:
+    """The tenant's own terms, alphabetically."""
     rows = await session.scalars(
         select(LexiconTerm).where(LexiconTerm.tenant_id == tenant_id).order_by(LexiconTerm.term)
     )
     return [LexiconEntry(text=t.term, category=t.category, action=t.action) for t in rows]
 
 
-async def replace_terms(session: AsyncSession, tenant_id: str, entries: list[LexiconEntry]) -> None:
+async def replace_terms(*, session: AsyncSession, tenant_id: str, entries: list[LexiconEntry]) -> None:
+    """Replaces all of the tenant's terms by `entries`."""
     await session.execute(delete(LexiconTerm).where(LexiconTerm.tenant_id == tenant_id))
-    await add_terms(session, tenant_id, entries)
+    await add_terms(session=session, tenant_id=tenant_id, entries=entries)
 
 
-async def add_terms(session: AsyncSession, tenant_id: str, entries: list[LexiconEntry]) -> None:
+async def add_terms(*, session: AsyncSession, tenant_id: str, entries: list[LexiconEntry]) -> None:
     """Adds terms, or changes the category and action of ones already there (matched after folding)."""
     rows = {
         fold(e.text): {"tenant_id": tenant_id, "term": fold(e.text), "category": e.category, "action": e.action}
@@ -62,7 +66,8 @@ async def add_terms(session: AsyncSession, tenant_id: str, entries: list[Lexicon
     await _bump_version(session, tenant_id)
 
 
-async def remove_term(session: AsyncSession, tenant_id: str, text: str) -> bool:
+async def remove_term(*, session: AsyncSession, tenant_id: str, text: str) -> bool:
+    """Removes a term (matched after folding); False if the lexicon had no such term."""
     removed = await session.execute(
         delete(LexiconTerm).where(LexiconTerm.tenant_id == tenant_id, LexiconTerm.term == fold(text))
     )

@@ -31,15 +31,15 @@ _SHOWN_TEXTS = 50
 
 
 async def create_survey(
-    session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, survey_in: SurveyCreate
+    *, session: AsyncSession, outbox: Outbox, lexicon: Lexicon, tenant_id: str, survey_in: SurveyCreate
 ) -> Survey:
     """The survey and the `activity` item that carries it to communities (scheduled like any other)."""
     item = await items.create_item(
-        session,
-        outbox,
-        lexicon,
-        tenant_id,
-        ContentCreate(
+        session=session,
+        outbox=outbox,
+        lexicon=lexicon,
+        tenant_id=tenant_id,
+        item_in=ContentCreate(
             content_type="activity",
             title=survey_in.title,
             body=survey_in.body or "\n".join(q.text for q in survey_in.questions),
@@ -59,7 +59,8 @@ async def create_survey(
     return survey
 
 
-async def get_survey(session: AsyncSession, tenant_id: str, survey_id: uuid.UUID) -> Survey:
+async def get_survey(*, session: AsyncSession, tenant_id: str, survey_id: uuid.UUID) -> Survey:
+    """The tenant's survey, or SurveyNotFound."""
     survey = await session.get(Survey, survey_id)
     if survey is None or survey.tenant_id != tenant_id:
         raise SurveyNotFound(f"No survey {survey_id}.")
@@ -67,6 +68,7 @@ async def get_survey(session: AsyncSession, tenant_id: str, survey_id: uuid.UUID
 
 
 async def answer(
+    *,
     session: AsyncSession,
     outbox: Outbox,
     lexicon: Lexicon,
@@ -75,11 +77,11 @@ async def answer(
     answer_in: SurveyAnswerCreate,
 ) -> SurveyAnswer:
     """Records one member's answers, once; every answer is checked against its question first."""
-    survey = await get_survey(session, tenant_id, survey_id)
+    survey = await get_survey(session=session, tenant_id=tenant_id, survey_id=survey_id)
     now = datetime.now(UTC)
     if survey.closes_at is not None and survey.closes_at <= now:
         raise SurveyClosed(f"Survey {survey_id} closed at {survey.closes_at.isoformat()}.")
-    carrier = await items.get_item(session, tenant_id, survey.content_id)
+    carrier = await items.get_item(session=session, tenant_id=tenant_id, item_id=survey.content_id)
     if carrier.status != "ready":
         raise ContentNotReady(f"Survey {survey_id} is {carrier.status}.")
     if await erased_among(session, ERASED_MEMBERS, [answer_in.member_id]):
@@ -164,8 +166,9 @@ def _problem_with(question: Question, value: Any) -> str | None:
     return None
 
 
-async def results_of(session: AsyncSession, tenant_id: str, survey_id: uuid.UUID) -> SurveyResults:
-    survey = await get_survey(session, tenant_id, survey_id)
+async def results_of(*, session: AsyncSession, tenant_id: str, survey_id: uuid.UUID) -> SurveyResults:
+    """Respondents, NPS and the answers per question."""
+    survey = await get_survey(session=session, tenant_id=tenant_id, survey_id=survey_id)
     answers = list(
         (
             await session.scalars(

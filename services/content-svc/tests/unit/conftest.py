@@ -62,7 +62,9 @@ class World:
         body = fields.pop("body", "燕麦 40g, 酸奶 150g, 蓝莓一把。")
         target = Target(**fields.pop("target", {}))
         created = ContentCreate(content_type=content_type, title=title, body=body, target=target, **fields)  # type: ignore[arg-type]
-        return await items.create_item(self.session, OUTBOX, self.lexicon, TENANT, created)
+        return await items.create_item(
+            session=self.session, outbox=OUTBOX, lexicon=self.lexicon, tenant_id=TENANT, item_in=created
+        )
 
     async def events(self) -> list[tuple[str, Any]]:
         return await staged_events(self.session, MESSAGING.outbox)

@@ -32,7 +32,9 @@ def at(day: int, hour: int) -> datetime:
 
 async def schedule(world: World, item_id, community_id, when: datetime):  # type: ignore[no-untyped-def]
     request = ScheduleRequest(community_ids=[community_id], publish_at=when)
-    return await calendar.schedule(world.session, TENANT, item_id, request, NOW)
+    return await calendar.schedule(
+        session=world.session, tenant_id=TENANT, content_id=item_id, request=request, now=NOW
+    )
 
 
 async def test_a_schedule_must_be_in_the_future_to_a_known_open_community_the_item_targets(world: World) -> None:
@@ -60,10 +62,10 @@ async def test_held_content_cannot_be_scheduled(world: World) -> None:
 async def test_the_daily_cap_counts_pushes_on_the_communitys_local_day(world: World) -> None:
     community_id = await world.community()
     await calendar.set_policy(
-        world.session,
-        TENANT,
-        community_id,
-        PushPolicy(max_pushes_per_day=2, max_promotion_share=1, timezone="Asia/Shanghai"),
+        session=world.session,
+        tenant_id=TENANT,
+        community_id=community_id,
+        policy=PushPolicy(max_pushes_per_day=2, max_promotion_share=1, timezone="Asia/Shanghai"),
     )
     for hour in (8, 20):
         await schedule(world, (await world.item()).id, community_id, at(1, hour))
@@ -100,15 +102,25 @@ async def test_a_promotion_is_refused_when_it_breaks_a_later_weeks_share(world: 
 async def test_a_schedule_into_several_communities_is_all_or_nothing(world: World) -> None:
     ok, full = await world.community(), await world.community("满群")
     await calendar.set_policy(
-        world.session, TENANT, full, PushPolicy(max_pushes_per_day=1, max_promotion_share=1, timezone="Asia/Shanghai")
+        session=world.session,
+        tenant_id=TENANT,
+        community_id=full,
+        policy=PushPolicy(max_pushes_per_day=1, max_promotion_share=1, timezone="Asia/Shanghai"),
     )
     await schedule(world, (await world.item()).id, full, at(1, 8))
     item = await world.item()
     with pytest.raises(FloodingPolicyBreached):
         await calendar.schedule(
-            world.session, TENANT, item.id, ScheduleRequest(community_ids=[ok, full], publish_at=at(1, 20)), NOW
+            session=world.session,
+            tenant_id=TENANT,
+            content_id=item.id,
+            request=ScheduleRequest(community_ids=[ok, full], publish_at=at(1, 20)),
+            now=NOW,
         )
-    assert await calendar.calendar_of(world.session, TENANT, ok, NOW, NOW + timedelta(days=7)) == []
+    week = await calendar.calendar_of(
+        session=world.session, tenant_id=TENANT, community_id=ok, start=NOW, end=NOW + timedelta(days=7)
+    )
+    assert week == []
 
 
 async def test_the_publisher_publishes_each_due_placement_once_with_its_audience(world: World) -> None:
@@ -117,9 +129,9 @@ async def test_the_publisher_publishes_each_due_placement_once_with_its_audience
     await world.member(community_id)
     item = await world.item()
     [placement] = await schedule(world, item.id, community_id, at(0, 20))
-    assert await publishing.publish_due(world.session, OUTBOX, at(0, 19)) == 0
-    assert await publishing.publish_due(world.session, OUTBOX, at(0, 20)) == 1
-    assert await publishing.publish_due(world.session, OUTBOX, at(0, 21)) == 0
+    assert await publishing.publish_due(session=world.session, outbox=OUTBOX, now=at(0, 19)) == 0
+    assert await publishing.publish_due(session=world.session, outbox=OUTBOX, now=at(0, 20)) == 1
+    assert await publishing.publish_due(session=world.session, outbox=OUTBOX, now=at(0, 21)) == 0
     assert (placement.status, placement.audience_size) == ("published", 2)
     posted = [p for t, p in await world.events() if t == "content.posted"]
     assert [(p.content_id, p.community_id, p.source) for p in posted] == [(item.id, community_id, "PGC")]
@@ -128,7 +140,13 @@ async def test_the_publisher_publishes_each_due_placement_once_with_its_audience
 async def test_slots_come_from_engagement_then_personas_then_defaults(world: World) -> None:
     community_id = await world.community()
     suggest = lambda: calendar.suggest_slots(  # noqa: E731
-        world.session, TENANT, community_id, content_type="knowledge", count=4, now=NOW, min_engagements=10
+        session=world.session,
+        tenant_id=TENANT,
+        community_id=community_id,
+        content_type="knowledge",
+        count=4,
+        now=NOW,
+        min_engagements=10,
     )
     default = await suggest()
     assert (default.basis, default.hours) == ("default", [20, 12, 8])
@@ -151,14 +169,20 @@ async def test_slots_come_from_engagement_then_personas_then_defaults(world: Wor
 async def test_slots_skip_days_the_community_is_already_full(world: World) -> None:
     community_id = await world.community()
     await calendar.set_policy(
-        world.session,
-        TENANT,
-        community_id,
-        PushPolicy(max_pushes_per_day=1, max_promotion_share=1, timezone="Asia/Shanghai"),
+        session=world.session,
+        tenant_id=TENANT,
+        community_id=community_id,
+        policy=PushPolicy(max_pushes_per_day=1, max_promotion_share=1, timezone="Asia/Shanghai"),
     )
     await schedule(world, (await world.item()).id, community_id, at(1, 7))
     suggestion = await calendar.suggest_slots(
-        world.session, TENANT, community_id, content_type="knowledge", count=2, now=NOW, min_engagements=10
+        session=world.session,
+        tenant_id=TENANT,
+        community_id=community_id,
+        content_type="knowledge",
+        count=2,
+        now=NOW,
+        min_engagements=10,
     )
     # One push a day: tonight, then nothing tomorrow (full), then the evening after.
     assert suggestion.slots == [at(0, 20), at(2, 20)]

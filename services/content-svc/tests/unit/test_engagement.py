@@ -34,7 +34,7 @@ async def published_item(world: World, community_id: uuid.UUID, **fields: Any): 
         )
     )
     await world.session.flush()
-    await publishing.publish_due(world.session, OUTBOX, NOW)
+    await publishing.publish_due(session=world.session, outbox=OUTBOX, now=NOW)
     return item
 
 
@@ -63,7 +63,7 @@ async def test_a_bad_row_is_reported_by_index_and_the_good_rows_are_kept(world: 
         action(item.id, member_id, "share", community_id=str(other)),
         action(item.id, member_id, "complete", occurred_at="2026-01-01T00:00:00"),  # no offset
     ]
-    receipt = await engagement.ingest(world.session, OUTBOX, TENANT, rows, NOW)
+    receipt = await engagement.ingest(session=world.session, outbox=OUTBOX, tenant_id=TENANT, rows=rows, now=NOW)
     assert receipt.accepted == 1
     assert [r.index for r in receipt.rejected] == [1, 2, 3, 4, 5, 6, 7]
     assert "action" in receipt.rejected[0].detail
@@ -81,10 +81,10 @@ async def test_a_resent_row_is_counted_once(world: World) -> None:
     member_id = await world.member(community_id)
     item = await published_item(world, community_id)
     row = action(item.id, member_id, "like", id=str(uuid.uuid4()))
-    first = await engagement.ingest(world.session, OUTBOX, TENANT, [row, row], NOW)
-    again = await engagement.ingest(world.session, OUTBOX, TENANT, [row], NOW)
+    first = await engagement.ingest(session=world.session, outbox=OUTBOX, tenant_id=TENANT, rows=[row, row], now=NOW)
+    again = await engagement.ingest(session=world.session, outbox=OUTBOX, tenant_id=TENANT, rows=[row], now=NOW)
     assert (first.accepted, first.duplicates, again.accepted, again.duplicates) == (1, 1, 0, 1)
-    assert (await engagement.stats_of(world.session, TENANT, item.id)).likes == 1
+    assert (await engagement.stats_of(session=world.session, tenant_id=TENANT, content_id=item.id)).likes == 1
 
 
 async def test_statistics_follow_their_definitions(world: World) -> None:
@@ -97,7 +97,7 @@ async def test_statistics_follow_their_definitions(world: World) -> None:
     rows += [action(item.id, members[0], "like"), action(item.id, members[1], "comment")]
     rows += [action(item.id, members[1], "comment"), action(item.id, members[9], "share")]
     rows += [action(item.id, m, "click") for m in members[:2]]
-    await engagement.ingest(world.session, OUTBOX, TENANT, rows, NOW)
+    await engagement.ingest(session=world.session, outbox=OUTBOX, tenant_id=TENANT, rows=rows, now=NOW)
     order = OrderPlacedV1(
         order_id=uuid.uuid4(),
         member_id=members[0],
@@ -108,7 +108,7 @@ async def test_statistics_follow_their_definitions(world: World) -> None:
     foreign = order.model_copy(update={"order_id": uuid.uuid4()})
     await world.deliver("campaign-svc", order, order)
     await world.deliver("campaign-svc", foreign, tenant_id="tenant-b")  # not this tenant's item
-    stats = await engagement.stats_of(world.session, TENANT, item.id)
+    stats = await engagement.stats_of(session=world.session, tenant_id=TENANT, content_id=item.id)
     assert (stats.audience, stats.reach, stats.readers) == (10, 9, 8)
     assert stats.read_rate == 0.8
     assert stats.completion_rate == 0.5
@@ -129,7 +129,9 @@ async def test_actions_teach_the_hour_histogram_and_the_members_tag_affinity(wor
         action(baking.id, member_id, "share", occurred_at=evening.isoformat()),
         action(fitness.id, member_id, "view", occurred_at=evening.isoformat()),
     ]
-    await engagement.ingest(world.session, OUTBOX, TENANT, rows, evening + timedelta(minutes=1))
+    await engagement.ingest(
+        session=world.session, outbox=OUTBOX, tenant_id=TENANT, rows=rows, now=evening + timedelta(minutes=1)
+    )
     histogram = (
         await world.session.execute(select(CommunityHourActivity.hour, CommunityHourActivity.engagements))
     ).all()
@@ -149,11 +151,11 @@ async def test_an_engagement_id_is_unique_per_tenant_not_across_tenants(world: W
     )
     item = await published_item(world, ours)
     their_item = await items.create_item(
-        world.session,
-        OUTBOX,
-        world.lexicon,
-        other_tenant,
-        ContentCreate(content_type="knowledge", title="早餐", body="燕麦"),
+        session=world.session,
+        outbox=OUTBOX,
+        lexicon=world.lexicon,
+        tenant_id=other_tenant,
+        item_in=ContentCreate(content_type="knowledge", title="早餐", body="燕麦"),
     )
     world.session.add(
         Placement(
@@ -166,17 +168,26 @@ async def test_an_engagement_id_is_unique_per_tenant_not_across_tenants(world: W
         )
     )
     await world.session.flush()
-    await publishing.publish_due(world.session, OUTBOX, NOW)
+    await publishing.publish_due(session=world.session, outbox=OUTBOX, now=NOW)
     shared_id = str(uuid.uuid4())
 
     mine = await engagement.ingest(
-        world.session, OUTBOX, TENANT, [action(item.id, member_id, "like", id=shared_id)], NOW
+        session=world.session,
+        outbox=OUTBOX,
+        tenant_id=TENANT,
+        rows=[action(item.id, member_id, "like", id=shared_id)],
+        now=NOW,
     )
     their_row = action(their_item.id, their_member, "like", id=shared_id)
-    their_first = await engagement.ingest(world.session, OUTBOX, other_tenant, [their_row], NOW)
-    their_again = await engagement.ingest(world.session, OUTBOX, other_tenant, [their_row], NOW)
+    their_first = await engagement.ingest(
+        session=world.session, outbox=OUTBOX, tenant_id=other_tenant, rows=[their_row], now=NOW
+    )
+    their_again = await engagement.ingest(
+        session=world.session, outbox=OUTBOX, tenant_id=other_tenant, rows=[their_row], now=NOW
+    )
 
     assert (mine.accepted, their_first.accepted, their_first.duplicates) == (1, 1, 0)
     assert (their_again.accepted, their_again.duplicates) == (0, 1)  # within one tenant, still counted once
-    assert (await engagement.stats_of(world.session, other_tenant, their_item.id)).likes == 1
-    assert (await engagement.stats_of(world.session, TENANT, item.id)).likes == 1
+    their_stats = await engagement.stats_of(session=world.session, tenant_id=other_tenant, content_id=their_item.id)
+    our_stats = await engagement.stats_of(session=world.session, tenant_id=TENANT, content_id=item.id)
+    assert (their_stats.likes, our_stats.likes) == (1, 1)

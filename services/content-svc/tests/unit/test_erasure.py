@@ -19,34 +19,40 @@ async def test_erasure_anonymises_posts_engagement_and_answers(world: World) -> 
     community_id = await world.community()
     member_id = await world.member(community_id, tags=("宝妈",))
     post = await items.create_post(
-        world.session,
-        OUTBOX,
-        world.lexicon,
-        TENANT,
-        PostCreate(member_id=member_id, community_id=community_id, kind="show_order", body="我是小雨妈妈, 晒单"),
+        session=world.session,
+        outbox=OUTBOX,
+        lexicon=world.lexicon,
+        tenant_id=TENANT,
+        post=PostCreate(member_id=member_id, community_id=community_id, kind="show_order", body="我是小雨妈妈, 晒单"),
     )
     now = datetime.now(UTC)
     row = {"content_id": str(post.id), "member_id": str(member_id), "action": "view", "occurred_at": now.isoformat()}
-    await engagement.ingest(world.session, OUTBOX, TENANT, [row, {**row, "action": "like"}], now + timedelta(seconds=1))
+    await engagement.ingest(
+        session=world.session,
+        outbox=OUTBOX,
+        tenant_id=TENANT,
+        rows=[row, {**row, "action": "like"}],
+        now=now + timedelta(seconds=1),
+    )
     survey = await surveys.create_survey(
-        world.session,
-        OUTBOX,
-        world.lexicon,
-        TENANT,
-        SurveyCreate(
+        session=world.session,
+        outbox=OUTBOX,
+        lexicon=world.lexicon,
+        tenant_id=TENANT,
+        survey_in=SurveyCreate(
             title="满意度",
             questions=[Question(id="nps", text="推荐意愿", kind="nps"), Question(id="why", text="原因", kind="text")],
         ),
     )
     await surveys.answer(
-        world.session,
-        OUTBOX,
-        world.lexicon,
-        TENANT,
-        survey.id,
-        SurveyAnswerCreate(member_id=member_id, answers={"nps": 9, "why": "小雨妈妈觉得好"}),
+        session=world.session,
+        outbox=OUTBOX,
+        lexicon=world.lexicon,
+        tenant_id=TENANT,
+        survey_id=survey.id,
+        answer_in=SurveyAnswerCreate(member_id=member_id, answers={"nps": 9, "why": "小雨妈妈觉得好"}),
     )
-    before = await engagement.stats_of(world.session, TENANT, post.id)
+    before = await engagement.stats_of(session=world.session, tenant_id=TENANT, content_id=post.id)
 
     await world.deliver("member-svc", MemberErasedV1(member_id=member_id))
 
@@ -54,9 +60,9 @@ async def test_erasure_anonymises_posts_engagement_and_answers(world: World) -> 
     assert await _rows_mentioning(world, "小雨妈妈") == []
     erased_post = await world.session.get(ContentItem, post.id)
     assert erased_post is not None and erased_post.status == "erased"
-    after = await engagement.stats_of(world.session, TENANT, post.id)
+    after = await engagement.stats_of(session=world.session, tenant_id=TENANT, content_id=post.id)
     assert (after.reach, after.readers, after.likes) == (before.reach, before.readers, before.likes)
-    assert (await surveys.results_of(world.session, TENANT, survey.id)).nps == 100.0
+    assert (await surveys.results_of(session=world.session, tenant_id=TENANT, survey_id=survey.id)).nps == 100.0
 
 
 async def _rows_mentioning(world: World, value: str) -> list[str]:

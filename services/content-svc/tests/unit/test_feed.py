@@ -43,7 +43,9 @@ async def publish(world: World, community_id: uuid.UUID, hours_ago: float, **fie
 async def read_all(world: World, member_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
     seen, cursor = [], None
     while True:
-        page, cursor = await feed.feed_for(world.session, TENANT, member_id, limit=limit, cursor=cursor, boost=BOOST)
+        page, cursor = await feed.feed_for(
+            session=world.session, tenant_id=TENANT, member_id=member_id, limit=limit, cursor=cursor, boost=BOOST
+        )
         seen += [entry.item.id for entry in page]
         if cursor is None:
             return seen
@@ -96,16 +98,22 @@ async def test_pages_are_exact_across_several_communities_and_many_items(world: 
 async def test_a_malformed_cursor_is_refused(world: World) -> None:
     member_id = await world.member(await world.community())
     with pytest.raises(InvalidInput):
-        await feed.feed_for(world.session, TENANT, member_id, limit=5, cursor="bm9wZQ", boost=BOOST)
+        await feed.feed_for(
+            session=world.session, tenant_id=TENANT, member_id=member_id, limit=5, cursor="bm9wZQ", boost=BOOST
+        )
 
 
 async def test_a_member_the_tenant_never_had_is_not_found_not_an_empty_feed(world: World) -> None:
     """Another tenant's member (or one never heard of) reads as absent, not as a member with nothing to read."""
     member_id = await world.member(await world.community())
-    assert await feed.feed_for(world.session, TENANT, member_id, limit=5, cursor=None, boost=BOOST) == ([], None)
-    assert await engagement.history_of(world.session, TENANT, member_id, 5) == []
+    assert await feed.feed_for(
+        session=world.session, tenant_id=TENANT, member_id=member_id, limit=5, cursor=None, boost=BOOST
+    ) == ([], None)
+    assert await engagement.history_of(session=world.session, tenant_id=TENANT, member_id=member_id, limit=5) == []
     for tenant_id, someone in (("another-tenant", member_id), (TENANT, uuid.uuid4())):
         with pytest.raises(MemberNotFound):
-            await feed.feed_for(world.session, tenant_id, someone, limit=5, cursor=None, boost=BOOST)
+            await feed.feed_for(
+                session=world.session, tenant_id=tenant_id, member_id=someone, limit=5, cursor=None, boost=BOOST
+            )
         with pytest.raises(MemberNotFound):
-            await engagement.history_of(world.session, tenant_id, someone, 5)
+            await engagement.history_of(session=world.session, tenant_id=tenant_id, member_id=someone, limit=5)

@@ -21,12 +21,21 @@ QUESTIONS = [
 
 async def new_survey(world: World):  # type: ignore[no-untyped-def]
     survey_in = SurveyCreate(title="满意度调查", questions=QUESTIONS)
-    return await surveys.create_survey(world.session, OUTBOX, world.lexicon, TENANT, survey_in)
+    return await surveys.create_survey(
+        session=world.session, outbox=OUTBOX, lexicon=world.lexicon, tenant_id=TENANT, survey_in=survey_in
+    )
 
 
 async def answer(world: World, survey_id: uuid.UUID, answers: dict, member_id: uuid.UUID | None = None):  # type: ignore[no-untyped-def, type-arg]
     body = SurveyAnswerCreate(member_id=member_id or uuid.uuid4(), answers=answers)
-    return await surveys.answer(world.session, OUTBOX, world.lexicon, TENANT, survey_id, body)
+    return await surveys.answer(
+        session=world.session,
+        outbox=OUTBOX,
+        lexicon=world.lexicon,
+        tenant_id=TENANT,
+        survey_id=survey_id,
+        answer_in=body,
+    )
 
 
 async def test_every_bad_answer_is_reported_at_once_and_nothing_is_kept(world: World) -> None:
@@ -38,7 +47,7 @@ async def test_every_bad_answer_is_reported_at_once_and_nothing_is_kept(world: W
     for bad in (-1, 7.5, True, "9"):
         with pytest.raises(InvalidAnswers):
             await answer(world, survey.id, {"nps": bad, "liked": "食谱"})
-    assert (await surveys.results_of(world.session, TENANT, survey.id)).respondents == 0
+    assert (await surveys.results_of(session=world.session, tenant_id=TENANT, survey_id=survey.id)).respondents == 0
 
 
 async def test_a_member_answers_once_and_the_answer_is_told(world: World) -> None:
@@ -56,7 +65,7 @@ async def test_nps_is_promoters_minus_detractors(world: World) -> None:
     survey = await new_survey(world)
     for score in (10, 9, 9, 8, 7, 6, 0, 10, 9, 3):
         await answer(world, survey.id, {"nps": score, "liked": "优惠"})
-    results = await surveys.results_of(world.session, TENANT, survey.id)
+    results = await surveys.results_of(session=world.session, tenant_id=TENANT, survey_id=survey.id)
     assert (results.promoters, results.passives, results.detractors) == (5, 2, 3)
     assert results.nps == 20.0
     liked = next(q for q in results.questions if q.id == "liked")

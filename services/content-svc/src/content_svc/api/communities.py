@@ -22,20 +22,26 @@ _LONGEST_RANGE = timedelta(days=92)
 
 @router.get("/{community_id}/audience", summary="How many members content published there reaches")
 async def community_audience(community_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> CommunityAudience:
-    community = await audience.get_community(session, caller.tenant_id, community_id)
-    return CommunityAudience(community_id=community.id, members=await audience.audience_size(session, community.id))
+    community = await audience.get_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
+    return CommunityAudience(
+        community_id=community.id, members=await audience.audience_size(session=session, community_id=community.id)
+    )
 
 
 @router.get("/{community_id}/policy", summary="The community's push cap and promotion ceiling")
 async def get_policy(community_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> PushPolicy:
-    return PushPolicy.model_validate(await audience.get_community(session, caller.tenant_id, community_id))
+    return PushPolicy.model_validate(
+        await audience.get_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
+    )
 
 
 @router.put("/{community_id}/policy", summary="Change the push cap, promotion ceiling and time zone")
 async def set_policy(
     community_id: uuid.UUID, body: PushPolicy, session: DbSession, caller: CurrentIdentity
 ) -> PushPolicy:
-    return PushPolicy.model_validate(await calendar.set_policy(session, caller.tenant_id, community_id, body))
+    return PushPolicy.model_validate(
+        await calendar.set_policy(session=session, tenant_id=caller.tenant_id, community_id=community_id, policy=body)
+    )
 
 
 @router.get("/{community_id}/calendar", summary="The community's placements publishing in [start, end)")
@@ -48,7 +54,9 @@ async def get_calendar(
 ) -> list[PlacementRead]:
     if not start < end <= start + _LONGEST_RANGE:
         raise InvalidInput("end must be after start, and at most 92 days after it.", field="end")
-    placements = await calendar.calendar_of(session, caller.tenant_id, community_id, start, end)
+    placements = await calendar.calendar_of(
+        session=session, tenant_id=caller.tenant_id, community_id=community_id, start=start, end=end
+    )
     return [PlacementRead.model_validate(p) for p in placements]
 
 
@@ -66,9 +74,9 @@ async def suggest_slots(
     count: Annotated[int, Query(ge=1, le=20)] = 3,
 ) -> SlotSuggestion:
     return await calendar.suggest_slots(
-        session,
-        caller.tenant_id,
-        community_id,
+        session=session,
+        tenant_id=caller.tenant_id,
+        community_id=community_id,
         content_type=content_type,
         count=count,
         now=datetime.now(UTC),

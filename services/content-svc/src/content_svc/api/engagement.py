@@ -24,7 +24,9 @@ router = APIRouter(prefix="/content", tags=["engagement"], route_class=Idempoten
 async def report(
     body: EngagementBatch, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
 ) -> EngagementReceipt:
-    receipt = await engagement.ingest(session, outbox, caller.tenant_id, body.actions, datetime.now(UTC))
+    receipt = await engagement.ingest(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, rows=body.actions, now=datetime.now(UTC)
+    )
     if receipt.rejected and not receipt.accepted and not receipt.duplicates:
         raise InvalidInput(
             "No row of the batch could be accepted.",
@@ -42,5 +44,7 @@ async def history(
 ) -> list[EngagementRead]:
     return [
         EngagementRead.model_validate(e)
-        for e in await engagement.history_of(session, caller.tenant_id, member_id, limit)
+        for e in await engagement.history_of(
+            session=session, tenant_id=caller.tenant_id, member_id=member_id, limit=limit
+        )
     ]

@@ -27,9 +27,9 @@ async def feed_of(
     cursor: str | None = None,
 ) -> FeedPage:
     entries, next_cursor = await feed.feed_for(
-        session,
-        caller.tenant_id,
-        member_id,
+        session=session,
+        tenant_id=caller.tenant_id,
+        member_id=member_id,
         limit=limit,
         cursor=cursor,
         boost=timedelta(hours=settings.feed_affinity_boost_hours),

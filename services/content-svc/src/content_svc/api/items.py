@@ -36,7 +36,11 @@ async def create_item(
     body: ContentCreate, session: DbSession, outbox: EventOutbox, lexicons: Lexicons, caller: CurrentIdentity
 ) -> ContentRead:
     lexicon = await lexicons.lexicon_for(session, caller.tenant_id)
-    return ContentRead.model_validate(await items.create_item(session, outbox, lexicon, caller.tenant_id, body))
+    return ContentRead.model_validate(
+        await items.create_item(
+            session=session, outbox=outbox, lexicon=lexicon, tenant_id=caller.tenant_id, item_in=body
+        )
+    )
 
 
 @router.get("/items", summary="The tenant's items, newest first")
@@ -50,8 +54,8 @@ async def list_items(
     item_status: str | None = Query(default=None, alias="status", pattern="^(ready|held|rejected|withdrawn|erased)$"),
 ) -> ContentPage:
     found, next_cursor = await items.list_items(
-        session,
-        caller.tenant_id,
+        session=session,
+        tenant_id=caller.tenant_id,
         limit=limit,
         cursor=cursor,
         content_type=content_type,
@@ -63,7 +67,9 @@ async def list_items(
 
 @router.get("/items/{content_id}")
 async def get_item(content_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ContentRead:
-    return ContentRead.model_validate(await items.get_item(session, caller.tenant_id, content_id))
+    return ContentRead.model_validate(
+        await items.get_item(session=session, tenant_id=caller.tenant_id, item_id=content_id)
+    )
 
 
 @router.patch("/items/{content_id}", summary="Change an item; changed text is moderated again")
@@ -76,13 +82,17 @@ async def update_item(
     caller: CurrentIdentity,
 ) -> ContentRead:
     lexicon = await lexicons.lexicon_for(session, caller.tenant_id)
-    updated = await items.update_item(session, outbox, lexicon, caller.tenant_id, content_id, body)
+    updated = await items.update_item(
+        session=session, outbox=outbox, lexicon=lexicon, tenant_id=caller.tenant_id, item_id=content_id, changes=body
+    )
     return ContentRead.model_validate(updated)
 
 
 @router.post("/items/{content_id}/withdraw", summary="Take an item off every feed and calendar")
 async def withdraw_item(content_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ContentRead:
-    return ContentRead.model_validate(await items.withdraw_item(session, caller.tenant_id, content_id))
+    return ContentRead.model_validate(
+        await items.withdraw_item(session=session, tenant_id=caller.tenant_id, item_id=content_id)
+    )
 
 
 @router.post(
@@ -93,24 +103,28 @@ async def withdraw_item(content_id: uuid.UUID, session: DbSession, caller: Curre
 async def schedule(
     content_id: uuid.UUID, body: ScheduleRequest, session: DbSession, caller: CurrentIdentity
 ) -> list[PlacementRead]:
-    placements = await calendar.schedule(session, caller.tenant_id, content_id, body, datetime.now(UTC))
+    placements = await calendar.schedule(
+        session=session, tenant_id=caller.tenant_id, content_id=content_id, request=body, now=datetime.now(UTC)
+    )
     return [PlacementRead.model_validate(p) for p in placements]
 
 
 @router.get("/items/{content_id}/placements", summary="Where and when an item is or was published")
 async def placements(content_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> list[PlacementRead]:
-    placements = await calendar.placements_of(session, caller.tenant_id, content_id)
+    placements = await calendar.placements_of(session=session, tenant_id=caller.tenant_id, content_id=content_id)
     return [PlacementRead.model_validate(p) for p in placements]
 
 
 @router.post("/placements/{placement_id}/cancel", summary="Cancel a scheduled publication")
 async def cancel(placement_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> PlacementRead:
-    return PlacementRead.model_validate(await calendar.cancel(session, caller.tenant_id, placement_id))
+    return PlacementRead.model_validate(
+        await calendar.cancel(session=session, tenant_id=caller.tenant_id, placement_id=placement_id)
+    )
 
 
 @router.get("/items/{content_id}/stats", summary="Reach, read, completion, interaction and click-through; orders")
 async def stats(content_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ContentStats:
-    return await engagement.stats_of(session, caller.tenant_id, content_id)
+    return await engagement.stats_of(session=session, tenant_id=caller.tenant_id, content_id=content_id)
 
 
 @router.post(
@@ -120,4 +134,6 @@ async def create_post(
     body: PostCreate, session: DbSession, outbox: EventOutbox, lexicons: Lexicons, caller: CurrentIdentity
 ) -> ContentRead:
     lexicon = await lexicons.lexicon_for(session, caller.tenant_id)
-    return ContentRead.model_validate(await items.create_post(session, outbox, lexicon, caller.tenant_id, body))
+    return ContentRead.model_validate(
+        await items.create_post(session=session, outbox=outbox, lexicon=lexicon, tenant_id=caller.tenant_id, post=body)
+    )

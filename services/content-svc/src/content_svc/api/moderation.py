@@ -26,24 +26,24 @@ router = APIRouter(prefix="/content", tags=["moderation"], route_class=Idempoten
 
 @router.get("/lexicon", summary="The tenant's own terms (the built-in advertising-law terms apply besides)")
 async def get_lexicon(session: DbSession, caller: CurrentIdentity) -> Lexicon:
-    return Lexicon(terms=await screening.terms_of(session, caller.tenant_id))
+    return Lexicon(terms=await screening.terms_of(session=session, tenant_id=caller.tenant_id))
 
 
 @router.put("/lexicon", summary="Replace the tenant's terms")
 async def replace_lexicon(body: Lexicon, session: DbSession, caller: CurrentIdentity) -> Lexicon:
-    await screening.replace_terms(session, caller.tenant_id, body.terms)
-    return Lexicon(terms=await screening.terms_of(session, caller.tenant_id))
+    await screening.replace_terms(session=session, tenant_id=caller.tenant_id, entries=body.terms)
+    return Lexicon(terms=await screening.terms_of(session=session, tenant_id=caller.tenant_id))
 
 
 @router.post("/lexicon/terms", summary="Add terms, or change ones already there")
 async def add_terms(body: Lexicon, session: DbSession, caller: CurrentIdentity) -> Lexicon:
-    await screening.add_terms(session, caller.tenant_id, body.terms)
-    return Lexicon(terms=await screening.terms_of(session, caller.tenant_id))
+    await screening.add_terms(session=session, tenant_id=caller.tenant_id, entries=body.terms)
+    return Lexicon(terms=await screening.terms_of(session=session, tenant_id=caller.tenant_id))
 
 
 @router.delete("/lexicon/terms/{term}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a term")
 async def remove_term(term: str, session: DbSession, caller: CurrentIdentity) -> None:
-    if not await screening.remove_term(session, caller.tenant_id, term):
+    if not await screening.remove_term(session=session, tenant_id=caller.tenant_id, text=term):
         raise NotFound(f"The lexicon has no term {term!r}.")
 
 
@@ -71,7 +71,7 @@ async def review_queue(
     cursor: str | None = None,
 ) -> ReviewPage:
     cases, next_cursor = await items.review_queue(
-        session, caller.tenant_id, status=review_status, limit=limit, cursor=cursor
+        session=session, tenant_id=caller.tenant_id, status=review_status, limit=limit, cursor=cursor
     )
     return ReviewPage(cases=[ReviewCaseRead.model_validate(c) for c in cases], next_cursor=next_cursor)
 
@@ -85,6 +85,13 @@ async def decide(
     outbox: EventOutbox,
     caller: CurrentIdentity,
 ) -> ReviewCaseRead:
-    case = await items.decide(session, outbox, caller.tenant_id, case_id, body, caller.principal)
+    case = await items.decide(
+        session=session,
+        outbox=outbox,
+        tenant_id=caller.tenant_id,
+        case_id=case_id,
+        decision=body,
+        reviewer=caller.principal,
+    )
     request.app.state.publisher_wakeup.set()
     return ReviewCaseRead.model_validate(case)
