@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from content_svc.config import Settings
-from content_svc.models import IDEMPOTENCY_KEYS
+from content_svc.db import IDEMPOTENCY_KEYS
 from content_svc.screening import LexiconCache
 from qunyun_shared.idempotent_routes import route_class
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc import audience
+from content_svc.db import ERASED_MEMBERS
 from content_svc.exceptions import ContentNotFound
 from content_svc.models import (
-    ERASED_MEMBERS,
     AttributedOrder,
     Community,
     CommunityHourActivity,

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content_svc.db import ERASED_MEMBERS, IDEMPOTENCY_KEYS
 from content_svc.models import (
-    ERASED_MEMBERS,
-    IDEMPOTENCY_KEYS,
     AttributedOrder,
     AudienceMember,
     ContentItem,

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from content_svc import publishing
 from content_svc.api import communities, engagement, feed, items, moderation, surveys
 from content_svc.config import Settings
+from content_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from content_svc.handlers import HANDLERS
-from content_svc.models import IDEMPOTENCY_KEYS, MESSAGING
 from content_svc.screening import LexiconCache
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app

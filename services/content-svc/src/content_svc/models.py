@@ -1,4 +1,4 @@
-"""content-svc tables."""
+"""content-svc tables, declared on `content_svc.db.Base` beside the platform tables."""
 
 import uuid
 from datetime import datetime
@@ -16,22 +16,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from qunyun_shared.db import UtcDateTime, new_metadata
-from qunyun_shared.erasure import erased_members_table
-from qunyun_shared.idempotency import idempotency_keys_table
-from qunyun_shared.messaging import messaging_tables
-
-
-class Base(DeclarativeBase):
-    metadata = new_metadata()
-
-
-MESSAGING = messaging_tables(Base.metadata)
-ERASED_MEMBERS = erased_members_table(Base.metadata)
-# What each write answered, by its Idempotency-Key, for a retry to be answered the same.
-IDEMPOTENCY_KEYS = idempotency_keys_table(Base.metadata)
+from content_svc.db import Base
+from qunyun_shared.db import UtcDateTime
 
 
 class Community(Base):
@@ -265,3 +253,23 @@ class SurveyAnswer(Base):
     nps: Mapped[int | None] = mapped_column(Integer)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+__all__ = [
+    "AttributedOrder",
+    "AudienceMember",
+    "Base",
+    "Community",
+    "CommunityHourActivity",
+    "ContentItem",
+    "Engagement",
+    "LexiconTerm",
+    "LexiconVersion",
+    "MemberAffinity",
+    "MemberSegment",
+    "MemberTag",
+    "Placement",
+    "ReviewCase",
+    "Survey",
+    "SurveyAnswer",
+]

@@ -11,8 +11,9 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc import items
+from content_svc.db import MESSAGING
 from content_svc.handlers import HANDLERS
-from content_svc.models import MESSAGING, Base, ContentItem
+from content_svc.models import Base, ContentItem
 from content_svc.moderation import Lexicon
 from content_svc.schemas import ContentCreate, Target
 from qunyun_shared.events import EventPayload, new_event
