@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from content_svc.config import Settings
 from content_svc.db import IDEMPOTENCY_KEYS
-from content_svc.screening import LexiconCache
+from content_svc.moderation.service import LexiconCache
 from qunyun_shared.idempotent_routes import route_class
 
 # Every router's class: each write answers a repeat of its Idempotency-Key with its first answer.

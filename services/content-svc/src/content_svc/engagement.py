@@ -11,18 +11,13 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc import audience
+from content_svc.audience import service as audience
+from content_svc.audience.models import Community
+from content_svc.calendar.models import Placement
 from content_svc.db import ERASED_MEMBERS
 from content_svc.exceptions import ContentNotFound
-from content_svc.models import (
-    AttributedOrder,
-    Community,
-    CommunityHourActivity,
-    ContentItem,
-    Engagement,
-    MemberAffinity,
-    Placement,
-)
+from content_svc.items.models import ContentItem
+from content_svc.models import AttributedOrder, CommunityHourActivity, Engagement, MemberAffinity
 from content_svc.schemas import ContentStats, EngagementReceipt, EngagementRow, RejectedRow
 from qunyun_shared.db import upsert
 from qunyun_shared.erasure import erased_among

@@ -8,20 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content_svc.audience.models import AudienceMember, MemberSegment, MemberTag
+from content_svc.calendar.models import Placement
 from content_svc.db import ERASED_MEMBERS, IDEMPOTENCY_KEYS
-from content_svc.models import (
-    AttributedOrder,
-    AudienceMember,
-    ContentItem,
-    Engagement,
-    MemberAffinity,
-    MemberSegment,
-    MemberTag,
-    Placement,
-    ReviewCase,
-    Survey,
-    SurveyAnswer,
-)
+from content_svc.items.models import ContentItem
+from content_svc.models import AttributedOrder, Engagement, MemberAffinity, Survey, SurveyAnswer
+from content_svc.moderation.models import ReviewCase
 from qunyun_shared import idempotency
 from qunyun_shared.erasure import remember_erased
 

@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc import audience
-from content_svc.models import ContentItem, MemberAffinity, Placement
+from content_svc.audience import service as audience
+from content_svc.calendar.models import Placement
+from content_svc.items.models import ContentItem
+from content_svc.models import MemberAffinity
 from qunyun_shared.pagination import decode_time_cursor, encode_time_cursor
 
 _FIRST_BATCH = 50

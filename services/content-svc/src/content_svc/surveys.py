@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc import items
 from content_svc.db import ERASED_MEMBERS
 from content_svc.exceptions import AlreadyAnswered, ContentNotReady, InvalidAnswers, SurveyClosed, SurveyNotFound
+from content_svc.items import service as items
+from content_svc.items.schemas import ContentCreate
 from content_svc.models import Survey, SurveyAnswer
 from content_svc.moderation import Lexicon, moderate
 from content_svc.schemas import (
-    ContentCreate,
     Question,
     QuestionResult,
     SurveyAnswerCreate,

@@ -10,12 +10,13 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc import items
 from content_svc.db import MESSAGING
 from content_svc.handlers import HANDLERS
-from content_svc.models import Base, ContentItem
+from content_svc.items import service as items
+from content_svc.items.models import ContentItem
+from content_svc.items.schemas import ContentCreate, Target
+from content_svc.models import Base
 from content_svc.moderation import Lexicon
-from content_svc.schemas import ContentCreate, Target
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.member import CommunityOpenedV1, MemberJoinedV1, MemberTaggedV1
 from qunyun_shared.outbox import Outbox

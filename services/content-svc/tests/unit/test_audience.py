@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from content_svc import audience
+from content_svc.audience import service as audience
 from qunyun_shared.events.analytics import MemberSegmentChangedV1
 from qunyun_shared.events.member import MemberLeftV1, MemberTaggedV1
 

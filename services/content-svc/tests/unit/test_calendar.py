@@ -5,7 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from content_svc import calendar, publishing
+from content_svc.calendar import publishing
+from content_svc.calendar import service as calendar
+from content_svc.calendar.schemas import PushPolicy, ScheduleRequest
 from content_svc.exceptions import (
     CommunityNotFound,
     ContentNotReady,
@@ -14,7 +16,6 @@ from content_svc.exceptions import (
     ScheduleInPast,
 )
 from content_svc.models import CommunityHourActivity
-from content_svc.schemas import PushPolicy, ScheduleRequest
 from qunyun_shared.events.member import CommunityArchivedV1
 
 from .conftest import OUTBOX, TENANT, World

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from content_svc import engagement, feed
+from content_svc.calendar.models import Placement
 from content_svc.exceptions import MemberNotFound
-from content_svc.models import Placement
 from qunyun_shared.events.analytics import MemberSegmentChangedV1
 from qunyun_shared.events.member import MemberLeftV1
 from qunyun_shared.problems import InvalidInput

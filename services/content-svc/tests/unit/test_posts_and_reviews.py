@@ -6,10 +6,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from content_svc import items, publishing
+from content_svc.calendar import publishing
+from content_svc.calendar.models import Placement
 from content_svc.exceptions import AlreadyDecided, NotInCommunity
-from content_svc.models import Placement
-from content_svc.schemas import ContentUpdate, PostCreate, ReviewDecision
+from content_svc.items import service as items
+from content_svc.items.schemas import ContentUpdate, PostCreate
+from content_svc.moderation import service as moderation
+from content_svc.moderation.schemas import ReviewDecision
 
 from .conftest import OUTBOX, TENANT, World
 
@@ -80,13 +83,13 @@ async def test_a_repeated_message_is_held_and_publishes_only_when_approved(world
         post=post(member_id, community_id, "团购价 真香"),
     )
     assert (first.status, again.status) == ("ready", "held")
-    [case], _ = await items.review_queue(
+    [case], _ = await moderation.review_queue(
         session=world.session, tenant_id=TENANT, status="pending", limit=10, cursor=None
     )
     assert case.content_id == again.id and "repeated" in " ".join(case.reasons)
     assert await publishing.publish_due(session=world.session, outbox=OUTBOX, now=datetime.now(UTC)) == 0  # held: waits
 
-    await items.decide(
+    await moderation.decide(
         session=world.session,
         outbox=OUTBOX,
         tenant_id=TENANT,
@@ -96,7 +99,7 @@ async def test_a_repeated_message_is_held_and_publishes_only_when_approved(world
     )
     assert await publishing.publish_due(session=world.session, outbox=OUTBOX, now=datetime.now(UTC)) == 1
     with pytest.raises(AlreadyDecided):
-        await items.decide(
+        await moderation.decide(
             session=world.session,
             outbox=OUTBOX,
             tenant_id=TENANT,
@@ -119,10 +122,10 @@ async def test_a_rejected_item_never_goes_out(world: World) -> None:
         post=post(member_id, community_id, "加微信 abc12345 领优惠"),
     )
     assert item.status == "held"
-    [case], _ = await items.review_queue(
+    [case], _ = await moderation.review_queue(
         session=world.session, tenant_id=TENANT, status="pending", limit=10, cursor=None
     )
-    await items.decide(
+    await moderation.decide(
         session=world.session,
         outbox=OUTBOX,
         tenant_id=TENANT,
@@ -147,7 +150,7 @@ async def test_advertising_law_terms_hold_brand_content_and_an_edit_supersedes_t
         changes=ContentUpdate(title="限时特惠价"),
     )
     assert fixed.status == "ready"
-    superseded, _ = await items.review_queue(
+    superseded, _ = await moderation.review_queue(
         session=world.session, tenant_id=TENANT, status="superseded", limit=10, cursor=None
     )
     assert [c.content_id for c in superseded] == [item.id]

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Query
 
 from content_svc import engagement
 from content_svc.dependencies import IdempotentRoute
-from content_svc.schemas import EngagementBatch, EngagementRead, EngagementReceipt
+from content_svc.schemas import ContentStats, EngagementBatch, EngagementRead, EngagementReceipt
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.problems import InvalidInput
 
 router = APIRouter(prefix="/content", tags=["engagement"], route_class=IdempotentRoute)
+# An item's statistics, listed with the items.
+items_router = APIRouter(prefix="/content/items", tags=["content"], route_class=IdempotentRoute)
 
 
 @router.post(
@@ -48,3 +50,8 @@ async def history(
             session=session, tenant_id=caller.tenant_id, member_id=member_id, limit=limit
         )
     ]
+
+
+@items_router.get("/{content_id}/stats", summary="Reach, read, completion, interaction and click-through; orders")
+async def stats(content_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> ContentStats:
+    return await engagement.stats_of(session=session, tenant_id=caller.tenant_id, content_id=content_id)

@@ -1,4 +1,5 @@
-"""Moderation of operator and member text: sensitive terms, advertising-law claims, spam, personal data."""
+"""Moderation of operator and member text: the detectors (sensitive terms, advertising-law claims, spam, personal
+data) exported here; each tenant's lexicon, the screening of items and the review queue beside them."""
 
 from content_svc.moderation.folding import fold
 from content_svc.moderation.lexicon import (

@@ -1,25 +1,19 @@
-"""Content items: what operators write and members post, each screened by moderation before anyone sees it,
-with the review queue for what moderation holds."""
+"""The content library: what operators write and members post, each screened by moderation before anyone
+sees it; a member's post goes out to their community at once unless moderation holds it."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc import audience, publishing
-from content_svc.exceptions import (
-    AlreadyDecided,
-    ContentNotFound,
-    ContentNotReady,
-    NotInCommunity,
-    ReviewCaseNotFound,
-)
-from content_svc.models import ContentItem, Placement, ReviewCase
-from content_svc.moderation import Lexicon
-from content_svc.schemas import ContentCreate, ContentUpdate, PostCreate, ReviewDecision
-from content_svc.screening import Screening, fingerprint, screen
-from qunyun_shared.events.content import ContentModeratedV1
+from content_svc.audience import service as audience
+from content_svc.calendar import publishing
+from content_svc.calendar.models import Placement
+from content_svc.exceptions import ContentNotFound, ContentNotReady, NotInCommunity
+from content_svc.items.models import ContentItem
+from content_svc.items.schemas import ContentCreate, ContentUpdate, PostCreate
+from content_svc.moderation import Lexicon, screening
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.pagination import decode_time_cursor, encode_time_cursor
 
@@ -32,7 +26,7 @@ async def create_item(
 ) -> ContentItem:
     """An operator's item, screened as brand content (the advertising law applies)."""
     now = datetime.now(UTC)
-    verdict = screen(lexicon, title=item_in.title, body=item_in.body, ugc=False)
+    verdict = screening.screen(lexicon, title=item_in.title, body=item_in.body, ugc=False)
     item = ContentItem(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
@@ -45,7 +39,7 @@ async def create_item(
         target_tags=item_in.target.tags,
         created_at=now,
     )
-    await _apply_verdict(session, outbox, item, verdict, now)
+    await screening.apply_verdict(session=session, outbox=outbox, item=item, verdict=verdict, now=now)
     return item
 
 
@@ -72,8 +66,10 @@ async def update_item(
         item.target_tags = list(changes.target.tags)
     now = datetime.now(UTC)
     if changes.title is not None or changes.body is not None:
-        verdict = screen(lexicon, title=changes.title or item.title, body=changes.body or item.body, ugc=False)
-        await _apply_verdict(session, outbox, item, verdict, now)
+        verdict = screening.screen(
+            lexicon, title=changes.title or item.title, body=changes.body or item.body, ugc=False
+        )
+        await screening.apply_verdict(session=session, outbox=outbox, item=item, verdict=verdict, now=now)
     item.updated_at = now
     return item
 
@@ -82,7 +78,7 @@ async def withdraw_item(*, session: AsyncSession, tenant_id: str, item_id: uuid.
     """Takes an item out of circulation: off every feed, and whatever was still scheduled is cancelled."""
     item = await get_item(session=session, tenant_id=tenant_id, item_id=item_id, lock=True)
     item.status, item.updated_at = "withdrawn", datetime.now(UTC)
-    await _cancel_scheduled(session, item.id)
+    await publishing.cancel_scheduled(session=session, content_id=item.id)
     return item
 
 
@@ -99,8 +95,8 @@ async def create_post(
         if topic.status != "ready":
             raise ContentNotReady(f"Topic {topic.id} is {topic.status}.")
     now = datetime.now(UTC)
-    mark = fingerprint(post.title + "\n" + post.body)
-    verdict = screen(
+    mark = screening.fingerprint(post.title + "\n" + post.body)
+    verdict = screening.screen(
         lexicon,
         title=post.title,
         body=post.body,
@@ -123,7 +119,7 @@ async def create_post(
         fingerprint=mark,
         created_at=now,
     )
-    await _apply_verdict(session, outbox, item, verdict, now)
+    await screening.apply_verdict(session=session, outbox=outbox, item=item, verdict=verdict, now=now)
     placement = Placement(
         tenant_id=tenant_id,
         content_id=item.id,
@@ -181,91 +177,6 @@ async def list_items(
     return items, (encode_time_cursor(items[-1].created_at, items[-1].id) if more else None)
 
 
-async def review_queue(
-    *, session: AsyncSession, tenant_id: str, status: str, limit: int, cursor: str | None
-) -> tuple[list[ReviewCase], str | None]:
-    """Held items, oldest first: the order reviewers work in."""
-    query = select(ReviewCase).where(ReviewCase.tenant_id == tenant_id, ReviewCase.status == status)
-    if cursor is not None:
-        at, case_id = decode_time_cursor(cursor)
-        query = query.where((ReviewCase.created_at > at) | ((ReviewCase.created_at == at) & (ReviewCase.id > case_id)))
-    cases = list((await session.scalars(query.order_by(ReviewCase.created_at, ReviewCase.id).limit(limit + 1))).all())
-    more = len(cases) > limit
-    cases = cases[:limit]
-    return cases, (encode_time_cursor(cases[-1].created_at, cases[-1].id) if more else None)
-
-
-async def decide(
-    *,
-    session: AsyncSession,
-    outbox: Outbox,
-    tenant_id: str,
-    case_id: uuid.UUID,
-    decision: ReviewDecision,
-    reviewer: str,
-) -> ReviewCase:
-    """A reviewer's decision on a held item: approved, it becomes ready (and its due placements publish);
-    rejected, it never appears and whatever was scheduled is cancelled."""
-    case = await session.get(ReviewCase, case_id, with_for_update=True)
-    if case is None or case.tenant_id != tenant_id:
-        raise ReviewCaseNotFound(f"No review case {case_id}.")
-    if case.status != "pending":
-        raise AlreadyDecided(f"Review case {case_id} was {case.status} already.")
-    item = await get_item(session=session, tenant_id=tenant_id, item_id=case.content_id, lock=True)
-    now = datetime.now(UTC)
-    case.status = "approved" if decision.decision == "approve" else "rejected"
-    case.note, case.decided_by, case.decided_at = decision.note, reviewer, now
-    if item.status == "held":
-        item.status = "ready" if decision.decision == "approve" else "rejected"
-        item.updated_at = now
-        if item.status == "rejected":
-            await _cancel_scheduled(session, item.id)
-        outcome = "reject" if item.status == "rejected" else "pass"
-        await outbox.add(session, tenant_id=tenant_id, payloads=[_moderated(item, outcome, reviewed_by=reviewer)])
-    return case
-
-
-async def _apply_verdict(
-    session: AsyncSession, outbox: Outbox, item: ContentItem, verdict: Screening, now: datetime
-) -> None:
-    """Stores the screened text (personal data masked even while held) and opens a review case on a hold."""
-    item.title, item.body = verdict.title, verdict.body
-    item.moderation_outcome, item.moderation_reasons = verdict.outcome, verdict.reasons
-    item.status = "held" if verdict.outcome == "hold" else "ready"
-    item.updated_at = now
-    session.add(item)
-    await session.flush()
-    # An edit supersedes the case opened for the text it replaced.
-    await session.execute(
-        update(ReviewCase)
-        .where(ReviewCase.content_id == item.id, ReviewCase.status == "pending")
-        .values(status="superseded", decided_at=now)
-    )
-    if verdict.outcome == "hold":
-        session.add(
-            ReviewCase(
-                tenant_id=item.tenant_id,
-                content_id=item.id,
-                reasons=verdict.reasons,
-                findings=verdict.findings,
-                status="pending",
-                created_at=now,
-            )
-        )
-    await outbox.add(session, tenant_id=item.tenant_id, payloads=[_moderated(item, verdict.outcome)])
-
-
-def _moderated(item: ContentItem, outcome: str, *, reviewed_by: str | None = None) -> ContentModeratedV1:
-    return ContentModeratedV1(
-        content_id=item.id,
-        outcome=outcome,
-        reasons=item.moderation_reasons,
-        source=item.source,
-        author_member_id=item.author_member_id,
-        reviewed_by=reviewed_by,
-    )
-
-
 async def _posted_lately(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, mark: str, now: datetime) -> bool:
     earlier = await session.scalar(
         select(ContentItem.id)
@@ -278,11 +189,3 @@ async def _posted_lately(session: AsyncSession, tenant_id: str, member_id: uuid.
         .limit(1)
     )
     return earlier is not None
-
-
-async def _cancel_scheduled(session: AsyncSession, item_id: uuid.UUID) -> None:
-    await session.execute(
-        update(Placement)
-        .where(Placement.content_id == item_id, Placement.status == "scheduled")
-        .values(status="cancelled")
-    )

@@ -1,19 +1,21 @@
-"""Moderation of what operators and members write: the tenant's lexicon, compiled once per change, and
-the verdict on an item's title and body."""
+"""Moderation's use cases: each tenant's lexicon (its terms, compiled once per change) and the review queue
+of held items, where a reviewer's decision releases or rejects them."""
 
-import hashlib
-from dataclasses import dataclass
-from typing import Any
+import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc.models import LexiconTerm, LexiconVersion
-from content_svc.moderation import Lexicon, Term, Verdict, fold, moderate
-from content_svc.schemas import LexiconEntry
+from content_svc.calendar import publishing
+from content_svc.exceptions import AlreadyDecided, ReviewCaseNotFound
+from content_svc.items import service as items
+from content_svc.moderation import Lexicon, Term, fold, screening
+from content_svc.moderation.models import LexiconTerm, LexiconVersion, ReviewCase
+from content_svc.moderation.schemas import LexiconEntry, ReviewDecision
 from qunyun_shared.db import upsert
-
-_SEVERITY = {"pass": 0, "mask": 1, "hold": 2}
+from qunyun_shared.outbox import Outbox
+from qunyun_shared.pagination import decode_time_cursor, encode_time_cursor
 
 
 class LexiconCache:
@@ -84,32 +86,47 @@ async def _bump_version(session: AsyncSession, tenant_id: str) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Screening:
-    """The verdict on an item's title and body together."""
-
-    outcome: str
-    title: str
-    body: str
-    reasons: list[str]
-    findings: list[dict[str, Any]]
-
-
-def screen(lexicon: Lexicon, *, title: str, body: str, ugc: bool, repeated: bool = False) -> Screening:
-    verdicts: dict[str, Verdict] = {
-        "title": moderate(title, lexicon, ugc=ugc),
-        "body": moderate(body, lexicon, ugc=ugc, repeated=repeated),
-    }
-    outcome = max((v.outcome for v in verdicts.values()), key=_SEVERITY.__getitem__)
-    reasons = list(dict.fromkeys(r for v in verdicts.values() for r in v.reasons))
-    findings = [
-        {"field": field, "kind": f.kind, "start": f.start, "end": f.end, "action": f.action, "reason": f.reason}
-        for field, v in verdicts.items()
-        for f in v.findings
-    ]
-    return Screening(outcome, verdicts["title"].text, verdicts["body"].text, reasons, findings)
+async def review_queue(
+    *, session: AsyncSession, tenant_id: str, status: str, limit: int, cursor: str | None
+) -> tuple[list[ReviewCase], str | None]:
+    """Held items, oldest first: the order reviewers work in."""
+    query = select(ReviewCase).where(ReviewCase.tenant_id == tenant_id, ReviewCase.status == status)
+    if cursor is not None:
+        at, case_id = decode_time_cursor(cursor)
+        query = query.where((ReviewCase.created_at > at) | ((ReviewCase.created_at == at) & (ReviewCase.id > case_id)))
+    cases = list((await session.scalars(query.order_by(ReviewCase.created_at, ReviewCase.id).limit(limit + 1))).all())
+    more = len(cases) > limit
+    cases = cases[:limit]
+    return cases, (encode_time_cursor(cases[-1].created_at, cases[-1].id) if more else None)
 
 
-def fingerprint(text: str) -> str:
-    """The same message, whatever its spacing, width or case: how a repeated post is recognised."""
-    return hashlib.blake2b("".join(fold(text).split()).encode(), digest_size=16).hexdigest()
+async def decide(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    case_id: uuid.UUID,
+    decision: ReviewDecision,
+    reviewer: str,
+) -> ReviewCase:
+    """A reviewer's decision on a held item: approved, it becomes ready (and its due placements publish);
+    rejected, it never appears and whatever was scheduled is cancelled."""
+    case = await session.get(ReviewCase, case_id, with_for_update=True)
+    if case is None or case.tenant_id != tenant_id:
+        raise ReviewCaseNotFound(f"No review case {case_id}.")
+    if case.status != "pending":
+        raise AlreadyDecided(f"Review case {case_id} was {case.status} already.")
+    item = await items.get_item(session=session, tenant_id=tenant_id, item_id=case.content_id, lock=True)
+    now = datetime.now(UTC)
+    case.status = "approved" if decision.decision == "approve" else "rejected"
+    case.note, case.decided_by, case.decided_at = decision.note, reviewer, now
+    if item.status == "held":
+        item.status = "ready" if decision.decision == "approve" else "rejected"
+        item.updated_at = now
+        if item.status == "rejected":
+            await publishing.cancel_scheduled(session=session, content_id=item.id)
+        outcome = "reject" if item.status == "rejected" else "pass"
+        await outbox.add(
+            session, tenant_id=tenant_id, payloads=[screening.moderated(item, outcome, reviewed_by=reviewer)]
+        )
+    return case

@@ -2,7 +2,6 @@
 the hours a community's members are most likely to read."""
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -10,7 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc import audience
+from content_svc.audience import service as audience
+from content_svc.audience.models import Community
+from content_svc.calendar import flooding
+from content_svc.calendar.models import Placement
+from content_svc.calendar.schemas import PushPolicy, ScheduleRequest, SlotSuggestion
 from content_svc.exceptions import (
     AlreadyPublished,
     ContentNotReady,
@@ -19,11 +22,9 @@ from content_svc.exceptions import (
     PlacementNotFound,
     ScheduleInPast,
 )
-from content_svc.items import get_item
-from content_svc.models import Community, CommunityHourActivity, Placement
-from content_svc.schemas import PushPolicy, ScheduleRequest, SlotSuggestion
+from content_svc.items import service as items
+from content_svc.models import CommunityHourActivity
 
-WEEK = timedelta(days=7)
 # When members of a persona read, from the operating plans (mothers 20-22h; office workers 7-9h and
 # 12-14h) and the brands' own observations for the others. Persona names are member tags.
 PERSONA_HOURS: dict[str, tuple[int, ...]] = {
@@ -47,7 +48,7 @@ async def schedule(
     publish_at = request.publish_at.astimezone(UTC)
     if publish_at <= now:
         raise ScheduleInPast(f"{request.publish_at.isoformat()} is not in the future.", field="publish_at")
-    item = await get_item(session=session, tenant_id=tenant_id, item_id=content_id)
+    item = await items.get_item(session=session, tenant_id=tenant_id, item_id=content_id)
     if item.status != "ready" or item.source == "UGC":
         raise ContentNotReady(f"Content {content_id} is {item.status if item.source != 'UGC' else 'a member post'}.")
     targets = set(item.target_communities)
@@ -61,7 +62,7 @@ async def schedule(
     for community_id in sorted(set(request.community_ids)):
         community = await audience.open_community(session=session, tenant_id=tenant_id, community_id=community_id)
         await session.refresh(community, with_for_update=True)
-        reason = await policy_breach(
+        reason = await flooding.policy_breach(
             session=session, community=community, content_type=item.content_type, at=publish_at
         )
         if reason is not None:
@@ -82,58 +83,6 @@ async def schedule(
     session.add_all(placements)
     await session.flush()
     return placements
-
-
-async def policy_breach(
-    *,
-    session: AsyncSession,
-    community: Community,
-    content_type: str,
-    at: datetime,
-    planned: Sequence[tuple[datetime, str]] = (),
-) -> str | None:
-    """Why one more push of `content_type` at `at` would break the community's policy, counting the
-    calendar and the `planned` (time, type) pushes besides; None if it would not."""
-    zone = ZoneInfo(community.timezone)
-    local_day = at.astimezone(zone).date()
-    day_start = datetime.combine(local_day, time(), zone).astimezone(UTC)
-    nearby = await _pushes_between(
-        session, community.id, min(day_start, at - WEEK), max(day_start + timedelta(days=1), at + WEEK)
-    )
-    nearby += planned
-    same_day = sum(day_start <= t < day_start + timedelta(days=1) for t, _ in nearby)
-    if same_day >= community.max_pushes_per_day:
-        return (
-            f"community {community.name} already has {same_day} pushes on {local_day.isoformat()}, "
-            f"its cap is {community.max_pushes_per_day} a day"
-        )
-    if content_type != "promotion":
-        return None  # value content only ever lowers the share of promotion
-    pushes = sorted([*nearby, (at, "promotion")])
-    # Every 7-day window that would hold the new push ends at it or at one of the pushes in the week after.
-    for end in [at, *(t for t, _ in pushes if at < t < at + WEEK)]:
-        window = [kind for t, kind in pushes if end - WEEK < t <= end]
-        share = window.count("promotion") / len(window)
-        if share > community.max_promotion_share + 1e-9:
-            return (
-                f"promotion would be {share:.0%} of community {community.name}'s pushes in the week to "
-                f"{end.astimezone(zone).date().isoformat()}, its ceiling is {community.max_promotion_share:.0%}"
-            )
-    return None
-
-
-async def _pushes_between(
-    session: AsyncSession, community_id: uuid.UUID, start: datetime, end: datetime
-) -> list[tuple[datetime, str]]:
-    rows = await session.execute(
-        select(Placement.publish_at, Placement.content_type).where(
-            Placement.community_id == community_id,
-            Placement.status != "cancelled",
-            Placement.publish_at >= start,
-            Placement.publish_at < end,
-        )
-    )
-    return [(t, kind) for t, kind in rows]
 
 
 async def cancel(*, session: AsyncSession, tenant_id: str, placement_id: uuid.UUID) -> Placement:
@@ -162,7 +111,7 @@ async def calendar_of(
 
 async def placements_of(*, session: AsyncSession, tenant_id: str, content_id: uuid.UUID) -> list[Placement]:
     """Where and when an item is or was published, in publication order."""
-    item = await get_item(session=session, tenant_id=tenant_id, item_id=content_id)
+    item = await items.get_item(session=session, tenant_id=tenant_id, item_id=content_id)
     rows = await session.scalars(
         select(Placement).where(Placement.content_id == item.id).order_by(Placement.publish_at)
     )
@@ -236,7 +185,7 @@ async def suggest_slots(
             if at <= now + _LEAD:
                 continue
             planned = [(slot, content_type) for slot in slots]
-            breach = await policy_breach(
+            breach = await flooding.policy_breach(
                 session=session, community=community, content_type=content_type, at=at, planned=planned
             )
             if breach is None:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content_svc.audience.models import AudienceMember, Community, MemberSegment, MemberTag
 from content_svc.db import ERASED_MEMBERS
 from content_svc.exceptions import CommunityArchived, CommunityNotFound, MemberNotFound
-from content_svc.models import AudienceMember, Community, Engagement, MemberSegment, MemberTag
+from content_svc.models import Engagement
 from qunyun_shared.db import upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.analytics import MemberSegmentChangedV1

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from content_svc import items, screening
 from content_svc.dependencies import IdempotentRoute, Lexicons
 from content_svc.moderation import moderate
-from content_svc.schemas import (
+from content_svc.moderation import service as moderation
+from content_svc.moderation.schemas import (
     FindingRead,
     Lexicon,
     ModerationCheck,
@@ -26,24 +26,24 @@ router = APIRouter(prefix="/content", tags=["moderation"], route_class=Idempoten
 
 @router.get("/lexicon", summary="The tenant's own terms (the built-in advertising-law terms apply besides)")
 async def get_lexicon(session: DbSession, caller: CurrentIdentity) -> Lexicon:
-    return Lexicon(terms=await screening.terms_of(session=session, tenant_id=caller.tenant_id))
+    return Lexicon(terms=await moderation.terms_of(session=session, tenant_id=caller.tenant_id))
 
 
 @router.put("/lexicon", summary="Replace the tenant's terms")
 async def replace_lexicon(body: Lexicon, session: DbSession, caller: CurrentIdentity) -> Lexicon:
-    await screening.replace_terms(session=session, tenant_id=caller.tenant_id, entries=body.terms)
-    return Lexicon(terms=await screening.terms_of(session=session, tenant_id=caller.tenant_id))
+    await moderation.replace_terms(session=session, tenant_id=caller.tenant_id, entries=body.terms)
+    return Lexicon(terms=await moderation.terms_of(session=session, tenant_id=caller.tenant_id))
 
 
 @router.post("/lexicon/terms", summary="Add terms, or change ones already there")
 async def add_terms(body: Lexicon, session: DbSession, caller: CurrentIdentity) -> Lexicon:
-    await screening.add_terms(session=session, tenant_id=caller.tenant_id, entries=body.terms)
-    return Lexicon(terms=await screening.terms_of(session=session, tenant_id=caller.tenant_id))
+    await moderation.add_terms(session=session, tenant_id=caller.tenant_id, entries=body.terms)
+    return Lexicon(terms=await moderation.terms_of(session=session, tenant_id=caller.tenant_id))
 
 
 @router.delete("/lexicon/terms/{term}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a term")
 async def remove_term(term: str, session: DbSession, caller: CurrentIdentity) -> None:
-    if not await screening.remove_term(session=session, tenant_id=caller.tenant_id, text=term):
+    if not await moderation.remove_term(session=session, tenant_id=caller.tenant_id, text=term):
         raise NotFound(f"The lexicon has no term {term!r}.")
 
 
@@ -70,7 +70,7 @@ async def review_queue(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ReviewPage:
-    cases, next_cursor = await items.review_queue(
+    cases, next_cursor = await moderation.review_queue(
         session=session, tenant_id=caller.tenant_id, status=review_status, limit=limit, cursor=cursor
     )
     return ReviewPage(cases=[ReviewCaseRead.model_validate(c) for c in cases], next_cursor=next_cursor)
@@ -85,7 +85,7 @@ async def decide(
     outbox: EventOutbox,
     caller: CurrentIdentity,
 ) -> ReviewCaseRead:
-    case = await items.decide(
+    case = await moderation.decide(
         session=session,
         outbox=outbox,
         tenant_id=caller.tenant_id,

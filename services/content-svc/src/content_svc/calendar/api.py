@@ -1,31 +1,27 @@
-"""Routes for a community's calendar, push policy, best slots and audience."""
+"""Routes for the calendar: an item scheduled into communities, its placements, and each community's calendar,
+push policy and best slots."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 
-from content_svc import audience, calendar
+from content_svc.audience import service as audience
+from content_svc.calendar import service as calendar
+from content_svc.calendar.schemas import PlacementRead, PushPolicy, ScheduleRequest, SlotSuggestion
 from content_svc.dependencies import ContentSettings, IdempotentRoute
-from content_svc.schemas import CommunityAudience, PlacementRead, PushPolicy, SlotSuggestion
 from qunyun_shared import problem_responses
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 from qunyun_shared.events.content import ContentType
 from qunyun_shared.problems import InvalidInput
 
 router = APIRouter(prefix="/content/communities", tags=["calendar"], route_class=IdempotentRoute)
+# An item's schedule and placements, listed with the items.
+items_router = APIRouter(prefix="/content", tags=["content"], route_class=IdempotentRoute)
 
 _LONGEST_RANGE = timedelta(days=92)
-
-
-@router.get("/{community_id}/audience", summary="How many members content published there reaches")
-async def community_audience(community_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> CommunityAudience:
-    community = await audience.get_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
-    return CommunityAudience(
-        community_id=community.id, members=await audience.audience_size(session=session, community_id=community.id)
-    )
 
 
 @router.get("/{community_id}/policy", summary="The community's push cap and promotion ceiling")
@@ -81,4 +77,31 @@ async def suggest_slots(
         count=count,
         now=datetime.now(UTC),
         min_engagements=settings.slot_min_engagements,
+    )
+
+
+@items_router.post(
+    "/items/{content_id}/schedule",
+    status_code=status.HTTP_201_CREATED,
+    summary="Schedule an item into communities at a time, within each one's flooding policy",
+)
+async def schedule(
+    content_id: uuid.UUID, body: ScheduleRequest, session: DbSession, caller: CurrentIdentity
+) -> list[PlacementRead]:
+    placements = await calendar.schedule(
+        session=session, tenant_id=caller.tenant_id, content_id=content_id, request=body, now=datetime.now(UTC)
+    )
+    return [PlacementRead.model_validate(p) for p in placements]
+
+
+@items_router.get("/items/{content_id}/placements", summary="Where and when an item is or was published")
+async def placements(content_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> list[PlacementRead]:
+    placements = await calendar.placements_of(session=session, tenant_id=caller.tenant_id, content_id=content_id)
+    return [PlacementRead.model_validate(p) for p in placements]
+
+
+@items_router.post("/placements/{placement_id}/cancel", summary="Cancel a scheduled publication")
+async def cancel(placement_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> PlacementRead:
+    return PlacementRead.model_validate(
+        await calendar.cancel(session=session, tenant_id=caller.tenant_id, placement_id=placement_id)
     )

@@ -1,14 +1,17 @@
-"""Publishing scheduled items when their time comes: exactly once each, however many replicas run."""
+"""Publishing scheduled items when their time comes: exactly once each, however many replicas run; and
+cancelling what of an item is still to come when it is withdrawn or rejected."""
 
 import asyncio
 import contextlib
+import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc import audience
-from content_svc.models import ContentItem, Placement
+from content_svc.audience import service as audience
+from content_svc.calendar.models import Placement
+from content_svc.items.models import ContentItem
 from qunyun_shared.events.content import ContentPostedV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.runtime import ServiceRuntime
@@ -50,6 +53,15 @@ async def publish(
         posted_at=now,
     )
     await outbox.add(session, tenant_id=placement.tenant_id, payloads=[posted])
+
+
+async def cancel_scheduled(*, session: AsyncSession, content_id: uuid.UUID) -> None:
+    """Cancels what of an item was still to be published: it will not go out after all."""
+    await session.execute(
+        update(Placement)
+        .where(Placement.content_id == content_id, Placement.status == "scheduled")
+        .values(status="cancelled")
+    )
 
 
 async def run_publisher(*, runtime: ServiceRuntime, poll_seconds: float, wakeup: asyncio.Event) -> None:

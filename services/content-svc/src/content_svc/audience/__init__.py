@@ -1,0 +1,1 @@
+"""What content-svc knows of communities and members, learned from events: who content reaches."""

@@ -1,0 +1,1 @@
+"""The editorial calendar: scheduling within each community's flooding policy, best slots, publishing once."""

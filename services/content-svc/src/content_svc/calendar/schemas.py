@@ -1,0 +1,54 @@
+"""The calendar's request and response models: schedules, placements, push policies, suggested slots."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from qunyun_shared.events.content import ContentType
+
+
+class ScheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    community_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
+    publish_at: AwareDatetime = Field(description="When to publish; in the future, with a UTC offset.")
+
+
+class PlacementRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    content_id: uuid.UUID
+    community_id: uuid.UUID
+    content_type: ContentType
+    publish_at: datetime
+    status: Literal["scheduled", "published", "cancelled"]
+    published_at: datetime | None
+    audience_size: int | None
+
+
+class PushPolicy(BaseModel):
+    """How much a community may be sent: a cap per local day and a ceiling on promotion in any 7 days."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    max_pushes_per_day: int = Field(ge=1, le=50, examples=[5])
+    max_promotion_share: float = Field(ge=0, le=1, examples=[0.3])
+    timezone: str = Field(examples=["Asia/Shanghai"])
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class SlotSuggestion(BaseModel):
+    community_id: uuid.UUID
+    basis: Literal["engagement", "persona", "default"]
+    personas: list[str] = Field(description="The audience personas the hours came from, when basis is persona.")
+    hours: list[int] = Field(description="Local hours of the day, best first.")
+    slots: list[datetime] = Field(description="The next times at those hours the community's policy still allows.")
