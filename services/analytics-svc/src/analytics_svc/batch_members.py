@@ -1,9 +1,9 @@
-"""The members a consumer batch is about: their facts locked for the batch, created for members new to
-analytics, and the erased ones left out.
+"""The members a consumer batch is about: their facts locked for the batch (new ones made in memory, their
+rows written with the batch's other writes), and the erased ones left out.
 
 Replicas consume different partitions, and one member's events are on several (their own, their
-orders', their posts'), so two replicas may meet the same member at once: a new member's row is created
-by an upsert that waits for, then yields to, the other's, and every row is then locked in member id order.
+orders', their posts'), so two replicas may meet the same member at once: a new member's lock is taken
+before their row is looked for again and written, and every row is locked in member id order.
 Erasure runs concurrently too; see `load` for how the two are kept apart.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc import locks
 from analytics_svc.models import ERASED_MEMBERS
 from analytics_svc.records import FACTS, MEMBERSHIPS, MemberRecord, MembershipRecord
-from qunyun_shared.db import insert_rows, one_of
+from qunyun_shared.db import one_of
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.campaign import OrderPlacedV1
@@ -34,22 +34,27 @@ class Loaded:
 
 
 async def load(session: AsyncSession, events: Sequence[Envelope]) -> Loaded:
-    """The facts of the members the events add to, locked (created first for those new to analytics), and
-    which of these and of the members they only name (inviters) are erased.
+    """The facts of the members the events add to, locked (new ones, whose rows the batch writes, held by
+    their members' locks), and which of these and of the members they only name (inviters) are erased.
 
     A member with a row is kept from their erasure by the row: erasure deletes it, which waits for the
     batch's lock, or the batch's lock waits for erasure and finds no row. A member new to analytics, or one
-    only named, has no row to lock: for them both sides take the member's lock first."""
+    only named, has no row to lock: for them both sides take the member's lock first, and so does another
+    replica about to write a new member's row."""
     adding = {(e.tenantid, m) for e in events if (m := _member_added_to(e)) is not None}
     naming = {(e.tenantid, m) for e in events if (m := _inviter_named(e)) is not None}
     ids = {member_id for _, member_id in adding}
     known = await _known(session, ids)
     await locks.hold_members(session, {m for m in adding if m[1] not in known} | set(naming))
     erased = await erased_among(session, ERASED_MEMBERS, ids | {member_id for _, member_id in naming})
-    present = known | erased
-    await _create(session, [m for m in adding if m[1] not in present])
-    facts = await _locked(session, ids - erased)
-    return Loaded(facts=facts, erased=erased | (ids - erased - facts.keys()))
+    # Rows another replica wrote while this batch waited for their members' locks.
+    known |= await _known(session, ids - known - erased)
+    facts = await _locked(session, known - erased)
+    new: dict[uuid.UUID, MemberRecord] = {}
+    for tenant_id, member_id in sorted(adding, key=_by_id):
+        if member_id not in known and member_id not in erased:
+            new.setdefault(member_id, MemberRecord.new(member_id=member_id, tenant_id=tenant_id))
+    return Loaded(facts=facts | new, erased=erased | (known - erased - facts.keys()))
 
 
 async def communities_of(
@@ -92,16 +97,6 @@ async def _known(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> se
     return set(await session.scalars(select(FACTS.c.member_id).where(one_of(session, FACTS.c.member_id, member_ids))))
 
 
-async def _create(session: AsyncSession, members: Collection[Member]) -> None:
-    """Rows for members new to analytics, in member id order; one another replica is creating at the same
-    moment is waited for and left as it made it."""
-    if not members:
-        return
-    rows = [{"member_id": member_id, "tenant_id": tenant_id} for tenant_id, member_id in sorted(members, key=_by_id)]
-    statement, parameters = insert_rows(session, FACTS, rows)
-    await session.execute(statement.on_conflict_do_nothing(), parameters)
-
-
 async def _locked(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, MemberRecord]:
     """The members' facts as committed now, locked in member id order: the order every writer of member
     rows (ingestion, the refit, erasure) takes them in, so none waits on another that waits on it."""
@@ -113,8 +108,8 @@ async def _locked(session: AsyncSession, member_ids: Collection[uuid.UUID]) -> d
         .order_by(FACTS.c.member_id)
         .with_for_update()
     )
-    return {row.member_id: MemberRecord(**row._mapping) for row in found}
+    return {row.member_id: MemberRecord(*row) for row in found}
 
 
-def _by_id(member: Member) -> uuid.UUID:
-    return member[1]
+def _by_id(member: Member) -> int:
+    return member[1].int  # UUID order, compared in C

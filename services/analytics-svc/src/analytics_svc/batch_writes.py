@@ -23,12 +23,9 @@ COUNTS = cast(Table, DailyCount.__table__)
 MEMBER_SETS = cast(Table, DailyMembers.__table__)
 CONTENT = cast(Table, ContentFact.__table__)
 INVITATIONS = cast(Table, InvitationFact.__table__)
-# What events change of a member; their segment and churn flag are rescoring's (segments.rescore).
-MEMBER_FACTS = [
-    c.name
-    for c in FACTS.columns
-    if c.name not in {"number", "member_id", "tenant_id", "segment", "churn_flagged", "scored_at"}
-]
+# What a batch changes of a member: the facts its events add to, and the segment and churn flag rescoring
+# decided on them (segments.rescore).
+MEMBER_FACTS = [c.name for c in FACTS.columns if c.name not in {"number", "member_id", "tenant_id"}]
 
 CONTENT_COUNTERS = {
     "view": "views",
@@ -54,10 +51,25 @@ class Post:
 UNPOSTED = dict.fromkeys(Post.__dataclass_fields__)
 
 
-async def write_members(session: AsyncSession, members: Collection[MemberRecord]) -> None:
-    """Writes back the facts of the batch's members, in one statement."""
-    rows = [{"number": m.number, **{name: getattr(m, name) for name in MEMBER_FACTS}} for m in members]
-    await update_rows(session, FACTS, rows, key="number")
+async def write_members(session: AsyncSession, members: Collection[MemberRecord]) -> dict[uuid.UUID, int]:
+    """Writes the facts and decisions of the batch's members: the new ones inserted in member id order, the
+    others updated. Returns every member's number."""
+    stored = [m for m in members if m.number is not None]
+    await update_rows(session, FACTS, [{"number": m.number} | _facts(m) for m in stored], key="number")
+    numbers = {m.member_id: m.number for m in stored if m.number is not None}
+    new = sorted((m for m in members if m.number is None), key=lambda m: m.member_id.int)
+    if new:
+        rows = [{"member_id": m.member_id, "tenant_id": m.tenant_id} | _facts(m) for m in new]
+        statement, parameters = insert_rows(session, FACTS, rows)
+        inserted = await session.execute(statement.returning(FACTS.c.member_id, FACTS.c.number), parameters)
+        numbers |= dict(inserted.tuples().all())
+        for member in new:
+            member.number = numbers[member.member_id]
+    return numbers
+
+
+def _facts(member: MemberRecord) -> dict[str, Any]:
+    return {name: getattr(member, name) for name in MEMBER_FACTS}
 
 
 async def write_memberships(session: AsyncSession, memberships: Collection[MembershipRecord]) -> None:
@@ -81,12 +93,17 @@ async def _upsert_records(
         return
     names = [c.name for c in table.columns]
     key = [c.name for c in table.primary_key.columns]
-    rows = sorted(({name: getattr(r, name) for name in names} for r in records), key=lambda row: [row[k] for k in key])
+    rows = sorted(({name: getattr(r, name) for name in names} for r in records), key=lambda row: _order(row, key))
     statement, parameters = insert_rows(session, table, rows)
     await session.execute(
         statement.on_conflict_do_update(index_elements=key, set_={name: statement.excluded[name] for name in changing}),
         parameters,
     )
+
+
+def _order(row: Mapping[str, Any], key: Sequence[str]) -> list[Any]:
+    """The row's place in key order, UUIDs compared as the integers they are (in C, not UUID.__lt__)."""
+    return [value.int if isinstance(value, uuid.UUID) else value for value in map(row.__getitem__, key)]
 
 
 async def write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None:
@@ -107,9 +124,9 @@ async def write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None
 
 
 async def write_member_sets(
-    session: AsyncSession, sets: Mapping[CountKey, Set[uuid.UUID]], members: Mapping[uuid.UUID, MemberRecord]
+    session: AsyncSession, sets: Mapping[CountKey, Set[uuid.UUID]], numbers: Mapping[uuid.UUID, int]
 ) -> None:
-    """Adds the batch's members to each day's set: the row is created if need be, then locked, merged and
+    """Adds the batch's members (by their numbers) to each day's set: the row is created if need be, then locked, merged and
     written, so two consumers adding to one set do not lose each other's members."""
     if not sets:
         return
@@ -129,7 +146,7 @@ async def write_member_sets(
     merged = []
     for row in stored:
         bitmap = BitMap.deserialize(row.members)
-        bitmap.update(members[m].number for m in sets[(row.tenant_id, row.community_id, row.kind, row.day)])
+        bitmap.update(numbers[m] for m in sets[(row.tenant_id, row.community_id, row.kind, row.day)])
         merged.append(row._asdict() | {"members": bitmap.serialize()})
     # Every row is there and locked: the upsert only updates them, in key order.
     statement, parameters = insert_rows(session, table, merged)

@@ -7,8 +7,9 @@ per event.
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,18 +39,22 @@ from qunyun_shared.outbox import Outbox
 
 async def ingest(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
     """The consumer's handler for every event type analytics reads."""
+    now = datetime.now(UTC)
     batch = await _load(session, events)
     for envelope in events:
-        _apply(batch, envelope.tenantid, envelope)
-    await write_members(session, batch.members.values())
+        _APPLY[type(envelope.data)](batch, envelope.tenantid, envelope.data, envelope.time)
+    rescored = [batch.members[m] for m in batch.rescore if m in batch.members]
+    first_fits = await segments.rescore(session, outbox, rescored, now)
+    numbers = await write_members(session, batch.members.values())
     await write_memberships(session, [batch.communities[k] for k in batch.first_joins])
     await write_orders(session, batch.orders.values())
     await service.count_membership_changes(session=session, joins=batch.joins, leaves=batch.leaves)
     await write_counts(session, batch.counts)
-    await write_member_sets(session, batch.sets, batch.members)
+    await write_member_sets(session, batch.sets, numbers)
     await write_content(session, batch.posts, batch.engaged_content)
     await write_invitations(session, batch.invitations)
-    await segments.rescore(session, outbox, [batch.members[m] for m in batch.rescore if m in batch.members])
+    for tenant_id in first_fits:
+        await segments.recompute(session, outbox, tenant_id, now)
 
 
 async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
@@ -69,34 +74,7 @@ async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
     )
 
 
-def _apply(batch: Batch, tenant_id: str, envelope: Envelope) -> None:
-    match envelope.data:
-        case MemberJoinedV1() as joined:
-            _joined(batch, tenant_id, joined)
-        case MemberLeftV1() as left:
-            _left(batch, tenant_id, left)
-        case MemberInvitedV1() as invited:
-            _invited(batch, tenant_id, invited)
-        case ContentPostedV1() as posted:
-            _posted(batch, tenant_id, posted)
-        case ContentEngagedV1() as engaged:
-            _engaged(batch, tenant_id, engaged)
-        case ContentModeratedV1() as moderated:
-            day = activity.day_of(envelope.time)
-            batch.count(tenant_id, None, f"moderated_{moderated.outcome}", day)
-        case SurveyAnsweredV1() as answered:
-            _answered(batch, tenant_id, answered, activity.day_of(envelope.time))
-        case OrderPlacedV1() as placed:
-            _placed(batch, tenant_id, placed)
-        case OrderPaidV1() as paid:
-            _paid(batch, tenant_id, paid)
-        case OrderRefundedV1() as refunded:
-            _refunded(batch, tenant_id, refunded)
-        case CheckinRecordedV1() as checked_in:
-            _checked_in(batch, tenant_id, checked_in, envelope.time)
-
-
-def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1) -> None:
+def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1, _at: datetime) -> None:
     member = batch.member(tenant_id, joined.member_id)
     if member is None:
         return
@@ -139,7 +117,7 @@ def _count_first_join(batch: Batch, scope: tuple[str, uuid.UUID], day: date, *, 
         batch.counts[(*scope, "referred_joins", day)] += by
 
 
-def _left(batch: Batch, tenant_id: str, left: MemberLeftV1) -> None:
+def _left(batch: Batch, tenant_id: str, left: MemberLeftV1, _at: datetime) -> None:
     if left.member_id in batch.erased:  # their joins were not counted after erasure either
         return
     batch.leaves.append((tenant_id, left.community_id))
@@ -152,7 +130,7 @@ def _left(batch: Batch, tenant_id: str, left: MemberLeftV1) -> None:
             batch.counts[(tenant_id, ALL, "leaves", day)] += 1
 
 
-def _invited(batch: Batch, tenant_id: str, invited: MemberInvitedV1) -> None:
+def _invited(batch: Batch, tenant_id: str, invited: MemberInvitedV1, _at: datetime) -> None:
     if batch.member(tenant_id, invited.member_id) is None:  # erased
         return
     batch.invitations.append(
@@ -166,7 +144,7 @@ def _invited(batch: Batch, tenant_id: str, invited: MemberInvitedV1) -> None:
     )
 
 
-def _posted(batch: Batch, tenant_id: str, posted: ContentPostedV1) -> None:
+def _posted(batch: Batch, tenant_id: str, posted: ContentPostedV1, _at: datetime) -> None:
     day = activity.day_of(posted.posted_at)
     batch.count(tenant_id, posted.community_id, "posts", day)
     batch.posts[(tenant_id, posted.content_id)] = Post(
@@ -181,7 +159,7 @@ def _posted(batch: Batch, tenant_id: str, posted: ContentPostedV1) -> None:
             _active(batch, tenant_id, posted.community_id, posted.author_member_id, posted.posted_at, (INTERACTED,))
 
 
-def _engaged(batch: Batch, tenant_id: str, engaged: ContentEngagedV1) -> None:
+def _engaged(batch: Batch, tenant_id: str, engaged: ContentEngagedV1, _at: datetime) -> None:
     # Only what the event itself says: the item's post is on another partition and may not be in yet.
     community_id = engaged.community_id
     day = activity.day_of(engaged.occurred_at)
@@ -199,7 +177,8 @@ def _engaged(batch: Batch, tenant_id: str, engaged: ContentEngagedV1) -> None:
     _active(batch, tenant_id, community_id, engaged.member_id, engaged.occurred_at, kinds)
 
 
-def _answered(batch: Batch, tenant_id: str, answered: SurveyAnsweredV1, day: date) -> None:
+def _answered(batch: Batch, tenant_id: str, answered: SurveyAnsweredV1, at: datetime) -> None:
+    day = activity.day_of(at)
     batch.count(tenant_id, answered.community_id, "survey_answers", day)
     if answered.nps is not None:
         batch.count(tenant_id, answered.community_id, "nps_answers", day)
@@ -211,7 +190,7 @@ def _answered(batch: Batch, tenant_id: str, answered: SurveyAnsweredV1, day: dat
         batch.count(tenant_id, answered.community_id, "complaints", day)
 
 
-def _placed(batch: Batch, tenant_id: str, placed: OrderPlacedV1) -> None:
+def _placed(batch: Batch, tenant_id: str, placed: OrderPlacedV1, _at: datetime) -> None:
     if placed.order_id in batch.orders or placed.member_id in batch.erased:
         return
     attribution = placed.attribution
@@ -234,7 +213,7 @@ def _placed(batch: Batch, tenant_id: str, placed: OrderPlacedV1) -> None:
         _active(batch, tenant_id, placed.community_id, placed.member_id, placed.placed_at, (ORDERED,))
 
 
-def _paid(batch: Batch, tenant_id: str, paid: OrderPaidV1) -> None:
+def _paid(batch: Batch, tenant_id: str, paid: OrderPaidV1, _at: datetime) -> None:
     order = batch.orders.get(paid.order_id)
     community_id = order.community_id if order is not None else None
     if order is not None:
@@ -256,7 +235,7 @@ def _paid(batch: Batch, tenant_id: str, paid: OrderPaidV1) -> None:
     batch.rescore.add(member.member_id)
 
 
-def _refunded(batch: Batch, tenant_id: str, refunded: OrderRefundedV1) -> None:
+def _refunded(batch: Batch, tenant_id: str, refunded: OrderRefundedV1, _at: datetime) -> None:
     order = batch.orders.get(refunded.order_id)
     if order is not None:
         order.refunded_fen += refunded.amount_fen
@@ -266,6 +245,10 @@ def _refunded(batch: Batch, tenant_id: str, refunded: OrderRefundedV1) -> None:
     if member is not None:
         member.spend_fen = max(member.spend_fen - refunded.amount_fen, 0)
         batch.rescore.add(member.member_id)
+
+
+def _moderated(batch: Batch, tenant_id: str, moderated: ContentModeratedV1, at: datetime) -> None:
+    batch.count(tenant_id, None, f"moderated_{moderated.outcome}", activity.day_of(at))
 
 
 def _checked_in(batch: Batch, tenant_id: str, checked_in: CheckinRecordedV1, at: datetime) -> None:
@@ -296,3 +279,19 @@ def _active(
     if member.first_active_at is None or at < member.first_active_at:
         member.first_active_at = at
     batch.rescore.add(member_id)
+
+
+# What each event adds, by its payload's type (the time is the envelope's, for events that carry none).
+_APPLY: dict[type, Callable[[Batch, str, Any, datetime], None]] = {
+    MemberJoinedV1: _joined,
+    MemberLeftV1: _left,
+    MemberInvitedV1: _invited,
+    ContentPostedV1: _posted,
+    ContentEngagedV1: _engaged,
+    ContentModeratedV1: _moderated,
+    SurveyAnsweredV1: _answered,
+    OrderPlacedV1: _placed,
+    OrderPaidV1: _paid,
+    OrderRefundedV1: _refunded,
+    CheckinRecordedV1: _checked_in,
+}

@@ -6,9 +6,9 @@ and is written back by batch_writes in a statement or two."""
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnDefault, Table
 
 from analytics_svc.models import MemberCommunity, MemberFacts, OrderFact
 
@@ -19,9 +19,9 @@ ORDERS = cast(Table, OrderFact.__table__)
 
 @dataclass(slots=True)
 class MemberRecord:
-    """A row of member_facts."""
+    """A row of member_facts; `number` is None until the row of a member new to analytics is written."""
 
-    number: int
+    number: int | None
     member_id: uuid.UUID
     tenant_id: str
     memberships: int
@@ -40,6 +40,19 @@ class MemberRecord:
     segment: str | None
     churn_flagged: bool
     scored_at: datetime | None
+
+    @classmethod
+    def new(cls, *, member_id: uuid.UUID, tenant_id: str) -> "MemberRecord":
+        """The facts of a member analytics has not heard of yet: their columns' defaults."""
+        return cls(number=None, member_id=member_id, tenant_id=tenant_id, **_NEW_MEMBER)
+
+
+# A new member's facts: each column's default (None where it has none).
+_NEW_MEMBER: dict[str, Any] = {
+    c.name: c.default.arg if isinstance(c.default, ColumnDefault) else None
+    for c in FACTS.columns
+    if c.name not in {"number", "member_id", "tenant_id"}
+}
 
 
 @dataclass(slots=True)

@@ -1,4 +1,5 @@
-"""Writing members' segments and churn flags: a batch's, and a full recompute's while ingestion goes on.
+"""Writing a full recompute's segments and churn flags while ingestion goes on (a batch writes its own
+members' with their facts: batch_writes.write_members).
 
 The recompute reads its members once, fits and scores them, and only then writes the members whose
 segment or churn flag it changed; meanwhile events keep rescoring members. So the decisions are written
@@ -16,10 +17,8 @@ from datetime import datetime
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import scoring
 from analytics_svc.records import FACTS
-from analytics_svc.roster import Roster, in_microseconds, moment
-from qunyun_shared.db import update_rows
+from analytics_svc.roster import in_microseconds, moment
 
 CHUNK = 20_000
 
@@ -34,17 +33,6 @@ class Decision:
     replaces: int | None
     segment: str
     churn_flagged: bool
-
-
-async def write_rescored(session: AsyncSession, members: Roster, scores: scoring.Scores, now: datetime) -> None:
-    """Writes the decisions of a batch's members, whose rows the batch holds locked."""
-    decided = zip(members.numbers, scores.segment.tolist(), scores.churn_flagged.tolist(), strict=True)
-    await update_rows(
-        session,
-        FACTS,
-        [{"number": n, "segment": s, "churn_flagged": f, "scored_at": now} for n, s, f in decided],
-        key="number",
-    )
 
 
 async def write_decisions(session: AsyncSession, decisions: Sequence[Decision], now: datetime) -> set[int]:
@@ -77,7 +65,7 @@ async def _write_one_by_one(session: AsyncSession, chunk: Sequence[Decision], no
 
 
 # The chunk's rows locked in member id order (a member erased meanwhile has none left to lock), then
-# updated from column arrays in one statement: update_rows's statement with the guard and RETURNING added.
+# updated from column arrays in one statement: qunyun_shared.db.update_rows's, with the guard and RETURNING.
 _LOCK = text(
     "SELECT count(*) FROM (SELECT FROM member_facts WHERE number = ANY(CAST(:numbers AS integer[])) "
     "ORDER BY member_id FOR UPDATE) AS locked"

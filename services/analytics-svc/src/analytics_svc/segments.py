@@ -12,7 +12,7 @@ rescore while it runs (refit_writes).
 import dataclasses
 import logging
 from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc import lifetime_value, locks, roster, scoring
 from analytics_svc.models import TenantModel
 from analytics_svc.records import MemberRecord
-from analytics_svc.refit_writes import Decision, write_decisions, write_rescored
+from analytics_svc.refit_writes import Decision, write_decisions
 from qunyun_shared.db import one_of
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.outbox import Outbox
@@ -55,24 +55,33 @@ class Fit:
         return scoring.score(members, self.breaks, self.purchases)
 
 
-async def rescore(
-    session: AsyncSession, outbox: Outbox, members: Sequence[MemberRecord], now: datetime | None = None
-) -> None:
+async def rescore(session: AsyncSession, outbox: Outbox, members: Sequence[MemberRecord], now: datetime) -> list[str]:
     """Decides anew the segment and churn flag of members a batch touched (and holds locked), each against
-    their tenant's model (fitted first if the tenant has none yet), once the batch has written their facts."""
-    now = now or datetime.now(UTC)
+    their tenant's model, on their records, which the batch then writes with their facts; announces the
+    changes. Returns the tenants with no model yet, whose first fit (`recompute`) reads the facts written."""
     by_tenant: dict[str, list[MemberRecord]] = {}
     for member in members:
         by_tenant.setdefault(member.tenant_id, []).append(member)
+    models = await _models_of(session, by_tenant)
+    unfitted = []
     for tenant_id, theirs in sorted(by_tenant.items()):
-        model = await session.get(TenantModel, tenant_id)
+        model = models.get(tenant_id)
         if model is None:
-            await recompute(session, outbox, tenant_id, now)
+            unfitted.append(tenant_id)
             continue
         touched = roster.of_facts(theirs, now)
         scores = Fit.of(model).score(touched.history)
         await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(touched, scores, range(len(theirs))))
-        await write_rescored(session, touched, scores, now)
+        for member, segment, flagged in zip(
+            theirs, scores.segment.tolist(), scores.churn_flagged.tolist(), strict=True
+        ):
+            member.segment, member.churn_flagged, member.scored_at = segment, flagged, now
+    return unfitted
+
+
+async def _models_of(session: AsyncSession, tenant_ids: Collection[str]) -> dict[str, TenantModel]:
+    found = await session.scalars(select(TenantModel).where(one_of(session, TenantModel.tenant_id, tenant_ids)))
+    return {model.tenant_id: model for model in found}
 
 
 async def hold_unfitted(session: AsyncSession, tenant_ids: Collection[str]) -> None:

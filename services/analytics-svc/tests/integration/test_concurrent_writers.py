@@ -286,10 +286,10 @@ async def test_an_inviter_erased_while_a_batch_is_open_is_not_written_back_into_
     loaded, resume = asyncio.Event(), asyncio.Event()
     write_members = ingest.write_members
 
-    async def after_erasure(session: AsyncSession, facts: Any) -> None:
+    async def after_erasure(session: AsyncSession, facts: Any) -> dict[uuid.UUID, int]:
         loaded.set()
         await resume.wait()
-        await write_members(session, facts)
+        return await write_members(session, facts)
 
     monkeypatch.setattr(ingest, "write_members", after_erasure)
     paid_at = then + timedelta(hours=1)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import kpis
 from analytics_svc.api import communities
+from analytics_svc.handlers import MEASURED
 from analytics_svc.ingest import ingest
 from analytics_svc.kpi_windows import community_kpis
 from analytics_svc.models import MESSAGING, Base
@@ -35,8 +36,9 @@ session = in_memory_session_fixture(Base.metadata)
 
 @pytest_asyncio.fixture
 async def lived(session: AsyncSession) -> AsyncSession:
-    """A month of three communities' events, ingested as the consumer would."""
-    events = [new_event(source="test", tenant_id=TENANT, payload=p) for p in community_life(random.Random(5), 60)]
+    """A month of three communities' events, those the consumer hands to ingestion ingested as it would."""
+    life = [new_event(source="test", tenant_id=TENANT, payload=p) for p in community_life(random.Random(5), 60)]
+    events = [e for e in life if e.type in MEASURED]
     await ingest(session, OUTBOX, events)
     return session
 
