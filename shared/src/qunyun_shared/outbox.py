@@ -4,6 +4,7 @@ published afterwards by a relay that survives Kafka outages without loss or reor
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from qunyun_shared.bus import new_producer
 from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.events import Envelope, EventPayload, new_event
 from qunyun_shared.events.catalogue import spec_for
-from qunyun_shared.events.kafka_binding import to_kafka
+from qunyun_shared.events.kafka_binding import binary_mode
 from qunyun_shared.supervision import BackgroundHealth, Backoff
 from qunyun_shared.topics import topic_for
 
@@ -64,14 +65,9 @@ class Outbox:
         self.wakeup.set()
 
     def _row(self, envelope: Envelope) -> dict[str, Any]:
-        record = to_kafka(envelope)
-        return {
-            "event_id": envelope.id,
-            "topic": topic_for(self.topic_prefix, spec_for(type(envelope.data))),
-            "key": record.key,
-            "value": record.value,
-            "headers": [[name, value.decode()] for name, value in record.headers],
-        }
+        key, value, headers = binary_mode(envelope)
+        topic = topic_for(self.topic_prefix, spec_for(type(envelope.data)))
+        return {"event_id": envelope.id, "topic": topic, "key": key, "value": value, "headers": headers}
 
 
 class OutboxRelay:
@@ -188,8 +184,8 @@ class OutboxRelay:
         table = self.outbox.table
         async with self.engine.begin() as connection:
             await connection.execute(delete(table).where(one_of(connection, table.c.id, [row.id for row in rows])))
-        for row in rows:
-            metrics.EVENTS_PUBLISHED.labels(row.topic).inc()
+        for topic, count in Counter(row.topic for row in rows).items():
+            metrics.EVENTS_PUBLISHED.labels(topic).inc(count)
         return len(rows)
 
     def _publishable(self, connection: AsyncConnection) -> Select[Any]:

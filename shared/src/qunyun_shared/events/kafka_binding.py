@@ -38,22 +38,28 @@ class UnknownEvent(Exception):
 
 def to_kafka(envelope: Envelope) -> KafkaRecord:
     """Encodes an envelope in binary content mode; the partition key becomes the message key."""
-    headers: Headers = [
-        ("ce_specversion", envelope.specversion.encode()),
-        ("ce_id", envelope.id.encode()),
-        ("ce_source", envelope.source.encode()),
-        ("ce_type", envelope.type.encode()),
-        ("ce_time", envelope.time.isoformat().encode()),
-        ("ce_subject", envelope.subject.encode()),
-        ("content-type", envelope.datacontenttype.encode()),
-        ("ce_tenantid", envelope.tenantid.encode()),
-        ("ce_partitionkey", envelope.partitionkey.encode()),
-        ("ce_dataversion", str(envelope.dataversion).encode()),
+    key, value, headers = binary_mode(envelope)
+    return KafkaRecord(key=key, value=value, headers=[(name, text.encode()) for name, text in headers])
+
+
+def binary_mode(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, str]]]:
+    """The message key, value and `ce_` headers (as text; UTF-8 on the wire) of an envelope in binary
+    content mode: what the outbox stores of it."""
+    headers = [
+        ("ce_specversion", envelope.specversion),
+        ("ce_id", envelope.id),
+        ("ce_source", envelope.source),
+        ("ce_type", envelope.type),
+        ("ce_time", envelope.time.isoformat()),
+        ("ce_subject", envelope.subject),
+        ("content-type", envelope.datacontenttype),
+        ("ce_tenantid", envelope.tenantid),
+        ("ce_partitionkey", envelope.partitionkey),
+        ("ce_dataversion", str(envelope.dataversion)),
     ]
     if envelope.correlationid:
-        headers.append(("ce_correlationid", envelope.correlationid.encode()))
-    value = envelope.data.model_dump_json().encode()
-    return KafkaRecord(key=envelope.partitionkey.encode(), value=value, headers=headers)
+        headers.append(("ce_correlationid", envelope.correlationid))
+    return envelope.partitionkey.encode(), envelope.data.model_dump_json().encode(), headers
 
 
 def from_kafka(value: bytes | None, headers: Headers) -> Envelope:
