@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from content_svc.audience.models import AudienceMember, MemberSegment, MemberTag
 from content_svc.calendar.models import Placement
 from content_svc.db import ERASED_MEMBERS, IDEMPOTENCY_KEYS
+from content_svc.engagement.models import AttributedOrder, Engagement, MemberAffinity
 from content_svc.items.models import ContentItem
-from content_svc.models import AttributedOrder, Engagement, MemberAffinity, Survey, SurveyAnswer
 from content_svc.moderation.models import ReviewCase
+from content_svc.surveys.models import Survey, SurveyAnswer
 from qunyun_shared import idempotency
 from qunyun_shared.erasure import remember_erased
 

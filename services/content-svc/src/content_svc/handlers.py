@@ -4,8 +4,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content_svc import engagement, erasure
+from content_svc import erasure
 from content_svc.audience import service as audience
+from content_svc.engagement import service as engagement
 from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.analytics import MemberSegmentChangedV1
 from qunyun_shared.events.campaign import OrderPlacedV1

@@ -6,18 +6,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from content_svc.api import engagement as engagement_api
-from content_svc.api import feed as feed_api
-from content_svc.api import surveys as surveys_api
 from content_svc.audience import api as audience_api
 from content_svc.calendar import api as calendar_api
 from content_svc.calendar import publishing
 from content_svc.config import Settings
 from content_svc.db import IDEMPOTENCY_KEYS, MESSAGING
+from content_svc.engagement import api as engagement_api
+from content_svc.feed import api as feed_api
 from content_svc.handlers import HANDLERS
 from content_svc.items import api as items_api
 from content_svc.moderation import api as moderation_api
 from content_svc.moderation.service import LexiconCache
+from content_svc.surveys import api as surveys_api
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime

@@ -1,126 +1,20 @@
 """Every table of content-svc on one metadata: importing this module declares each domain's tables on
 `Base.metadata`, the schema Alembic migrates (`migrations/env.py`) and the migration test compares."""
 
-import uuid
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
-    String,
-    UniqueConstraint,
-)
-from sqlalchemy.orm import Mapped, mapped_column
-
 from content_svc.audience import models as audience
 from content_svc.calendar import models as calendar
 from content_svc.db import Base
+from content_svc.engagement import models as engagement
 from content_svc.items import models as items
 from content_svc.moderation import models as moderation
-from qunyun_shared.db import UtcDateTime
-
-
-class Engagement(Base):
-    """One member action on one item, as reported by a front-end."""
-
-    __tablename__ = "engagements"
-    __table_args__ = (
-        # A front-end's id is unique within its tenant only: another tenant's front-end may send the same.
-        PrimaryKeyConstraint("tenant_id", "id"),
-        # Item statistics count distinct members per action.
-        Index("ix_engagements_content_action_member", "content_id", "action", "member_id"),
-        Index("ix_engagements_member_occurred", "tenant_id", "member_id", "occurred_at"),
-    )
-
-    # Given by the front-end when it has one, so a batch sent twice is counted once.
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    content_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("content_items.id"))
-    member_id: Mapped[uuid.UUID] = mapped_column()
-    community_id: Mapped[uuid.UUID | None] = mapped_column()
-    action: Mapped[str] = mapped_column(String(8))
-    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class CommunityHourActivity(Base):
-    """Engagements per local hour of the day in a community: the histogram behind best-slot suggestions."""
-
-    __tablename__ = "community_hour_activity"
-
-    community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
-    engagements: Mapped[int] = mapped_column(BigInteger)
-
-
-class MemberAffinity(Base):
-    """How much a member engages with a content tag, learned from their actions (千人千面)."""
-
-    __tablename__ = "member_affinity"
-
-    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64))
-    weight: Mapped[float] = mapped_column(Float)
-
-
-class AttributedOrder(Base):
-    """An order credited to an item (`order.placed` with the item in its attribution)."""
-
-    __tablename__ = "attributed_orders"
-
-    order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64))
-    content_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("content_items.id"), index=True)
-    member_id: Mapped[uuid.UUID] = mapped_column()
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    placed_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class Survey(Base):
-    """A questionnaire or NPS survey, carried to members by an interactive content item."""
-
-    __tablename__ = "surveys"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
-    content_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("content_items.id"), unique=True)
-    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class SurveyAnswer(Base):
-    """One member's answers to one survey; free text as moderation left it."""
-
-    __tablename__ = "survey_answers"
-    __table_args__ = (UniqueConstraint("survey_id", "member_id"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[str] = mapped_column(String(64))
-    survey_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("surveys.id"))
-    member_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    community_id: Mapped[uuid.UUID | None] = mapped_column()
-    nps: Mapped[int | None] = mapped_column(Integer)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
+from content_svc.surveys import models as surveys
 
 __all__ = [
-    "AttributedOrder",
     "Base",
-    "CommunityHourActivity",
-    "Engagement",
-    "MemberAffinity",
-    "Survey",
-    "SurveyAnswer",
     "audience",
     "calendar",
+    "engagement",
     "items",
     "moderation",
+    "surveys",
 ]

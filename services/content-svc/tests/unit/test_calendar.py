@@ -8,6 +8,7 @@ import pytest
 from content_svc.calendar import publishing
 from content_svc.calendar import service as calendar
 from content_svc.calendar.schemas import PushPolicy, ScheduleRequest
+from content_svc.engagement.models import CommunityHourActivity
 from content_svc.exceptions import (
     CommunityNotFound,
     ContentNotReady,
@@ -15,7 +16,6 @@ from content_svc.exceptions import (
     OutsideTarget,
     ScheduleInPast,
 )
-from content_svc.models import CommunityHourActivity
 from qunyun_shared.events.member import CommunityArchivedV1
 
 from .conftest import OUTBOX, TENANT, World

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from content_svc import engagement
 from content_svc.calendar import publishing
 from content_svc.calendar.models import Placement
+from content_svc.engagement import service as engagement
+from content_svc.engagement.models import CommunityHourActivity, MemberAffinity
 from content_svc.items import service as items
 from content_svc.items.schemas import ContentCreate
-from content_svc.models import CommunityHourActivity, MemberAffinity
 from qunyun_shared.events.campaign import Attribution, OrderPlacedV1
 from qunyun_shared.events.member import MemberJoinedV1
 

@@ -5,12 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from content_svc import engagement, surveys
+from content_svc.engagement import service as engagement
 from content_svc.items import service as items
 from content_svc.items.models import ContentItem
 from content_svc.items.schemas import PostCreate
 from content_svc.models import Base
-from content_svc.schemas import Question, SurveyAnswerCreate, SurveyCreate
+from content_svc.surveys import service as surveys
+from content_svc.surveys.schemas import Question, SurveyAnswerCreate, SurveyCreate
 from qunyun_shared.events.member import MemberErasedV1
 
 from .conftest import OUTBOX, TENANT, World

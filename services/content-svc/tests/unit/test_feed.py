@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from content_svc import engagement, feed
 from content_svc.calendar.models import Placement
+from content_svc.engagement import service as engagement
+from content_svc.engagement.models import MemberAffinity
 from content_svc.exceptions import MemberNotFound
+from content_svc.feed import service as feed
 from qunyun_shared.events.analytics import MemberSegmentChangedV1
 from qunyun_shared.events.member import MemberLeftV1
 from qunyun_shared.problems import InvalidInput
@@ -74,7 +76,7 @@ async def test_topics_the_member_engages_with_are_lifted_by_at_most_the_boost(wo
     newer = await publish(world, community_id, 10)
     newest = await publish(world, community_id, 1)
     too_old = await publish(world, community_id, 30, tags=["烘焙"])
-    world.session.add(feed.MemberAffinity(member_id=member_id, tag="烘焙", tenant_id=TENANT, weight=5.0))
+    world.session.add(MemberAffinity(member_id=member_id, tag="烘焙", tenant_id=TENANT, weight=5.0))
     await world.session.flush()
     # Lifted by a day: 20 hours old ranks as 4 hours ahead, 30 hours old as 6 hours old.
     assert await read_all(world, member_id, 10) == [liked.id, newest.id, too_old.id, newer.id]
@@ -88,7 +90,7 @@ async def test_pages_are_exact_across_several_communities_and_many_items(world: 
         liked = n % 7 == 0
         item = await publish(world, a if n % 2 else b, n * 0.7, tags=["烘焙"] if liked else [])
         expected.append((NOW - timedelta(hours=n * 0.7) + (BOOST if liked else timedelta()), item.id))
-    world.session.add(feed.MemberAffinity(member_id=member_id, tag="烘焙", tenant_id=TENANT, weight=1.0))
+    world.session.add(MemberAffinity(member_id=member_id, tag="烘焙", tenant_id=TENANT, weight=1.0))
     await world.session.flush()
     ranked = [item_id for _, item_id in sorted(expected, key=lambda e: e[0], reverse=True)]
     assert await read_all(world, member_id, 7) == ranked

@@ -4,9 +4,9 @@ import uuid
 
 import pytest
 
-from content_svc import surveys
 from content_svc.exceptions import AlreadyAnswered, InvalidAnswers
-from content_svc.schemas import Question, SurveyAnswerCreate, SurveyCreate
+from content_svc.surveys import service as surveys
+from content_svc.surveys.schemas import Question, SurveyAnswerCreate, SurveyCreate
 
 from .conftest import OUTBOX, TENANT, World
 

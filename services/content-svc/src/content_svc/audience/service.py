@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc.audience.models import AudienceMember, Community, MemberSegment, MemberTag
 from content_svc.db import ERASED_MEMBERS
+from content_svc.engagement.models import Engagement
 from content_svc.exceptions import CommunityArchived, CommunityNotFound, MemberNotFound
-from content_svc.models import Engagement
 from qunyun_shared.db import upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.analytics import MemberSegmentChangedV1

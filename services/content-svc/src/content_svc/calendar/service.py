@@ -14,6 +14,7 @@ from content_svc.audience.models import Community
 from content_svc.calendar import flooding
 from content_svc.calendar.models import Placement
 from content_svc.calendar.schemas import PushPolicy, ScheduleRequest, SlotSuggestion
+from content_svc.engagement.models import CommunityHourActivity
 from content_svc.exceptions import (
     AlreadyPublished,
     ContentNotReady,
@@ -23,7 +24,6 @@ from content_svc.exceptions import (
     ScheduleInPast,
 )
 from content_svc.items import service as items
-from content_svc.models import CommunityHourActivity
 
 # When members of a persona read, from the operating plans (mothers 20-22h; office workers 7-9h and
 # 12-14h) and the brands' own observations for the others. Persona names are member tags.

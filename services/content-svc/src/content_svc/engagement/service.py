@@ -2,31 +2,27 @@
 becomes `content.engaged`, and feeds the community's hour histogram and the member's tag affinity."""
 
 import uuid
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc.audience import service as audience
-from content_svc.audience.models import Community
 from content_svc.calendar.models import Placement
 from content_svc.db import ERASED_MEMBERS
+from content_svc.engagement import learning
+from content_svc.engagement.models import AttributedOrder, Engagement
+from content_svc.engagement.schemas import ContentStats, EngagementReceipt, EngagementRow, RejectedRow
 from content_svc.exceptions import ContentNotFound
 from content_svc.items.models import ContentItem
-from content_svc.models import AttributedOrder, CommunityHourActivity, Engagement, MemberAffinity
-from content_svc.schemas import ContentStats, EngagementReceipt, EngagementRow, RejectedRow
 from qunyun_shared.db import upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.campaign import OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1
 from qunyun_shared.outbox import Outbox
 
-# How much each action says about a member's interest in the item's tags.
-AFFINITY_WEIGHT = {"view": 1.0, "complete": 2.0, "click": 2.0, "like": 3.0, "comment": 4.0, "share": 5.0}
 # Clocks on phones drift; an action from further ahead than this is a bad row, not an early one.
 _CLOCK_SKEW = timedelta(minutes=5)
 _OLDEST = timedelta(days=30)
@@ -83,7 +79,7 @@ async def ingest(
         rejected.append(RejectedRow(index=index, detail=detail))
 
     stored = await _store_new(session, accepted)
-    await _learn(session, tenant_id, stored)
+    await learning.learn(session=session, tenant_id=tenant_id, stored=stored)
     events = [
         ContentEngagedV1(
             content_id=r["content_id"],
@@ -143,53 +139,6 @@ async def _store_new(session: AsyncSession, rows: list[dict[str, Any]]) -> list[
             seen.add(row["id"])
             stored.append(row)
     return stored
-
-
-async def _learn(session: AsyncSession, tenant_id: str, stored: list[dict[str, Any]]) -> None:
-    """Counts the actions into the hour histograms and the members' tag affinities. Keys go in sorted order
-    so concurrent batches lock shared rows in the same order and never deadlock."""
-    if not stored:
-        return
-    community_ids = {r["community_id"] for r in stored if r["community_id"] is not None}
-    zones = dict(
-        (await session.execute(select(Community.id, Community.timezone).where(Community.id.in_(community_ids)))).all()
-    )
-    by_hour = Counter(
-        (r["community_id"], r["occurred_at"].astimezone(ZoneInfo(zones[r["community_id"]])).hour)
-        for r in stored
-        if r["community_id"] in zones
-    )
-    if by_hour:
-        table = CommunityHourActivity.__table__
-        statement = upsert(session, table)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["community_id", "hour"],
-                set_={"engagements": table.c.engagements + statement.excluded.engagements},
-            ),
-            [{"community_id": c, "hour": h, "engagements": n} for (c, h), n in sorted(by_hour.items())],
-        )
-    tags = dict(
-        (
-            await session.execute(
-                select(ContentItem.id, ContentItem.tags).where(ContentItem.id.in_({r["content_id"] for r in stored}))
-            )
-        ).all()
-    )
-    interest: dict[tuple[uuid.UUID, str], float] = {}
-    for r in stored:
-        for tag in tags.get(r["content_id"], []):
-            key = (r["member_id"], tag)
-            interest[key] = interest.get(key, 0.0) + AFFINITY_WEIGHT[r["action"]]
-    if interest:
-        table = MemberAffinity.__table__
-        statement = upsert(session, table)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["member_id", "tag"], set_={"weight": table.c.weight + statement.excluded.weight}
-            ),
-            [{"member_id": m, "tag": t, "tenant_id": tenant_id, "weight": w} for (m, t), w in sorted(interest.items())],
-        )
 
 
 async def attribute_orders(*, session: AsyncSession, orders: list[tuple[str, OrderPlacedV1]]) -> None:

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from content_svc import engagement
 from content_svc.dependencies import IdempotentRoute
-from content_svc.schemas import ContentStats, EngagementBatch, EngagementRead, EngagementReceipt
+from content_svc.engagement import service as engagement
+from content_svc.engagement.schemas import ContentStats, EngagementBatch, EngagementRead, EngagementReceipt
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.problems import InvalidInput
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc.audience import service as audience
 from content_svc.calendar.models import Placement
+from content_svc.engagement.models import MemberAffinity
 from content_svc.items.models import ContentItem
-from content_svc.models import MemberAffinity
 from qunyun_shared.pagination import decode_time_cursor, encode_time_cursor
 
 _FIRST_BATCH = 50

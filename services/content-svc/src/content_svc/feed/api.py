@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from content_svc import feed
 from content_svc.dependencies import ContentSettings, IdempotentRoute
+from content_svc.feed import service as feed
+from content_svc.feed.schemas import FeedEntry, FeedPage
 from content_svc.items.schemas import ContentRead
-from content_svc.schemas import FeedEntry, FeedPage
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
 router = APIRouter(prefix="/content", tags=["feed"], route_class=IdempotentRoute)

@@ -14,9 +14,9 @@ from content_svc.db import ERASED_MEMBERS
 from content_svc.exceptions import AlreadyAnswered, ContentNotReady, InvalidAnswers, SurveyClosed, SurveyNotFound
 from content_svc.items import service as items
 from content_svc.items.schemas import ContentCreate
-from content_svc.models import Survey, SurveyAnswer
 from content_svc.moderation import Lexicon, moderate
-from content_svc.schemas import (
+from content_svc.surveys.models import Survey, SurveyAnswer
+from content_svc.surveys.schemas import (
     Question,
     QuestionResult,
     SurveyAnswerCreate,

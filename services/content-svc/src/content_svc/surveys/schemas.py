@@ -1,4 +1,4 @@
-"""content-svc API models."""
+"""Surveys' request and response models: questions, answers and results."""
 
 import uuid
 from datetime import datetime
@@ -6,76 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from content_svc.items.schemas import Body, ContentRead, TagName, Target
-from qunyun_shared.events.content import EngagementAction
-
-MAX_ENGAGEMENT_BATCH = 1_000
-
-
-class EngagementRow(BaseModel):
-    """One action; checked row by row so one bad row does not cost the others."""
-
-    model_config = ConfigDict(extra="forbid")
-    id: uuid.UUID | None = Field(default=None, description="The front-end's id for the action: resending it is safe.")
-    content_id: uuid.UUID
-    member_id: uuid.UUID
-    community_id: uuid.UUID | None = None
-    action: EngagementAction
-    occurred_at: AwareDatetime
-
-
-class EngagementBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    actions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ENGAGEMENT_BATCH)
-
-
-class RejectedRow(BaseModel):
-    index: int
-    detail: str
-
-
-class EngagementReceipt(BaseModel):
-    accepted: int
-    duplicates: int = Field(description="Rows whose id was accepted before: counted once.")
-    rejected: list[RejectedRow]
-
-
-class ContentStats(BaseModel):
-    content_id: uuid.UUID
-    audience: int = Field(description="Members of the communities it was published to, at publication.")
-    reach: int = Field(description="Distinct members who acted on it in any way.")
-    readers: int
-    read_rate: float = Field(description="readers / audience")
-    completion_rate: float = Field(description="members who read to the end / readers")
-    interaction_rate: float = Field(description="members who liked, commented or shared / reach")
-    likes: int
-    comments: int
-    shares: int
-    clicks: int
-    click_through_rate: float = Field(description="members who clicked / readers")
-    orders: int
-    gmv_fen: int
-
-
-class FeedEntry(BaseModel):
-    content: ContentRead
-    community_id: uuid.UUID
-    published_at: datetime
-    affinity: float = Field(description="0..1: how much the member engages with this item's tags.")
-
-
-class FeedPage(BaseModel):
-    entries: list[FeedEntry]
-    next_cursor: str | None
-
-
-class EngagementRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    content_id: uuid.UUID
-    community_id: uuid.UUID | None
-    action: EngagementAction
-    occurred_at: datetime
-
+from content_svc.items.schemas import Body, TagName, Target
 
 QuestionKind = Literal["nps", "single_choice", "multiple_choice", "text"]
 

@@ -4,9 +4,9 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from content_svc import surveys
 from content_svc.dependencies import IdempotentRoute, Lexicons
-from content_svc.schemas import SurveyAnswerCreate, SurveyAnswerRead, SurveyCreate, SurveyRead, SurveyResults
+from content_svc.surveys import service as surveys
+from content_svc.surveys.schemas import SurveyAnswerCreate, SurveyAnswerRead, SurveyCreate, SurveyRead, SurveyResults
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
 router = APIRouter(prefix="/content/surveys", tags=["surveys"], route_class=IdempotentRoute)

@@ -1,1 +1,0 @@
-"""content-svc HTTP routes."""

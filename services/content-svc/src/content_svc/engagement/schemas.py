@@ -1,0 +1,64 @@
+"""Engagement's request and response models: batches of member actions, receipts, item statistics."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from qunyun_shared.events.content import EngagementAction
+
+MAX_ENGAGEMENT_BATCH = 1_000
+
+
+class EngagementRow(BaseModel):
+    """One action; checked row by row so one bad row does not cost the others."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: uuid.UUID | None = Field(default=None, description="The front-end's id for the action: resending it is safe.")
+    content_id: uuid.UUID
+    member_id: uuid.UUID
+    community_id: uuid.UUID | None = None
+    action: EngagementAction
+    occurred_at: AwareDatetime
+
+
+class EngagementBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    actions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ENGAGEMENT_BATCH)
+
+
+class RejectedRow(BaseModel):
+    index: int
+    detail: str
+
+
+class EngagementReceipt(BaseModel):
+    accepted: int
+    duplicates: int = Field(description="Rows whose id was accepted before: counted once.")
+    rejected: list[RejectedRow]
+
+
+class ContentStats(BaseModel):
+    content_id: uuid.UUID
+    audience: int = Field(description="Members of the communities it was published to, at publication.")
+    reach: int = Field(description="Distinct members who acted on it in any way.")
+    readers: int
+    read_rate: float = Field(description="readers / audience")
+    completion_rate: float = Field(description="members who read to the end / readers")
+    interaction_rate: float = Field(description="members who liked, commented or shared / reach")
+    likes: int
+    comments: int
+    shares: int
+    clicks: int
+    click_through_rate: float = Field(description="members who clicked / readers")
+    orders: int
+    gmv_fen: int
+
+
+class EngagementRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    content_id: uuid.UUID
+    community_id: uuid.UUID | None
+    action: EngagementAction
+    occurred_at: datetime

@@ -1,0 +1,1 @@
+"""Questionnaires and NPS surveys carried by content: answers checked, counted once, and their results."""
