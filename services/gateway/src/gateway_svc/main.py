@@ -13,12 +13,12 @@ from gateway_svc.api import admin, api_keys, auth, docs, operators, proxy, rate_
 from gateway_svc.config import Settings
 from gateway_svc.credentials import CallerResolver
 from gateway_svc.exceptions import PasswordHashingBusy
+from gateway_svc.handlers import HANDLERS
 from gateway_svc.models import IDEMPOTENCY_KEYS, MESSAGING
 from gateway_svc.proxy import open_router
 from gateway_svc.ratelimit.admission import open_rate_limits
 from gateway_svc.ratelimit.headers import RateLimitHeaders
 from gateway_svc.webhooks.dispatcher import start_dispatching
-from gateway_svc.webhooks.fanout import HANDLERS
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.problems import problem
@@ -30,8 +30,8 @@ async def _upstream_clients(app: FastAPI, runtime: ServiceRuntime) -> AsyncItera
     settings = runtime.settings
     assert isinstance(settings, Settings)
     async with (
-        open_router(settings) as upstreams,
-        open_rate_limits(settings, runtime.sessionmaker) as limits,
+        open_router(settings=settings) as upstreams,
+        open_rate_limits(settings=settings, sessionmaker=runtime.sessionmaker) as limits,
     ):
         app.state.rate_limits = limits
         app.state.upstreams = upstreams

@@ -189,10 +189,10 @@ class UpstreamRouter:
 
 
 @asynccontextmanager
-async def open_router(settings: Settings) -> AsyncIterator[UpstreamRouter]:
+async def open_router(*, settings: Settings) -> AsyncIterator[UpstreamRouter]:
     """The router with its pooled client, for the gateway's lifetime."""
     async with open_client(
-        settings.upstream_client,
+        name=settings.upstream_client,
         timeout=settings.upstream_timeout_seconds,
         connect_timeout=settings.upstream_connect_timeout_seconds,
         max_connections=settings.upstream_max_connections,

@@ -66,7 +66,7 @@ async def rate_limits(
     )
     async with (
         in_memory_database(Base.metadata) as engine,
-        open_rate_limits(settings, async_sessionmaker(engine)) as limits,
+        open_rate_limits(settings=settings, sessionmaker=async_sessionmaker(engine)) as limits,
     ):
         yield limits
 

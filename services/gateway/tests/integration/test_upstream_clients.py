@@ -80,7 +80,7 @@ async def upstream(*script: Behaviour) -> AsyncIterator[Upstream]:
 @asynccontextmanager
 async def client(name: ClientName) -> AsyncIterator[UpstreamClient]:
     async with open_client(
-        name, timeout=5, connect_timeout=1, max_connections=10, kept=FORWARDED_RESPONSE_HEADERS
+        name=name, timeout=5, connect_timeout=1, max_connections=10, kept=FORWARDED_RESPONSE_HEADERS
     ) as opened:
         yield opened
 
@@ -130,7 +130,7 @@ async def test_a_hang_up_after_the_request_arrived_is_an_interruption(name: Clie
 async def test_the_router_sends_a_read_again_after_a_503_and_a_hang_up(name: ClientName) -> None:
     async with (
         upstream(503, "hang-up", "hang-up", 200) as served,
-        open_router(settings(name, served.url, upstream_attempts=5)) as router,
+        open_router(settings=settings(name, served.url, upstream_attempts=5)) as router,
     ):
         answer = await router.exchange(Service.MEMBER, "GET", "/members", {}, idempotent=None)
     assert answer.status == 200
@@ -140,14 +140,17 @@ async def test_the_router_sends_a_read_again_after_a_503_and_a_hang_up(name: Cli
 @pytest.mark.parametrize("name", CLIENTS)
 async def test_the_router_carries_the_correlation_id(name: ClientName) -> None:
     correlation_id = correlation.bind(None)
-    async with upstream() as served, open_router(settings(name, served.url)) as router:
+    async with upstream() as served, open_router(settings=settings(name, served.url)) as router:
         await router.exchange(Service.MEMBER, "GET", "/members", {"accept": "application/json"}, idempotent=None)
     assert f"x-correlation-id: {correlation_id}\r\n".encode() in served.requests[0].lower()
 
 
 @pytest.mark.parametrize("name", CLIENTS)
 async def test_the_router_gives_up_a_write_the_service_may_have_taken(name: ClientName) -> None:
-    async with upstream("hang-up", "hang-up", 201) as served, open_router(settings(name, served.url)) as router:
+    async with (
+        upstream("hang-up", "hang-up", 201) as served,
+        open_router(settings=settings(name, served.url)) as router,
+    ):
         with pytest.raises(UpstreamUnavailable):
             await router.exchange(Service.MEMBER, "POST", "/members", {}, b"{}", idempotent=None)
     assert [request.split(b" ")[0] for request in served.requests] == [b"POST"]
@@ -157,7 +160,7 @@ async def test_the_router_gives_up_a_write_the_service_may_have_taken(name: Clie
 async def test_a_hanging_service_times_out_within_the_deadline(name: ClientName) -> None:
     async with (
         upstream("hang") as served,
-        open_router(settings(name, served.url, upstream_timeout_seconds=0.3)) as router,
+        open_router(settings=settings(name, served.url, upstream_timeout_seconds=0.3)) as router,
     ):
         started = asyncio.get_running_loop().time()
         with pytest.raises(UpstreamTimeout):

@@ -19,23 +19,25 @@ def one_slot_one_waiting() -> Iterator[None]:
 
 
 async def test_past_its_slots_and_queue_a_password_check_is_refused_at_once(one_slot_one_waiting: None) -> None:
-    stored = await passwords.hash_password("correct horse battery staple")
-    checks = [passwords.verify_password(stored, f"guess {n}") for n in range(6)]
+    stored = await passwords.hash_password(password="correct horse battery staple")
+    checks = [passwords.verify_password(password_hash=stored, password=f"guess {n}") for n in range(6)]
     outcomes = await asyncio.gather(*checks, return_exceptions=True)
     # One hashing, one waiting for it; the other four were not queued behind them.
     assert outcomes[:2] == [False, False]
     assert all(isinstance(outcome, PasswordHashingBusy) for outcome in outcomes[2:])
-    assert await passwords.verify_password(stored, "correct horse battery staple")  # slots free again
+    assert await passwords.verify_password(
+        password_hash=stored, password="correct horse battery staple"
+    )  # slots free again
 
 
 async def test_a_caller_that_goes_away_keeps_its_slot_until_its_hash_is_done(one_slot_one_waiting: None) -> None:
-    stored = await passwords.hash_password("correct horse battery staple")
-    abandoned = asyncio.ensure_future(passwords.verify_password(stored, "guess"))
+    stored = await passwords.hash_password(password="correct horse battery staple")
+    abandoned = asyncio.ensure_future(passwords.verify_password(password_hash=stored, password="guess"))
     await asyncio.sleep(0)
     abandoned.cancel()
-    waiting = asyncio.ensure_future(passwords.verify_password(stored, "guess 2"))
+    waiting = asyncio.ensure_future(passwords.verify_password(password_hash=stored, password="guess 2"))
     await asyncio.sleep(0)
     # The cancelled check's hash still runs and holds the one slot; one may wait, a third may not.
     with pytest.raises(PasswordHashingBusy):
-        await passwords.verify_password(stored, "guess 3")
+        await passwords.verify_password(password_hash=stored, password="guess 3")
     assert await waiting is False

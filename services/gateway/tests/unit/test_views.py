@@ -67,7 +67,7 @@ async def gateway(fakes: dict[str, FakeService], app: FastAPI | None = None) -> 
         app.include_router(views.router)
     transport = httpx.ASGITransport(app=app)
     async with (
-        open_router(settings) as upstreams,
+        open_router(settings=settings) as upstreams,
         httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
     ):
         api = Gateway(client)

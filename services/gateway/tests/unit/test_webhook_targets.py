@@ -113,7 +113,7 @@ def test_development_still_refuses_metadata_multicast_and_unspecified_addresses(
 
 async def test_a_public_https_target_comes_back_with_its_checked_addresses() -> None:
     resolver = FakeResolver("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "93.184.215.14")
-    target = await check_target("https://hooks.partner.example/qunyun?v=1", allow_private=False, resolve=resolver)
+    target = await check_target(url="https://hooks.partner.example/qunyun?v=1", allow_private=False, resolve=resolver)
     assert target == WebhookTarget(
         url="https://hooks.partner.example/qunyun?v=1",
         host="hooks.partner.example",
@@ -125,7 +125,7 @@ async def test_a_public_https_target_comes_back_with_its_checked_addresses() -> 
 
 async def test_the_resolver_is_asked_for_the_urls_port_and_lowercased_host() -> None:
     resolver = FakeResolver("8.8.8.8")
-    target = await check_target("https://Hooks.Partner.Example:8443/in", allow_private=False, resolve=resolver)
+    target = await check_target(url="https://Hooks.Partner.Example:8443/in", allow_private=False, resolve=resolver)
     assert (target.host, target.port) == ("hooks.partner.example", 8443)
     assert resolver.asked == [("hooks.partner.example", 8443)]
 
@@ -133,13 +133,13 @@ async def test_the_resolver_is_asked_for_the_urls_port_and_lowercased_host() -> 
 async def test_a_host_resolving_to_an_internal_address_is_refused() -> None:
     with pytest.raises(WebhookTargetRefused, match=re.escape("'metadata.partner.example' resolves to 169.254.169.254")):
         await check_target(
-            "https://metadata.partner.example/", allow_private=False, resolve=FakeResolver("169.254.169.254")
+            url="https://metadata.partner.example/", allow_private=False, resolve=FakeResolver("169.254.169.254")
         )
 
 
 async def test_a_host_that_does_not_resolve_is_refused() -> None:
     with pytest.raises(WebhookTargetRefused, match="does not resolve"):
-        await check_target("https://nowhere.invalid/", allow_private=False, resolve=unresolvable)
+        await check_target(url="https://nowhere.invalid/", allow_private=False, resolve=unresolvable)
 
 
 @pytest.mark.parametrize(
@@ -165,22 +165,24 @@ async def test_a_host_that_does_not_resolve_is_refused() -> None:
 async def test_malformed_or_unsafe_urls_are_refused_before_resolving(url: str, reason: str) -> None:
     resolver = FakeResolver("8.8.8.8")
     with pytest.raises(WebhookTargetRefused, match=reason) as refused:
-        await check_target(url, allow_private=False, resolve=resolver)
+        await check_target(url=url, allow_private=False, resolve=resolver)
     assert resolver.asked == []
     assert "s3cret" not in refused.value.detail
 
 
 async def test_development_may_use_http_to_an_internal_receiver() -> None:
-    target = await check_target("http://receiver:8080/hooks", allow_private=True, resolve=FakeResolver("172.18.0.5"))
+    target = await check_target(
+        url="http://receiver:8080/hooks", allow_private=True, resolve=FakeResolver("172.18.0.5")
+    )
     assert (target.port, target.addresses) == (8080, (ip_address("172.18.0.5"),))
 
 
 async def test_the_default_resolver_checks_literal_addresses() -> None:
     # Numeric hosts are converted by getaddrinfo itself, without asking DNS.
     with pytest.raises(WebhookTargetRefused, match="loopback"):
-        await check_target("https://[::1]:8443/", allow_private=False)
+        await check_target(url="https://[::1]:8443/", allow_private=False)
     with pytest.raises(WebhookTargetRefused, match="link-local"):
-        await check_target("https://169.254.169.254/latest/meta-data/", allow_private=False)
+        await check_target(url="https://169.254.169.254/latest/meta-data/", allow_private=False)
 
 
 def test_a_refused_target_is_a_422_problem() -> None:

@@ -39,7 +39,7 @@ async def create_operator(
         tenant_id=tenant_id,
         email=normalise_email(operator_in.email),
         display_name=operator_in.display_name,
-        password_hash=await hash_password(operator_in.password),
+        password_hash=await hash_password(password=operator_in.password),
         roles=roles,
     )
     session.add(operator)
@@ -96,7 +96,7 @@ async def change_password(
     *, session: AsyncSession, operator: Operator, current_password: str, new_password: str, now: datetime
 ) -> None:
     """Sets a new password after checking the current one; every session of the operator ends."""
-    if not await verify_password(operator.password_hash, current_password):
+    if not await verify_password(password_hash=operator.password_hash, password=current_password):
         raise WrongPassword("The current password is wrong.")
-    operator.password_hash = await hash_password(new_password)
+    operator.password_hash = await hash_password(password=new_password)
     await end_all_sessions(session=session, operator=operator, now=now)

@@ -61,11 +61,12 @@ def limit_hashing(*, concurrency: int, queue: int) -> None:
     _slots = HashingSlots(concurrency=concurrency, queue=queue)
 
 
-async def hash_password(password: str) -> str:
+async def hash_password(*, password: str) -> str:
+    """The argon2id hash of `password`, computed in a hashing slot."""
     return await _slots.run(_HASHER.hash, password)
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
+async def verify_password(*, password_hash: str | None, password: str) -> bool:
     """Whether `password` matches; an absent hash is checked against a decoy to take the same time."""
     return await _slots.run(_verify, password_hash or _DECOY, password) and password_hash is not None
 

@@ -37,13 +37,13 @@ async def sign_in(
 ) -> TokenPair | Refused:
     """A fresh session for an enabled operator whose password matches."""
     operator = await session.scalar(select(Operator).where(Operator.email == normalise_email(email)))
-    if not await verify_password(operator.password_hash if operator else None, password):
+    if not await verify_password(password_hash=operator.password_hash if operator else None, password=password):
         return Refused("The email or password is wrong.")
     assert operator is not None
     if operator.disabled_at is not None:
         return Refused("The email or password is wrong.")  # no hint that the account exists
     if needs_rehash(operator.password_hash):
-        operator.password_hash = await hash_password(password)
+        operator.password_hash = await hash_password(password=password)
     return await start(session=session, tokens=tokens, operator=operator, refresh_ttl=refresh_ttl, now=now)
 
 

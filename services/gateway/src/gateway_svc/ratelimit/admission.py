@@ -169,7 +169,7 @@ def guess_limits(settings: Settings) -> GuessLimits:
 
 @asynccontextmanager
 async def open_rate_limits(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[RateLimits]:
     """Connects to Redis lazily (the gateway starts, failing open, while Redis is down) and closes it."""
     # The limiter keeps at most _CONNECTIONS checks in flight, so the pool never makes one wait. No

@@ -90,7 +90,7 @@ class HttpxClient:
 
 @asynccontextmanager
 async def open_client(
-    name: ClientName, *, timeout: float, connect_timeout: float, max_connections: int, kept: Sequence[str]
+    *, name: ClientName, timeout: float, connect_timeout: float, max_connections: int, kept: Sequence[str]
 ) -> AsyncIterator[UpstreamClient]:
     """A pooled client for the gateway's lifetime, passing on the response headers named in `kept`."""
     if name == "httpx":

@@ -143,7 +143,7 @@ class Dispatcher:
             async with flight.wire:
                 # Sent only if it can be answered within its lease; otherwise it is due again after it.
                 if datetime.now(UTC) + self.timeout < claim.leased_until:
-                    outcome = await send(http, resolver, claim)
+                    outcome = await send(http=http, resolver=resolver, claim=claim)
         except Exception:
             log.exception("sending a webhook failed unexpectedly", extra={"webhook_id": claim.webhook_id})
             outcome = Outcome(

@@ -60,7 +60,7 @@ async def create_endpoint(
     event_types = check_event_types(endpoint_in.event_types)
     if endpoint_in.secret is not None:
         signing.parse_secret(endpoint_in.secret)
-    await check_target(endpoint_in.url, allow_private=allow_private)
+    await check_target(url=endpoint_in.url, allow_private=allow_private)
     tenant_id = uuid.UUID(caller.tenant_id)
     count = await session.scalar(
         select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id)
@@ -118,7 +118,7 @@ async def update_endpoint(
     # Everything is checked before anything changes.
     event_types = check_event_types(changes["event_types"]) if changes.get("event_types") is not None else None
     if changes.get("url") is not None:
-        await check_target(changes["url"], allow_private=allow_private)
+        await check_target(url=changes["url"], allow_private=allow_private)
         endpoint.url = changes["url"]
     if event_types is not None:
         endpoint.event_types = event_types

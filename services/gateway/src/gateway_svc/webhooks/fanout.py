@@ -3,7 +3,7 @@ subscribed to its type, written in the consumer's transaction, so that an accept
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 from sqlalchemy import select
@@ -15,8 +15,6 @@ from qunyun_shared.db import upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events import CATALOGUE, Envelope
 from qunyun_shared.events.member import MemberErasedV1
-from qunyun_shared.inbox import Handler
-from qunyun_shared.outbox import Outbox
 
 PUBLIC_EVENT_TYPES = frozenset(spec.type for spec in CATALOGUE.values() if spec.public)
 # The fields naming the member an event is about, whose erasure must reach its stored deliveries.
@@ -80,10 +78,6 @@ async def fan_out(*, session: AsyncSession, events: Sequence[Envelope], now: dat
     return len(rows)
 
 
-async def on_public_events(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
-    await fan_out(session=session, events=events, now=datetime.now(UTC))
-
-
 async def _enabled_endpoints(session: AsyncSession, tenant_ids: set[str]) -> list[WebhookEndpoint]:
     tenants = [tenant for tenant in map(_uuid_or_none, tenant_ids) if tenant is not None]
     if not tenants:
@@ -116,6 +110,3 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
-
-
-HANDLERS: dict[str, Handler] = dict.fromkeys(PUBLIC_EVENT_TYPES, on_public_events)

@@ -56,7 +56,7 @@ async def _resolve_with_event_loop(host: str, port: int) -> list[IPAddress]:
     return [ip_address(sockaddr[0]) for family, *_, sockaddr in found if family in (socket.AF_INET, socket.AF_INET6)]
 
 
-async def check_target(url: str, *, allow_private: bool, resolve: Resolver = _resolve_with_event_loop) -> WebhookTarget:
+async def check_target(*, url: str, allow_private: bool, resolve: Resolver = _resolve_with_event_loop) -> WebhookTarget:
     """Checks a partner's webhook URL and every address its host resolves to; raises WebhookTargetRefused."""
     host, port = _check_url(url, allow_private=allow_private)
     try:

@@ -41,7 +41,7 @@ class GuardedResolver(AbstractResolver):
         now = time.monotonic()
         if self._passed.get(url, 0.0) > now:
             return
-        await check_target(url, allow_private=self.allow_private, resolve=self.addresses)
+        await check_target(url=url, allow_private=self.allow_private, resolve=self.addresses)
         if len(self._passed) >= _MAX_CACHED_HOSTS:
             self._passed.clear()
         self._passed[url] = now + _DNS_TTL_SECONDS
@@ -98,7 +98,7 @@ def delivery_session(resolver: GuardedResolver, *, timeout: float, max_connectio
     )
 
 
-async def send(http: aiohttp.ClientSession, resolver: GuardedResolver, claim: Claim) -> Outcome:
+async def send(*, http: aiohttp.ClientSession, resolver: GuardedResolver, claim: Claim) -> Outcome:
     """One attempt: the URL checked again, the body signed with the endpoint's active secrets and POSTed."""
     attempted_at = datetime.now(UTC)
     started = time.perf_counter()
