@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway_svc.access import permissions_of, require_grantable, unknown_permissions
+from gateway_svc.accounts.models import ApiKey, Operator
 from gateway_svc.accounts.operators import create_operator
 from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.exceptions import ApiKeyNotFound, InvalidCredentials, TenantNameTaken, UnknownPermission
-from gateway_svc.models import ApiKey, Operator, Tenant
 from gateway_svc.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, TenantCreate, TenantCreated
+from gateway_svc.tenants.models import Tenant
 from qunyun_shared.identity import Identity
 
 _KEY_PREFIX = "qk"

@@ -5,8 +5,8 @@ Sign-in and token routes take none: their answers are credentials for whoever pr
 token is meant to be used once.
 """
 
+from gateway_svc.db import IDEMPOTENCY_KEYS
 from gateway_svc.dependencies import Caller
-from gateway_svc.models import IDEMPOTENCY_KEYS
 from qunyun_shared.idempotent_routes import route_class
 
 # The scope of the platform administrator's keys: no tenant's id looks like it.

@@ -12,9 +12,9 @@ from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.api import admin, api_keys, auth, docs, operators, proxy, rate_limits, views, webhooks
 from gateway_svc.config import Settings
 from gateway_svc.credentials import CallerResolver
+from gateway_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from gateway_svc.exceptions import PasswordHashingBusy
 from gateway_svc.handlers import HANDLERS
-from gateway_svc.models import IDEMPOTENCY_KEYS, MESSAGING
 from gateway_svc.proxy import open_router
 from gateway_svc.ratelimit.admission import open_rate_limits
 from gateway_svc.ratelimit.headers import RateLimitHeaders

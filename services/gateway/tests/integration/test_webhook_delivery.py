@@ -19,9 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from gateway_svc.config import Settings
-from gateway_svc.models import MESSAGING, Base, DeliveryStatus, Tenant, WebhookAttempt, WebhookDelivery
+from gateway_svc.db import MESSAGING
+from gateway_svc.models import Base
+from gateway_svc.tenants.models import Tenant
 from gateway_svc.webhooks import endpoints, fanout
 from gateway_svc.webhooks.dispatcher import Dispatcher
+from gateway_svc.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.schemas import EndpointCreate
 from gateway_svc.webhooks.sealed_secrets import SecretBox
 from qunyun_shared.events import new_event
@@ -173,7 +176,7 @@ async def test_during_a_rotation_a_partner_holding_either_secret_verifies_every_
     async with serving(Receiver()) as receiver:
         subscription = await subscribe(engine, receiver.url)
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-            endpoint = await session.get_one(endpoints.WebhookEndpoint, subscription.endpoint_id)
+            endpoint = await session.get_one(WebhookEndpoint, subscription.endpoint_id)
             _, new_secret = await endpoints.rotate_secret(
                 session=session, endpoint=endpoint, overlap=timedelta(seconds=2), box=BOX, now=datetime.now(UTC)
             )
@@ -200,7 +203,7 @@ async def test_secrets_are_stored_sealed_yet_every_delivery_verifies(engine: Asy
     async with serving(Receiver()) as receiver:
         subscription = await subscribe(engine, receiver.url)
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-            endpoint = await session.get_one(endpoints.WebhookEndpoint, subscription.endpoint_id)
+            endpoint = await session.get_one(WebhookEndpoint, subscription.endpoint_id)
             _, new_secret = await endpoints.rotate_secret(
                 session=session, endpoint=endpoint, overlap=timedelta(minutes=5), box=BOX, now=datetime.now(UTC)
             )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway_svc import access, credentials
 from gateway_svc.accounts import operators, sessions
+from gateway_svc.accounts.models import Operator
 from gateway_svc.accounts.schemas import OperatorCreate, OperatorUpdate, TokenPair
 from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.exceptions import (
@@ -22,7 +23,7 @@ from gateway_svc.exceptions import (
     UnknownPermission,
     WrongPassword,
 )
-from gateway_svc.models import Base, Operator
+from gateway_svc.models import Base
 from gateway_svc.schemas import ApiKeyCreate, TenantCreate
 from qunyun_shared.identity import Identity
 from tests.support.harness import in_memory_database

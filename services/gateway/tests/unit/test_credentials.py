@@ -10,9 +10,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway_svc import credentials
+from gateway_svc.accounts.models import ApiKey
 from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.exceptions import InvalidCredentials, TenantNameTaken
-from gateway_svc.models import ApiKey, Base
+from gateway_svc.models import Base
 from gateway_svc.schemas import TenantCreate
 from tests.support.harness import in_memory_database
 

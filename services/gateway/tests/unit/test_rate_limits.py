@@ -14,11 +14,12 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from gateway_svc.exceptions import TenantNotFound
-from gateway_svc.models import Base, Tenant
+from gateway_svc.models import Base
 from gateway_svc.ratelimit import plans
 from gateway_svc.ratelimit.headers import STATE_KEY, RateLimitHeaders, limit_field, policy_field
 from gateway_svc.ratelimit.limiter import Decision, Plan, Quota, budget_keys, decision_of
 from gateway_svc.ratelimit.schemas import RateLimitPlanUpdate
+from gateway_svc.tenants.models import Tenant
 from tests.support.harness import in_memory_database
 
 pytestmark = pytest.mark.unit

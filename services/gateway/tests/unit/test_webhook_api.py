@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_svc.api import webhooks as webhooks_api
 from gateway_svc.dependencies import rate_limited_caller
-from gateway_svc.models import Base, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from gateway_svc.models import Base
 from gateway_svc.webhooks import fanout
+from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from qunyun_shared import problems
 from qunyun_shared.dependencies import transaction
 from qunyun_shared.events import CATALOGUE

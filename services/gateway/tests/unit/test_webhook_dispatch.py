@@ -10,10 +10,12 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway_svc.models import MESSAGING, Base, DeliveryStatus, WebhookAttempt, WebhookEndpoint
+from gateway_svc.db import MESSAGING
+from gateway_svc.models import Base
 from gateway_svc.webhooks import fanout
 from gateway_svc.webhooks.claims import Claim, claim_due
 from gateway_svc.webhooks.flight import MAX_ROUNDS, MIN_ROUNDS, Flight
+from gateway_svc.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookEndpoint
 from gateway_svc.webhooks.outcomes import Outcome, RetryPolicy, record
 from gateway_svc.webhooks.schedule import JITTER, DisablePolicy
 from qunyun_shared.events.gateway import WebhookEndpointDisabledV1, WebhookEndpointFailingV1

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_svc.handlers import HANDLERS, on_public_events
-from gateway_svc.models import Base, DeliveryStatus, WebhookDelivery
+from gateway_svc.models import Base
 from gateway_svc.webhooks import fanout
+from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery
 from qunyun_shared.events import CATALOGUE
 from qunyun_shared.events.campaign import OrderPaidV1
 from qunyun_shared.events.member import MemberBirthdaySetV1, MemberErasedV1

@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_svc import access
 from gateway_svc.config import Settings
-from gateway_svc.models import MESSAGING, Tenant, WebhookDelivery, WebhookEndpoint
+from gateway_svc.db import MESSAGING
+from gateway_svc.tenants.models import Tenant
 from gateway_svc.webhooks import signing
+from gateway_svc.webhooks.models import WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.sealed_secrets import SecretBox
 from qunyun_shared.events import Envelope, EventPayload, new_event
 from qunyun_shared.events.member import MemberTaggedV1

@@ -9,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_svc.access import permissions_of, require_grantable
+from gateway_svc.accounts.models import Operator
 from gateway_svc.accounts.passwords import hash_password, verify_password
 from gateway_svc.accounts.schemas import OperatorCreate, OperatorRead, OperatorUpdate
 from gateway_svc.accounts.sessions import end_all_sessions, normalise_email
 from gateway_svc.exceptions import EmailTaken, OperatorNotFound, OperatorSelfChange, WrongPassword
-from gateway_svc.models import Operator
 from qunyun_shared.identity import Identity
 
 

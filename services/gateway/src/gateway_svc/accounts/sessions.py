@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway_svc.accounts.models import Operator, RefreshToken
 from gateway_svc.accounts.passwords import hash_password, needs_rehash, verify_password
 from gateway_svc.accounts.schemas import TokenPair
 from gateway_svc.accounts.tokens import AccessTokens
-from gateway_svc.models import Operator, RefreshToken
 
 _PREFIX = "qr"
 

@@ -10,8 +10,8 @@ from gateway_svc import access
 from gateway_svc.config import Settings
 from gateway_svc.dependencies import Caller
 from gateway_svc.idempotency import TenantRoute
-from gateway_svc.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks import deliveries, endpoints
+from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.schemas import (
     AttemptRead,
     DeliveryDetail,

@@ -6,9 +6,10 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway_svc.exceptions import TenantNotFound
-from gateway_svc.models import Tenant, TenantRateLimit
 from gateway_svc.ratelimit.limiter import Plan, Quota
+from gateway_svc.ratelimit.models import TenantRateLimit
 from gateway_svc.ratelimit.schemas import RateLimitPlanRead, RateLimitPlanUpdate
+from gateway_svc.tenants.models import Tenant
 
 
 def plan_of(row: TenantRateLimit) -> Plan:

@@ -18,8 +18,7 @@ from sqlalchemy import Table, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway_svc.models import WebhookDelivery, WebhookEndpoint
-from gateway_svc.models.webhooks import webhook_id_of
+from gateway_svc.webhooks.models import WebhookDelivery, WebhookEndpoint, webhook_id_of
 from gateway_svc.webhooks.sealed_secrets import SecretBox
 from qunyun_shared.db import one_of
 

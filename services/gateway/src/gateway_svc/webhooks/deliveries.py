@@ -13,8 +13,8 @@ import orjson
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway_svc.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.exceptions import DeliveryErased, DeliveryNotFound, EndpointDisabled, InvalidReplayRange
+from gateway_svc.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from qunyun_shared.pagination import decode_time_cursor
 from qunyun_shared.retention import pruning
 from qunyun_shared.runtime import Sweep

@@ -12,11 +12,11 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_svc.access import Role
-from gateway_svc.models import WebhookEndpoint
 from gateway_svc.webhooks import signing
 from gateway_svc.webhooks.deliveries import fail_pending
 from gateway_svc.webhooks.exceptions import EndpointNotFound, TooManyEndpoints, UnknownEventType
 from gateway_svc.webhooks.fanout import PUBLIC_EVENT_TYPES
+from gateway_svc.webhooks.models import WebhookEndpoint
 from gateway_svc.webhooks.schemas import EndpointCreate, EndpointRead, EndpointUpdate, FailureNotice
 from gateway_svc.webhooks.sealed_secrets import SecretBox
 from gateway_svc.webhooks.targets import check_target

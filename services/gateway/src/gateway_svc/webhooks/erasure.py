@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway_svc.models import ERASED_MEMBERS, DeliveryStatus, WebhookDelivery
+from gateway_svc.db import ERASED_MEMBERS
+from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery
 from qunyun_shared.erasure import remember_erased
 
 ERASURE_EVENT = "member.erased"

@@ -9,8 +9,9 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway_svc.models import ERASED_MEMBERS, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from gateway_svc.db import ERASED_MEMBERS
 from gateway_svc.webhooks import erasure
+from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from qunyun_shared.db import upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events import CATALOGUE, Envelope

@@ -12,9 +12,9 @@ from typing import cast
 from sqlalchemy import Table, bindparam, func, insert, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway_svc.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.claims import Claim
 from gateway_svc.webhooks.deliveries import fail_pending
+from gateway_svc.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.schedule import DisablePolicy, retry_delay
 from qunyun_shared.db import UtcDateTime, one_of
 from qunyun_shared.events.gateway import WebhookEndpointDisabledV1, WebhookEndpointFailingV1

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from gateway_svc.models import DeliveryStatus
+from gateway_svc.webhooks.models import DeliveryStatus
 
 DEFAULT_RATE_LIMIT = 50
 MAX_OVERLAP_SECONDS = 7 * 86_400

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway_svc.models.base import Base
+from gateway_svc.db import Base
 from qunyun_shared.db import UtcDateTime
 
 

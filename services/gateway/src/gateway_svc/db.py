@@ -1,8 +1,11 @@
-"""The declarative base and the platform tables every service carries."""
+"""The declarative base of the gateway's tables and the platform tables every service carries (messaging,
+erased members, idempotency keys). Each domain declares its own tables in its `models.py`;
+`gateway_svc.models` gathers them all."""
 
 from sqlalchemy.orm import DeclarativeBase
 
 from qunyun_shared.db import new_metadata
+from qunyun_shared.erasure import erased_members_table
 from qunyun_shared.idempotency import idempotency_keys_table
 from qunyun_shared.messaging import messaging_tables
 
@@ -12,5 +15,6 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+ERASED_MEMBERS = erased_members_table(Base.metadata)
 # What each of the gateway's own writes answered, by its Idempotency-Key (sealed: the answers hold secrets).
 IDEMPOTENCY_KEYS = idempotency_keys_table(Base.metadata)

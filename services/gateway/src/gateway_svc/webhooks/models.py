@@ -8,14 +8,11 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway_svc.models.base import Base
+from gateway_svc.db import Base
 from qunyun_shared.db import UtcDateTime
-from qunyun_shared.erasure import erased_members_table
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 _SEQUENCE = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
-
-ERASED_MEMBERS = erased_members_table(Base.metadata)
 
 
 class DeliveryStatus(StrEnum):

@@ -1,0 +1,1 @@
+"""Tenants: onboarding a merchant onto the platform with its first credentials."""
