@@ -33,6 +33,18 @@ def postgres() -> list[int]:
     return [pid for pid in _processes() if Path(f"/proc/{pid}/comm").exists() and _comm(pid) == "postgres"]
 
 
+def kafka() -> list[int]:
+    """The Kafka broker's JVM."""
+    return [pid for pid in _processes() if _comm(pid) == "java" and b"kafka" in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
 def _comm(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
