@@ -1,4 +1,4 @@
-"""Gateway dependencies: who is calling, and the upstream router."""
+"""Gateway dependencies: who is calling, the upstream router, and the route classes of the gateway's own writes."""
 
 import hmac
 from typing import Annotated
@@ -6,12 +6,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway_svc.accounts.callers import CallerResolver
 from gateway_svc.accounts.tokens import AccessTokens
-from gateway_svc.credentials import CallerResolver
+from gateway_svc.db import IDEMPOTENCY_KEYS
 from gateway_svc.exceptions import InvalidCredentials
 from gateway_svc.proxy import UpstreamRouter
 from gateway_svc.ratelimit.admission import RateLimits
 from qunyun_shared.dependencies import Runtime
+from qunyun_shared.idempotent_routes import route_class
 from qunyun_shared.identity import Identity
 from qunyun_shared.problem_responses import answers
 
@@ -87,3 +89,21 @@ Upstreams = Annotated[UpstreamRouter, Depends(get_router)]
 Tokens = Annotated[AccessTokens, Depends(get_access_tokens)]
 PlatformAdmin = Depends(platform_admin)
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+# The scope of the platform administrator's Idempotency-Keys: no tenant's id looks like it.
+PLATFORM = "platform"
+
+
+async def caller_tenant(caller: Caller) -> str:
+    return caller.tenant_id
+
+
+async def platform() -> str:
+    """The platform administrator's routes (already authenticated by their router) share one scope."""
+    return PLATFORM
+
+
+# The gateway's own writes take an `Idempotency-Key` as every service's do; their answers hold credentials
+# shown once (API keys, webhook signing secrets), so they are kept sealed.
+TenantRoute = route_class(IDEMPOTENCY_KEYS, tenant=caller_tenant, sealed=True)
+PlatformRoute = route_class(IDEMPOTENCY_KEYS, tenant=platform, sealed=True)

@@ -7,17 +7,19 @@ from datetime import timedelta
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from gateway_svc.accounts import api as accounts_api
+from gateway_svc.accounts.callers import CallerResolver
 from gateway_svc.accounts.passwords import limit_hashing
 from gateway_svc.accounts.tokens import AccessTokens
-from gateway_svc.api import admin, api_keys, auth, docs, operators, proxy, rate_limits, views, webhooks
+from gateway_svc.api import docs, proxy, rate_limits, views, webhooks
 from gateway_svc.config import Settings
-from gateway_svc.credentials import CallerResolver
 from gateway_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from gateway_svc.exceptions import PasswordHashingBusy
 from gateway_svc.handlers import HANDLERS
 from gateway_svc.proxy import open_router
 from gateway_svc.ratelimit.admission import open_rate_limits
 from gateway_svc.ratelimit.headers import RateLimitHeaders
+from gateway_svc.tenants import api as tenants_api
 from gateway_svc.webhooks.dispatcher import start_dispatching
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
@@ -75,11 +77,11 @@ def create_app() -> FastAPI:
         # catch-all for unknown paths last.
         routers=[
             proxy.router,
-            admin.router,
+            tenants_api.router,
             rate_limits.router,
-            auth.router,
-            operators.router,
-            api_keys.router,
+            accounts_api.auth_router,
+            accounts_api.operators_router,
+            accounts_api.api_keys_router,
             views.router,
             webhooks.router,
             proxy.fallback,

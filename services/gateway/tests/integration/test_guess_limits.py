@@ -15,14 +15,15 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
-from gateway_svc import credentials
+from gateway_svc.accounts.callers import CallerResolver
 from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.dependencies import Caller
 from gateway_svc.exceptions import RateLimited
 from gateway_svc.models import Base
 from gateway_svc.ratelimit.admission import RateLimits
 from gateway_svc.ratelimit.headers import STATE_KEY, RateLimitHeaders
-from gateway_svc.schemas import TenantCreate
+from gateway_svc.tenants import service as tenants
+from gateway_svc.tenants.schemas import TenantCreate
 from qunyun_shared import problems
 from tests.support.harness import free_port, in_memory_database
 
@@ -104,7 +105,7 @@ async def keyed_gateway(limits: RateLimits) -> AsyncIterator[tuple[FastAPI, str,
     rate limits), a tenant's real API key, and the statements its database was sent."""
     async with in_memory_database(Base.metadata) as engine:
         async with AsyncSession(engine) as session, session.begin():
-            created = await credentials.create_tenant(session=session, tenant_in=TenantCreate(name="Acme"))
+            created = await tenants.create_tenant(session=session, tenant_in=TenantCreate(name="Acme"))
         statements = _recorded(engine)
         app = FastAPI()
         problems.install(app)
@@ -117,7 +118,7 @@ async def keyed_gateway(limits: RateLimits) -> AsyncIterator[tuple[FastAPI, str,
         app.include_router(router)
         app.add_middleware(RateLimitHeaders)
         tokens = AccessTokens(secrets.token_urlsafe(32), ttl=timedelta(minutes=15))
-        app.state.callers = credentials.CallerResolver(async_sessionmaker(engine), tokens)
+        app.state.callers = CallerResolver(async_sessionmaker(engine), tokens)
         app.state.rate_limits = limits
         yield app, created.api_key, statements
 

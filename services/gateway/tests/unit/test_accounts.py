@@ -9,10 +9,12 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from gateway_svc import access, credentials
-from gateway_svc.accounts import operators, sessions
+from gateway_svc import access
+from gateway_svc.accounts import service as accounts
+from gateway_svc.accounts import sessions
+from gateway_svc.accounts.callers import CallerResolver
 from gateway_svc.accounts.models import Operator
-from gateway_svc.accounts.schemas import OperatorCreate, OperatorUpdate, TokenPair
+from gateway_svc.accounts.schemas import ApiKeyCreate, ApiKeyIssued, OperatorCreate, OperatorUpdate, TokenPair
 from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.exceptions import (
     ApiKeyNotFound,
@@ -24,7 +26,8 @@ from gateway_svc.exceptions import (
     WrongPassword,
 )
 from gateway_svc.models import Base
-from gateway_svc.schemas import ApiKeyCreate, TenantCreate
+from gateway_svc.tenants import service as tenants
+from gateway_svc.tenants.schemas import TenantCreate
 from qunyun_shared.identity import Identity
 from tests.support.harness import in_memory_database
 
@@ -48,7 +51,7 @@ def tokens() -> AccessTokens:
 async def onboard(engine: AsyncEngine, email: str = "owner@acme.example") -> uuid.UUID:
     owner = OperatorCreate(email=email, display_name="Owner", password=PASSWORD, roles=["owner"])
     async with AsyncSession(engine) as session, session.begin():
-        created = await credentials.create_tenant(
+        created = await tenants.create_tenant(
             session=session, tenant_in=TenantCreate(name=f"Acme {uuid.uuid4().hex[:6]}", owner=owner)
         )
     return created.tenant_id
@@ -70,8 +73,8 @@ async def refresh(engine: AsyncEngine, tokens: AccessTokens, presented: str) -> 
         )
 
 
-def resolver(engine: AsyncEngine, tokens: AccessTokens) -> credentials.CallerResolver:
-    return credentials.CallerResolver(async_sessionmaker(engine), tokens, ttl_seconds=0)
+def resolver(engine: AsyncEngine, tokens: AccessTokens) -> CallerResolver:
+    return CallerResolver(async_sessionmaker(engine), tokens, ttl_seconds=0)
 
 
 def _now() -> datetime:
@@ -150,14 +153,14 @@ async def test_changing_the_password_revokes_access_tokens_issued_before(
     before = await sign_in(engine, tokens, "owner@acme.example")
     caller = await resolver(engine, tokens).identify(before.access_token)
     async with AsyncSession(engine) as session, session.begin():
-        operator = await operators.get_operator(
+        operator = await accounts.get_operator(
             session=session, tenant_id=tenant_id, operator_id=uuid.UUID(caller.principal.split(":")[1])
         )
         with pytest.raises(WrongPassword):
-            await operators.change_password(
+            await accounts.change_password(
                 session=session, operator=operator, current_password="not it", new_password="x" * 12, now=_now()
             )
-        await operators.change_password(
+        await accounts.change_password(
             session=session,
             operator=operator,
             current_password=PASSWORD,
@@ -176,7 +179,7 @@ async def invite(
 ) -> Operator:
     body = OperatorCreate(email=email, display_name="Someone", password=PASSWORD, roles=roles)  # type: ignore[arg-type]
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-        return await operators.create_operator(session=session, tenant_id=tenant_id, operator_in=body, grantor=grantor)
+        return await accounts.create_operator(session=session, tenant_id=tenant_id, operator_in=body, grantor=grantor)
 
 
 def admin_of(tenant_id: uuid.UUID) -> Identity:
@@ -201,8 +204,8 @@ async def test_a_demoted_or_disabled_operator_loses_access_at_once(engine: Async
     assert "members:write" in (await resolver(engine, tokens).identify(pair.access_token)).permissions
 
     async with AsyncSession(engine) as session, session.begin():
-        operator = await operators.get_operator(session=session, tenant_id=tenant_id, operator_id=invited.id)
-        await operators.update_operator(
+        operator = await accounts.get_operator(session=session, tenant_id=tenant_id, operator_id=invited.id)
+        await accounts.update_operator(
             session=session,
             operator=operator,
             change=OperatorUpdate(roles=["analyst"]),
@@ -215,8 +218,8 @@ async def test_a_demoted_or_disabled_operator_loses_access_at_once(engine: Async
     assert "members:write" not in (await resolver(engine, tokens).identify(pair.access_token)).permissions
 
     async with AsyncSession(engine) as session, session.begin():
-        operator = await operators.get_operator(session=session, tenant_id=tenant_id, operator_id=invited.id)
-        await operators.update_operator(
+        operator = await accounts.get_operator(session=session, tenant_id=tenant_id, operator_id=invited.id)
+        await accounts.update_operator(
             session=session, operator=operator, change=OperatorUpdate(disabled=True), grantor=admin, now=_now()
         )
     with pytest.raises(InvalidCredentials):
@@ -238,9 +241,9 @@ async def test_operators_cannot_change_their_own_roles(engine: AsyncEngine) -> N
     invited = await invite(engine, tenant_id, admin_of(tenant_id), "adm@acme.example", ["admin"])
     myself = Identity(str(tenant_id), f"operator:{invited.id}", ("admin",), access.permissions_of(["admin"]))
     async with AsyncSession(engine) as session, session.begin():
-        operator = await operators.get_operator(session=session, tenant_id=tenant_id, operator_id=invited.id)
+        operator = await accounts.get_operator(session=session, tenant_id=tenant_id, operator_id=invited.id)
         with pytest.raises(OperatorSelfChange):
-            await operators.update_operator(
+            await accounts.update_operator(
                 session=session, operator=operator, change=OperatorUpdate(disabled=True), grantor=myself, now=_now()
             )
 
@@ -251,14 +254,14 @@ async def test_another_tenants_operator_is_not_found(engine: AsyncEngine) -> Non
     other = await onboard(engine, "owner@other.example")
     async with AsyncSession(engine) as session:
         with pytest.raises(OperatorNotFound):
-            await operators.get_operator(session=session, tenant_id=other, operator_id=invited.id)
+            await accounts.get_operator(session=session, tenant_id=other, operator_id=invited.id)
 
 
 async def issue(
     engine: AsyncEngine, tenant_id: uuid.UUID, issuer: Identity, roles: list[str], scopes: list[str] | None = None
-) -> credentials.ApiKeyIssued:
+) -> ApiKeyIssued:
     async with AsyncSession(engine) as session, session.begin():
-        return await credentials.issue_api_key(
+        return await accounts.issue_api_key(
             session=session,
             tenant_id=tenant_id,
             key_in=ApiKeyCreate(name="shop sync", roles=roles, scopes=scopes),  # type: ignore[arg-type]
@@ -288,7 +291,7 @@ async def test_a_revoked_key_identifies_nobody(engine: AsyncEngine, tokens: Acce
     other = await onboard(engine, "owner@other.example")
     async with AsyncSession(engine) as session, session.begin():
         with pytest.raises(ApiKeyNotFound):  # another tenant's key is not found, not forbidden
-            await credentials.revoke_api_key(session=session, tenant_id=other, key_id=issued.id, now=_now())
-        await credentials.revoke_api_key(session=session, tenant_id=tenant_id, key_id=issued.id, now=_now())
+            await accounts.revoke_api_key(session=session, tenant_id=other, key_id=issued.id, now=_now())
+        await accounts.revoke_api_key(session=session, tenant_id=tenant_id, key_id=issued.id, now=_now())
     with pytest.raises(InvalidCredentials):
         await resolver(engine, tokens).identify(issued.api_key)

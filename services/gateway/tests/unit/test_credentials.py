@@ -9,12 +9,14 @@ import pytest_asyncio
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from gateway_svc import credentials
+from gateway_svc.accounts import callers
+from gateway_svc.accounts.callers import CallerResolver
 from gateway_svc.accounts.models import ApiKey
 from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.exceptions import InvalidCredentials, TenantNameTaken
 from gateway_svc.models import Base
-from gateway_svc.schemas import TenantCreate
+from gateway_svc.tenants import service as tenants
+from gateway_svc.tenants.schemas import TenantCreate, TenantCreated
 from tests.support.harness import in_memory_database
 
 pytestmark = pytest.mark.unit
@@ -26,13 +28,13 @@ async def engine() -> AsyncIterator[AsyncEngine]:
         yield engine
 
 
-def resolver(engine: AsyncEngine) -> credentials.CallerResolver:
-    return credentials.CallerResolver(async_sessionmaker(engine), AccessTokens("s" * 32, ttl=timedelta(minutes=15)))
+def resolver(engine: AsyncEngine) -> CallerResolver:
+    return CallerResolver(async_sessionmaker(engine), AccessTokens("s" * 32, ttl=timedelta(minutes=15)))
 
 
-async def onboard(engine: AsyncEngine, name: str = "Acme") -> credentials.TenantCreated:
+async def onboard(engine: AsyncEngine, name: str = "Acme") -> TenantCreated:
     async with AsyncSession(engine) as session, session.begin():
-        return await credentials.create_tenant(session=session, tenant_in=TenantCreate(name=name))
+        return await tenants.create_tenant(session=session, tenant_in=TenantCreate(name=name))
 
 
 async def test_a_new_tenants_key_identifies_that_tenant(engine: AsyncEngine) -> None:
@@ -81,7 +83,7 @@ async def test_concurrent_requests_share_one_lookup_of_an_expired_answer() -> No
         await asyncio.sleep(0.01)
         return key.upper()
 
-    recall = credentials._Recall[str, str](ttl_seconds=60)
+    recall = callers._Recall[str, str](ttl_seconds=60)
     answers = await asyncio.gather(*(recall.get("key", lookup) for _ in range(50)))
     assert answers == ["KEY"] * 50 and lookups == 1
     assert await recall.get("key", lookup) == "KEY" and lookups == 1  # remembered
@@ -98,7 +100,7 @@ async def test_a_flood_of_made_up_keys_evicts_only_the_least_recently_used_answe
         lookups.append(key)
         return "caller" if key == "in use" else None
 
-    recall = credentials._Recall[str, str | None](ttl_seconds=60)
+    recall = callers._Recall[str, str | None](ttl_seconds=60)
     assert await recall.get("in use", lookup) == "caller"
     for n in range(12_000):  # more than is remembered, the key in use asked for all along
         await recall.get(f"made up {n}", lookup)

@@ -1,1 +1,2 @@
-"""Operator accounts: passwords, sign-in sessions and the operators of a tenant."""
+"""A tenant's credentials: operator accounts (passwords, sign-in sessions, access tokens) and API keys, and
+recognising a caller by either."""

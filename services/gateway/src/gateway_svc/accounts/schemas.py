@@ -1,4 +1,4 @@
-"""API models of operator accounts and sign-in."""
+"""API models of operator accounts, sign-in and API keys."""
 
 import uuid
 from datetime import datetime
@@ -64,3 +64,28 @@ class WhoAmI(BaseModel):
     principal: str
     roles: list[str]
     permissions: list[str]
+
+
+class ApiKeyCreate(_Strict):
+    name: str = Field(min_length=1, max_length=100, examples=["Tmall shop sync"])
+    roles: list[Role] = Field(min_length=1, examples=[["integration"]])
+    scopes: list[str] | None = Field(
+        default=None,
+        description="Narrows the key to these permissions (within what its roles allow); omitted for all of them.",
+        examples=[["members:write", "orders:write"]],
+    )
+
+
+class ApiKeyRead(BaseModel):
+    id: str
+    name: str
+    roles: list[str]
+    scopes: list[str] | None
+    permissions: list[str] = Field(description="What the key may do: its roles' permissions, narrowed by its scopes.")
+    created_by: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyIssued(ApiKeyRead):
+    api_key: str = Field(description="The key itself, `qk_<id>_<secret>`. Shown this once; only its hash is kept.")

@@ -4,8 +4,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from gateway_svc.dependencies import PlatformAdmin, RateLimitsDep
-from gateway_svc.idempotency import PlatformRoute
+from gateway_svc.dependencies import PlatformAdmin, PlatformRoute, RateLimitsDep
 from gateway_svc.ratelimit import plans
 from gateway_svc.ratelimit.schemas import RateLimitPlanRead, RateLimitPlanUpdate
 from qunyun_shared.dependencies import DbSession

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from gateway_svc import access
 from gateway_svc.config import Settings
-from gateway_svc.dependencies import Caller
-from gateway_svc.idempotency import TenantRoute
+from gateway_svc.dependencies import Caller, TenantRoute
 from gateway_svc.webhooks import deliveries, endpoints
 from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.schemas import (

@@ -1,109 +1,27 @@
-"""Tenants and their API keys, and recognising a caller by API key or operator access token."""
+"""Recognising a caller by API key or operator access token."""
 
 import asyncio
-import hashlib
 import hmac
-import secrets
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway_svc.access import permissions_of, require_grantable, unknown_permissions
+from gateway_svc.access import permissions_of
 from gateway_svc.accounts.models import ApiKey, Operator
-from gateway_svc.accounts.operators import create_operator
+from gateway_svc.accounts.service import API_KEY_PREFIX, hash_secret
 from gateway_svc.accounts.tokens import AccessTokens
-from gateway_svc.exceptions import ApiKeyNotFound, InvalidCredentials, TenantNameTaken, UnknownPermission
-from gateway_svc.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, TenantCreate, TenantCreated
-from gateway_svc.tenants.models import Tenant
+from gateway_svc.exceptions import InvalidCredentials
 from qunyun_shared.identity import Identity
 
-_KEY_PREFIX = "qk"
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-def _hash(secret: str) -> bytes:
-    # The secret is 256 random bits, so a fast hash is safe here (unlike for passwords).
-    return hashlib.sha256(secret.encode()).digest()
-
-
-async def create_tenant(*, session: AsyncSession, tenant_in: TenantCreate) -> TenantCreated:
-    """Creates a tenant with its first API key for the owner, and its owner's account if one is given."""
-    tenant = Tenant(name=tenant_in.name)
-    session.add(tenant)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise TenantNameTaken(f"A tenant named {tenant_in.name!r} exists already.") from None
-    if tenant_in.owner is not None:
-        await create_operator(session=session, tenant_id=tenant.id, operator_in=tenant_in.owner, grantor=None)
-    issued = await issue_api_key(
-        session=session, tenant_id=tenant.id, key_in=ApiKeyCreate(name="owner", roles=["owner"]), issuer=None
-    )
-    return TenantCreated(tenant_id=tenant.id, name=tenant.name, api_key=issued.api_key)
-
-
-async def issue_api_key(
-    *, session: AsyncSession, tenant_id: uuid.UUID, key_in: ApiKeyCreate, issuer: Identity | None
-) -> ApiKeyIssued:
-    """Issues a key `qk_<id>_<secret>` within what the issuer holds; only the secret's hash is stored."""
-    if key_in.scopes is not None and (unknown := unknown_permissions(key_in.scopes)):
-        raise UnknownPermission(f"Unknown permissions: {', '.join(unknown)}.", field="scopes")
-    roles = [str(role) for role in key_in.roles]
-    if issuer is not None:
-        require_grantable(issuer, permissions_of(roles, key_in.scopes))
-    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-    key = ApiKey(
-        id=key_id,
-        tenant_id=tenant_id,
-        name=key_in.name,
-        secret_hash=_hash(secret),
-        roles=roles,
-        scopes=key_in.scopes,
-        created_by=issuer.principal if issuer else None,
-    )
-    session.add(key)
-    await session.flush()
-    await session.refresh(key)
-    return ApiKeyIssued(**read_api_key(key).model_dump(), api_key=f"{_KEY_PREFIX}_{key_id}_{secret}")
-
-
-def read_api_key(key: ApiKey) -> ApiKeyRead:
-    return ApiKeyRead(
-        id=key.id,
-        name=key.name,
-        roles=key.roles,
-        scopes=key.scopes,
-        permissions=sorted(permissions_of(key.roles, key.scopes)),
-        created_by=key.created_by,
-        created_at=key.created_at,
-        revoked_at=key.revoked_at,
-    )
-
-
-async def list_api_keys(*, session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[ApiKey]:
-    """The tenant's keys, revoked ones included, oldest first."""
-    rows = await session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at))
-    return rows.all()
-
-
-async def revoke_api_key(*, session: AsyncSession, tenant_id: uuid.UUID, key_id: str, now: datetime) -> ApiKey:
-    """Revokes a key of the tenant; revoking twice keeps the first time."""
-    key = await session.get(ApiKey, key_id, with_for_update=True)
-    if key is None or key.tenant_id != tenant_id:
-        raise ApiKeyNotFound(f"No API key {key_id}.")
-    if key.revoked_at is None:
-        key.revoked_at = now
-    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +63,7 @@ class CallerResolver:
 
     async def identify(self, presented: str, *, guard: KeyLookupGuard | None = None) -> Identity:
         """The caller presenting `presented`; `guard` limits API keys looked up in the database."""
-        if presented.startswith(f"{_KEY_PREFIX}_"):
+        if presented.startswith(f"{API_KEY_PREFIX}_"):
             return await self._identify_key(presented, guard)
         return await self._identify_operator(presented)
 
@@ -179,11 +97,11 @@ class CallerResolver:
     async def _lookup_key(self, presented: str) -> Identity | None:
         prefix, _, rest = presented.partition("_")
         key_id, _, secret = rest.partition("_")
-        if prefix != _KEY_PREFIX or not key_id or not secret:
+        if prefix != API_KEY_PREFIX or not key_id or not secret:
             return None
         async with self.sessionmaker() as session:
             key = await session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))
-        if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
+        if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
             return None
         return Identity(
             tenant_id=str(key.tenant_id),
