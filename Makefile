@@ -13,10 +13,11 @@ test:  ## lint and the whole suite on real Kafka and PostgreSQL
 bench:  ## benchmarks; JSON under bench/results/
 	scripts/bench.sh
 
-docs:  ## regenerate the event, KPI and access references from their catalogues
+docs:  ## regenerate the event, KPI, access and API references from their sources
 	.venv/bin/python -m qunyun_shared.events.reference > docs/events.md
 	.venv/bin/python -m analytics_svc.kpi_reference > docs/kpis.md
 	.venv/bin/python -m gateway_svc.access_reference > docs/access.md
+	.venv/bin/python -m gateway_svc.api_reference > docs/api.md
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy shared/src services/*/src
