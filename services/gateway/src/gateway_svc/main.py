@@ -11,15 +11,18 @@ from gateway_svc.accounts import api as accounts_api
 from gateway_svc.accounts.callers import CallerResolver
 from gateway_svc.accounts.passwords import limit_hashing
 from gateway_svc.accounts.tokens import AccessTokens
-from gateway_svc.api import docs, proxy, rate_limits, views, webhooks
+from gateway_svc.api import docs, proxy
 from gateway_svc.config import Settings
 from gateway_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from gateway_svc.exceptions import PasswordHashingBusy
 from gateway_svc.handlers import HANDLERS
 from gateway_svc.proxy import open_router
+from gateway_svc.ratelimit import api as ratelimit_api
 from gateway_svc.ratelimit.admission import open_rate_limits
 from gateway_svc.ratelimit.headers import RateLimitHeaders
 from gateway_svc.tenants import api as tenants_api
+from gateway_svc.views import api as views_api
+from gateway_svc.webhooks import api as webhooks_api
 from gateway_svc.webhooks.dispatcher import start_dispatching
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
@@ -78,12 +81,12 @@ def create_app() -> FastAPI:
         routers=[
             proxy.router,
             tenants_api.router,
-            rate_limits.router,
+            ratelimit_api.router,
             accounts_api.auth_router,
             accounts_api.operators_router,
             accounts_api.api_keys_router,
-            views.router,
-            webhooks.router,
+            views_api.router,
+            webhooks_api.router,
             proxy.fallback,
         ],
         handlers=HANDLERS,

@@ -22,7 +22,8 @@ from gateway_svc.config import Settings
 from gateway_svc.db import MESSAGING
 from gateway_svc.models import Base
 from gateway_svc.tenants.models import Tenant
-from gateway_svc.webhooks import endpoints, fanout
+from gateway_svc.webhooks import fanout
+from gateway_svc.webhooks import service as endpoints
 from gateway_svc.webhooks.dispatcher import Dispatcher
 from gateway_svc.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.schemas import EndpointCreate

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from gateway_svc.exceptions import TenantNotFound
 from gateway_svc.models import Base
 from gateway_svc.ratelimit import plans
+from gateway_svc.ratelimit import service as rate_limits
 from gateway_svc.ratelimit.headers import STATE_KEY, RateLimitHeaders, limit_field, policy_field
 from gateway_svc.ratelimit.limiter import Decision, Plan, Quota, budget_keys, decision_of
 from gateway_svc.ratelimit.schemas import RateLimitPlanUpdate
@@ -129,14 +130,14 @@ async def test_a_tenant_is_on_the_default_plan_until_given_its_own_and_back_afte
 ) -> None:
     tenant_id = await new_tenant(engine)
     async with AsyncSession(engine) as session, session.begin():
-        before = await plans.get_plan(session=session, tenant_id=tenant_id, default=DEFAULT)
+        before = await rate_limits.get_plan(session=session, tenant_id=tenant_id, default=DEFAULT)
         own = RateLimitPlanUpdate(per_credential=5, per_tenant=8, window_seconds=60)
-        await plans.set_plan(session=session, tenant_id=tenant_id, plan_in=own)
+        await rate_limits.set_plan(session=session, tenant_id=tenant_id, plan_in=own)
     async with AsyncSession(engine) as session, session.begin():
-        during = await plans.get_plan(session=session, tenant_id=tenant_id, default=DEFAULT)
-        await plans.reset_plan(session=session, tenant_id=tenant_id, default=DEFAULT)
+        during = await rate_limits.get_plan(session=session, tenant_id=tenant_id, default=DEFAULT)
+        await rate_limits.reset_plan(session=session, tenant_id=tenant_id, default=DEFAULT)
     async with AsyncSession(engine) as session:
-        after = await plans.get_plan(session=session, tenant_id=tenant_id, default=DEFAULT)
+        after = await rate_limits.get_plan(session=session, tenant_id=tenant_id, default=DEFAULT)
 
     assert (before.custom, before.per_credential, before.per_tenant, before.window_seconds) == (False, 1000, 3000, 10)
     assert (during.custom, during.per_credential, during.per_tenant, during.window_seconds) == (True, 5, 8, 60)
@@ -147,9 +148,9 @@ async def test_plans_of_unknown_tenants_are_not_found(engine: AsyncEngine) -> No
     own = RateLimitPlanUpdate(per_credential=5, per_tenant=8, window_seconds=60)
     async with AsyncSession(engine) as session:
         with pytest.raises(TenantNotFound):
-            await plans.set_plan(session=session, tenant_id=uuid.uuid4(), plan_in=own)
+            await rate_limits.set_plan(session=session, tenant_id=uuid.uuid4(), plan_in=own)
         with pytest.raises(TenantNotFound):
-            await plans.get_plan(session=session, tenant_id=uuid.uuid4(), default=DEFAULT)
+            await rate_limits.get_plan(session=session, tenant_id=uuid.uuid4(), default=DEFAULT)
 
 
 async def test_a_replica_keeps_a_plan_until_it_is_told_it_changed(engine: AsyncEngine) -> None:
@@ -158,7 +159,7 @@ async def test_a_replica_keeps_a_plan_until_it_is_told_it_changed(engine: AsyncE
     assert await cached.plan_for(str(tenant_id)) == DEFAULT
     async with AsyncSession(engine) as session, session.begin():
         own = RateLimitPlanUpdate(per_credential=5, per_tenant=8, window_seconds=60)
-        await plans.set_plan(session=session, tenant_id=tenant_id, plan_in=own)
+        await rate_limits.set_plan(session=session, tenant_id=tenant_id, plan_in=own)
 
     assert await cached.plan_for(str(tenant_id)) == DEFAULT
     cached.forget(str(tenant_id))

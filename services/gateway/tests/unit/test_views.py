@@ -14,14 +14,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gateway_svc.api import views
 from gateway_svc.config import Settings
 from gateway_svc.main import create_app
 from gateway_svc.proxy import open_router
-from gateway_svc.views.community_dashboard import HEADLINE_KPIS, CommunityDashboard
+from gateway_svc.views import api as views
 from gateway_svc.views.examples import COMMUNITY_DASHBOARD_EXAMPLE, MEMBER_360_EXAMPLE
-from gateway_svc.views.member_360 import Member360, MemberNotFound
+from gateway_svc.views.exceptions import MemberNotFound
+from gateway_svc.views.schemas import CommunityDashboard, Member360
 from gateway_svc.views.sections import ViewSource, concurrently
+from gateway_svc.views.service import HEADLINE_KPIS
 from qunyun_shared import problems
 from qunyun_shared.identity import Identity
 from tests.support.harness import free_port

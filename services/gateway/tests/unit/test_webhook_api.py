@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway_svc.api import webhooks as webhooks_api
 from gateway_svc.dependencies import rate_limited_caller
 from gateway_svc.models import Base
+from gateway_svc.webhooks import api as webhooks_api
 from gateway_svc.webhooks import fanout
 from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from qunyun_shared import problems

@@ -1,21 +1,20 @@
-"""Member 360: a member's profile, tags, points and level (member-svc), orders and coupons (campaign-svc),
-value segment, churn risk and lifetime value (analytics-svc) and recent engagement (content-svc)."""
+"""The aggregated views as front-ends read them: Member 360, a member's profile, tags, points and level
+(member-svc), orders and coupons (campaign-svc), value segment, churn risk and lifetime value (analytics-svc)
+and recent engagement (content-svc); the community dashboard, the community (member-svc), its headline KPIs,
+health score and stage (analytics-svc), its content schedule (content-svc) and its running campaigns
+(campaign-svc)."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
-from gateway_svc.views.examples import MEMBER_360_EXAMPLE
-from gateway_svc.views.sections import Section, ViewSource, concurrently
-from qunyun_shared.problems import NotFound
+from gateway_svc.views.examples import COMMUNITY_DASHBOARD_EXAMPLE, MEMBER_360_EXAMPLE
+from gateway_svc.views.sections import Section
 
 RECENT_ORDERS = 10
 RECENT_ENGAGEMENTS = 20
-
-
-class MemberNotFound(NotFound):
-    slug, title = "member-not-found", "Member not found"
+SCHEDULE_DAYS = 7
 
 
 class Member360Profile(BaseModel):
@@ -127,54 +126,75 @@ class Member360(BaseModel):
     engagement: Section[list[Member360Engagement]] = Field(description=f"The latest {RECENT_ENGAGEMENTS} actions.")
 
 
-_PROFILE = TypeAdapter(Member360Profile)
-_POINTS = TypeAdapter(Member360Points)
-_ORDERS = TypeAdapter(Member360Orders)
-_COUPONS = TypeAdapter(list[Member360Coupon])
-_SCORES = TypeAdapter(Member360Scores)
-_ENGAGEMENT = TypeAdapter(list[Member360Engagement])
+class DashboardCommunity(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: str = Field(description="vertical, welfare, interest or vip.")
+    tier: str = Field(description="core, active or potential.")
+    capacity: int
+    member_count: int
+    entry_rule: str
+    created_at: datetime
+    archived_at: datetime | None
 
 
-async def view_member(*, source: ViewSource, member_id: uuid.UUID) -> Member360:
-    """The Member 360 of a member of the caller's tenant, its sections fetched at once."""
-    member, by_member = f"members/{member_id}", [("member_id", str(member_id))]
-    missing = MemberNotFound(f"No member {member_id}.")
-    async with concurrently() as group:
-        profile = group.create_task(
-            source.subject("profile", "members:read", lambda: source.get(member, _PROFILE, missing=missing))
-        )
-        points = group.create_task(
-            source.section("points", "members:read", lambda: source.get(f"{member}/points", _POINTS))
-        )
-        orders = group.create_task(
-            source.section(
-                "orders",
-                "campaigns:read",
-                lambda: source.get("campaigns/orders", _ORDERS, [*by_member, ("limit", str(RECENT_ORDERS))]),
-            )
-        )
-        coupons = group.create_task(
-            source.section("coupons", "campaigns:read", lambda: source.get("campaigns/coupons", _COUPONS, by_member))
-        )
-        scores = group.create_task(
-            source.section("scores", "analytics:read", lambda: source.get(f"analytics/{member}", _SCORES))
-        )
-        engagement = group.create_task(
-            source.section(
-                "engagement",
-                "content:read",
-                # content-svc knows a member from their first join, tag or engagement: before, none to show.
-                lambda: source.get(
-                    f"content/{member}/engagements", _ENGAGEMENT, [("limit", str(RECENT_ENGAGEMENTS))], unknown=[]
-                ),
-            )
-        )
-    return Member360(
-        member_id=member_id,
-        profile=profile.result(),
-        points=points.result(),
-        orders=orders.result(),
-        coupons=coupons.result(),
-        scores=scores.result(),
-        engagement=engagement.result(),
+class DashboardKpiWindow(BaseModel):
+    days: int
+    start: date
+    end: date
+    values: dict[str, float | None] = Field(description="Per KPI; null where undefined (a rate over no members).")
+
+
+class DashboardKpis(BaseModel):
+    units: dict[str, str] = Field(description="Per KPI: members, rate, fen, score or orders.")
+    windows: list[DashboardKpiWindow] = Field(description="The last 7 and the last 30 days, each ending today.")
+
+
+class DashboardHealthMetric(BaseModel):
+    dimension: str
+    name: str
+    value: float | None
+    score: float | None
+    target: float
+
+
+class DashboardHealth(BaseModel):
+    as_of: date
+    score: float | None = Field(description="0 to 100, over the last 30 days.")
+    stage: str = Field(description="startup, growth, mature or decline.")
+    dimensions: dict[str, float | None]
+    metrics: list[DashboardHealthMetric]
+
+
+class DashboardPlacement(BaseModel):
+    id: uuid.UUID
+    content_id: uuid.UUID
+    content_type: str
+    publish_at: datetime
+    status: str = Field(description="scheduled, published or cancelled.")
+    audience_size: int | None
+
+
+class DashboardCampaign(BaseModel):
+    id: uuid.UUID
+    kind: str
+    name: str
+    community_id: uuid.UUID | None = Field(description="Null: run in every community of the tenant.")
+    starts_at: datetime
+    ends_at: datetime | None
+    budget_fen: int | None
+
+
+class CommunityDashboard(BaseModel):
+    """Every section comes from one service and stands alone: `ok` with its data, or `unavailable` or
+    `forbidden` with the reason."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [COMMUNITY_DASHBOARD_EXAMPLE]})
+    community_id: uuid.UUID
+    community: Section[DashboardCommunity]
+    kpis: Section[DashboardKpis]
+    health: Section[DashboardHealth]
+    schedule: Section[list[DashboardPlacement]] = Field(
+        description=f"Placements publishing in the next {SCHEDULE_DAYS} days."
     )
+    campaigns: Section[list[DashboardCampaign]] = Field(description="Running, in this community or in every community.")

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from gateway_svc import access
 from gateway_svc.config import Settings
 from gateway_svc.dependencies import Caller, TenantRoute
-from gateway_svc.webhooks import deliveries, endpoints
+from gateway_svc.webhooks import deliveries
+from gateway_svc.webhooks import service as endpoints
 from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from gateway_svc.webhooks.schemas import (
     AttemptRead,

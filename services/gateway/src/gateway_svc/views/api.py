@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends
 
 from gateway_svc.config import Settings
 from gateway_svc.dependencies import Caller, Upstreams
-from gateway_svc.views.community_dashboard import CommunityDashboard, view_community
-from gateway_svc.views.member_360 import Member360, view_member
+from gateway_svc.views import service as views
+from gateway_svc.views.schemas import CommunityDashboard, Member360
 from gateway_svc.views.sections import ViewSource
 from qunyun_shared.dependencies import Runtime
 
@@ -41,7 +41,7 @@ Source = Annotated[ViewSource, Depends(view_source)]
     responses=_not_found("member"),
 )
 async def member_360(member_id: uuid.UUID, source: Source) -> Member360:
-    return await view_member(source=source, member_id=member_id)
+    return await views.view_member(source=source, member_id=member_id)
 
 
 @router.get(
@@ -51,4 +51,4 @@ async def member_360(member_id: uuid.UUID, source: Source) -> Member360:
     responses=_not_found("community"),
 )
 async def community_dashboard(community_id: uuid.UUID, source: Source) -> CommunityDashboard:
-    return await view_community(source=source, community_id=community_id)
+    return await views.view_community(source=source, community_id=community_id)
