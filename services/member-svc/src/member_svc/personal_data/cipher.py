@@ -1,24 +1,15 @@
 """Protection of members' identifiers: encrypted at rest, found by a keyed hash, shown masked."""
 
-import base64
-import binascii
 import hashlib
 import hmac
-import os
 import re
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from member_svc.exceptions import MalformedPhone
+from qunyun_shared.sealing import Sealer, derive_key, master_key
 
 # Mainland mobile numbers, with or without the +86 / 0086 country code and separators.
 _MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
 _SEPARATORS = re.compile(r"[\s\-()]")
-_NONCE_BYTES = 12
-# Leads every sealed value, so the key can be rotated later with old values still readable.
-_VERSION = b"\x01"
 
 
 def normalise_phone(raw: str) -> str:
@@ -35,34 +26,21 @@ def mask_phone(phone: str) -> str:
 
 
 class PersonalDataCipher:
-    """AES-256-GCM for identifiers and HMAC-SHA256 for lookups, both keys derived from one secret."""
+    """Identifiers sealed at rest (qunyun_shared.sealing) and keyed hashes to find them by, both keys derived
+    from one master key."""
 
-    def __init__(self, master_key: str) -> None:
-        try:
-            secret = base64.b64decode(master_key, validate=True)
-        except binascii.Error:
-            raise ValueError("PERSONAL_DATA_KEY must be base64") from None
-        if len(secret) < 32:
-            raise ValueError("PERSONAL_DATA_KEY must be at least 32 random bytes, base64-encoded")
-        self._aead = AESGCM(_derive(secret, b"qunyun personal data encryption"))
-        self._lookup_key = _derive(secret, b"qunyun personal data lookup")
+    def __init__(self, encoded_master_key: str) -> None:
+        self._sealer = Sealer(encoded_master_key, purpose=b"qunyun personal data encryption")
+        self._lookup_key = derive_key(master_key(encoded_master_key), b"qunyun personal data lookup")
 
     def encrypt(self, plaintext: str, *, owner: str) -> bytes:
-        """Version + nonce + ciphertext. `owner` (tenant, member, field) is bound in: a value copied onto
-        another member, field or tenant no longer decrypts."""
-        nonce = os.urandom(_NONCE_BYTES)
-        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext.encode(), owner.encode())
+        """`owner` (tenant, member, field) is bound in: a value copied onto another member, field or tenant
+        no longer decrypts."""
+        return self._sealer.seal(plaintext.encode(), context=owner.encode())
 
     def decrypt(self, sealed: bytes, *, owner: str) -> str:
-        if sealed[:1] != _VERSION:
-            raise ValueError(f"sealed with an unknown key version {sealed[:1]!r}")
-        nonce, ciphertext = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
-        return self._aead.decrypt(nonce, ciphertext, owner.encode()).decode()
+        return self._sealer.open(sealed, context=owner.encode()).decode()
 
     def lookup_hash(self, value: str, *, tenant_id: str) -> bytes:
         """Equal for equal values of one tenant, useless without the key (no rainbow table of phones)."""
         return hmac.new(self._lookup_key, f"{tenant_id}\x00{value}".encode(), hashlib.sha256).digest()
-
-
-def _derive(secret: bytes, purpose: bytes) -> bytes:
-    return HKDF(algorithm=SHA256(), length=32, salt=None, info=purpose).derive(secret)
