@@ -42,8 +42,8 @@ def test_every_write_takes_an_idempotency_key(package: str) -> None:
 
 
 def test_the_gateways_merged_document_lists_the_key_on_every_write() -> None:
-    from gateway_svc.resources import Service
-    from gateway_svc.upstreams.openapi import merge
+    from gateway_svc.openapi.merge import merge
+    from gateway_svc.proxy.resources import Service
 
     def document(package: str) -> dict[str, object]:
         return importlib.import_module(f"{package}.main").create_app().openapi()  # type: ignore[no-any-return]

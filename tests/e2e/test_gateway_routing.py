@@ -9,7 +9,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from gateway_svc.resources import RESOURCES
+from gateway_svc.proxy.resources import RESOURCES
 from qunyun_shared import identity
 from tests.e2e.helpers import new_community
 from tests.support.harness import Platform, ServiceProcess, TenantKey, eventually, free_port

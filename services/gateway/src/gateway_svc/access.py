@@ -7,7 +7,7 @@ on the few that change what they return (`members:personal_data` unmasks phone n
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from gateway_svc.resources import resource_of
+from gateway_svc.proxy.resources import resource_of
 from qunyun_shared.identity import Identity
 from qunyun_shared.problems import DomainError
 

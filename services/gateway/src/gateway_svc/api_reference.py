@@ -8,9 +8,9 @@ import importlib
 from typing import Any
 
 from gateway_svc.access import permission_for
-from gateway_svc.api.docs import caller_security
-from gateway_svc.resources import Service, resource_of
-from gateway_svc.upstreams.openapi import PREFIX, Document, merge
+from gateway_svc.openapi.api import caller_security
+from gateway_svc.openapi.merge import PREFIX, Document, merge
+from gateway_svc.proxy.resources import Service, resource_of
 
 GATEWAY = "gateway"
 _METHODS = ("get", "post", "put", "patch", "delete")

@@ -10,7 +10,7 @@ from gateway_svc.accounts.callers import CallerResolver
 from gateway_svc.accounts.tokens import AccessTokens
 from gateway_svc.db import IDEMPOTENCY_KEYS
 from gateway_svc.exceptions import InvalidCredentials
-from gateway_svc.proxy import UpstreamRouter
+from gateway_svc.proxy.forwarding import UpstreamRouter
 from gateway_svc.ratelimit.admission import RateLimits
 from qunyun_shared.dependencies import Runtime
 from qunyun_shared.idempotent_routes import route_class

@@ -11,12 +11,13 @@ from gateway_svc.accounts import api as accounts_api
 from gateway_svc.accounts.callers import CallerResolver
 from gateway_svc.accounts.passwords import limit_hashing
 from gateway_svc.accounts.tokens import AccessTokens
-from gateway_svc.api import docs, proxy
 from gateway_svc.config import Settings
 from gateway_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from gateway_svc.exceptions import PasswordHashingBusy
 from gateway_svc.handlers import HANDLERS
-from gateway_svc.proxy import open_router
+from gateway_svc.openapi import api as openapi_api
+from gateway_svc.proxy import api as proxy_api
+from gateway_svc.proxy.forwarding import open_router
 from gateway_svc.ratelimit import api as ratelimit_api
 from gateway_svc.ratelimit.admission import open_rate_limits
 from gateway_svc.ratelimit.headers import RateLimitHeaders
@@ -40,7 +41,7 @@ async def _upstream_clients(app: FastAPI, runtime: ServiceRuntime) -> AsyncItera
     ):
         app.state.rate_limits = limits
         app.state.upstreams = upstreams
-        app.state.api_documents = docs.api_documents(app, upstreams)
+        app.state.api_documents = openapi_api.api_documents(app, upstreams)
         app.state.access_tokens = AccessTokens(
             settings.access_token_secret.get_secret_value(),
             ttl=timedelta(seconds=settings.access_token_ttl_seconds),
@@ -79,7 +80,7 @@ def create_app() -> FastAPI:
         # The resources' proxy route first (no route of the gateway's own starts with a resource), the
         # catch-all for unknown paths last.
         routers=[
-            proxy.router,
+            proxy_api.router,
             tenants_api.router,
             ratelimit_api.router,
             accounts_api.auth_router,
@@ -87,12 +88,12 @@ def create_app() -> FastAPI:
             accounts_api.api_keys_router,
             views_api.router,
             webhooks_api.router,
-            proxy.fallback,
+            proxy_api.fallback,
         ],
         handlers=HANDLERS,
         resources=_upstream_clients,
         middleware=[RateLimitHeaders],
     )
     app.add_exception_handler(PasswordHashingBusy, _hashing_busy)
-    docs.serve_merged_document(app)
+    openapi_api.serve_merged_document(app)
     return app

@@ -11,8 +11,8 @@ import pytest
 
 from gateway_svc.config import Settings
 from gateway_svc.exceptions import UpstreamTimeout
-from gateway_svc.proxy import FORWARDED_RESPONSE_HEADERS, open_router
-from gateway_svc.resources import Service
+from gateway_svc.proxy.forwarding import FORWARDED_RESPONSE_HEADERS, open_router
+from gateway_svc.proxy.resources import Service
 from gateway_svc.upstreams.clients import ClientName, Interrupted, NotSent, UpstreamClient, open_client
 from qunyun_shared import correlation
 from qunyun_shared.problems import UpstreamUnavailable

@@ -10,13 +10,13 @@ from fastapi import APIRouter, FastAPI, Header
 from openapi_spec_validator import validate
 from pydantic import BaseModel, Field
 
-from gateway_svc.api.docs import caller_security
 from gateway_svc.config import Settings
-from gateway_svc.proxy import UpstreamRouter
-from gateway_svc.resources import Service
+from gateway_svc.openapi.api import caller_security
+from gateway_svc.openapi.documents import ApiDocuments
+from gateway_svc.openapi.merge import component_names, merge
+from gateway_svc.proxy.forwarding import UpstreamRouter
+from gateway_svc.proxy.resources import Service
 from gateway_svc.upstreams.clients import NotSent, UpstreamAnswer
-from gateway_svc.upstreams.documents import ApiDocuments
-from gateway_svc.upstreams.openapi import component_names, merge
 from qunyun_shared import identity
 
 pytestmark = pytest.mark.unit

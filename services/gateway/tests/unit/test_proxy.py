@@ -11,12 +11,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gateway_svc.api import proxy as proxy_api
 from gateway_svc.config import Settings
 from gateway_svc.dependencies import rate_limited_caller
 from gateway_svc.exceptions import UpstreamTimeout
-from gateway_svc.proxy import UpstreamRouter
-from gateway_svc.resources import Service
+from gateway_svc.proxy import api as proxy_api
+from gateway_svc.proxy.forwarding import UpstreamRouter
+from gateway_svc.proxy.resources import Service
 from gateway_svc.upstreams.breaker import BreakerState, CircuitOpen
 from gateway_svc.upstreams.clients import Interrupted, NotSent, UpstreamAnswer
 from qunyun_shared import identity, problems

@@ -5,9 +5,9 @@ import re
 import pytest
 
 from gateway_svc import access
-from gateway_svc.api.proxy import ResourcePath
 from gateway_svc.main import create_app
-from gateway_svc.resources import RESOURCES, Service, resource_of
+from gateway_svc.proxy.api import ResourcePath
+from gateway_svc.proxy.resources import RESOURCES, Service, resource_of
 
 pytestmark = pytest.mark.unit
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from gateway_svc.config import Settings
 from gateway_svc.main import create_app
-from gateway_svc.proxy import open_router
+from gateway_svc.proxy.forwarding import open_router
 from gateway_svc.views import api as views
 from gateway_svc.views.examples import COMMUNITY_DASHBOARD_EXAMPLE, MEMBER_360_EXAMPLE
 from gateway_svc.views.exceptions import MemberNotFound

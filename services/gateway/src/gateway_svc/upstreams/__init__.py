@@ -1,1 +1,2 @@
-"""The services behind the gateway: forwarding to them, guarding them, and their API documents."""
+"""The services behind the gateway, as the gateway reaches them: the HTTP clients, retries, a circuit breaker
+per service and their metrics."""

@@ -12,8 +12,8 @@ from prometheus_client import Counter
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from gateway_svc.access import allows
-from gateway_svc.proxy import UpstreamRouter
-from gateway_svc.resources import resource_of
+from gateway_svc.proxy.forwarding import UpstreamRouter
+from gateway_svc.proxy.resources import resource_of
 from qunyun_shared.identity import Identity
 from qunyun_shared.problems import NotFound
 

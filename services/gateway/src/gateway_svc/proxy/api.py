@@ -15,7 +15,7 @@ from starlette.responses import Response
 from gateway_svc import access
 from gateway_svc.dependencies import Caller, Upstreams
 from gateway_svc.exceptions import UnknownRoute
-from gateway_svc.resources import RESOURCES
+from gateway_svc.proxy.resources import RESOURCES
 from gateway_svc.upstreams.breaker import CircuitOpen
 from qunyun_shared.problems import problem
 
@@ -40,7 +40,7 @@ router = APIRouter(prefix="/api/v1", tags=["api"])
 fallback = APIRouter(prefix="/api/v1", tags=["api"])
 
 
-# Out of the OpenAPI document: the services' own operations stand in its place there (see api/docs.py).
+# Out of the OpenAPI document: the services' own operations stand in its place there (see openapi/api.py).
 @router.api_route("/{path:resource_path}", methods=_METHODS, include_in_schema=False)
 async def forward(path: str, request: Request, caller: Caller, upstreams: Upstreams) -> Response:
     permission = access.permission_for(request.method, path)

@@ -9,8 +9,8 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from gateway_svc.dependencies import Caller
-from gateway_svc.proxy import UpstreamRouter
-from gateway_svc.upstreams.documents import ApiDocuments
+from gateway_svc.openapi.documents import ApiDocuments
+from gateway_svc.proxy.forwarding import UpstreamRouter
 
 
 async def get_documents(request: Request) -> ApiDocuments:

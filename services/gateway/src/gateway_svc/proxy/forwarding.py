@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from gateway_svc.config import Settings
 from gateway_svc.exceptions import PayloadTooLarge, UnknownRoute, UpstreamTimeout
-from gateway_svc.resources import Service, resource_of
+from gateway_svc.proxy.resources import Service, resource_of
 from gateway_svc.upstreams.breaker import CircuitBreaker
 from gateway_svc.upstreams.clients import Interrupted, NotSent, UpstreamAnswer, UpstreamClient, open_client
 from gateway_svc.upstreams.metrics import UPSTREAM_RETRIES

@@ -5,7 +5,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from gateway_svc.resources import RESOURCES, Service
+from gateway_svc.proxy.resources import RESOURCES, Service
 from qunyun_shared import identity
 from qunyun_shared.problem_responses import PROBLEM_SCHEMA, problem_response
 

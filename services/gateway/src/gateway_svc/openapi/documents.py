@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 
 from gateway_svc.exceptions import UpstreamTimeout
-from gateway_svc.proxy import UpstreamRouter
-from gateway_svc.resources import Service
-from gateway_svc.upstreams.openapi import Document, merge
+from gateway_svc.openapi.merge import Document, merge
+from gateway_svc.proxy.forwarding import UpstreamRouter
+from gateway_svc.proxy.resources import Service
 from qunyun_shared.problems import UpstreamUnavailable
 
 log = logging.getLogger(__name__)
