@@ -27,8 +27,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import segments
 from analytics_svc.models import MESSAGING
+from analytics_svc.scoring import segments
 from bench import machine
 from bench.bus_path import plain_dsn
 from bench.latency import summary

@@ -4,7 +4,7 @@ bring them back. The daily member sets keep their bits: a number no longer tied 
 not personal.
 
 Events of the member may be ingested at the same moment on another replica: erasure takes the members'
-locks ingestion takes for members it has no row of (analytics_svc.batch_members), then their rows in
+locks ingestion takes for members it has no row of (analytics_svc.ingestion.members), then their rows in
 member id order, so one of the two waits for the other to commit and then sees what it did.
 """
 

@@ -1,7 +1,8 @@
 """docs/kpis.md, rendered from the KPI catalogue, the segment rules, the referral figures and the community
 health model (`make docs`)."""
 
-from analytics_svc import health, kpis, referrals, scoring
+from analytics_svc import health, kpis, referrals
+from analytics_svc.scoring import rfm
 
 
 def _target(metric: health.Metric) -> str:
@@ -62,13 +63,13 @@ def render() -> str:
         "- `potential`: otherwise recency ≥ 4, or recency ≥ 3 with frequency ≥ 2 and monetary ≥ 3.",
         "- `ordinary`: everyone else.",
         "",
-        f"The churn score (0-1) weighs silence ({scoring.SILENCE_WEIGHT}: 1 - e^(-days silent / "
-        f"{scoring.SILENCE_SCALE_DAYS:g})), a fading engagement trend ({scoring.FADING_WEIGHT}: the last week's",
+        f"The churn score (0-1) weighs silence ({rfm.SILENCE_WEIGHT}: 1 - e^(-days silent / "
+        f"{rfm.SILENCE_SCALE_DAYS:g})), a fading engagement trend ({rfm.FADING_WEIGHT}: the last week's",
         "decayed engagement against the last month's, below steady) and the chance the member is no longer a",
-        f"customer ({scoring.DEAD_WEIGHT}: 1 - P(alive) of the tenant's BG/NBD model; silence again for members",
+        f"customer ({rfm.DEAD_WEIGHT}: 1 - P(alive) of the tenant's BG/NBD model; silence again for members",
         "without purchases or tenants without a model). The flag is raised at "
-        f"{scoring.FLAG_AT} and cleared below {scoring.CLEAR_BELOW} (hysteresis), never within "
-        f"{scoring.GRACE_DAYS:g} days of joining; raising it emits `member.churn_risk` with the reasons.",
+        f"{rfm.FLAG_AT} and cleared below {rfm.CLEAR_BELOW} (hysteresis), never within "
+        f"{rfm.GRACE_DAYS:g} days of joining; raising it emits `member.churn_risk` with the reasons.",
         "",
         "A member's scores, probability alive and lifetime value are computed when asked, against the",
         "tenant's last fit, so they are current to the moment. The segment and the churn flag are decisions:",

@@ -7,12 +7,14 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from analytics_svc import alerts, health, segments
+from analytics_svc import alerts, health
 from analytics_svc.api import alerts as alert_routes
-from analytics_svc.api import cohorts, communities, kpis, members
+from analytics_svc.api import cohorts, communities, kpis
 from analytics_svc.config import Settings
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import IDEMPOTENCY_KEYS, MESSAGING
+from analytics_svc.scoring import api as scoring_api
+from analytics_svc.scoring import segments
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime
@@ -39,7 +41,7 @@ def create_app() -> FastAPI:
         description="KPIs, cohorts, funnels, RFM segments, churn risk, lifetime value, community health, alerts.",
         settings_factory=Settings,
         tables=MESSAGING,
-        routers=[communities.router, kpis.router, members.router, cohorts.router, alert_routes.router],
+        routers=[communities.router, kpis.router, scoring_api.router, cohorts.router, alert_routes.router],
         handlers=HANDLERS,
         resources=_analytics_resources,
     )

@@ -16,10 +16,12 @@ import pytest_asyncio
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from analytics_svc import erasure, ingest, segments
-from analytics_svc.api import members
+from analytics_svc import erasure
 from analytics_svc.handlers import HANDLERS
+from analytics_svc.ingestion import service as ingestion
 from analytics_svc.models import MESSAGING, Base, ContentFact, MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.scoring import api as scoring_api
+from analytics_svc.scoring import segments
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import Attribution, OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1
@@ -168,7 +170,7 @@ async def test_a_recompute_asked_for_while_one_runs_is_a_conflict_and_the_sweep_
     async with AsyncSession(engine) as running, running.begin():
         await segments.recompute(running, OUTBOX, TENANT, datetime.now(UTC))
         async with AsyncSession(engine) as second, second.begin():
-            async with routes_client(second, [members.router], lambda: analyst, OUTBOX) as http:
+            async with routes_client(second, [scoring_api.router], lambda: analyst, OUTBOX) as http:
                 refused = await asyncio.wait_for(http.post("/analytics/segments/recompute"), LOCK_WAIT)
             assert (refused.status_code, refused.headers["content-type"]) == (409, "application/problem+json")
             assert refused.json()["type"].endswith("/recompute-running")
@@ -284,14 +286,14 @@ async def test_an_inviter_erased_while_a_batch_is_open_is_not_written_back_into_
     # The batch reads the order and the member's communities, then waits before writing while the
     # inviter's erasure commits: it holds no lock erasure needs (the member was not invited to the brand).
     loaded, resume = asyncio.Event(), asyncio.Event()
-    write_members = ingest.write_members
+    write_members = ingestion.write_members
 
     async def after_erasure(session: AsyncSession, facts: Any) -> dict[uuid.UUID, int]:
         loaded.set()
         await resume.wait()
         return await write_members(session, facts)
 
-    monkeypatch.setattr(ingest, "write_members", after_erasure)
+    monkeypatch.setattr(ingestion, "write_members", after_erasure)
     paid_at = then + timedelta(hours=1)
 
     async def pay_and_join(session: AsyncSession) -> None:  # one batch: both events go to the one handler

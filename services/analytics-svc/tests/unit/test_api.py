@@ -10,9 +10,10 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc.activity import REPORT_ZONE
-from analytics_svc.api import alerts, cohorts, communities, kpis, members
+from analytics_svc.api import alerts, cohorts, communities, kpis
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING, Base, TenantModel
+from analytics_svc.scoring import api as scoring_api
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.identity import Identity
@@ -33,7 +34,7 @@ session = in_memory_session_fixture(Base.metadata)
 async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
     joined = MemberJoinedV1(member_id=uuid.uuid4(), community_id=COMMUNITY, channel="qr", joined_at=datetime.now(UTC))
     await HANDLERS["member.joined"](session, OUTBOX, [new_event(source="test", tenant_id=TENANT, payload=joined)])
-    routers = [module.router for module in (communities, kpis, members, cohorts, alerts)]
+    routers = [module.router for module in (communities, kpis, scoring_api, cohorts, alerts)]
     caller = Identity(tenant_id=TENANT, principal="test", permissions=ANALYST)
     async with routes_client(session, routers, lambda: caller, OUTBOX) as http:
         yield http
@@ -126,7 +127,7 @@ async def test_a_recompute_needs_the_analytics_write_permission(
     session: AsyncSession, permissions: frozenset[str]
 ) -> None:
     caller = Identity(tenant_id=TENANT, principal="reader", permissions=permissions)
-    async with routes_client(session, [members.router], lambda: caller, OUTBOX) as http:
+    async with routes_client(session, [scoring_api.router], lambda: caller, OUTBOX) as http:
         refused = await http.post("/analytics/segments/recompute")
     assert (refused.status_code, refused.headers["content-type"]) == (403, "application/problem+json")
     assert "analytics:write" in refused.json()["detail"]
@@ -135,7 +136,7 @@ async def test_a_recompute_needs_the_analytics_write_permission(
 
 async def test_an_owner_may_recompute(session: AsyncSession) -> None:
     caller = Identity(tenant_id=TENANT, principal="owner", permissions=frozenset({"*"}))
-    async with routes_client(session, [members.router], lambda: caller, OUTBOX) as http:
+    async with routes_client(session, [scoring_api.router], lambda: caller, OUTBOX) as http:
         recomputed = await http.post("/analytics/segments/recompute")
     assert recomputed.status_code == 200, recomputed.text
     assert await session.get(TenantModel, TENANT) is not None

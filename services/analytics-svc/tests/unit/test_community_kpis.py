@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc import kpis
 from analytics_svc.api import communities
 from analytics_svc.handlers import MEASURED
-from analytics_svc.ingest import ingest
+from analytics_svc.ingestion.service import ingest
 from analytics_svc.kpi_windows import community_kpis
 from analytics_svc.models import MESSAGING, Base
 from qunyun_shared.events import new_event

@@ -12,7 +12,7 @@ from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 from scipy import integrate, stats
 from scipy.special import hyp2f1
 
-from analytics_svc import lifetime_value as ltv
+from analytics_svc.scoring import lifetime_value as ltv
 
 pytestmark = pytest.mark.unit
 

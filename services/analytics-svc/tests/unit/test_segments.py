@@ -9,9 +9,9 @@ from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import scoring, segments, valuation
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.models import MESSAGING, Base, MemberFacts, TenantModel
+from analytics_svc.scoring import rfm, segments, valuation
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1
@@ -23,14 +23,12 @@ pytestmark = pytest.mark.unit
 
 OUTBOX = Outbox(table=MESSAGING.outbox, source="analytics-svc", topic_prefix="qunyun")
 TENANT = "tenant-a"
-BREAKS = scoring.Breakpoints(
-    recency_days=(2, 5, 10, 30), orders=(1, 1, 2, 3), spend_fen=(5_000, 10_000, 20_000, 50_000)
-)
+BREAKS = rfm.Breakpoints(recency_days=(2, 5, 10, 30), orders=(1, 1, 2, 3), spend_fen=(5_000, 10_000, 20_000, 50_000))
 
 session = in_memory_session_fixture(Base.metadata)
 
 
-def members(**columns: list[float]) -> scoring.Members:
+def members(**columns: list[float]) -> rfm.Members:
     size = len(next(iter(columns.values())))
     defaults = {
         "days_since_active": [1.0] * size,
@@ -47,11 +45,11 @@ def members(**columns: list[float]) -> scoring.Members:
     arrays = {
         name: np.array(values, dtype=bool if name == "churn_flagged" else float) for name, values in defaults.items()
     }
-    return scoring.Members(**arrays)
+    return rfm.Members(**arrays)
 
 
 def test_recency_frequency_and_monetary_are_quintiles() -> None:
-    scored = scoring.score(
+    scored = rfm.score(
         members(
             days_since_active=[1, 3, 7, 20, 60],
             orders=[0, 1, 2, 3, 9],
@@ -66,7 +64,7 @@ def test_recency_frequency_and_monetary_are_quintiles() -> None:
 
 
 def test_segments_follow_the_rules() -> None:
-    scored = scoring.score(
+    scored = rfm.score(
         members(
             days_since_active=[1, 1, 7, 7, 20],
             orders=[5, 0, 2, 0, 5],
@@ -81,20 +79,20 @@ def test_segments_follow_the_rules() -> None:
 
 def test_churn_risk_rises_with_silence_and_fading_engagement_and_flags_with_hysteresis() -> None:
     silent = members(days_since_active=[1, 45, 90], engagement_fast=[1.0, 0.0, 0.0])
-    scored = scoring.score(silent, BREAKS, None)
+    scored = rfm.score(silent, BREAKS, None)
     assert scored.churn_score[0] < scored.churn_score[1] < scored.churn_score[2]
-    assert scored.churn_flagged.tolist() == [False, scored.churn_score[1] >= scoring.FLAG_AT, True]
+    assert scored.churn_flagged.tolist() == [False, scored.churn_score[1] >= rfm.FLAG_AT, True]
     assert scored.segment[2] == "churn_risk" and "silent for 90 days" in scored.reasons(2)
     # Between the thresholds a flag stays as it was: raised stays raised, cleared stays cleared.
-    between = scoring.score(
+    between = rfm.score(
         members(days_since_active=[18, 18], engagement_fast=[0.0, 0.0], churn_flagged=[True, False]), BREAKS, None
     )
-    assert scoring.CLEAR_BELOW <= between.churn_score[0] < scoring.FLAG_AT
+    assert rfm.CLEAR_BELOW <= between.churn_score[0] < rfm.FLAG_AT
     assert between.churn_flagged.tolist() == [True, False]
 
 
 def test_new_members_are_not_judged_before_their_grace_period() -> None:
-    scored = scoring.score(
+    scored = rfm.score(
         members(days_since_active=[np.nan], days_since_joined=[5.0], engagement_fast=[0.0]), BREAKS, None
     )
     assert not scored.churn_flagged[0]
@@ -130,7 +128,7 @@ async def test_an_event_moves_its_member_to_a_new_segment_at_once_and_says_so(se
     # The crowd, silent since joining long ago, was flagged at the tenant's first fit, each member once.
     risks = await announced(session, "member.churn_risk")
     assert sorted(r.member_id for r in risks) == sorted(crowd)
-    assert all(r.score >= scoring.FLAG_AT and r.reasons for r in risks)
+    assert all(r.score >= rfm.FLAG_AT and r.reasons for r in risks)
 
 
 async def test_the_periodic_refit_takes_the_oldest_due_tenant_only(session: AsyncSession) -> None:

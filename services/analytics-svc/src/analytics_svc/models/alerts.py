@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from analytics_svc.models.base import Base
+from analytics_svc.db import Base
 from qunyun_shared.db import UtcDateTime
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import BigInteger, Date, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from analytics_svc.models.base import Base
+from analytics_svc.db import Base
 
 # The whole tenant, stored beside its communities so that a tenant-wide figure is one row, not a sum.
 ALL = uuid.UUID(int=0)

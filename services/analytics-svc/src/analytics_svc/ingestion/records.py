@@ -1,7 +1,7 @@
 """The rows a consumer batch reads and changes, as plain objects: a batch holds thousands, and the ORM's
 instrumentation of each (identity map, change tracking, a flush of one UPDATE per changed row) costs more
 than the events' arithmetic. Each record has its table's columns, in order (a unit test keeps them so),
-and is written back by batch_writes in a statement or two."""
+and is written back by ingestion.writes in a statement or two."""
 
 import uuid
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnDefault, Table
 
-from analytics_svc.models import MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.ingestion.models import MemberCommunity, MemberFacts, OrderFact
 
 FACTS = cast(Table, MemberFacts.__table__)
 MEMBERSHIPS = cast(Table, MemberCommunity.__table__)

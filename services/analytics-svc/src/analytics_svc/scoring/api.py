@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from analytics_svc import service
 from analytics_svc.dependencies import IdempotentRoute
-from analytics_svc.schemas import MemberScores, Recomputed, SegmentCount
+from analytics_svc.scoring import service
+from analytics_svc.scoring.schemas import MemberScores, Recomputed, SegmentCount
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 
 router = APIRouter(prefix="/analytics", tags=["segments"], route_class=IdempotentRoute)

@@ -8,10 +8,11 @@ from datetime import datetime
 
 import numpy as np
 
-from analytics_svc import lifetime_value, roster
-from analytics_svc.models import MemberFacts, TenantModel
-from analytics_svc.schemas import MemberScores
-from analytics_svc.segments import Fit, repeat_average
+from analytics_svc.ingestion.models import MemberFacts
+from analytics_svc.scoring import lifetime_value, roster
+from analytics_svc.scoring.models import TenantModel
+from analytics_svc.scoring.schemas import MemberScores
+from analytics_svc.scoring.segments import Fit, repeat_average
 
 LTV_MONTHS = 12
 MONTHLY_DISCOUNT = 0.01

@@ -14,8 +14,9 @@ from pyroaring import BitMap
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.models import ContentFact, DailyCount, DailyMembers, InvitationFact
-from analytics_svc.records import FACTS, MEMBERSHIPS, ORDERS, MemberRecord, MembershipRecord, OrderRecord
+from analytics_svc.ingestion.models import ContentFact
+from analytics_svc.ingestion.records import FACTS, MEMBERSHIPS, ORDERS, MemberRecord, MembershipRecord, OrderRecord
+from analytics_svc.models import DailyCount, DailyMembers, InvitationFact
 from qunyun_shared.db import insert_rows, one_of_keys, update_rows, upsert
 
 CountKey = tuple[str, uuid.UUID, str, date]  # tenant, community (or ALL), metric or kind, day
@@ -24,7 +25,7 @@ MEMBER_SETS = cast(Table, DailyMembers.__table__)
 CONTENT = cast(Table, ContentFact.__table__)
 INVITATIONS = cast(Table, InvitationFact.__table__)
 # What a batch changes of a member: the facts its events add to, and the segment and churn flag rescoring
-# decided on them (segments.rescore).
+# decided on them (scoring.segments.rescore).
 MEMBER_FACTS = [c.name for c in FACTS.columns if c.name not in {"number", "member_id", "tenant_id"}]
 
 CONTENT_COUNTERS = {

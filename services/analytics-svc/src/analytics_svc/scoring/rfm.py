@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from analytics_svc import lifetime_value
 from analytics_svc.activity import FAST_HALF_LIFE, SLOW_HALF_LIFE
+from analytics_svc.scoring import lifetime_value
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]

@@ -1,9 +1,9 @@
 """One consumer batch into analytics' projections, in one pass and a handful of statements.
 
 Each event adds to the day's counts and member sets of its community and of the whole tenant, and to the
-facts of its member, order or content item. Everything a batch touches is loaded once (batch_members),
-changed in memory and written back together (batch_writes), so ingestion costs statements per batch, not
-per event.
+facts of its member, order or content item. Everything a batch touches is loaded once (ingestion.members),
+changed in memory and written back together (ingestion.writes), so ingestion costs statements per batch,
+not per event.
 """
 
 import uuid
@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import activity, batch_members, segments, service
+from analytics_svc import activity, service
 from analytics_svc.activity import ACTIVE, INTERACTED, JOINED, ORDERED, PARTICIPATED, READ
-from analytics_svc.batch import Batch
-from analytics_svc.batch_writes import (
+from analytics_svc.ingestion import members
+from analytics_svc.ingestion.batch import Batch
+from analytics_svc.ingestion.records import ORDERS, MemberRecord, MembershipRecord, OrderRecord
+from analytics_svc.ingestion.writes import (
     Post,
     write_content,
     write_counts,
@@ -28,7 +30,7 @@ from analytics_svc.batch_writes import (
     write_orders,
 )
 from analytics_svc.models import ALL
-from analytics_svc.records import ORDERS, MemberRecord, MembershipRecord, OrderRecord
+from analytics_svc.scoring import segments
 from qunyun_shared.db import one_of
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPaidV1, OrderPlacedV1, OrderRefundedV1
@@ -61,16 +63,16 @@ async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
     # The first model of a tenant is fitted in the batch, which then locks all its members: before it
     # locks any, it takes the tenant's lock (see analytics_svc.locks for the order).
     await segments.hold_unfitted(session, {e.tenantid for e in events})
-    members = await batch_members.load(session, events)
-    joining = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1)} - members.erased
+    loaded = await members.load(session, events)
+    joining = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1)} - loaded.erased
     # Placed ones too: an order placed before stays as it is, paid or refunded.
     order_ids = {e.data.order_id for e in events if isinstance(e.data, OrderPlacedV1 | OrderPaidV1 | OrderRefundedV1)}
     orders = await session.execute(select(ORDERS).where(one_of(session, ORDERS.c.order_id, order_ids)))
     return Batch(
-        members=members.facts,
+        members=loaded.facts,
         orders={row.order_id: OrderRecord(**row._mapping) for row in orders},
-        communities=await batch_members.communities_of(session, joining),
-        erased=members.erased,
+        communities=await members.communities_of(session, joining),
+        erased=loaded.erased,
     )
 
 

@@ -1,5 +1,5 @@
 """Writing a full recompute's segments and churn flags while ingestion goes on (a batch writes its own
-members' with their facts: batch_writes.write_members).
+members' with their facts: ingestion.writes.write_members).
 
 The recompute reads its members once, fits and scores them, and only then writes the members whose
 segment or churn flag it changed; meanwhile events keep rescoring members. So the decisions are written
@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.records import FACTS
-from analytics_svc.roster import in_microseconds, moment
+from analytics_svc.ingestion.records import FACTS
+from analytics_svc.scoring.roster import in_microseconds, moment
 
 CHUNK = 20_000
 

@@ -1,13 +1,12 @@
-"""Per tenant and per community: the state periodic evaluations keep, compared with at the next one."""
+"""Per tenant: the model the last full recompute fitted, which scoring reuses until the next."""
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, Integer, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from analytics_svc.models.base import Base
+from analytics_svc.db import Base
 from qunyun_shared.db import UtcDateTime
 
 
@@ -23,15 +22,3 @@ class TenantModel(Base):
     spend: Mapped[dict[str, float] | None] = mapped_column(JSON)
     members: Mapped[int] = mapped_column(Integer)
     fitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class CommunityState(Base):
-    """A community's lifecycle stage and health as last evaluated (stage changes are announced)."""
-
-    __tablename__ = "community_states"
-
-    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    stage: Mapped[str | None] = mapped_column(String(8))
-    health: Mapped[float | None] = mapped_column(Float)
-    evaluated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

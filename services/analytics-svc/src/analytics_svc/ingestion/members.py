@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import locks
-from analytics_svc.models import ERASED_MEMBERS
-from analytics_svc.records import FACTS, MEMBERSHIPS, MemberRecord, MembershipRecord
+from analytics_svc.db import ERASED_MEMBERS
+from analytics_svc.ingestion.records import FACTS, MEMBERSHIPS, MemberRecord, MembershipRecord
 from qunyun_shared.db import one_of
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events import Envelope

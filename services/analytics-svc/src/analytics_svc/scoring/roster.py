@@ -17,8 +17,9 @@ import numpy.typing as npt
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import activity, scoring
-from analytics_svc.models import MemberFacts
+from analytics_svc import activity
+from analytics_svc.ingestion.models import MemberFacts
+from analytics_svc.scoring import rfm
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -37,8 +38,8 @@ class Roster:
     member_ids: list[uuid.UUID]
     segments: npt.NDArray[np.str_]  # "" before the first scoring
     scored_at: list[int | None]
-    history: scoring.Members  # what scoring reads of them
-    first_order_fen: scoring.Floats  # 0 before the first paid order
+    history: rfm.Members  # what scoring reads of them
+    first_order_fen: rfm.Floats  # 0 before the first paid order
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -115,23 +116,23 @@ def _roster(
     segments: npt.NDArray[np.str_],
     scored_at: list[int | None],
     flagged: npt.NDArray[np.bool_],
-    times: dict[str, scoring.Floats],
-    amounts: dict[str, scoring.Floats],
+    times: dict[str, rfm.Floats],
+    amounts: dict[str, rfm.Floats],
     now: datetime,
 ) -> Roster:
     now_us = _microseconds(now)
 
-    def days_since(column: str) -> scoring.Floats:
-        days: scoring.Floats = (now_us - times[column]) / DAY
+    def days_since(column: str) -> rfm.Floats:
+        days: rfm.Floats = (now_us - times[column]) / DAY
         return days
 
     engaged_seconds = np.nan_to_num(days_since("engagement_at"), nan=0.0).clip(min=0.0) * 86_400
 
-    def decayed(column: str, half_life: timedelta) -> scoring.Floats:
-        now_counts: scoring.Floats = amounts[column] * np.exp(-np.log(2) * engaged_seconds / half_life.total_seconds())
+    def decayed(column: str, half_life: timedelta) -> rfm.Floats:
+        now_counts: rfm.Floats = amounts[column] * np.exp(-np.log(2) * engaged_seconds / half_life.total_seconds())
         return now_counts
 
-    history = scoring.Members(
+    history = rfm.Members(
         days_since_active=days_since("last_active_at"),
         days_since_joined=days_since("first_joined_at"),
         days_since_first_order=days_since("first_order_at"),

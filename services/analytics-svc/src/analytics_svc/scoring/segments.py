@@ -4,9 +4,9 @@ Each batch of events rescores the members it touched against their tenant's last
 segment follows an event within the batch's transaction. A periodic full recompute refits the model
 (quintiles, BG/NBD, Gamma-Gamma) and rescores everyone, which is also how silence, with no event to
 announce it, turns into churn risk. It writes only the members whose segment or flag changed: the scores
-themselves, which drift with every day of silence, are computed when asked (analytics_svc.valuation).
+themselves, which drift with every day of silence, are computed when asked (analytics_svc.scoring.valuation).
 One recompute of a tenant runs at a time (its model's lock), and it leaves alone the members events
-rescore while it runs (refit_writes).
+rescore while it runs (analytics_svc.scoring.decisions).
 """
 
 import dataclasses
@@ -19,10 +19,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import lifetime_value, locks, roster, scoring
-from analytics_svc.models import TenantModel
-from analytics_svc.records import MemberRecord
-from analytics_svc.refit_writes import Decision, write_decisions
+from analytics_svc import locks
+from analytics_svc.ingestion.records import MemberRecord
+from analytics_svc.scoring import lifetime_value, rfm, roster
+from analytics_svc.scoring.decisions import Decision, write_decisions
+from analytics_svc.scoring.models import TenantModel
 from qunyun_shared.db import one_of
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.outbox import Outbox
@@ -39,20 +40,20 @@ REFIT_CANDIDATES = 10
 class Fit:
     """A tenant's fitted model as scoring uses it."""
 
-    breaks: scoring.Breakpoints
+    breaks: rfm.Breakpoints
     purchases: lifetime_value.BetaGeoParams | None
     spend: lifetime_value.GammaGammaParams | None
 
     @classmethod
     def of(cls, model: TenantModel) -> "Fit":
         return cls(
-            scoring.Breakpoints(**{k: tuple(v) for k, v in model.breakpoints.items()}),
+            rfm.Breakpoints(**{k: tuple(v) for k, v in model.breakpoints.items()}),
             lifetime_value.BetaGeoParams(**model.purchases) if model.purchases else None,
             lifetime_value.GammaGammaParams(**model.spend) if model.purchases and model.spend else None,
         )
 
-    def score(self, members: scoring.Members) -> scoring.Scores:
-        return scoring.score(members, self.breaks, self.purchases)
+    def score(self, members: rfm.Members) -> rfm.Scores:
+        return rfm.score(members, self.breaks, self.purchases)
 
 
 async def rescore(session: AsyncSession, outbox: Outbox, members: Sequence[MemberRecord], now: datetime) -> list[str]:
@@ -96,7 +97,7 @@ async def hold_unfitted(session: AsyncSession, tenant_ids: Collection[str]) -> N
 async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: datetime) -> int:
     """Refits the tenant's model on all its members and decides each one's segment and churn flag anew,
     once the tenant's model lock is free; writes and announces only what changed; returns how many
-    members there are. (Scores themselves are computed when asked: analytics_svc.valuation.)"""
+    members there are. (Scores themselves are computed when asked: analytics_svc.scoring.valuation.)"""
     await locks.hold_tenant_model(session, tenant_id)
     everyone = await roster.of_tenant(session, tenant_id, now)
     model = await session.get(TenantModel, tenant_id, populate_existing=True) or TenantModel(tenant_id=tenant_id)
@@ -152,7 +153,7 @@ async def _still_due(session: AsyncSession, tenant_id: str, overdue: datetime) -
 
 def _fit(model: TenantModel, everyone: roster.Roster, now: datetime) -> None:
     members = everyone.history
-    breaks = scoring.Breakpoints.of(scoring.silent_days(members), members.orders, members.spend_fen)
+    breaks = rfm.Breakpoints.of(rfm.silent_days(members), members.orders, members.spend_fen)
     model.breakpoints = dataclasses.asdict(breaks)
     bought = members.orders > 0
     model.purchases = model.spend = None
@@ -180,21 +181,21 @@ def _fit(model: TenantModel, everyone: roster.Roster, now: datetime) -> None:
     _fitted(model, members, now)
 
 
-def _fitted(model: TenantModel, members: scoring.Members, now: datetime) -> None:
+def _fitted(model: TenantModel, members: rfm.Members, now: datetime) -> None:
     model.members, model.fitted_at = len(members.orders), now
 
 
-def repeat_average(members: roster.Roster) -> scoring.Floats:
+def repeat_average(members: roster.Roster) -> rfm.Floats:
     """Each member's average order value after the first (the Gamma-Gamma convention); 0 below two orders."""
     repeats = members.history.orders - 1
     with np.errstate(divide="ignore", invalid="ignore"):
-        average: scoring.Floats = np.where(
+        average: rfm.Floats = np.where(
             repeats > 0, np.maximum(members.history.spend_fen - members.first_order_fen, 0) / repeats, 0.0
         )
     return average
 
 
-def _announcements(members: roster.Roster, scores: scoring.Scores, which: Iterable[int]) -> list[Any]:
+def _announcements(members: roster.Roster, scores: rfm.Scores, which: Iterable[int]) -> list[Any]:
     """`member.segment_changed` for a new segment, `member.churn_risk` for a newly raised flag."""
     events: list[Any] = []
     for i in which:

@@ -1,4 +1,4 @@
-"""What a consumer batch adds, gathered in memory before it is written (analytics_svc.ingest)."""
+"""What a consumer batch adds, gathered in memory before it is written (analytics_svc.ingestion.service)."""
 
 import uuid
 from collections import Counter, defaultdict
@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from analytics_svc.batch_writes import CountKey, Post
+from analytics_svc.ingestion.records import MemberRecord, MembershipRecord, OrderRecord
+from analytics_svc.ingestion.writes import CountKey, Post
 from analytics_svc.models import ALL
-from analytics_svc.records import MemberRecord, MembershipRecord, OrderRecord
 
 
 @dataclass
