@@ -22,8 +22,9 @@ from bench.sample import member_joined
 from member_svc.db import MESSAGING as MEMBER_TABLES
 from qunyun_shared.db import create_engine
 from qunyun_shared.outbox import Outbox, OutboxRelay
+from qunyun_shared.testing import free_port
 from qunyun_shared.topics import create_topics
-from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, create_database, drop_database, free_port
+from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, create_database, drop_database
 
 WARMUP_EVENTS = 200
 EVENTS_PER_TRANSACTION = 500

@@ -30,8 +30,9 @@ from qunyun_shared.events import new_event
 from qunyun_shared.events.base import spec_for
 from qunyun_shared.events.kafka_binding import from_kafka, to_kafka
 from qunyun_shared.events.member import MemberConsentChangedV1, MemberJoinedV1
+from qunyun_shared.testing import eventually
 from qunyun_shared.topics import topic_for
-from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, Platform, TenantKey, eventually
+from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, Platform, TenantKey
 
 RESULTS = ROOT / "bench/results/campaign_svc.json"
 STOCK = 100

@@ -24,7 +24,8 @@ from bench.bus_path import plain_dsn
 from bench.latency import summary
 from bench.report import markdown, run_suite
 from bench.world import platform_with_tenant
-from tests.support.harness import ROOT, Platform, TenantKey, eventually
+from qunyun_shared.testing import eventually
+from tests.support.harness import ROOT, Platform, TenantKey
 
 RESULTS = ROOT / "bench/results/content_svc.json"
 TOPICS = [f"话题{i:02d}" for i in range(40)]

@@ -38,8 +38,9 @@ from qunyun_shared.events import Envelope, new_event
 from qunyun_shared.events.base import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
 from qunyun_shared.events.member import MemberTaggedV1
+from qunyun_shared.testing import eventually, free_port
 from qunyun_shared.topics import topic_for
-from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, Platform, TenantKey, eventually, free_port
+from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, Platform, TenantKey
 from tests.support.webhook_receiver import PATH, verified_event_ids
 
 RESULTS = ROOT / "bench/results/webhooks.json"

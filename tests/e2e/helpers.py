@@ -4,7 +4,7 @@ import uuid
 
 import httpx
 
-from tests.support.harness import eventually
+from qunyun_shared.testing import eventually
 
 PROBLEM = "application/problem+json"
 

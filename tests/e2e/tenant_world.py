@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import idempotency_key, join, known_to_campaigns, new_community
-from tests.support.harness import eventually
 
 # A path parameter names the resource it takes, except where one name serves several kinds: there the route
 # says which (the first pattern found in the route wins).

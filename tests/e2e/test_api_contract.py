@@ -19,7 +19,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.support.harness import SERVICES, Platform, eventually
+from qunyun_shared.testing import eventually
+from tests.support.harness import SERVICES, Platform
 
 pytestmark = pytest.mark.e2e
 

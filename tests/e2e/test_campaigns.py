@@ -8,8 +8,8 @@ from collections import Counter
 import httpx
 import pytest
 
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import idempotency_key, known_to_campaigns, new_community, new_members
-from tests.support.harness import eventually
 
 pytestmark = pytest.mark.e2e
 

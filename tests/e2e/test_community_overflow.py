@@ -7,8 +7,8 @@ from collections import Counter
 import httpx
 import pytest
 
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import join, new_community, new_members, wait_for_count
-from tests.support.harness import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,9 @@ from aiokafka.structs import ConsumerRecord
 
 from qunyun_shared.events.content import ContentPostedV1
 from qunyun_shared.events.kafka_binding import from_kafka
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import join, new_community
-from tests.support.harness import Platform, eventually
+from tests.support.harness import Platform
 
 pytestmark = pytest.mark.e2e
 

@@ -14,9 +14,10 @@ import jwt
 import pytest
 
 from gateway_svc.accounts.tokens import AccessTokens
+from qunyun_shared.testing import free_port
 from tests.e2e.helpers import assert_problem
 from tests.e2e.test_identity import PASSWORD, login, onboard_with_owner
-from tests.support.harness import Platform, ServiceProcess, free_port
+from tests.support.harness import Platform, ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,9 @@ import pytest
 
 from qunyun_shared.events.analytics import MemberChurnRiskV1
 from qunyun_shared.events.campaign import OrderPlacedV1, OrderRefundedV1
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import join, new_community
-from tests.support.harness import Platform, TenantKey, eventually
+from tests.support.harness import Platform, TenantKey
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,9 @@ import httpx
 import pytest
 
 from member_svc.personal_data.cipher import PersonalDataCipher
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import join, new_community
-from tests.support.harness import Platform, TenantKey, eventually
+from tests.support.harness import Platform, TenantKey
 from tests.support.webhook_receiver import Receiver, serving
 
 pytestmark = pytest.mark.e2e

@@ -11,9 +11,10 @@ import httpx
 import pytest
 
 from qunyun_shared import identity
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import PROBLEM, idempotency_key, join, new_community, new_members, wait_for_count
 from tests.e2e.tenant_world import a_bystanders_world, a_tenants_world, resource_key
-from tests.support.harness import Platform, TenantKey, eventually
+from tests.support.harness import Platform, TenantKey
 from tests.support.webhook_receiver import PATH as RECEIVER_PATH
 from tests.support.webhook_receiver import Receiver, serving
 

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import assert_problem, idempotency_key, known_to_campaigns, new_community
-from tests.support.harness import Platform, eventually
+from tests.support.harness import Platform
 
 pytestmark = pytest.mark.e2e
 

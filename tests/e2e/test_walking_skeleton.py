@@ -5,8 +5,9 @@ import uuid
 import httpx
 import pytest
 
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import new_community, new_members
-from tests.support.harness import Platform, eventually
+from tests.support.harness import Platform
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from qunyun_shared.events.member import MemberTaggedV1
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import join, new_community, new_members
-from tests.support.harness import Platform, TenantKey, eventually
+from tests.support.harness import Platform, TenantKey
 from tests.support.webhook_receiver import Receiver, serving
 
 pytestmark = pytest.mark.e2e

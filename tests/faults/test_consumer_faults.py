@@ -21,9 +21,10 @@ from qunyun_shared.events.campaign import CampaignStartedV1
 from qunyun_shared.events.catalogue import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
 from qunyun_shared.events.member import MemberJoinedV1
+from qunyun_shared.testing import eventually
 from qunyun_shared.topics import topic_for
 from tests.faults.infrastructure import FaultInfrastructure
-from tests.support.harness import Platform, eventually
+from tests.support.harness import Platform
 
 pytestmark = pytest.mark.faults
 

@@ -8,9 +8,10 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from analytics_svc.handlers import HANDLERS as ANALYTICS_HANDLERS
 from qunyun_shared.events.kafka_binding import MalformedEvent, UnknownEvent, from_kafka
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import join, new_community, new_members, wait_for_count
 from tests.faults.infrastructure import FaultInfrastructure
-from tests.support.harness import Platform, TenantKey, eventually
+from tests.support.harness import Platform, TenantKey
 
 pytestmark = pytest.mark.faults
 

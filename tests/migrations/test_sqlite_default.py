@@ -16,7 +16,8 @@ from qunyun_shared.cli import alembic_config
 from qunyun_shared.db import create_engine
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import SERVICES, routes_client
+from qunyun_shared.testing import routes_client
+from tests.support.harness import SERVICES
 
 pytestmark = pytest.mark.unit
 

@@ -1,46 +1,48 @@
 """Test harness: real PostgreSQL databases, real Kafka topics and real service processes.
 
 Every test session gets its own topic prefix and its own databases, so sessions never collide and
-nothing a previous run left behind is read.
+nothing a previous run left behind is read. What unit tests use (an embedded database, routes in process,
+staged events, waiting for a condition) is in `qunyun_shared.testing`, which starts nothing.
 """
 
 import asyncio
 import base64
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import httpx
-import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from fastapi import APIRouter, FastAPI
-from sqlalchemy import MetaData, make_url, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import MetaData, make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from qunyun_shared import identity, problems
+from qunyun_shared import identity
 from qunyun_shared.db import create_engine
-from qunyun_shared.dependencies import current_identity, get_outbox, transaction
 from qunyun_shared.events import new_event
 from qunyun_shared.events.catalogue import spec_for
-from qunyun_shared.events.kafka_binding import from_kafka, to_kafka
-from qunyun_shared.outbox import Outbox
+from qunyun_shared.events.kafka_binding import to_kafka
+from qunyun_shared.testing import (  # noqa: F401  # until every importer takes them from qunyun_shared.testing
+    eventually,
+    free_port,
+    in_memory_database,
+    in_memory_session_fixture,
+    routes_client,
+    staged_events,
+)
 from qunyun_shared.topics import create_topics, topic_for
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 POSTGRES_ADMIN_DSN = os.environ.get("QUNYUN_TEST_POSTGRES", "postgresql://qunyun:qunyun@127.0.0.1:55432/postgres")
 REDIS_URL = os.environ.get("QUNYUN_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,24 +58,6 @@ SERVICES = {
     "analytics-svc": ServiceSpec("analytics-svc", "analytics_svc"),
     "gateway": ServiceSpec("gateway", "gateway_svc"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.1) -> T:
-    """Polls `check` until it returns without raising AssertionError, or fails with its last error."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(interval)
 
 
 async def create_database(name: str, admin_dsn: str = POSTGRES_ADMIN_DSN) -> str:
@@ -388,62 +372,14 @@ async def scratch_database(metadata: MetaData) -> AsyncIterator[AsyncEngine]:
         await drop_database(name)
 
 
-@asynccontextmanager
-async def in_memory_database(metadata: MetaData) -> AsyncIterator[AsyncEngine]:
-    """An embedded SQLite database with a service's tables, for unit tests of its use cases."""
-    engine = create_engine("sqlite+aiosqlite://")
-    async with engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-def in_memory_session_fixture(metadata: MetaData) -> Any:
-    """A pytest fixture `session`: an AsyncSession on an embedded database with `metadata`'s tables."""
-
-    @pytest_asyncio.fixture
-    async def session() -> AsyncIterator[AsyncSession]:
-        async with in_memory_database(metadata) as engine, AsyncSession(engine) as session:
-            yield session
-
-    return session
-
-
-@asynccontextmanager
-async def routes_client(
-    session: AsyncSession,
-    routers: Sequence[APIRouter],
-    caller: Callable[[], identity.Identity],
-    outbox: Outbox | None = None,
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of a service's routers in process, on the test's session: every request runs in that
-    session (so the test sees its writes), for the identity `caller` returns at the time of the request."""
-
-    async def same_session() -> AsyncIterator[AsyncSession]:
-        yield session
-
-    async def current_caller() -> identity.Identity:
-        return caller()
-
-    async def the_outbox() -> Outbox:
-        assert outbox is not None, "these routes write events: pass the outbox"
-        return outbox
-
-    app = FastAPI()
-    problems.install(app)
-    for router in routers:
-        app.include_router(router)
-    app.dependency_overrides.update(
-        {transaction: same_session, current_identity: current_caller, get_outbox: the_outbox}
-    )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        yield client
-
-
-async def staged_events(session: AsyncSession, outbox_table: Any) -> list[tuple[str, Any]]:
-    """The (type, payload) of the events a session has put in its outbox, in order."""
-    rows = (await session.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
-    events = [from_kafka(row.value, [(name, value.encode()) for name, value in row.headers]) for row in rows]
-    return [(event.type, event.data) for event in events]
+async def waiting_on_locks(engine: AsyncEngine) -> int:
+    """How many transactions on `engine`'s database are blocked by another's locks right now: what tells a
+    test that a concurrent request is waiting its turn, not merely slow."""
+    async with engine.connect() as connection:
+        blocked = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0"
+            )
+        )
+    return int(blocked or 0)

@@ -24,7 +24,8 @@ from qunyun_shared.inbox import EventConsumer, Handler
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox, OutboxRelay
 from qunyun_shared.supervision import BackgroundHealth
-from tests.support.harness import KAFKA_BOOTSTRAP, eventually, read_topic, scratch_database
+from qunyun_shared.testing import eventually
+from tests.support.harness import KAFKA_BOOTSTRAP, read_topic, scratch_database
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.inbox import EventConsumer, Handler
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox, OutboxRelay
-from tests.support.harness import KAFKA_BOOTSTRAP, eventually, read_topic, scratch_database
+from qunyun_shared.testing import eventually
+from tests.support.harness import KAFKA_BOOTSTRAP, read_topic, scratch_database
 
 pytestmark = pytest.mark.integration
 

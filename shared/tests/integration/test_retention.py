@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from qunyun_shared.db import UtcDateTime, new_metadata
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.retention import pruning
-from tests.support.harness import in_memory_database, scratch_database
+from qunyun_shared.testing import in_memory_database
+from tests.support.harness import scratch_database
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,8 @@ from sqlalchemy import ARRAY, JSON, BigInteger, Column, Date, Integer, String, T
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared.db import UtcDateTime, insert_rows, new_metadata, one_of_keys, update_rows
-from tests.support.harness import in_memory_database, scratch_database
+from qunyun_shared.testing import in_memory_database
+from tests.support.harness import scratch_database
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from qunyun_shared.dependencies import CurrentIdentity, DbSession, current_ident
 from qunyun_shared.idempotent_routes import read_only, route_class
 from qunyun_shared.identity import Identity
 from qunyun_shared.problems import Conflict
-from tests.support.harness import in_memory_database
+from qunyun_shared.testing import in_memory_database
 
 pytestmark = pytest.mark.unit
 

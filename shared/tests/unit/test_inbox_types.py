@@ -12,7 +12,7 @@ from qunyun_shared.db import new_metadata
 from qunyun_shared.inbox import EventConsumer
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_database
+from qunyun_shared.testing import in_memory_database
 
 pytestmark = pytest.mark.unit
 

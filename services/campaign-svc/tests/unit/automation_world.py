@@ -24,7 +24,7 @@ from qunyun_shared.events.campaign import OrderPaidV1
 from qunyun_shared.events.content import ContentEngagedV1
 from qunyun_shared.events.member import MemberBirthdaySetV1, MemberConsentChangedV1, MemberJoinedV1
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import staged_events
+from qunyun_shared.testing import staged_events
 
 OUTBOX = Outbox(table=MESSAGING.outbox, source="campaign-svc", topic_prefix="qunyun")
 TENANT, OTHER = "tenant-a", "tenant-b"

@@ -21,7 +21,7 @@ from campaign_svc.models import Base
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.member import MemberConsentChangedV1, MemberJoinedV1
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_database, staged_events
+from qunyun_shared.testing import in_memory_database, staged_events
 
 TENANT = "tenant-a"
 # The moment the tests live at: campaigns start at it and everything else happens at it.

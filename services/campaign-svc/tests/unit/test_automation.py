@@ -18,7 +18,7 @@ from campaign_svc.handlers import HANDLERS
 from campaign_svc.members import service as members
 from campaign_svc.models import Base
 from qunyun_shared.erasure import remember_erased
-from tests.support.harness import in_memory_session_fixture
+from qunyun_shared.testing import in_memory_session_fixture
 
 from .automation_world import (
     NIGHT,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaign_svc.automation.api import router
 from campaign_svc.models import Base
 from qunyun_shared.identity import Identity
-from tests.support.harness import in_memory_database, routes_client
+from qunyun_shared.testing import in_memory_database, routes_client
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,7 @@ from campaign_svc.automation.schemas import PlaybookCreate, RuleCreate
 from campaign_svc.coupons import service as coupons
 from campaign_svc.exceptions import AutomationRuleNotFound, CouponTemplateNotFound
 from campaign_svc.models import Base
-from tests.support.harness import in_memory_session_fixture
+from qunyun_shared.testing import in_memory_session_fixture
 
 from .automation_world import (
     NOON,

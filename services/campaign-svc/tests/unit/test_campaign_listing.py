@@ -13,7 +13,7 @@ from campaign_svc.db import MESSAGING
 from campaign_svc.models import Base
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_database, routes_client
+from qunyun_shared.testing import in_memory_database, routes_client
 
 pytestmark = pytest.mark.unit
 

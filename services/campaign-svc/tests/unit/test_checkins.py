@@ -28,7 +28,7 @@ from campaign_svc.tenants.schemas import TenantSettingsBody
 from qunyun_shared.events.campaign import CheckinRecordedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture, routes_client, staged_events
+from qunyun_shared.testing import in_memory_session_fixture, routes_client, staged_events
 
 from .known_members import known_member, known_members
 

@@ -28,7 +28,7 @@ from campaign_svc.experiments.schemas import (
 from campaign_svc.experiments.significance import assign, wilson_interval
 from campaign_svc.models import Base
 from qunyun_shared.events.campaign import Attribution, OrderPlacedV1
-from tests.support.harness import in_memory_session_fixture
+from qunyun_shared.testing import in_memory_session_fixture
 
 from .known_members import known_member, known_members
 

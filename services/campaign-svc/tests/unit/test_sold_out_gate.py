@@ -23,7 +23,7 @@ from campaign_svc.flash_sales.service import SOLD_OUT, SoldOutMemo
 from campaign_svc.flash_sales.sold_out_gate import SoldOutGate
 from campaign_svc.models import Base
 from qunyun_shared import idempotency, identity
-from tests.support.harness import in_memory_database
+from qunyun_shared.testing import in_memory_database
 
 pytestmark = pytest.mark.unit
 

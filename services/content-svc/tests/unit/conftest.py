@@ -20,7 +20,7 @@ from content_svc.moderation import Lexicon
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.member import CommunityOpenedV1, MemberJoinedV1, MemberTaggedV1
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_database, staged_events
+from qunyun_shared.testing import in_memory_database, staged_events
 
 TENANT = "tenant-a"
 OUTBOX = Outbox(table=MESSAGING.outbox, source="content-svc", topic_prefix="qunyun")

@@ -25,7 +25,7 @@ from gateway_svc.ratelimit.headers import STATE_KEY, RateLimitHeaders
 from gateway_svc.tenants import service as tenants
 from gateway_svc.tenants.schemas import TenantCreate
 from qunyun_shared import problems
-from tests.support.harness import free_port, in_memory_database
+from qunyun_shared.testing import free_port, in_memory_database
 
 from .test_rate_limits import plan, prefix, rate_limits, unchecked
 

@@ -26,7 +26,8 @@ from gateway_svc.ratelimit.headers import RateLimitHeaders
 from gateway_svc.ratelimit.limiter import Decision, Plan, Quota
 from qunyun_shared import problems
 from qunyun_shared.identity import Identity
-from tests.support.harness import REDIS_URL, free_port, in_memory_database
+from qunyun_shared.testing import free_port, in_memory_database
+from tests.support.harness import REDIS_URL
 
 pytestmark = pytest.mark.integration
 

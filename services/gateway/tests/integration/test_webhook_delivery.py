@@ -32,7 +32,8 @@ from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberTaggedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import eventually, scratch_database
+from qunyun_shared.testing import eventually
+from tests.support.harness import scratch_database
 from tests.support.webhook_receiver import Receiver, serving
 
 pytestmark = pytest.mark.integration

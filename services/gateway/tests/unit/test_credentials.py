@@ -17,7 +17,7 @@ from gateway_svc.exceptions import InvalidCredentials, TenantNameTaken
 from gateway_svc.models import Base
 from gateway_svc.tenants import service as tenants
 from gateway_svc.tenants.schemas import TenantCreate, TenantCreated
-from tests.support.harness import in_memory_database
+from qunyun_shared.testing import in_memory_database
 
 pytestmark = pytest.mark.unit
 

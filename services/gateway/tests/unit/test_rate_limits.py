@@ -21,7 +21,7 @@ from gateway_svc.ratelimit.headers import STATE_KEY, RateLimitHeaders, limit_fie
 from gateway_svc.ratelimit.limiter import Decision, Plan, Quota, budget_keys, decision_of
 from gateway_svc.ratelimit.schemas import RateLimitPlanUpdate
 from gateway_svc.tenants.models import Tenant
-from tests.support.harness import in_memory_database
+from qunyun_shared.testing import in_memory_database
 
 pytestmark = pytest.mark.unit
 

@@ -23,7 +23,7 @@ from qunyun_shared.dependencies import transaction
 from qunyun_shared.events import CATALOGUE
 from qunyun_shared.events.member import MemberErasedV1
 from qunyun_shared.identity import Identity
-from tests.support.harness import in_memory_database
+from qunyun_shared.testing import in_memory_database
 
 from .webhook_world import NOW, caller, deliveries_of, event, new_tenant, settings, tagged
 

@@ -19,7 +19,7 @@ from gateway_svc.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookE
 from gateway_svc.webhooks.outcomes import Outcome, RetryPolicy, record
 from gateway_svc.webhooks.schedule import JITTER, DisablePolicy
 from qunyun_shared.events.gateway import WebhookEndpointDisabledV1, WebhookEndpointFailingV1
-from tests.support.harness import in_memory_database, staged_events
+from qunyun_shared.testing import in_memory_database, staged_events
 
 from .webhook_world import BOX, NOW, deliveries_of, event, new_endpoint, new_tenant, outbox, tagged
 

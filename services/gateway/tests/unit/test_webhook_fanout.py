@@ -17,7 +17,7 @@ from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery
 from qunyun_shared.events import CATALOGUE
 from qunyun_shared.events.campaign import OrderPaidV1
 from qunyun_shared.events.member import MemberBirthdaySetV1, MemberErasedV1
-from tests.support.harness import in_memory_database
+from qunyun_shared.testing import in_memory_database
 
 from .webhook_world import NOW, deliveries_of, event, new_endpoint, new_tenant, outbox, tagged
 

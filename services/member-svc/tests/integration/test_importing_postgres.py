@@ -20,7 +20,8 @@ from member_svc.personal_data.cipher import PersonalDataCipher
 from member_svc.tags import service as tags
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import scratch_database, staged_events
+from qunyun_shared.testing import staged_events
+from tests.support.harness import scratch_database
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.events import new_event
 from qunyun_shared.events.campaign import OrderPlacedV1
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture
+from qunyun_shared.testing import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
 

@@ -23,7 +23,7 @@ from member_svc.tags import service as tags
 from member_svc.tags.models import MemberTag
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture, staged_events
+from qunyun_shared.testing import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 

@@ -25,7 +25,7 @@ from member_svc.models import Base
 from member_svc.personal_data.cipher import PersonalDataCipher
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_database, routes_client
+from qunyun_shared.testing import in_memory_database, routes_client
 
 pytestmark = pytest.mark.unit
 

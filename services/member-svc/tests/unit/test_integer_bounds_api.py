@@ -13,7 +13,7 @@ from member_svc.points import api as points_api
 from member_svc.points.models import PointsPolicy
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture, routes_client
+from qunyun_shared.testing import in_memory_session_fixture, routes_client
 
 pytestmark = pytest.mark.unit
 

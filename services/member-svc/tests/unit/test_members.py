@@ -21,7 +21,7 @@ from member_svc.personal_data.cipher import PersonalDataCipher
 from member_svc.personal_data.schemas import ConsentCreate
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture, staged_events
+from qunyun_shared.testing import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 

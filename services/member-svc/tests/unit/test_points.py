@@ -28,7 +28,7 @@ from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1, Orde
 from qunyun_shared.events.content import ContentEngagedV1
 from qunyun_shared.events.member import MemberJoinedV1, MemberLevelChangedV1, MemberPointsChangedV1
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture, staged_events
+from qunyun_shared.testing import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 

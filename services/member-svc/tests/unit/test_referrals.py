@@ -30,7 +30,7 @@ from member_svc.referrals.schemas import InvitationCreate, InvitationSent
 from qunyun_shared.events.member import MemberInvitedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture, staged_events
+from qunyun_shared.testing import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,7 @@ from member_svc.personal_data.cipher import PersonalDataCipher
 from member_svc.tags import service as tags
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture
+from qunyun_shared.testing import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
 

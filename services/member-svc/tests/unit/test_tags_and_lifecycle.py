@@ -27,7 +27,7 @@ from qunyun_shared.events.content import SurveyAnsweredV1
 from qunyun_shared.events.member import MemberJoinedV1, MemberTaggedV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import InvalidInput
-from tests.support.harness import in_memory_session_fixture, staged_events
+from qunyun_shared.testing import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 
