@@ -5,10 +5,13 @@ import uuid
 from datetime import datetime
 
 import httpx
+import pytest
 
 from analytics_svc.activity import REPORT_ZONE
+from qunyun_shared.testing import eventually
 from tests.e2e.helpers import idempotency_key, known_to_campaigns, new_community, new_members
-from tests.support.harness import eventually
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_joins_and_orders_become_kpis_and_segments(tenant_api: httpx.AsyncClient) -> None:
