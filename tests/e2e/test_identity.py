@@ -117,7 +117,8 @@ async def test_an_integration_key_pushes_members_once_and_stops_when_revoked(
             assert_problem(await shop.get("/members"), 403, "permission-denied")  # scoped to writes
 
             assert (await owner.delete(f"/api-keys/{key['id']}")).json()["revoked_at"] is not None
-            await asyncio.sleep(1.5)  # the gateway's credential cache (1 s in tests)
+            # Waits out the gateway's credential cache (1 s in tests): a revocation takes that long by design.
+            await asyncio.sleep(1.5)
             assert_problem(await shop.post("/members", json={"nickname": "Late"}), 401, "invalid-credentials")
 
 

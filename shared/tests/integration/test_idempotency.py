@@ -17,7 +17,8 @@ from qunyun_shared import idempotency
 from qunyun_shared.db import new_metadata
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import Conflict, DomainError
-from tests.support.harness import scratch_database
+from qunyun_shared.testing import wait_until
+from tests.support.harness import scratch_database, waiting_on_locks
 
 pytestmark = pytest.mark.integration
 
@@ -113,8 +114,8 @@ async def test_a_refusal_waits_for_a_request_in_flight_with_its_key(engine: Asyn
     first = asyncio.create_task(first_request())
     await holding.wait()
     retry = asyncio.create_task(refuse(engine, "racing"))
-    await asyncio.sleep(0.3)
-    assert not retry.done()  # blocked on the first request's claim
+    await wait_until(lambda: waiting_on_locks(engine), what="the retry blocked on the first request's claim")
+    assert not retry.done()
     release.set()
     await first
     assert await retry == (201, {"order_id": "o-2"})

@@ -16,7 +16,7 @@ from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.inbox import EventConsumer, Handler
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox, OutboxRelay
-from qunyun_shared.testing import eventually
+from qunyun_shared.testing import eventually, wait_until
 from tests.support.harness import KAFKA_BOOTSTRAP, read_topic, scratch_database
 
 pytestmark = pytest.mark.integration
@@ -182,9 +182,20 @@ async def test_a_commit_in_another_process_wakes_the_relay(engine: AsyncEngine, 
     relay = OutboxRelay(
         engine=engine, outbox=relay_outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it", idle_poll_seconds=60
     )
+    batches = 0
+    publish_batch = relay.publish_batch
+
+    async def counted_batch() -> int:
+        nonlocal batches
+        published = await publish_batch()
+        batches += 1
+        return published
+
+    relay.publish_batch = counted_batch  # type: ignore[method-assign]
     tasks = await run_in_background(relay)
     try:
-        await asyncio.sleep(1.0)  # let it take the lock and go idle
+        # Its first batch found nothing: the relay holds the lock, listens, and idles until woken.
+        await wait_until(lambda: batches >= 1, what="the relay's first batch")
         other_process_outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
         async with AsyncSession(engine) as session, session.begin():
             [event] = await other_process_outbox.add(session, tenant_id="t", payloads=[joined()])

@@ -25,7 +25,8 @@ from campaign_svc.orders.models import Order
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import scratch_database
+from qunyun_shared.testing import wait_until
+from tests.support.harness import scratch_database, waiting_on_locks
 
 pytestmark = pytest.mark.integration
 
@@ -73,8 +74,10 @@ async def attempt(
     *,
     roll_back: bool = False,
     hold: asyncio.Event | None = None,
+    took: asyncio.Event | None = None,
 ) -> str:
-    """One attempt in its own transaction, as a request runs it: what it was answered."""
+    """One attempt in its own transaction, as a request runs it: what it was answered. With `hold`, it sets
+    `took` once its units are taken and waits for `hold` before it ends its transaction."""
     try:
         async with AsyncSession(engine) as session, session.begin():
             await flash_sales.buy(
@@ -87,6 +90,8 @@ async def attempt(
                 now=datetime.now(UTC),
             )
             if hold is not None:
+                assert took is not None
+                took.set()
                 await hold.wait()  # its units taken, not yet committed
             if roll_back:
                 raise RolledBack
@@ -139,12 +144,12 @@ async def test_a_crowd_buys_exactly_the_stock_each_member_within_the_limit(engin
 async def test_units_a_buyer_rolls_back_go_to_the_attempt_waiting_for_them(engine: AsyncEngine) -> None:
     alice, bob, carol, dave = await members(engine, 4)
     sale = await flash_sale(engine, stock=3, per_member_limit=1)
-    release = asyncio.Event()
-    holding = asyncio.create_task(attempt(engine, sale, alice, roll_back=True, hold=release))
-    await asyncio.sleep(0.2)  # alice holds a slot
+    took, release = asyncio.Event(), asyncio.Event()
+    holding = asyncio.create_task(attempt(engine, sale, alice, roll_back=True, hold=release, took=took))
+    await asyncio.wait_for(took.wait(), 10)  # alice holds a slot
     assert [await attempt(engine, sale, bob), await attempt(engine, sale, carol)] == ["bought", "bought"]
     waiting = asyncio.create_task(attempt(engine, sale, dave))
-    await asyncio.sleep(0.3)
+    await wait_until(lambda: waiting_on_locks(engine), what="dave's attempt blocked on alice's lock")
     assert not waiting.done()  # no free slot has a unit: dave waits for alice's
     release.set()
     assert (await holding, await waiting) == ("RolledBack", "bought")

@@ -192,7 +192,7 @@ async def test_during_a_rotation_a_partner_holding_either_secret_verifies_every_
             )
             assert all(len(headers["webhook-signature"].split()) == 2 for headers, _ in receiver.received)
 
-            await asyncio.sleep(2.1)  # the overlap is over
+            await asyncio.sleep(2.1)  # waits out the 2 s overlap: what follows is signed with the new secret only
             receiver.received.clear()
             after = await publish(engine, subscription, 5)
             await all_delivered(engine, subscription, 10)

@@ -80,7 +80,7 @@ async def test_concurrent_requests_share_one_lookup_of_an_expired_answer() -> No
     async def lookup(key: str) -> str:
         nonlocal lookups
         lookups += 1
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # a slow look-up: the callers arriving meanwhile are what is tested
         return key.upper()
 
     recall = callers._Recall[str, str](ttl_seconds=60)
@@ -88,7 +88,7 @@ async def test_concurrent_requests_share_one_lookup_of_an_expired_answer() -> No
     assert answers == ["KEY"] * 50 and lookups == 1
     assert await recall.get("key", lookup) == "KEY" and lookups == 1  # remembered
     recall.ttl_seconds = 0
-    await asyncio.sleep(0.001)
+    await asyncio.sleep(0.001)  # the answer outlives its time to live, however coarse the clock
     await asyncio.gather(*(recall.get("key", lookup) for _ in range(10)))
     assert lookups == 2
 
