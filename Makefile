@@ -24,7 +24,7 @@ bench:  ## benchmarks; JSON under bench/results/
 
 docs:  ## regenerate the event, KPI, access and API references from their sources
 	.venv/bin/python -m qunyun_shared.events.reference > docs/events.md
-	.venv/bin/python -m analytics_svc.kpi_reference > docs/kpis.md
+	.venv/bin/python -m analytics_svc.kpis.reference > docs/kpis.md
 	.venv/bin/python -m gateway_svc.access_reference > docs/access.md
 	.venv/bin/python -m gateway_svc.api_reference > docs/api.md
 

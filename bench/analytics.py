@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.models import MESSAGING
+from analytics_svc.db import MESSAGING
 from analytics_svc.scoring import segments
 from bench import machine
 from bench.bus_path import plain_dsn

@@ -15,7 +15,9 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import locks
-from analytics_svc.models import ERASED_MEMBERS, InvitationFact, MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.db import ERASED_MEMBERS
+from analytics_svc.ingestion.models import MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.referrals.models import InvitationFact
 from qunyun_shared.erasure import remember_erased
 
 

@@ -4,8 +4,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import erasure, referrals
+from analytics_svc import erasure
 from analytics_svc.ingestion.service import ingest
+from analytics_svc.referrals import service as referrals
 from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.member import MemberErasedV1
 from qunyun_shared.inbox import Handler

@@ -7,12 +7,16 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from analytics_svc import alerts, health
-from analytics_svc.api import alerts as alert_routes
-from analytics_svc.api import cohorts, communities, kpis
+from analytics_svc.alerts import api as alerts_api
+from analytics_svc.alerts import service as alerts
+from analytics_svc.cohorts import api as cohorts_api
+from analytics_svc.communities import api as communities_api
+from analytics_svc.communities import health
 from analytics_svc.config import Settings
+from analytics_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import IDEMPOTENCY_KEYS, MESSAGING
+from analytics_svc.kpis import api as kpis_api
+from analytics_svc.referrals import api as referrals_api
 from analytics_svc.scoring import api as scoring_api
 from analytics_svc.scoring import segments
 from qunyun_shared import idempotency
@@ -41,7 +45,15 @@ def create_app() -> FastAPI:
         description="KPIs, cohorts, funnels, RFM segments, churn risk, lifetime value, community health, alerts.",
         settings_factory=Settings,
         tables=MESSAGING,
-        routers=[communities.router, kpis.router, scoring_api.router, cohorts.router, alert_routes.router],
+        # Listed so each tag's routes keep their order in the API document.
+        routers=[
+            communities_api.router,
+            kpis_api.router,
+            scoring_api.router,
+            cohorts_api.router,
+            referrals_api.router,
+            alerts_api.router,
+        ],
         handlers=HANDLERS,
         resources=_analytics_resources,
     )

@@ -17,9 +17,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from analytics_svc import erasure
+from analytics_svc.db import MESSAGING
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.ingestion import service as ingestion
-from analytics_svc.models import MESSAGING, Base, ContentFact, MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.ingestion.models import ContentFact, MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.models import Base
 from analytics_svc.scoring import api as scoring_api
 from analytics_svc.scoring import segments
 from qunyun_shared.events import EventPayload, new_event

@@ -14,9 +14,13 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from analytics_svc import cohorts, kpis, referrals
+from analytics_svc.cohorts import service as cohorts
+from analytics_svc.db import MESSAGING
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import MESSAGING, Base
+from analytics_svc.kpis import service as kpis
+from analytics_svc.kpis.catalogue import NAMES
+from analytics_svc.models import Base
+from analytics_svc.referrals import service as referrals
 from qunyun_shared.events import new_event
 from qunyun_shared.events.base import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
@@ -67,7 +71,7 @@ async def numbers(engine: AsyncEngine) -> dict[str, Any]:
     end = START + timedelta(DAYS - 1)
     found: dict[str, Any] = {}
     async with AsyncSession(engine) as session:
-        for name in kpis.NAMES:
+        for name in NAMES:
             for scope in (None, *COMMUNITIES):
                 for granularity in ("day", "week", "month"):
                     series = await kpis.series(session, TENANT, name, START, end, granularity, scope)  # type: ignore[arg-type]

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.models import Base, MemberFacts
+from analytics_svc.ingestion.models import MemberFacts
+from analytics_svc.models import Base
 from analytics_svc.scoring import roster
 from tests.support.harness import scratch_database
 

@@ -10,10 +10,16 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc.activity import REPORT_ZONE
-from analytics_svc.api import alerts, cohorts, communities, kpis
+from analytics_svc.alerts import api as alerts_api
+from analytics_svc.cohorts import api as cohorts_api
+from analytics_svc.communities import api as communities_api
+from analytics_svc.db import MESSAGING
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import MESSAGING, Base, TenantModel
+from analytics_svc.kpis import api as kpis_api
+from analytics_svc.models import Base
+from analytics_svc.referrals import api as referrals_api
 from analytics_svc.scoring import api as scoring_api
+from analytics_svc.scoring.models import TenantModel
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.identity import Identity
@@ -34,7 +40,7 @@ session = in_memory_session_fixture(Base.metadata)
 async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
     joined = MemberJoinedV1(member_id=uuid.uuid4(), community_id=COMMUNITY, channel="qr", joined_at=datetime.now(UTC))
     await HANDLERS["member.joined"](session, OUTBOX, [new_event(source="test", tenant_id=TENANT, payload=joined)])
-    routers = [module.router for module in (communities, kpis, scoring_api, cohorts, alerts)]
+    routers = [api.router for api in (communities_api, kpis_api, scoring_api, cohorts_api, referrals_api, alerts_api)]
     caller = Identity(tenant_id=TENANT, principal="test", permissions=ANALYST)
     async with routes_client(session, routers, lambda: caller, OUTBOX) as http:
         yield http

@@ -7,11 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import alerts, cohorts, health, referrals
 from analytics_svc.activity import REPORT_ZONE
+from analytics_svc.alerts import service as alerts
+from analytics_svc.alerts.schemas import AlertRuleCreate
+from analytics_svc.cohorts import service as cohorts
+from analytics_svc.communities import health
+from analytics_svc.communities.models import CommunityState
+from analytics_svc.db import MESSAGING
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import MESSAGING, Base, CommunityState
-from analytics_svc.schemas import AlertRuleCreate
+from analytics_svc.models import Base
+from analytics_svc.referrals import service as referrals
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import CampaignEndedV1, CampaignStartedV1, OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1

@@ -12,12 +12,13 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import kpis
-from analytics_svc.api import communities
+from analytics_svc.communities import api as communities_api
+from analytics_svc.db import MESSAGING
 from analytics_svc.handlers import MEASURED
 from analytics_svc.ingestion.service import ingest
-from analytics_svc.kpi_windows import community_kpis
-from analytics_svc.models import MESSAGING, Base
+from analytics_svc.kpis import service as kpis
+from analytics_svc.kpis.catalogue import NAMES, unit_of
+from analytics_svc.models import Base
 from qunyun_shared.events import new_event
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
@@ -46,7 +47,7 @@ async def lived(session: AsyncSession) -> AsyncSession:
 @pytest_asyncio.fixture
 async def client(lived: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
     identity = Identity(tenant_id=TENANT, principal="test")
-    async with routes_client(lived, [communities.router], lambda: identity) as http:
+    async with routes_client(lived, [communities_api.router], lambda: identity) as http:
         yield http
 
 
@@ -56,18 +57,18 @@ async def whole(session: AsyncSession, name: str, start: date, end: date) -> flo
 
 
 async def test_every_kpi_in_every_window_is_what_its_own_series_gives(lived: AsyncSession) -> None:
-    found = await community_kpis(
-        session=lived, tenant_id=TENANT, community_id=COMMUNITY, names=kpis.NAMES, days=[30, 7], end=LAST_DAY
+    found = await kpis.community_kpis(
+        session=lived, tenant_id=TENANT, community_id=COMMUNITY, names=NAMES, days=[30, 7], end=LAST_DAY
     )
     assert [(w.days, w.start, w.end) for w in found.windows] == [
         (30, LAST_DAY - timedelta(29), LAST_DAY),
         (7, LAST_DAY - timedelta(6), LAST_DAY),
     ]
     for window in found.windows:
-        assert list(window.values) == kpis.NAMES
+        assert list(window.values) == NAMES
         for name, value in window.values.items():
             assert value == pytest.approx(await whole(lived, name, window.start, window.end), nan_ok=True), name
-    assert found.units == {name: kpis.unit_of(name) for name in kpis.NAMES}
+    assert found.units == {name: unit_of(name) for name in NAMES}
     assert found.windows[0].values["members_total"] > 0 and found.windows[0].values["gmv_fen"] > 0
 
 

@@ -8,10 +8,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import kpi_reference, kpis
 from analytics_svc.activity import REPORT_ZONE
+from analytics_svc.db import MESSAGING
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import ALL, MESSAGING, Base, DailyCount, MemberFacts, OrderFact
+from analytics_svc.ingestion.models import MemberFacts, OrderFact
+from analytics_svc.kpis import ledger, reference
+from analytics_svc.kpis import service as kpis
+from analytics_svc.kpis.models import ALL, DailyCount
+from analytics_svc.models import Base
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1, SurveyAnsweredV1
@@ -158,13 +162,13 @@ async def test_business_and_health_kpis(session: AsyncSession) -> None:
 
 
 async def test_periods_follow_weeks_and_months_and_cut_the_range() -> None:
-    weeks = kpis.periods(date(2026, 3, 4), date(2026, 3, 17), "week")
+    weeks = ledger.periods(date(2026, 3, 4), date(2026, 3, 17), "week")
     assert [(p.start, p.end) for p in weeks] == [
         (date(2026, 3, 4), date(2026, 3, 8)),
         (date(2026, 3, 9), date(2026, 3, 15)),
         (date(2026, 3, 16), date(2026, 3, 17)),
     ]
-    months = kpis.periods(date(2026, 1, 31), date(2026, 3, 1), "month")
+    months = ledger.periods(date(2026, 1, 31), date(2026, 3, 1), "month")
     assert [(p.start, p.end) for p in months] == [
         (date(2026, 1, 31), date(2026, 1, 31)),
         (date(2026, 2, 1), date(2026, 2, 28)),
@@ -210,7 +214,7 @@ async def test_another_tenant_sees_nothing(session: AsyncSession) -> None:
 
 
 def test_the_kpi_reference_doc_is_current() -> None:
-    assert (ROOT / "docs" / "kpis.md").read_text() == kpi_reference.render(), "run `make docs`"
+    assert (ROOT / "docs" / "kpis.md").read_text() == reference.render(), "run `make docs`"
 
 
 async def test_a_returning_member_is_not_new(session: AsyncSession) -> None:

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import service
+from analytics_svc.communities import service as communities
+from analytics_svc.db import MESSAGING
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import MESSAGING, Base
+from analytics_svc.models import Base
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
@@ -40,14 +41,16 @@ async def test_joins_and_leaves_add_up_across_batches(session: AsyncSession) -> 
     await HANDLERS["member.joined"](session, OUTBOX, [joined(community_a)])
     await HANDLERS["member.left"](session, OUTBOX, [left(community_a)])
 
-    count = await service.community_member_count(session=session, tenant_id="t", community_id=community_a)
+    count = await communities.community_member_count(session=session, tenant_id="t", community_id=community_a)
     assert (count.members, count.joined_total, count.left_total) == (2, 3, 1)
-    other = await service.community_member_count(session=session, tenant_id="t", community_id=community_b)
+    other = await communities.community_member_count(session=session, tenant_id="t", community_id=community_b)
     assert other.members == 1
 
 
 async def test_counts_are_per_tenant(session: AsyncSession) -> None:
     community_id = uuid.uuid4()
     await HANDLERS["member.joined"](session, OUTBOX, [joined(community_id)])
-    count = await service.community_member_count(session=session, tenant_id="someone-else", community_id=community_id)
+    count = await communities.community_member_count(
+        session=session, tenant_id="someone-else", community_id=community_id
+    )
     assert (count.members, count.joined_total) == (0, 0)

@@ -9,9 +9,12 @@ from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_svc.db import MESSAGING
 from analytics_svc.handlers import HANDLERS
-from analytics_svc.models import MESSAGING, Base, MemberFacts, TenantModel
+from analytics_svc.ingestion.models import MemberFacts
+from analytics_svc.models import Base
 from analytics_svc.scoring import rfm, segments, valuation
+from analytics_svc.scoring.models import TenantModel
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1

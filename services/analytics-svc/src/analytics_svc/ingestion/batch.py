@@ -8,7 +8,7 @@ from datetime import date
 
 from analytics_svc.ingestion.records import MemberRecord, MembershipRecord, OrderRecord
 from analytics_svc.ingestion.writes import CountKey, Post
-from analytics_svc.models import ALL
+from analytics_svc.kpis.models import ALL
 
 
 @dataclass

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import activity, service
+from analytics_svc import activity
 from analytics_svc.activity import ACTIVE, INTERACTED, JOINED, ORDERED, PARTICIPATED, READ
+from analytics_svc.communities import service as communities
 from analytics_svc.ingestion import members
 from analytics_svc.ingestion.batch import Batch
 from analytics_svc.ingestion.records import ORDERS, MemberRecord, MembershipRecord, OrderRecord
@@ -29,7 +30,7 @@ from analytics_svc.ingestion.writes import (
     write_memberships,
     write_orders,
 )
-from analytics_svc.models import ALL
+from analytics_svc.kpis.models import ALL
 from analytics_svc.scoring import segments
 from qunyun_shared.db import one_of
 from qunyun_shared.events import Envelope
@@ -50,7 +51,7 @@ async def ingest(session: AsyncSession, outbox: Outbox, events: Sequence[Envelop
     numbers = await write_members(session, batch.members.values())
     await write_memberships(session, [batch.communities[k] for k in batch.first_joins])
     await write_orders(session, batch.orders.values())
-    await service.count_membership_changes(session=session, joins=batch.joins, leaves=batch.leaves)
+    await communities.count_membership_changes(session=session, joins=batch.joins, leaves=batch.leaves)
     await write_counts(session, batch.counts)
     await write_member_sets(session, batch.sets, numbers)
     await write_content(session, batch.posts, batch.engaged_content)

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc.ingestion.models import ContentFact
 from analytics_svc.ingestion.records import FACTS, MEMBERSHIPS, ORDERS, MemberRecord, MembershipRecord, OrderRecord
-from analytics_svc.models import DailyCount, DailyMembers, InvitationFact
+from analytics_svc.kpis.models import DailyCount, DailyMembers
+from analytics_svc.referrals.models import InvitationFact
 from qunyun_shared.db import insert_rows, one_of_keys, update_rows, upsert
 
 CountKey = tuple[str, uuid.UUID, str, date]  # tenant, community (or ALL), metric or kind, day

@@ -6,10 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from analytics_svc import health, kpi_windows, service
 from analytics_svc.activity import day_of
+from analytics_svc.communities import health
+from analytics_svc.communities import service as communities
+from analytics_svc.communities.schemas import CommunityMemberCount, ContentRank, HealthRead, MetricRead
 from analytics_svc.dependencies import IdempotentRoute
-from analytics_svc.schemas import CommunityKpis, CommunityMemberCount, ContentRank, HealthRead, MetricRead
+from analytics_svc.kpis import service as kpis
+from analytics_svc.kpis.schemas import CommunityKpis
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
 router = APIRouter(prefix="/analytics/communities", tags=["communities"], route_class=IdempotentRoute)
@@ -17,7 +20,9 @@ router = APIRouter(prefix="/analytics/communities", tags=["communities"], route_
 
 @router.get("/{community_id}/members", response_model=CommunityMemberCount)
 async def community_member_count(community_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> object:
-    return await service.community_member_count(session=session, tenant_id=caller.tenant_id, community_id=community_id)
+    return await communities.community_member_count(
+        session=session, tenant_id=caller.tenant_id, community_id=community_id
+    )
 
 
 @router.get("/{community_id}/health", summary="Health score over the last 30 days, by dimension and metric, and stage")
@@ -27,7 +32,7 @@ async def community_health(
     caller: CurrentIdentity,
     as_of: Annotated[date | None, Query(description="Last day of the window; default yesterday.")] = None,
 ) -> HealthRead:
-    await service.require_community(session, caller.tenant_id, community_id)
+    await communities.require_community(session, caller.tenant_id, community_id)
     day = as_of or day_of(datetime.now(UTC)) - timedelta(1)
     found = await health.evaluate(session, caller.tenant_id, community_id, day)
     metrics = [
@@ -61,9 +66,9 @@ async def community_kpis(
     days: Annotated[list[int], Query(min_length=1, description="The length of each window, in days.")],
     as_of: Annotated[date | None, Query(description="Last day of every window; default today.")] = None,
 ) -> CommunityKpis:
-    await service.require_community(session, caller.tenant_id, community_id)
+    await communities.require_community(session, caller.tenant_id, community_id)
     end = as_of or day_of(datetime.now(UTC))
-    return await kpi_windows.community_kpis(
+    return await kpis.community_kpis(
         session=session, tenant_id=caller.tenant_id, community_id=community_id, names=kpi, days=days, end=end
     )
 
@@ -75,7 +80,8 @@ async def top_content(
     caller: CurrentIdentity,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> list[ContentRank]:
-    await service.require_community(session, caller.tenant_id, community_id)
+    await communities.require_community(session, caller.tenant_id, community_id)
     return [
-        ContentRank.model_validate(c) for c in await service.top_content(session, caller.tenant_id, community_id, limit)
+        ContentRank.model_validate(c)
+        for c in await communities.top_content(session, caller.tenant_id, community_id, limit)
     ]

@@ -1,7 +1,9 @@
 """docs/kpis.md, rendered from the KPI catalogue, the segment rules, the referral figures and the community
 health model (`make docs`)."""
 
-from analytics_svc import health, kpis, referrals
+from analytics_svc.communities import health
+from analytics_svc.kpis import catalogue
+from analytics_svc.referrals import service as referrals
 from analytics_svc.scoring import rfm
 
 
@@ -50,7 +52,7 @@ def render() -> str:
         "",
         "| KPI | Unit | Definition |",
         "|---|---|---|",
-        *(f"| `{kpi.name}` | {kpi.unit} | {kpi.definition} |" for kpi in kpis.every_kpi()),
+        *(f"| `{kpi.name}` | {kpi.unit} | {kpi.definition} |" for kpi in catalogue.every_kpi()),
         "",
         "## Segments and churn risk",
         "",

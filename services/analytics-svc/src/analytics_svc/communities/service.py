@@ -1,4 +1,4 @@
-"""analytics-svc use cases."""
+"""Communities' use cases: the running member counts, a community's members now, its top content."""
 
 import uuid
 from collections import Counter
@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc.communities.models import CommunityMembership
+from analytics_svc.communities.schemas import CommunityMemberCount
 from analytics_svc.exceptions import CommunityNotFound
 from analytics_svc.ingestion.models import ContentFact
-from analytics_svc.schemas import CommunityMemberCount
 from qunyun_shared.db import upsert
 
 

@@ -8,11 +8,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import kpis, service
 from analytics_svc.activity import day_of
+from analytics_svc.alerts.models import Alert, AlertRule
+from analytics_svc.alerts.schemas import AlertRuleCreate
+from analytics_svc.communities import service as communities
 from analytics_svc.exceptions import AlertRuleNotFound
-from analytics_svc.models import Alert, AlertRule
-from analytics_svc.schemas import AlertRuleCreate
+from analytics_svc.kpis import catalogue
+from analytics_svc.kpis import service as kpis
 from qunyun_shared.events.analytics import AlertRaisedV1
 from qunyun_shared.outbox import Outbox
 
@@ -20,9 +22,9 @@ WEEK = timedelta(days=7)
 
 
 async def create_rule(session: AsyncSession, tenant_id: str, rule_in: AlertRuleCreate, now: datetime) -> AlertRule:
-    kpis.unit_of(rule_in.kpi)
+    catalogue.unit_of(rule_in.kpi)
     if rule_in.community_id is not None:
-        await service.require_community(session, tenant_id, rule_in.community_id)
+        await communities.require_community(session, tenant_id, rule_in.community_id)
     rule = AlertRule(tenant_id=tenant_id, created_at=now, breached=False, **rule_in.model_dump())
     session.add(rule)
     await session.flush()

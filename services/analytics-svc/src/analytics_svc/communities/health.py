@@ -10,10 +10,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import kpis
 from analytics_svc.activity import INTERACTED, READ, day_of
-from analytics_svc.kpis import Ledger, Period
-from analytics_svc.models import ALL, CommunityMembership, CommunityState, DailyCount
+from analytics_svc.communities.models import CommunityMembership, CommunityState
+from analytics_svc.kpis import ledger
+from analytics_svc.kpis.ledger import Ledger, Period
+from analytics_svc.kpis.models import ALL, DailyCount
 from qunyun_shared.db import upsert
 from qunyun_shared.events.analytics import CommunityStageChangedV1
 from qunyun_shared.outbox import Outbox
@@ -156,8 +157,8 @@ async def evaluate(session: AsyncSession, tenant_id: str, community_id: uuid.UUI
     start = as_of - timedelta(WINDOW_DAYS - 1)
     period = Period(start, as_of)
     window = Window(
-        community=await kpis.load(session, tenant_id, community_id, start, as_of),
-        tenant=await kpis.load(session, tenant_id, ALL, start, as_of),
+        community=await ledger.load(session, tenant_id, community_id, start, as_of),
+        tenant=await ledger.load(session, tenant_id, ALL, start, as_of),
         period=period,
     )
     metrics = {}

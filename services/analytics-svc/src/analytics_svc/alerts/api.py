@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from analytics_svc import alerts
+from analytics_svc.alerts import service as alerts
+from analytics_svc.alerts.schemas import AlertRead, AlertRuleCreate, AlertRuleRead
 from analytics_svc.dependencies import IdempotentRoute
-from analytics_svc.schemas import AlertRead, AlertRuleCreate, AlertRuleRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
 router = APIRouter(prefix="/analytics/alerts", tags=["alerts"], route_class=IdempotentRoute)

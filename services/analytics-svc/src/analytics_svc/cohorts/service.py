@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc.activity import ACTIVE, JOINED, REPORT_ZONE, day_of, midnight
-from analytics_svc.kpis import Granularity, Period, load, periods
-from analytics_svc.models import ALL, MemberFacts, OrderFact
+from analytics_svc.ingestion.models import MemberFacts, OrderFact
+from analytics_svc.kpis.ledger import Granularity, Period, load, periods
+from analytics_svc.kpis.models import ALL
 from qunyun_shared.problems import InvalidInput
 
 # A cohort is followed for at most this many periods, and a matrix has at most this many cohorts:

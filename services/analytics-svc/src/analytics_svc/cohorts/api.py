@@ -1,4 +1,4 @@
-"""Cohorts, the funnel, revenue by cohort and referrals."""
+"""Cohorts, the funnel and revenue by cohort."""
 
 import uuid
 from datetime import date
@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from analytics_svc import cohorts, referrals, service
-from analytics_svc.cohorts import CohortRow
+from analytics_svc.cohorts import service as cohorts
+from analytics_svc.cohorts.schemas import CohortRowRead, FunnelStepRead
+from analytics_svc.cohorts.service import CohortRow
+from analytics_svc.communities import service as communities
 from analytics_svc.dependencies import IdempotentRoute
-from analytics_svc.schemas import CohortRowRead, FunnelStepRead, ReferralsRead
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
 router = APIRouter(prefix="/analytics", tags=["cohorts"], route_class=IdempotentRoute)
@@ -36,7 +37,7 @@ async def retention(
     community_id: uuid.UUID | None = None,
 ) -> list[CohortRowRead]:
     if community_id is not None:
-        await service.require_community(session, caller.tenant_id, community_id)
+        await communities.require_community(session, caller.tenant_id, community_id)
     return _rows(await cohorts.retention(session, caller.tenant_id, start, end, granularity, community_id))
 
 
@@ -50,18 +51,3 @@ async def revenue(
 @router.get("/funnel", summary="Joined → engaged → first order → repurchase, for members who joined in the range")
 async def funnel(start: Start, end: End, session: DbSession, caller: CurrentIdentity) -> list[FunnelStepRead]:
     return [FunnelStepRead.model_validate(s) for s in await cohorts.funnel(session, caller.tenant_id, start, end)]
-
-
-@router.get(
-    "/referrals",
-    summary="Invitations, joins and first orders per inviter; tree depth; K-factor of the tenant, its communities "
-    "and its referral campaigns",
-)
-async def referral_reach(
-    start: Start,
-    end: End,
-    session: DbSession,
-    caller: CurrentIdentity,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> ReferralsRead:
-    return ReferralsRead.model_validate(await referrals.referrals(session, caller.tenant_id, start, end, limit))

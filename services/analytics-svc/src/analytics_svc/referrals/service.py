@@ -16,7 +16,8 @@ from sqlalchemy import Table, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc.activity import midnight
-from analytics_svc.models import CampaignRun, InvitationFact, MemberCommunity, MemberFacts
+from analytics_svc.ingestion.models import MemberCommunity, MemberFacts
+from analytics_svc.referrals.models import CampaignRun, InvitationFact
 from qunyun_shared.db import upsert
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.campaign import CampaignEndedV1, CampaignStartedV1

@@ -1,18 +1,40 @@
-"""Several KPIs over trailing windows at once (a dashboard's last 7 and last 30 days), read from one load
-of the ledger rather than one per KPI and window."""
+"""KPIs' use cases: a KPI per period of a range, and several KPIs over trailing windows at once (a
+dashboard's last 7 and last 30 days), read from one load of the ledger rather than one per KPI and window."""
 
 import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc.kpis import CATALOGUE, REPURCHASE, Period, load, repurchase_rate, unit_of
-from analytics_svc.schemas import CommunityKpis, KpiWindow
+from analytics_svc.kpis.catalogue import CATALOGUE, REPURCHASE, repurchase_rate, unit_of
+from analytics_svc.kpis.ledger import Granularity, Period, load, periods
+from analytics_svc.kpis.models import ALL
+from analytics_svc.kpis.schemas import CommunityKpis, KpiWindow
 from qunyun_shared.problems import InvalidInput
 
 MAX_WINDOWS = 4
 MAX_WINDOW_DAYS = 366
+
+
+async def series(
+    session: AsyncSession,
+    tenant_id: str,
+    name: str,
+    start: date,
+    end: date,
+    granularity: Granularity | Literal["whole"],
+    community_id: uuid.UUID | None = None,
+) -> list[tuple[Period, float | None]]:
+    """The KPI's value for each period of the range."""
+    unit_of(name)
+    spans = periods(start, end, granularity)
+    if name == REPURCHASE.name:
+        return [(span, await repurchase_rate(session, tenant_id, span, community_id)) for span in spans]
+    kpi = CATALOGUE[name]
+    ledger = await load(session, tenant_id, community_id or ALL, start - timedelta(kpi.lookback_days), end, kpi.reads)
+    return [(span, kpi.compute(ledger, span)) for span in spans]
 
 
 async def community_kpis(

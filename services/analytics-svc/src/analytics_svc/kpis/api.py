@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from analytics_svc import kpis, service
+from analytics_svc.communities import service as communities
 from analytics_svc.dependencies import IdempotentRoute
-from analytics_svc.kpis import Granularity
-from analytics_svc.schemas import KpiBreakdown, KpiByCommunity, KpiDefinition, KpiPoint, KpiSeries
+from analytics_svc.kpis import service as kpis
+from analytics_svc.kpis.catalogue import every_kpi, unit_of
+from analytics_svc.kpis.ledger import Granularity
+from analytics_svc.kpis.schemas import KpiBreakdown, KpiByCommunity, KpiDefinition, KpiPoint, KpiSeries
 from qunyun_shared.dependencies import CurrentIdentity, DbSession
 
 router = APIRouter(prefix="/analytics/kpis", tags=["kpis"], route_class=IdempotentRoute)
@@ -23,7 +25,7 @@ End = Annotated[date, Query(alias="to", description="Last day, inclusive.")]
 
 @router.get("", summary="The KPIs and their definitions")
 async def catalogue() -> list[KpiDefinition]:
-    return [KpiDefinition(name=k.name, unit=k.unit, definition=k.definition) for k in kpis.every_kpi()]
+    return [KpiDefinition(name=k.name, unit=k.unit, definition=k.definition) for k in every_kpi()]
 
 
 @router.get("/{kpi}", summary="A KPI per day, week or month, for the tenant or one community")
@@ -66,9 +68,9 @@ async def kpi_export(
 async def kpi_by_community(
     kpi: str, start: Start, end: End, session: DbSession, caller: CurrentIdentity
 ) -> KpiBreakdown:
-    unit = kpis.unit_of(kpi)
+    unit = unit_of(kpi)
     values = []
-    for community_id in await service.communities_of(session, caller.tenant_id):
+    for community_id in await communities.communities_of(session, caller.tenant_id):
         [(_, value)] = await kpis.series(session, caller.tenant_id, kpi, start, end, "whole", community_id)
         values.append(KpiByCommunity(community_id=community_id, value=value))
     values.sort(key=lambda v: (v.value is None, -(v.value or 0)))
@@ -92,11 +94,11 @@ async def _series(
     community_id: uuid.UUID | None,
 ) -> KpiSeries:
     if community_id is not None:
-        await service.require_community(session, tenant_id, community_id)
+        await communities.require_community(session, tenant_id, community_id)
     points = await kpis.series(session, tenant_id, kpi, start, end, granularity, community_id)
     return KpiSeries(
         kpi=kpi,
-        unit=kpis.unit_of(kpi),
+        unit=unit_of(kpi),
         granularity=granularity,
         community_id=community_id,
         points=[KpiPoint(start=p.start, end=p.end, value=v) for p, v in points],

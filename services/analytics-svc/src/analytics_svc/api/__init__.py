@@ -1,1 +1,0 @@
-"""analytics-svc HTTP routes."""

@@ -1,0 +1,48 @@
+"""Response models of what referrals brought."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class InviterRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    member_id: uuid.UUID
+    invites_sent: int
+    joins: int = Field(description="Members who joined the brand for the first time by their invitation.")
+    first_orders: int = Field(description="Of those, the ones who have ordered since.")
+
+
+class ReachRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    invites_sent: int
+    referred_joins: int
+    members_before: int = Field(description="Members there when the span began.")
+    k_factor: float | None = Field(description="referred_joins / members_before.")
+
+
+class CommunityReachRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    community_id: uuid.UUID
+    reach: ReachRead = Field(description="Joins here are members new to the community.")
+
+
+class CampaignReachRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    campaign_id: uuid.UUID
+    name: str | None
+    start: datetime = Field(description="The span measured: the campaign's run within the range asked for.")
+    end: datetime
+    reach: ReachRead
+
+
+class ReferralsRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    inviters: list[InviterRead]
+    invites_sent: int
+    referred_joins: int
+    tree_depth: int
+    k_factor: float | None = Field(description="Referred joins in the range per member at its start.")
+    communities: list[CommunityReachRead]
+    campaigns: list[CampaignReachRead] = Field(description="Referral campaigns that ran in the range.")
