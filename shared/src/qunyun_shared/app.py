@@ -12,8 +12,7 @@ from qunyun_shared import health, logs, metrics, problem_responses, problems
 from qunyun_shared.correlation import CorrelationMiddleware
 from qunyun_shared.inbox import Handler
 from qunyun_shared.messaging import MessagingTables
-from qunyun_shared.runtime import ServiceRuntime
-from qunyun_shared.settings import ServiceSettings
+from qunyun_shared.runtime import ServiceRuntime, SettingsT
 from qunyun_shared.storable_text import StorableTextOnly
 
 
@@ -21,11 +20,11 @@ def create_service_app(
     *,
     name: str,
     description: str,
-    settings_factory: Callable[[], ServiceSettings],
+    settings_factory: Callable[[], SettingsT],
     tables: MessagingTables,
     routers: Sequence[APIRouter],
     handlers: Mapping[str, Handler] | None = None,
-    resources: Callable[[FastAPI, ServiceRuntime], AbstractAsyncContextManager[None]] | None = None,
+    resources: Callable[[FastAPI, ServiceRuntime[SettingsT]], AbstractAsyncContextManager[None]] | None = None,
     middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
     version: str = "0.1.0",
 ) -> FastAPI:

@@ -1,7 +1,7 @@
 """FastAPI dependencies every service uses: the request's transaction and the caller's identity."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,12 +14,13 @@ from qunyun_shared.runtime import ServiceRuntime
 
 # Dependencies are `async def` even when they await nothing: FastAPI runs plain functions in a thread
 # pool, a hop that costs more than the work itself on the request path.
-async def get_runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
+async def get_runtime(request: Request) -> ServiceRuntime[Any]:
+    runtime: ServiceRuntime[Any] = request.app.state.runtime
     return runtime
 
 
-Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+# A service whose routes read its own settings declares `Annotated[ServiceRuntime[Settings], Depends(get_runtime)]`.
+Runtime = Annotated[ServiceRuntime[Any], Depends(get_runtime)]
 
 
 async def transaction(runtime: Runtime) -> AsyncIterator[AsyncSession]:

@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -15,18 +16,21 @@ from qunyun_shared.outbox import Outbox, OutboxRelay
 from qunyun_shared.settings import ServiceSettings
 from qunyun_shared.supervision import BackgroundHealth
 
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
 # One batch of a background sweep: does what is due at `now`, returns how much it did.
 Sweep = Callable[[AsyncSession, Outbox, datetime], Awaitable[int]]
 
 
-class ServiceRuntime:
-    """Engine, outbox relay and event consumer of one service process."""
+class ServiceRuntime(Generic[SettingsT]):
+    """Engine, outbox relay and event consumer of one service process, and its settings (typed as the
+    service's own: `ServiceRuntime[Settings]`)."""
 
     def __init__(
         self,
         *,
         name: str,
-        settings: ServiceSettings,
+        settings: SettingsT,
         tables: MessagingTables,
         handlers: Mapping[str, Handler] | None = None,
     ) -> None:

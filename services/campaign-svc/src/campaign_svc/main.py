@@ -31,9 +31,8 @@ from qunyun_shared.runtime import ServiceRuntime
 
 
 @asynccontextmanager
-async def _campaign_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+async def _campaign_resources(app: FastAPI, runtime: ServiceRuntime[Settings]) -> AsyncIterator[None]:
     config = runtime.settings
-    assert isinstance(config, Settings)
     app.state.refusals = idempotency.Refusals(runtime.engine, IDEMPOTENCY_KEYS)
     every = config.sweep_seconds
     runtime.run_sweep(

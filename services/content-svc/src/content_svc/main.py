@@ -24,9 +24,8 @@ from qunyun_shared.runtime import ServiceRuntime
 
 
 @asynccontextmanager
-async def _content_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+async def _content_resources(app: FastAPI, runtime: ServiceRuntime[Settings]) -> AsyncIterator[None]:
     settings = runtime.settings
-    assert isinstance(settings, Settings)
     app.state.lexicons = LexiconCache()
     app.state.publisher_wakeup = wakeup = asyncio.Event()
     runtime.run_in_background(

@@ -8,19 +8,25 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from gateway_svc.accounts.callers import CallerResolver
 from gateway_svc.accounts.tokens import AccessTokens
+from gateway_svc.config import Settings
 from gateway_svc.db import IDEMPOTENCY_KEYS
 from gateway_svc.exceptions import InvalidCredentials
 from gateway_svc.proxy.forwarding import UpstreamRouter
 from gateway_svc.ratelimit.admission import RateLimits
-from qunyun_shared.dependencies import Runtime
+from qunyun_shared.dependencies import get_runtime
 from qunyun_shared.idempotent_routes import route_class
 from qunyun_shared.identity import Identity
 from qunyun_shared.problem_responses import answers
+from qunyun_shared.runtime import ServiceRuntime
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key `qk_...` or an operator's access token from /api/v1/auth/login."
 )
 _api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="An API key `qk_...`.")
+
+
+# The gateway's runtime, its settings typed as the gateway's.
+Runtime = Annotated[ServiceRuntime[Settings], Depends(get_runtime)]
 
 
 async def get_router(request: Request) -> UpstreamRouter:
@@ -78,7 +84,7 @@ async def platform_admin(
     runtime: Runtime, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """Only the platform's operators (holding PLATFORM_ADMIN_TOKEN) may create tenants."""
-    expected = runtime.settings.platform_admin_token.get_secret_value()  # type: ignore[attr-defined]
+    expected = runtime.settings.platform_admin_token.get_secret_value()
     if bearer is None or not hmac.compare_digest(bearer.credentials.encode(), expected.encode()):
         raise InvalidCredentials("The platform admin token is missing or wrong.")
 

@@ -32,9 +32,8 @@ from qunyun_shared.runtime import ServiceRuntime
 
 
 @asynccontextmanager
-async def _upstream_clients(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+async def _upstream_clients(app: FastAPI, runtime: ServiceRuntime[Settings]) -> AsyncIterator[None]:
     settings = runtime.settings
-    assert isinstance(settings, Settings)
     async with (
         open_router(settings=settings) as upstreams,
         open_rate_limits(settings=settings, sessionmaker=runtime.sessionmaker) as limits,

@@ -25,9 +25,8 @@ from qunyun_shared.runtime import ServiceRuntime
 
 
 @asynccontextmanager
-async def _member_resources(app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+async def _member_resources(app: FastAPI, runtime: ServiceRuntime[Settings]) -> AsyncIterator[None]:
     settings = runtime.settings
-    assert isinstance(settings, Settings)
     app.state.cipher = cipher = PersonalDataCipher(settings.personal_data_key.get_secret_value())
     app.state.imports_waiting = waiting = asyncio.Event()
     runtime.run_in_background(

@@ -5,6 +5,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
+from member_svc.config import Settings
 from member_svc.imports import service as imports
 from member_svc.imports.models import ImportJob
 from member_svc.personal_data.cipher import PersonalDataCipher
@@ -18,7 +19,7 @@ class _LeaseLost(Exception):
 
 
 async def import_members(
-    *, runtime: ServiceRuntime, cipher: PersonalDataCipher, waiting: asyncio.Event, poll_seconds: float = 2.0
+    *, runtime: ServiceRuntime[Settings], cipher: PersonalDataCipher, waiting: asyncio.Event, poll_seconds: float = 2.0
 ) -> None:
     """Imports uploaded CSVs one job at a time, woken by uploads in this process and polling for others'."""
     while True:
@@ -35,7 +36,7 @@ async def import_members(
             log.warning("import taken over by another worker", extra={"import_id": str(job.id)})
 
 
-async def _import(runtime: ServiceRuntime, cipher: PersonalDataCipher, job: ImportJob) -> None:
+async def _import(runtime: ServiceRuntime[Settings], cipher: PersonalDataCipher, job: ImportJob) -> None:
     async for chunk in imports.parsed_chunks(job=job):
         async with runtime.sessionmaker() as session:
             async with session.begin():

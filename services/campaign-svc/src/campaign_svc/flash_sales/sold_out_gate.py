@@ -15,6 +15,7 @@ from typing import Any
 import pydantic
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from campaign_svc.config import Settings
 from campaign_svc.flash_sales.schemas import FlashSaleAttempt
 from campaign_svc.flash_sales.service import SOLD_OUT, sold_out
 from qunyun_shared import idempotency, identity, problems
@@ -58,7 +59,7 @@ class SoldOutGate:
         except ValueError:
             return None
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        runtime: ServiceRuntime = scope["app"].state.runtime
+        runtime: ServiceRuntime[Settings] = scope["app"].state.runtime
         try:
             caller = runtime.identities.verify(headers.get(identity.IDENTITY_HEADER.lower(), ""))
         except identity.InvalidIdentity:

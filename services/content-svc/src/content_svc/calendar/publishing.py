@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc.audience import service as audience
 from content_svc.calendar.models import Placement
+from content_svc.config import Settings
 from content_svc.items.models import ContentItem
 from qunyun_shared.events.content import ContentPostedV1
 from qunyun_shared.outbox import Outbox
@@ -64,7 +65,7 @@ async def cancel_scheduled(*, session: AsyncSession, content_id: uuid.UUID) -> N
     )
 
 
-async def run_publisher(*, runtime: ServiceRuntime, poll_seconds: float, wakeup: asyncio.Event) -> None:
+async def run_publisher(*, runtime: ServiceRuntime[Settings], poll_seconds: float, wakeup: asyncio.Event) -> None:
     """Publishes forever: batch after batch while any are due, then sleeps until the next poll or until
     a schedule or an approval in this process wakes it. State lives in the database, so a restart
     resumes where the last transaction left off."""

@@ -23,11 +23,10 @@ from gateway_svc.accounts.schemas import (
     TokenPair,
     WhoAmI,
 )
-from gateway_svc.config import Settings
-from gateway_svc.dependencies import Caller, RateLimitsDep, TenantRoute, Tokens
+from gateway_svc.dependencies import Caller, RateLimitsDep, Runtime, TenantRoute, Tokens
 from gateway_svc.exceptions import InvalidCredentials
 from qunyun_shared import problem_responses
-from qunyun_shared.dependencies import DbSession, Runtime
+from qunyun_shared.dependencies import DbSession
 
 # Sign-in and token routes take no Idempotency-Key: their answers are credentials for whoever presents them.
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -38,9 +37,7 @@ _HASHING_BUSY_RESPONSES = problem_responses.of(503, s503=_HASHING_BUSY)
 
 
 def _refresh_ttl(runtime: Runtime) -> timedelta:
-    settings = runtime.settings
-    assert isinstance(settings, Settings)
-    return timedelta(days=settings.refresh_token_ttl_days)
+    return timedelta(days=runtime.settings.refresh_token_ttl_days)
 
 
 @auth_router.post(

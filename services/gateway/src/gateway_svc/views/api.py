@@ -5,12 +5,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from gateway_svc.config import Settings
-from gateway_svc.dependencies import Caller, Upstreams
+from gateway_svc.dependencies import Caller, Runtime, Upstreams
 from gateway_svc.views import service as views
 from gateway_svc.views.schemas import CommunityDashboard, Member360
 from gateway_svc.views.sections import ViewSource
-from qunyun_shared.dependencies import Runtime
 
 router = APIRouter(prefix="/api/v1/views", tags=["views"])
 
@@ -26,9 +24,7 @@ def _not_found(what: str) -> dict[int | str, dict[str, Any]]:
 
 
 async def view_source(caller: Caller, upstreams: Upstreams, runtime: Runtime) -> ViewSource:
-    settings = runtime.settings
-    assert isinstance(settings, Settings)
-    return ViewSource(upstreams, caller, deadline=settings.view_section_deadline_seconds)
+    return ViewSource(upstreams, caller, deadline=runtime.settings.view_section_deadline_seconds)
 
 
 Source = Annotated[ViewSource, Depends(view_source)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from gateway_svc import access
 from gateway_svc.config import Settings
-from gateway_svc.dependencies import Caller, TenantRoute
+from gateway_svc.dependencies import Caller, Runtime, TenantRoute
 from gateway_svc.webhooks import deliveries
 from gateway_svc.webhooks import service as endpoints
 from gateway_svc.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -28,7 +28,7 @@ from gateway_svc.webhooks.schemas import (
     SecretRotation,
 )
 from gateway_svc.webhooks.sealed_secrets import SecretBox
-from qunyun_shared.dependencies import DbSession, Runtime
+from qunyun_shared.dependencies import DbSession
 from qunyun_shared.events import CATALOGUE
 from qunyun_shared.pagination import encode_time_cursor
 
@@ -38,9 +38,7 @@ async def may_manage_webhooks(caller: Caller) -> None:
 
 
 async def webhook_settings(runtime: Runtime) -> Settings:
-    settings = runtime.settings
-    assert isinstance(settings, Settings)
-    return settings
+    return runtime.settings
 
 
 async def current_endpoint(endpoint_id: uuid.UUID, caller: Caller, session: DbSession) -> WebhookEndpoint:

@@ -182,10 +182,9 @@ class Dispatcher:
                 self.outbox.committed()
 
 
-def start_dispatching(runtime: ServiceRuntime) -> None:
+def start_dispatching(runtime: ServiceRuntime[Settings]) -> None:
     """Runs the dispatcher and the pruning of the delivery log in the background of a gateway process."""
     settings = runtime.settings
-    assert isinstance(settings, Settings)
     dispatcher = Dispatcher(outbox=runtime.outbox, settings=settings)
     runtime.run_in_background("webhook-dispatcher", dispatcher.run)
     retention = timedelta(days=settings.webhook_log_retention_days)
