@@ -1,7 +1,9 @@
-"""What every request body of member-svc is: unknown fields refused, text stripped of surrounding blanks."""
+"""What every request body of member-svc is: a shared Input whose text is stripped of surrounding blanks."""
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from qunyun_shared import schemas
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Input(schemas.Input):
+    model_config = ConfigDict(str_strip_whitespace=True)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 from campaign_svc.automation.conditions import Op, Subject, compile_condition
+from qunyun_shared.schemas import Input, Read
 
 Trigger = Literal[
     "member.joined",
@@ -126,13 +127,11 @@ class RuleCreate(BaseModel):
         return self
 
 
-class RuleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RuleUpdate(Input):
     enabled: bool
 
 
-class RuleRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RuleRead(Read):
     id: uuid.UUID
     name: str
     enabled: bool
@@ -159,8 +158,7 @@ class PlaybookCreate(BaseModel):
     frequency_cap: FrequencyCap | None = Field(default=None, description="Default: once per 30 days for win_back.")
 
 
-class RunRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RunRead(Read):
     id: uuid.UUID
     rule_id: uuid.UUID
     member_id: uuid.UUID

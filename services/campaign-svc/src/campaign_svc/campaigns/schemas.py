@@ -13,6 +13,7 @@ from campaign_svc.group_buys.schemas import GroupBuySettings
 from campaign_svc.lotteries.schemas import LotterySettings
 from campaign_svc.money import Fen
 from campaign_svc.referrals.schemas import ReferralSettings
+from qunyun_shared.schemas import Input, Read
 
 CampaignKind = Literal[
     "coupon",
@@ -31,10 +32,8 @@ CampaignKind = Literal[
 CampaignStatus = Literal["scheduled", "running", "ended"]
 
 
-class NoSettings(BaseModel):
+class NoSettings(Input):
     """Kinds whose behaviour lives in their coupon templates and automation rules."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 # Each kind's settings model; kinds not named here take none.
@@ -82,8 +81,7 @@ class CampaignCreate(BaseModel):
         return self
 
 
-class CampaignRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class CampaignRead(Read):
     id: uuid.UUID
     kind: str
     name: str

@@ -4,23 +4,22 @@ import uuid
 from datetime import date, datetime
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from campaign_svc.rewards.schemas import GrantedReward, Reward
+from qunyun_shared.schemas import Input, Read
 
 
-class Milestone(BaseModel):
+class Milestone(Input):
     """A reward for a streak of `day` consecutive days."""
 
-    model_config = ConfigDict(extra="forbid")
     day: int = Field(ge=1, le=366)
     reward: Reward
 
 
-class CheckinSettings(BaseModel):
+class CheckinSettings(Input):
     """A challenge of `days` check-ins, one per local day of the tenant, with rewards at streak milestones."""
 
-    model_config = ConfigDict(extra="forbid")
     days: int = Field(default=21, ge=1, le=366)
     milestones: list[Milestone] = Field(default=[], max_length=366)
 
@@ -34,15 +33,13 @@ class CheckinSettings(BaseModel):
         return self
 
 
-class CheckinCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CheckinCreate(Input):
     member_id: uuid.UUID
 
 
-class MilestoneRead(BaseModel):
+class MilestoneRead(Read):
     """A milestone the member reached; `grant_error` says why its reward could not be issued, if it could not."""
 
-    model_config = ConfigDict(from_attributes=True)
     day: int
     reached_on: date
     granted: GrantedReward | None

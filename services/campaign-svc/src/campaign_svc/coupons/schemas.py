@@ -7,6 +7,7 @@ from typing import Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from campaign_svc.money import Fen, PositiveFen
+from qunyun_shared.schemas import Input, Read
 
 
 class CouponTemplateCreate(BaseModel):
@@ -52,8 +53,7 @@ class CouponTemplateCreate(BaseModel):
         return self
 
 
-class CouponTemplateRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class CouponTemplateRead(Read):
     id: uuid.UUID
     campaign_id: uuid.UUID
     name: str
@@ -70,13 +70,11 @@ class CouponTemplateRead(BaseModel):
     first_order_only: bool
 
 
-class CouponIssue(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CouponIssue(Input):
     member_id: uuid.UUID
 
 
-class CouponRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class CouponRead(Read):
     id: uuid.UUID
     template_id: uuid.UUID
     campaign_id: uuid.UUID

@@ -4,9 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from campaign_svc.money import Fen
+from qunyun_shared.schemas import Input, Read
 
 VariantKey = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$", examples=["control"])]
 # Strict: a weight or an amount sent as true, 2.0 or "2" is a client's bug, not a number to guess at.
@@ -17,10 +18,9 @@ PayloadValue = Annotated[str, Field(max_length=500)] | int | bool | None
 SubjectKind = Literal["content", "campaign"]
 
 
-class VariantCreate(BaseModel):
+class VariantCreate(Input):
     """One arm: its key, its share of members relative to the others' weights, and what it shows."""
 
-    model_config = ConfigDict(extra="forbid")
     key: VariantKey
     weight: Weight = 1
     payload: dict[PayloadKey, PayloadValue] | None = Field(
@@ -28,10 +28,9 @@ class VariantCreate(BaseModel):
     )
 
 
-class ExperimentCreate(BaseModel):
+class ExperimentCreate(Input):
     """An A/B test; the first variant is the control the others are compared with."""
 
-    model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
         examples=["早餐推文标题 A/B"]
     )
@@ -49,8 +48,7 @@ class ExperimentCreate(BaseModel):
         return self
 
 
-class VariantRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class VariantRead(Read):
     key: str
     weight: int
     payload: dict[str, PayloadValue] | None
@@ -69,8 +67,7 @@ class ExperimentRead(BaseModel):
     stopped_at: datetime | None
 
 
-class ExposureCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExposureCreate(Input):
     member_id: uuid.UUID
 
 
@@ -85,15 +82,13 @@ class ExposureRead(BaseModel):
     exposed_at: datetime | None
 
 
-class ConversionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ConversionCreate(Input):
     member_id: uuid.UUID
     value_fen: StrictFen = 0
     order_id: uuid.UUID | None = None
 
 
-class ConversionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ConversionRead(Read):
     experiment_id: uuid.UUID
     member_id: uuid.UUID
     variant: str

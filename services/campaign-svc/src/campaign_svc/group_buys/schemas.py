@@ -4,34 +4,31 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from campaign_svc.money import PositiveFen
 from campaign_svc.orders.schemas import OrderRead
+from qunyun_shared.schemas import Input, Read
 
 
-class GroupBuySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class GroupBuySettings(Input):
     product_id: str = Field(min_length=1, max_length=64)
     price_fen: PositiveFen
     team_size: int = Field(ge=2, le=100)
     time_limit_minutes: int = Field(default=24 * 60, ge=1, le=30 * 24 * 60)
 
 
-class TeamSeatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TeamSeatRequest(Input):
     member_id: uuid.UUID
 
 
-class SeatRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class SeatRead(Read):
     member_id: uuid.UUID
     order_id: uuid.UUID
     joined_at: datetime
 
 
-class TeamRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class TeamRead(Read):
     id: uuid.UUID
     campaign_id: uuid.UUID
     leader_id: uuid.UUID

@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from campaign_svc.money import Fen
 from campaign_svc.rewards.schemas import GrantedReward, Reward
+from qunyun_shared.schemas import Input, Read
 
 PPM = 1_000_000
 
@@ -17,8 +18,7 @@ PrizeKey = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$", examples=["first"
 DrawOutcome = Literal["won", "lost", "out_of_stock", "over_budget"]
 
 
-class Prize(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Prize(Input):
     key: PrizeKey
     name: str = Field(min_length=1, max_length=100)
     # Strict: a probability is exact, and 0.5 or "500" is a client's bug rather than a number to guess at.
@@ -32,11 +32,10 @@ class Prize(BaseModel):
     reward: Reward | None = None
 
 
-class LotterySettings(BaseModel):
+class LotterySettings(Input):
     """The prize pool: each prize covers its `probability_ppm` of the rolls in declared order; the rolls
     no prize covers (1,000,000 less their sum) win nothing."""
 
-    model_config = ConfigDict(extra="forbid")
     per_member_draws: int = Field(default=1, ge=1, le=100)
     prizes: list[Prize] = Field(min_length=1, max_length=20)
 
@@ -50,16 +49,14 @@ class LotterySettings(BaseModel):
         return self
 
 
-class DrawCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DrawCreate(Input):
     member_id: uuid.UUID
 
 
-class DrawRead(BaseModel):
+class DrawRead(Read):
     """One draw. `salt` lets the member find the draw in the audit: its `member_ref` is
     sha256 of "<salt>|<member_id>"."""
 
-    model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     campaign_id: uuid.UUID
     member_id: uuid.UUID

@@ -3,11 +3,10 @@
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from qunyun_shared.schemas import Read
 
 
-class MemberRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class MemberRead(Read):
     member_id: uuid.UUID
     inviter_id: uuid.UUID | None
     first_joined_at: datetime | None

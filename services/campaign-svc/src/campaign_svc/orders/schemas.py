@@ -7,21 +7,20 @@ from typing import Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from campaign_svc.money import MAX_FEN, Fen, PositiveFen
+from qunyun_shared.schemas import Input, Read
 
 OrderStatus = Literal["placed", "paid", "cancelled", "partially_refunded", "refunded"]
 
 
-class OrderItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrderItem(Input):
     product_id: str = Field(min_length=1, max_length=64)
     quantity: int = Field(ge=1, le=10_000)
     unit_price_fen: Fen
 
 
-class OrderAttribution(BaseModel):
+class OrderAttribution(Input):
     """What the order is credited to; the coupon is given separately, as the order redeems it."""
 
-    model_config = ConfigDict(extra="forbid")
     campaign_id: uuid.UUID | None = None
     content_id: uuid.UUID | None = None
     inviter_id: uuid.UUID | None = None
@@ -59,14 +58,12 @@ class OrderCreate(BaseModel):
         return self
 
 
-class RefundCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RefundCreate(Input):
     amount_fen: PositiveFen | None = Field(default=None, description="Default: all that is not refunded yet.")
     reason: str = Field(default="requested", min_length=1, max_length=200)
 
 
-class OrderRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class OrderRead(Read):
     id: uuid.UUID
     member_id: uuid.UUID
     community_id: uuid.UUID | None

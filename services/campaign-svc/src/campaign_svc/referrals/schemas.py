@@ -4,15 +4,15 @@ import uuid
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from campaign_svc.rewards.schemas import Reward
+from qunyun_shared.schemas import Input, Read
 
 
-class ReferralSettings(BaseModel):
+class ReferralSettings(Input):
     """Fission: the inviter is rewarded when the invitee joins, and again on the invitee's first paid order."""
 
-    model_config = ConfigDict(extra="forbid")
     join_reward: Reward | None = None
     first_order_reward: Reward | None = None
     max_rewards_per_inviter: int = Field(default=20, ge=1, le=10_000)
@@ -24,8 +24,7 @@ class ReferralSettings(BaseModel):
         return self
 
 
-class ReferralRewardRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ReferralRewardRead(Read):
     invitee_id: uuid.UUID
     inviter_id: uuid.UUID
     stage: Literal["join", "first_order"]

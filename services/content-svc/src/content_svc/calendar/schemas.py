@@ -3,21 +3,19 @@
 import uuid
 from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from qunyun_shared.events.content import ContentType
+from qunyun_shared.schemas import Input, Read, TimeZoneName
 
 
-class ScheduleRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ScheduleRequest(Input):
     community_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
     publish_at: AwareDatetime = Field(description="When to publish; in the future, with a UTC offset.")
 
 
-class PlacementRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class PlacementRead(Read):
     id: uuid.UUID
     content_id: uuid.UUID
     community_id: uuid.UUID
@@ -34,16 +32,7 @@ class PushPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
     max_pushes_per_day: int = Field(ge=1, le=50, examples=[5])
     max_promotion_share: float = Field(ge=0, le=1, examples=[0.3])
-    timezone: str = Field(examples=["Asia/Shanghai"])
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    timezone: TimeZoneName
 
 
 class SlotSuggestion(BaseModel):

@@ -4,17 +4,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from qunyun_shared.events.content import EngagementAction
+from qunyun_shared.schemas import Input, Read
 
 MAX_ENGAGEMENT_BATCH = 1_000
 
 
-class EngagementRow(BaseModel):
+class EngagementRow(Input):
     """One action; checked row by row so one bad row does not cost the others."""
 
-    model_config = ConfigDict(extra="forbid")
     id: uuid.UUID | None = Field(default=None, description="The front-end's id for the action: resending it is safe.")
     content_id: uuid.UUID
     member_id: uuid.UUID
@@ -23,8 +23,7 @@ class EngagementRow(BaseModel):
     occurred_at: AwareDatetime
 
 
-class EngagementBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EngagementBatch(Input):
     actions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ENGAGEMENT_BATCH)
 
 
@@ -56,8 +55,7 @@ class ContentStats(BaseModel):
     gmv_fen: int
 
 
-class EngagementRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class EngagementRead(Read):
     content_id: uuid.UUID
     community_id: uuid.UUID | None
     action: EngagementAction

@@ -4,11 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from content_svc.moderation import Outcome
 from qunyun_shared.events.analytics import Segment
 from qunyun_shared.events.content import ContentType
+from qunyun_shared.schemas import Input, Read
 
 MAX_BODY_CHARS = 20_000
 
@@ -20,17 +21,15 @@ PostKind = Literal["show_order", "contest", "topic_reply"]
 OperatorSource = Literal["PGC", "OGC"]
 
 
-class Target(BaseModel):
+class Target(Input):
     """Where and to whom an item may go; an empty list sets no limit."""
 
-    model_config = ConfigDict(extra="forbid")
     communities: list[uuid.UUID] = Field(default=[], max_length=200)
     segments: list[Segment] = Field(default=[], max_length=4)
     tags: list[TagName] = Field(default=[], max_length=50)
 
 
-class ContentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ContentCreate(Input):
     content_type: ContentType = Field(examples=["knowledge"])
     source: OperatorSource = "PGC"
     title: Annotated[str, Field(min_length=1, max_length=200)] = Field(examples=["三分钟早餐 燕麦酸奶杯"])
@@ -40,10 +39,9 @@ class ContentCreate(BaseModel):
     target: Target = Target()
 
 
-class ContentUpdate(BaseModel):
+class ContentUpdate(Input):
     """Changes to an operator's item; changed text passes moderation again."""
 
-    model_config = ConfigDict(extra="forbid")
     title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     body: Body | None = None
     media: list[MediaLink] | None = Field(default=None, max_length=9)
@@ -51,10 +49,9 @@ class ContentUpdate(BaseModel):
     target: Target | None = None
 
 
-class PostCreate(BaseModel):
+class PostCreate(Input):
     """A member's own post (UGC) into a community they are in."""
 
-    model_config = ConfigDict(extra="forbid")
     member_id: uuid.UUID
     community_id: uuid.UUID
     kind: PostKind = Field(examples=["show_order"])
@@ -76,8 +73,7 @@ class Moderation(BaseModel):
     reasons: list[str]
 
 
-class ContentRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ContentRead(Read):
     id: uuid.UUID
     content_type: ContentType
     source: str

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from content_svc.items.schemas import Body
 from content_svc.moderation import Outcome
+from qunyun_shared.schemas import Input, Read
 
 
 class LexiconEntry(BaseModel):
@@ -17,13 +18,11 @@ class LexiconEntry(BaseModel):
     action: Literal["mask", "hold"] = "hold"
 
 
-class Lexicon(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Lexicon(Input):
     terms: list[LexiconEntry] = Field(max_length=100_000)
 
 
-class ModerationCheck(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ModerationCheck(Input):
     text: Body
     ugc: bool = False
 
@@ -44,8 +43,7 @@ class VerdictRead(BaseModel):
     findings: list[FindingRead]
 
 
-class ReviewCaseRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ReviewCaseRead(Read):
     id: uuid.UUID
     content_id: uuid.UUID
     reasons: list[str]
@@ -62,7 +60,6 @@ class ReviewPage(BaseModel):
     next_cursor: str | None
 
 
-class ReviewDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReviewDecision(Input):
     decision: Literal["approve", "reject"]
     note: Annotated[str, Field(max_length=500)] | None = None

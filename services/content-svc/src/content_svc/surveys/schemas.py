@@ -4,15 +4,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from content_svc.items.schemas import Body, TagName, Target
+from qunyun_shared.schemas import Input, Read
 
 QuestionKind = Literal["nps", "single_choice", "multiple_choice", "text"]
 
 
-class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Question(Input):
     id: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
     text: Annotated[str, Field(min_length=1, max_length=500)]
     kind: QuestionKind
@@ -28,8 +28,7 @@ class Question(BaseModel):
         return self
 
 
-class SurveyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SurveyCreate(Input):
     title: Annotated[str, Field(min_length=1, max_length=200)] = Field(examples=["你会把我们推荐给朋友吗"])
     body: Body = ""
     tags: list[TagName] = Field(default=[], max_length=20)
@@ -47,8 +46,7 @@ class SurveyCreate(BaseModel):
         return self
 
 
-class SurveyRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class SurveyRead(Read):
     id: uuid.UUID
     content_id: uuid.UUID
     questions: list[Question]
@@ -56,15 +54,13 @@ class SurveyRead(BaseModel):
     created_at: datetime
 
 
-class SurveyAnswerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SurveyAnswerCreate(Input):
     member_id: uuid.UUID
     community_id: uuid.UUID | None = None
     answers: dict[str, Any] = Field(examples=[{"nps": 9, "why": "客服很耐心"}])
 
 
-class SurveyAnswerRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class SurveyAnswerRead(Read):
     id: uuid.UUID
     survey_id: uuid.UUID
     member_id: uuid.UUID

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gateway_svc.webhooks.models import DeliveryStatus
+from qunyun_shared.schemas import Input, Read
 
 DEFAULT_RATE_LIMIT = 50
 MAX_OVERLAP_SECONDS = 7 * 86_400
@@ -74,8 +75,7 @@ class EndpointCreated(EndpointRead):
     secret: str = Field(description="The signing secret, `whsec_...`. Shown this once.")
 
 
-class SecretRotation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SecretRotation(Input):
     overlap_seconds: int = Field(
         default=86_400,
         ge=0,
@@ -89,8 +89,7 @@ class SecretRotated(BaseModel):
     previous_secret_expires_at: datetime | None
 
 
-class AttemptRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class AttemptRead(Read):
     attempted_at: datetime
     http_status: int | None
     duration_ms: int
@@ -122,8 +121,7 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None
 
 
-class ReplayRange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReplayRange(Input):
     since: AwareDatetime
     until: AwareDatetime | None = Field(default=None, description="Defaults to now.")
     include_delivered: bool = Field(

@@ -4,17 +4,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from member_svc.inputs import Input
 from qunyun_shared.events.member import CommunityKind, CommunityTier, JoinChannel
+from qunyun_shared.schemas import Read
 
 Overflow = Literal["waitlist", "sibling", "refuse"]
 EntryRule = Literal["open", "invite_only", "purchased_product", "min_level", "approval"]
 
 
-class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Question(Input):
     id: str = Field(min_length=1, max_length=32, examples=["child_age"])
     text: str = Field(min_length=1, max_length=200, examples=["宝宝几个月了"])
     required: bool = True
@@ -59,8 +59,7 @@ class CommunityUpdate(Input):
     entry: "EntryRules | None" = Field(default=None, description="Replaces the entry rule and its settings.")
 
 
-class CommunityRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class CommunityRead(Read):
     id: uuid.UUID
     name: str
     kind: CommunityKind
@@ -90,8 +89,7 @@ class JoinRequest(Input):
     )
 
 
-class ApplicationRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ApplicationRead(Read):
     id: uuid.UUID
     community_id: uuid.UUID
     member_id: uuid.UUID
@@ -114,15 +112,13 @@ class JoinResult(BaseModel):
     waitlist_position: int | None = None
 
 
-class MembershipRecordRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class MembershipRecordRead(Read):
     community_id: uuid.UUID
     action: Literal["joined", "rejoined", "left", "removed"]
     at: datetime
 
 
-class MembershipRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class MembershipRead(Read):
     community_id: uuid.UUID
     member_id: uuid.UUID
     channel: JoinChannel

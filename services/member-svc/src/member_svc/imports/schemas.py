@@ -4,11 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, Field, computed_field
+
+from qunyun_shared.schemas import Read
 
 
-class ImportRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ImportRead(Read):
     id: uuid.UUID
     status: Literal["queued", "running", "done"]
     total_rows: int
@@ -26,8 +27,7 @@ class ImportRead(BaseModel):
         return round(self.processed_rows / self.total_rows, 4) if self.total_rows else 1.0
 
 
-class ImportRowErrorRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ImportRowErrorRead(Read):
     row: int = Field(description="Line of the CSV file (the header is line 1).")
     field: str | None
     message: str

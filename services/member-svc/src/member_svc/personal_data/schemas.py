@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from member_svc.communities.schemas import MembershipRead, MembershipRecordRead
 from member_svc.inputs import Input
@@ -11,6 +11,7 @@ from member_svc.members.schemas import MemberRead
 from member_svc.points.schemas import PointsEntryRead
 from member_svc.referrals.schemas import InvitationRead
 from member_svc.tags.schemas import MemberTagRead
+from qunyun_shared.schemas import Read
 
 ConsentPurpose = Literal["service", "marketing"]
 
@@ -21,8 +22,7 @@ class ConsentCreate(Input):
     source: str = Field(min_length=1, max_length=64, examples=["mini-program signup form v3"])
 
 
-class ConsentRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ConsentRead(Read):
     purpose: ConsentPurpose
     granted: bool
     source: str

@@ -5,12 +5,12 @@ import itertools
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from member_svc.inputs import Input
 from qunyun_shared.events.integers import INT32_MAX
+from qunyun_shared.schemas import Read, TimeZoneName
 
 EarnAction = Literal["join", "checkin", "post", "comment", "per_yuan", "referral"]
 
@@ -26,16 +26,9 @@ class PointsPolicyBody(Input):
         examples=[{"join": {"points": 10}, "comment": {"points": 2, "daily_limit": 20}, "per_yuan": {"points": 1}}],
     )
     expiry_days: int | None = Field(default=365, ge=1, le=3650, description="Earned points expire after; null: never.")
-    timezone: str = Field(default="Asia/Shanghai", description="IANA zone in which days (daily limits) are counted.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    timezone: TimeZoneName = Field(
+        default="Asia/Shanghai", description="IANA zone in which days (daily limits) are counted."
+    )
 
 
 class Level(Input):
@@ -66,8 +59,7 @@ class PointsChange(Input):
     note: str | None = Field(default=None, max_length=200, examples=["兑换保温杯"])
 
 
-class PointsEntryRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class PointsEntryRead(Read):
     id: uuid.UUID
     delta: int
     reason: str

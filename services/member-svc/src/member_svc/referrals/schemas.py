@@ -3,10 +3,11 @@
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from member_svc.inputs import Input
 from qunyun_shared.events.member import InvitationChannel
+from qunyun_shared.schemas import Read
 
 
 class InviteCode(BaseModel):
@@ -19,8 +20,7 @@ class InvitationCreate(Input):
     channel: InvitationChannel = Field(default="friend", description="Where the member shares it.")
 
 
-class InvitationRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class InvitationRead(Read):
     id: uuid.UUID
     inviter_id: uuid.UUID
     community_id: uuid.UUID

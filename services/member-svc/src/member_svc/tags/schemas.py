@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from member_svc.inputs import Input
 from qunyun_shared.events.integers import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
+from qunyun_shared.schemas import Read
 
 TagName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,:][^,\x00-\x1f]*$", examples=["宝妈"])]
 
@@ -98,8 +99,7 @@ class TagAdd(Input):
     tag: TagName
 
 
-class MemberTagRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class MemberTagRead(Read):
     tag: str
     kind: Literal["manual", "rule", "system"]
     added_at: datetime
