@@ -389,7 +389,9 @@ async def measure_scoring(platform: Platform, tenant_id: str, members: int) -> d
     for day in (0, 1):  # the tenant's first fit, then the daily refit of members who have their segments
         started = time.perf_counter()
         async with AsyncSession(engine) as session, session.begin():
-            scored = await segments.recompute(session, outbox, tenant_id, now + timedelta(days=day))
+            scored = await segments.recompute(
+                session=session, outbox=outbox, tenant_id=tenant_id, now=now + timedelta(days=day)
+            )
         timings.append(time.perf_counter() - started)
     first_seconds, seconds = timings
     await engine.dispose()

@@ -15,10 +15,6 @@ pytestmark = pytest.mark.unit
 # Routes and their dependencies take what FastAPI injects, handlers what the consumer passes; the app factory
 # starts it all.
 ENTRY_POINTS = {"api.py", "dependencies.py", "handlers.py", "main.py"}
-# Services whose use cases still take positional collaborators (issue 20). Strict: the mark has to go once
-# a service's are all keyword-only, and from then on this test keeps them so.
-NOT_YET_KEYWORD_ONLY = {"analytics_svc"}
-_NOT_YET = "issue 20: positional use cases remain; once none do, drop the service from NOT_YET_KEYWORD_ONLY"
 
 
 def use_cases(package: str) -> dict[str, ast.AsyncFunctionDef]:
@@ -37,16 +33,7 @@ def use_cases(package: str) -> dict[str, ast.AsyncFunctionDef]:
     return found
 
 
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(
-            spec.package,
-            marks=[pytest.mark.xfail(strict=True, reason=_NOT_YET)] if spec.package in NOT_YET_KEYWORD_ONLY else [],
-        )
-        for spec in SERVICES.values()
-    ],
-)
+@pytest.mark.parametrize("package", [spec.package for spec in SERVICES.values()])
 def test_use_cases_take_their_collaborators_by_keyword(package: str) -> None:
     found = use_cases(package)
     assert any(name.split(":")[0].endswith("service.py") for name in found), f"{package}: no service.py use case"

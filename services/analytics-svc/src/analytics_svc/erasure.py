@@ -21,8 +21,9 @@ from analytics_svc.referrals.models import InvitationFact
 from qunyun_shared.erasure import remember_erased
 
 
-async def forget_members(session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
-    await locks.hold_members(session, erased)
+async def forget_members(*, session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
+    """Forgets each erased (tenant, member): their facts deleted, their orders and invitations a stranger's."""
+    await locks.hold_members(session=session, members=erased)
     await remember_erased(session, ERASED_MEMBERS, erased)
     await _lock_rows(session, [member_id for _, member_id in erased])
     for tenant_id, member_id in erased:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import erasure
-from analytics_svc.ingestion.service import ingest
+from analytics_svc.ingestion import service as ingestion
 from analytics_svc.referrals import service as referrals
 from qunyun_shared.events import Envelope, payloads_of
 from qunyun_shared.events.member import MemberErasedV1
@@ -27,14 +27,21 @@ MEASURED = (
 )
 
 
+async def on_measured(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    await ingestion.ingest(session=session, outbox=outbox, events=events)
+
+
+async def on_campaign_run(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
+    await referrals.record_campaign_runs(session=session, events=events)
+
+
 async def on_member_erased(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
-    await erasure.forget_members(
-        session, [(tenant_id, e.member_id) for tenant_id, e in payloads_of(events, MemberErasedV1)]
-    )
+    erased = [(tenant_id, e.member_id) for tenant_id, e in payloads_of(events, MemberErasedV1)]
+    await erasure.forget_members(session=session, erased=erased)
 
 
 HANDLERS: dict[str, Handler] = {
-    **dict.fromkeys(MEASURED, ingest),
-    **dict.fromkeys(("campaign.started", "campaign.ended"), referrals.record_campaign_runs),
+    **dict.fromkeys(MEASURED, on_measured),
+    **dict.fromkeys(("campaign.started", "campaign.ended"), on_campaign_run),
     "member.erased": on_member_erased,
 }

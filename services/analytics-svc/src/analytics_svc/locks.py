@@ -30,13 +30,13 @@ async def _on_postgresql(session: AsyncSession) -> bool:
     return (await session.connection()).dialect.name == "postgresql"
 
 
-async def hold_tenant_model(session: AsyncSession, tenant_id: str) -> None:
+async def hold_tenant_model(*, session: AsyncSession, tenant_id: str) -> None:
     """Waits for, then holds, the lock of the tenant's model: one refit of a tenant at a time."""
     if await _on_postgresql(session):
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key("model", tenant_id)})
 
 
-async def try_hold_tenant_model(session: AsyncSession, tenant_id: str) -> bool:
+async def try_hold_tenant_model(*, session: AsyncSession, tenant_id: str) -> bool:
     """Holds the lock of the tenant's model unless another transaction does (then False, at once)."""
     if not await _on_postgresql(session):
         return True
@@ -44,7 +44,7 @@ async def try_hold_tenant_model(session: AsyncSession, tenant_id: str) -> bool:
     return bool(await session.scalar(statement, {"key": _key("model", tenant_id)}))
 
 
-async def hold_members(session: AsyncSession, members: Iterable[tuple[str, uuid.UUID]]) -> None:
+async def hold_members(*, session: AsyncSession, members: Iterable[tuple[str, uuid.UUID]]) -> None:
     """Waits for, then holds, the locks of these (tenant, member) pairs, taken in key order so that two
     transactions wanting some of the same members cannot each wait for the other."""
     keys = sorted({_key("member", tenant_id, str(member_id)) for tenant_id, member_id in members})

@@ -3,7 +3,6 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from functools import partial
 
 from fastapi import FastAPI
 
@@ -25,16 +24,26 @@ from qunyun_shared.runtime import ServiceRuntime
 
 
 @asynccontextmanager
-async def _analytics_resources(_app: FastAPI, runtime: ServiceRuntime) -> AsyncIterator[None]:
+async def _analytics_resources(_app: FastAPI, runtime: ServiceRuntime[Settings]) -> AsyncIterator[None]:
     config = runtime.settings
-    assert isinstance(config, Settings)
-    every = timedelta(seconds=config.recompute_seconds)
-    refit = partial(segments.refit_next, every=every)
-    runtime.run_sweep("segments-refit", refit, min(config.recompute_seconds, 60.0))
-    evaluate_health = partial(health.evaluate_due, every=timedelta(seconds=config.health_seconds))
-    runtime.run_sweep("community-health", evaluate_health, min(config.health_seconds, 60.0))
-    evaluate_alerts = partial(alerts.evaluate_due, every=timedelta(seconds=config.alert_seconds))
-    runtime.run_sweep("alerts", evaluate_alerts, min(config.alert_seconds, 60.0))
+    refit_every = timedelta(seconds=config.recompute_seconds)
+    runtime.run_sweep(
+        "segments-refit",
+        lambda session, outbox, now: segments.refit_next(session=session, outbox=outbox, now=now, every=refit_every),
+        min(config.recompute_seconds, 60.0),
+    )
+    health_every = timedelta(seconds=config.health_seconds)
+    runtime.run_sweep(
+        "community-health",
+        lambda session, outbox, now: health.evaluate_due(session=session, outbox=outbox, now=now, every=health_every),
+        min(config.health_seconds, 60.0),
+    )
+    alert_every = timedelta(seconds=config.alert_seconds)
+    runtime.run_sweep(
+        "alerts",
+        lambda session, outbox, now: alerts.evaluate_due(session=session, outbox=outbox, now=now, every=alert_every),
+        min(config.alert_seconds, 60.0),
+    )
     runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
     yield
 

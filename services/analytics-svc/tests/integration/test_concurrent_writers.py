@@ -118,7 +118,7 @@ async def refit(engine: AsyncEngine) -> "asyncio.Task[int]":
     """The full recompute of the tenant, committed, in a task of its own."""
 
     async def recompute(session: AsyncSession) -> int:
-        return await segments.recompute(session, OUTBOX, TENANT, datetime.now(UTC))
+        return await segments.recompute(session=session, outbox=OUTBOX, tenant_id=TENANT, now=datetime.now(UTC))
 
     return asyncio.create_task(in_transaction(engine, recompute))
 
@@ -170,7 +170,7 @@ async def test_a_recompute_asked_for_while_one_runs_is_a_conflict_and_the_sweep_
     await a_fitted_tenant_of_silent_members(engine, silent_members(5))
     analyst = Identity(tenant_id=TENANT, principal="analyst", permissions=frozenset({"analytics:write"}))
     async with AsyncSession(engine) as running, running.begin():
-        await segments.recompute(running, OUTBOX, TENANT, datetime.now(UTC))
+        await segments.recompute(session=running, outbox=OUTBOX, tenant_id=TENANT, now=datetime.now(UTC))
         async with AsyncSession(engine) as second, second.begin():
             async with routes_client(second, [scoring_api.router], lambda: analyst, OUTBOX) as http:
                 refused = await asyncio.wait_for(http.post("/analytics/segments/recompute"), LOCK_WAIT)
@@ -179,7 +179,7 @@ async def test_a_recompute_asked_for_while_one_runs_is_a_conflict_and_the_sweep_
         async with AsyncSession(engine) as sweep, sweep.begin():
             later = datetime.now(UTC) + timedelta(days=1)
             done = await asyncio.wait_for(
-                segments.refit_next(sweep, OUTBOX, later, every=timedelta(hours=1)), LOCK_WAIT
+                segments.refit_next(session=sweep, outbox=OUTBOX, now=later, every=timedelta(hours=1)), LOCK_WAIT
             )
             assert done == 0
 
@@ -246,7 +246,7 @@ async def test_events_of_a_member_being_erased_do_not_bring_them_back(engine: As
     now = datetime.now(UTC)
     async with AsyncSession(engine) as erasing:
         async with erasing.begin():
-            await erasure.forget_members(erasing, [(TENANT, erased)])
+            await erasure.forget_members(session=erasing, erased=[(TENANT, erased)])
 
             async def join(session: AsyncSession) -> None:  # their join, and a join they invited, meanwhile
                 await deliver(
@@ -290,10 +290,10 @@ async def test_an_inviter_erased_while_a_batch_is_open_is_not_written_back_into_
     loaded, resume = asyncio.Event(), asyncio.Event()
     write_members = ingestion.write_members
 
-    async def after_erasure(session: AsyncSession, facts: Any) -> dict[uuid.UUID, int]:
+    async def after_erasure(*, session: AsyncSession, members: Any) -> dict[uuid.UUID, int]:
         loaded.set()
         await resume.wait()
-        return await write_members(session, facts)
+        return await write_members(session=session, members=members)
 
     monkeypatch.setattr(ingestion, "write_members", after_erasure)
     paid_at = then + timedelta(hours=1)
@@ -307,7 +307,9 @@ async def test_an_inviter_erased_while_a_batch_is_open_is_not_written_back_into_
 
     batch = asyncio.create_task(in_transaction(engine, pay_and_join))
     await asyncio.wait_for(loaded.wait(), LOCK_WAIT)
-    await asyncio.wait_for(in_transaction(engine, lambda s: erasure.forget_members(s, [(TENANT, inviter)])), LOCK_WAIT)
+    await asyncio.wait_for(
+        in_transaction(engine, lambda s: erasure.forget_members(session=s, erased=[(TENANT, inviter)])), LOCK_WAIT
+    )
     resume.set()
     await asyncio.wait_for(batch, LOCK_WAIT)
 

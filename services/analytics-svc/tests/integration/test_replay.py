@@ -74,16 +74,28 @@ async def numbers(engine: AsyncEngine) -> dict[str, Any]:
         for name in NAMES:
             for scope in (None, *COMMUNITIES):
                 for granularity in ("day", "week", "month"):
-                    series = await kpis.series(session, TENANT, name, START, end, granularity, scope)  # type: ignore[arg-type]
+                    series = await kpis.series(
+                        session=session,
+                        tenant_id=TENANT,
+                        name=name,
+                        start=START,
+                        end=end,
+                        granularity=granularity,
+                        community_id=scope,
+                    )  # type: ignore[arg-type]
                     found[f"{name}/{scope}/{granularity}"] = [(p.start, value) for p, value in series]
         found["retention"] = [
-            (r.cohort, r.members, r.values) for r in await cohorts.retention(session, TENANT, START, end, "week")
+            (r.cohort, r.members, r.values)
+            for r in await cohorts.retention(
+                session=session, tenant_id=TENANT, start=START, end=end, granularity="week"
+            )
         ]
         found["revenue"] = [
-            (r.cohort, r.members, r.values) for r in await cohorts.revenue(session, TENANT, START, end, "week")
+            (r.cohort, r.members, r.values)
+            for r in await cohorts.revenue(session=session, tenant_id=TENANT, start=START, end=end, granularity="week")
         ]
-        found["funnel"] = await cohorts.funnel(session, TENANT, START, end)
-        found["referrals"] = await referrals.referrals(session, TENANT, START, end)
+        found["funnel"] = await cohorts.funnel(session=session, tenant_id=TENANT, start=START, end=end)
+        found["referrals"] = await referrals.referrals(session=session, tenant_id=TENANT, start=START, end=end)
     return found
 
 

@@ -48,7 +48,7 @@ async def test_column_arrays_and_rows_make_the_same_roster() -> None:
     async with scratch_database(Base.metadata) as engine, AsyncSession(engine) as session, session.begin():
         session.add_all(facts)
         await session.flush()
-        arrays = await roster.of_tenant(session, TENANT, now)
+        arrays = await roster.of_tenant(session=session, tenant_id=TENANT, now=now)
         rows = roster.of_facts(
             (
                 await session.scalars(

@@ -93,21 +93,30 @@ async def test_retention_follows_each_join_cohort_week_by_week(session: AsyncSes
         await engage(session, member, MONDAY + timedelta(8))  # week 1 after joining
     await engage(session, first[0], MONDAY + timedelta(15))  # week 2
     await engage(session, second[0], MONDAY + timedelta(9))  # its own week 0
-    rows = await cohorts.retention(session, TENANT, MONDAY, MONDAY + timedelta(13), "week")
+    rows = await cohorts.retention(
+        session=session, tenant_id=TENANT, start=MONDAY, end=MONDAY + timedelta(13), granularity="week"
+    )
     assert [(r.cohort.start, r.members) for r in rows] == [(MONDAY, 4), (MONDAY + timedelta(7), 2)]
     assert rows[0].values[:3] == [0.0, 0.5, 0.25]
     assert rows[1].values[:2] == [0.5, 0.0]
-    community_rows = await cohorts.retention(session, TENANT, MONDAY, MONDAY + timedelta(6), "week", COMMUNITY)
+    community_rows = await cohorts.retention(
+        session=session,
+        tenant_id=TENANT,
+        start=MONDAY,
+        end=MONDAY + timedelta(6),
+        granularity="week",
+        community_id=COMMUNITY,
+    )
     assert community_rows[0].values[:3] == [0.0, 0.5, 0.25]
     with pytest.raises(InvalidInput):
-        await cohorts.retention(session, TENANT, MONDAY, MONDAY, "day")
+        await cohorts.retention(session=session, tenant_id=TENANT, start=MONDAY, end=MONDAY, granularity="day")
 
 
 async def test_revenue_of_a_cohort_is_what_its_members_paid_after_joining(session: AsyncSession) -> None:
     member = await join(session, MONDAY)
     await buy(session, member, MONDAY + timedelta(2), 3_000)
     await buy(session, member, MONDAY + timedelta(35), 2_000)
-    [row] = await cohorts.revenue(session, TENANT, MONDAY, MONDAY, "month")
+    [row] = await cohorts.revenue(session=session, tenant_id=TENANT, start=MONDAY, end=MONDAY, granularity="month")
     assert row.members == 1 and row.values[:2] == [3_000.0, 2_000.0]
 
 
@@ -118,7 +127,7 @@ async def test_the_funnel_counts_each_step_and_its_median_time(session: AsyncSes
     for member in members[:2]:
         await buy(session, member, MONDAY + timedelta(4))
     await buy(session, members[0], MONDAY + timedelta(14))
-    steps = await cohorts.funnel(session, TENANT, MONDAY, MONDAY)
+    steps = await cohorts.funnel(session=session, tenant_id=TENANT, start=MONDAY, end=MONDAY)
     assert [(s.step, s.members) for s in steps] == [
         ("joined", 4),
         ("engaged", 3),
@@ -142,7 +151,7 @@ async def test_referrals_count_per_inviter_with_the_tree_depth_and_k_factor(sess
     await join(session, MONDAY + timedelta(1), inviter=child)
     await invite(session, other, MONDAY + timedelta(2))
     await buy(session, child, MONDAY + timedelta(2))
-    found = await referrals.referrals(session, TENANT, MONDAY, MONDAY + timedelta(6))
+    found = await referrals.referrals(session=session, tenant_id=TENANT, start=MONDAY, end=MONDAY + timedelta(6))
     assert [(i.member_id, i.invites_sent, i.joins, i.first_orders) for i in found.inviters] == [
         (seed, 3, 2, 1),
         (child, 1, 1, 0),
@@ -163,7 +172,7 @@ async def test_referral_reach_per_community_counts_members_new_to_it(session: As
         session,
         MemberJoinedV1(member_id=seed, community_id=other_group, channel="qr", joined_at=at(MONDAY + timedelta(1))),
     )
-    found = await referrals.referrals(session, TENANT, MONDAY, MONDAY + timedelta(6))
+    found = await referrals.referrals(session=session, tenant_id=TENANT, start=MONDAY, end=MONDAY + timedelta(6))
     assert [(c.community_id, c.reach) for c in found.communities] == [
         (other_group, referrals.Reach(invites_sent=2, referred_joins=1, members_before=1, k_factor=1.0))
     ]
@@ -186,7 +195,9 @@ async def test_a_referral_campaign_is_measured_over_its_run_within_the_range(ses
         CampaignEndedV1(campaign_id=campaign, kind="referral", reason="schedule", ended_at=at(MONDAY + timedelta(4))),
     )
     await join(session, MONDAY + timedelta(5), inviter=seed)  # after it
-    [run] = (await referrals.referrals(session, TENANT, MONDAY, MONDAY + timedelta(6))).campaigns
+    [run] = (
+        await referrals.referrals(session=session, tenant_id=TENANT, start=MONDAY, end=MONDAY + timedelta(6))
+    ).campaigns
     assert (run.campaign_id, run.name, run.start, run.end) == (
         campaign,
         "拉新",
@@ -195,9 +206,15 @@ async def test_a_referral_campaign_is_measured_over_its_run_within_the_range(ses
     )
     # The seed and the member who joined before it began were there.
     assert run.reach == referrals.Reach(invites_sent=1, referred_joins=1, members_before=2, k_factor=0.5)
-    later = await referrals.referrals(session, TENANT, MONDAY + timedelta(3), MONDAY + timedelta(6))
+    later = await referrals.referrals(
+        session=session, tenant_id=TENANT, start=MONDAY + timedelta(3), end=MONDAY + timedelta(6)
+    )
     assert later.campaigns[0].start == at(MONDAY + timedelta(3), 0)  # cut to the range
-    assert (await referrals.referrals(session, TENANT, MONDAY + timedelta(5), MONDAY + timedelta(6))).campaigns == []
+    assert (
+        await referrals.referrals(
+            session=session, tenant_id=TENANT, start=MONDAY + timedelta(5), end=MONDAY + timedelta(6)
+        )
+    ).campaigns == []
 
 
 async def test_an_erased_inviters_invitations_stay_counted_under_a_stranger(session: AsyncSession) -> None:
@@ -205,7 +222,7 @@ async def test_an_erased_inviters_invitations_stay_counted_under_a_stranger(sess
     await invite(session, seed, MONDAY)
     await deliver(session, MemberErasedV1(member_id=seed))
     await invite(session, seed, MONDAY)  # late: the erased are not brought back
-    found = await referrals.referrals(session, TENANT, MONDAY, MONDAY)
+    found = await referrals.referrals(session=session, tenant_id=TENANT, start=MONDAY, end=MONDAY)
     assert found.invites_sent == 1
     assert [(i.invites_sent, i.member_id != seed) for i in found.inviters] == [(1, True)]
 
@@ -217,7 +234,7 @@ async def test_health_scores_a_community_and_names_its_stage(session: AsyncSessi
         await engage(session, member, day - timedelta(2))
     for member in members[:10]:
         await buy(session, member, day - timedelta(3))
-    found = await health.evaluate(session, TENANT, COMMUNITY, day)
+    found = await health.evaluate(session=session, tenant_id=TENANT, community_id=COMMUNITY, as_of=day)
     assert (found.members, found.age_days) == (40, 40)
     assert found.metrics["weekly_active_rate"] == (0.75, 100.0)  # 30 of 40 against a 50% target
     assert found.metrics["order_conversion_rate"] == (0.25, 100.0)
@@ -235,9 +252,14 @@ async def test_health_scores_a_community_and_names_its_stage(session: AsyncSessi
 async def test_a_stage_change_is_announced_once(session: AsyncSession) -> None:
     await join(session, MONDAY)
     now = datetime.now(UTC)
-    assert await health.evaluate_due(session, OUTBOX, now, every=timedelta(hours=1)) == 1
-    assert await health.evaluate_due(session, OUTBOX, now, every=timedelta(hours=1)) == 0
-    assert await health.evaluate_due(session, OUTBOX, now + timedelta(hours=2), every=timedelta(hours=1)) == 1
+    assert await health.evaluate_due(session=session, outbox=OUTBOX, now=now, every=timedelta(hours=1)) == 1
+    assert await health.evaluate_due(session=session, outbox=OUTBOX, now=now, every=timedelta(hours=1)) == 0
+    assert (
+        await health.evaluate_due(
+            session=session, outbox=OUTBOX, now=now + timedelta(hours=2), every=timedelta(hours=1)
+        )
+        == 1
+    )
     changes = [p for t, p in await staged_events(session, MESSAGING.outbox) if t == "community.stage_changed"]
     assert [(c.community_id, c.from_stage, c.to_stage) for c in changes] == [(COMMUNITY, None, "startup")]
     state = await session.get(CommunityState, (TENANT, COMMUNITY))
@@ -248,15 +270,17 @@ async def test_an_alert_is_raised_once_per_breach_and_resolved_after(session: As
     today = datetime.now(REPORT_ZONE).date()
     member = await join(session, today - timedelta(20))
     rule_in = AlertRuleCreate(kpi="weekly_active_rate", condition="below", threshold=0.5, level="warning")
-    rule = await alerts.create_rule(session, TENANT, rule_in, datetime.now(UTC))
+    rule = await alerts.create_rule(session=session, tenant_id=TENANT, rule_in=rule_in, now=datetime.now(UTC))
     now = datetime.now(UTC)
-    first = await alerts.evaluate(session, OUTBOX, rule, now)
+    first = await alerts.evaluate(session=session, outbox=OUTBOX, rule=rule, now=now)
     assert first is not None and (first.value, first.level) == (0.0, "warning")
-    assert await alerts.evaluate(session, OUTBOX, rule, now) is None  # still breached: no second alert
+    assert (
+        await alerts.evaluate(session=session, outbox=OUTBOX, rule=rule, now=now) is None
+    )  # still breached: no second alert
     await engage(session, member, today - timedelta(1))
-    assert await alerts.evaluate(session, OUTBOX, rule, now) is None
+    assert await alerts.evaluate(session=session, outbox=OUTBOX, rule=rule, now=now) is None
     assert rule.breached is False and rule.last_value == 1.0
-    [stored] = await alerts.alerts_of(session, TENANT, open_only=False, limit=10)
+    [stored] = await alerts.alerts_of(session=session, tenant_id=TENANT, open_only=False, limit=10)
     assert stored.resolved_at == now
     raised = [p for t, p in await staged_events(session, MESSAGING.outbox) if t == "alert.raised"]
     assert [(r.alert_id, r.kpi, r.level) for r in raised] == [(first.id, "weekly_active_rate", "warning")]
@@ -268,23 +292,26 @@ async def test_a_drop_rule_compares_a_week_with_the_one_before(session: AsyncSes
     await buy(session, member, today - timedelta(10), 10_000)
     await buy(session, member, today - timedelta(3), 4_000)
     rule = await alerts.create_rule(
-        session,
-        TENANT,
-        AlertRuleCreate(kpi="gmv_fen", condition="drop_pct", threshold=50, level="critical"),
-        datetime.now(UTC),
+        session=session,
+        tenant_id=TENANT,
+        rule_in=AlertRuleCreate(kpi="gmv_fen", condition="drop_pct", threshold=50, level="critical"),
+        now=datetime.now(UTC),
     )
-    assert await alerts.measure(session, rule, today - timedelta(1)) == -60.0
-    assert await alerts.evaluate(session, OUTBOX, rule, datetime.now(UTC)) is not None
+    assert await alerts.measure(session=session, rule=rule, through=today - timedelta(1)) == -60.0
+    assert await alerts.evaluate(session=session, outbox=OUTBOX, rule=rule, now=datetime.now(UTC)) is not None
 
 
 async def test_bad_alert_rules_are_refused(session: AsyncSession) -> None:
     with pytest.raises(InvalidInput):
         await alerts.create_rule(
-            session, TENANT, AlertRuleCreate(kpi="joy", condition="below", threshold=1, level="info"), datetime.now(UTC)
+            session=session,
+            tenant_id=TENANT,
+            rule_in=AlertRuleCreate(kpi="joy", condition="below", threshold=1, level="info"),
+            now=datetime.now(UTC),
         )
     with pytest.raises(NotFound):
         rule_in = AlertRuleCreate(kpi="nps", condition="below", threshold=1, level="info", community_id=uuid.uuid4())
-        await alerts.create_rule(session, TENANT, rule_in, datetime.now(UTC))
+        await alerts.create_rule(session=session, tenant_id=TENANT, rule_in=rule_in, now=datetime.now(UTC))
     with pytest.raises(ValueError, match="positive percentage"):
         AlertRuleCreate(kpi="nps", condition="drop_pct", threshold=-5, level="info")
 

@@ -40,7 +40,7 @@ async def lived(session: AsyncSession) -> AsyncSession:
     """A month of three communities' events, those the consumer hands to ingestion ingested as it would."""
     life = [new_event(source="test", tenant_id=TENANT, payload=p) for p in community_life(random.Random(5), 60)]
     events = [e for e in life if e.type in MEASURED]
-    await ingest(session, OUTBOX, events)
+    await ingest(session=session, outbox=OUTBOX, events=events)
     return session
 
 
@@ -52,7 +52,9 @@ async def client(lived: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def whole(session: AsyncSession, name: str, start: date, end: date) -> float | None:
-    [(_, value)] = await kpis.series(session, TENANT, name, start, end, "whole", COMMUNITY)
+    [(_, value)] = await kpis.series(
+        session=session, tenant_id=TENANT, name=name, start=start, end=end, granularity="whole", community_id=COMMUNITY
+    )
     return float(value) if value is not None else None
 
 

@@ -116,7 +116,9 @@ async def community_life(session: AsyncSession) -> None:
 async def value(
     session: AsyncSession, kpi: str, start: date, end: date | None = None, **options: object
 ) -> float | None:
-    [(_, found)] = await kpis.series(session, TENANT, kpi, start, end or start, "whole", **options)  # type: ignore[arg-type]
+    [(_, found)] = await kpis.series(
+        session=session, tenant_id=TENANT, name=kpi, start=start, end=end or start, granularity="whole", **options
+    )  # type: ignore[arg-type]
     return found
 
 
@@ -144,7 +146,9 @@ async def test_activity_kpis_count_distinct_members_by_kind(session: AsyncSessio
     sunday = MONDAY + timedelta(6)
     assert await value(session, "wau", sunday) == 3
     assert await value(session, "weekly_active_rate", sunday) == pytest.approx(3 / 2)  # active, then left
-    [(week, dau)] = await kpis.series(session, TENANT, "dau", MONDAY, sunday, "week")
+    [(week, dau)] = await kpis.series(
+        session=session, tenant_id=TENANT, name="dau", start=MONDAY, end=sunday, granularity="week"
+    )
     assert (week.start, week.end, dau) == (MONDAY, sunday, pytest.approx(3 / 7))
 
 
@@ -188,7 +192,7 @@ async def test_a_bad_query_is_refused(
     session: AsyncSession, kpi: str, start: date, end: date, granularity: str, field: str
 ) -> None:
     with pytest.raises(InvalidInput) as refused:
-        await kpis.series(session, TENANT, kpi, start, end, granularity)  # type: ignore[arg-type]
+        await kpis.series(session=session, tenant_id=TENANT, name=kpi, start=start, end=end, granularity=granularity)  # type: ignore[arg-type]
     assert refused.value.extensions["field"] == field
 
 
@@ -209,7 +213,9 @@ async def test_an_erased_member_leaves_only_anonymous_counts(session: AsyncSessi
 
 async def test_another_tenant_sees_nothing(session: AsyncSession) -> None:
     await community_life(session)
-    [(_, members)] = await kpis.series(session, "tenant-b", "members_total", MONDAY, MONDAY, "day")
+    [(_, members)] = await kpis.series(
+        session=session, tenant_id="tenant-b", name="members_total", start=MONDAY, end=MONDAY, granularity="day"
+    )
     assert members == 0
 
 

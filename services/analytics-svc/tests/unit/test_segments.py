@@ -142,8 +142,13 @@ async def test_the_periodic_refit_takes_the_oldest_due_tenant_only(session: Asyn
     )
     model = await session.get(TenantModel, TENANT)
     assert model is not None and model.members == 1
-    assert await segments.refit_next(session, OUTBOX, now, every=timedelta(hours=1)) == 0
-    assert await segments.refit_next(session, OUTBOX, now + timedelta(hours=2), every=timedelta(hours=1)) == 1
+    assert await segments.refit_next(session=session, outbox=OUTBOX, now=now, every=timedelta(hours=1)) == 0
+    assert (
+        await segments.refit_next(
+            session=session, outbox=OUTBOX, now=now + timedelta(hours=2), every=timedelta(hours=1)
+        )
+        == 1
+    )
     await session.refresh(model)
     assert model.fitted_at == now + timedelta(hours=2)
 
@@ -172,7 +177,7 @@ async def test_late_events_weigh_what_their_age_says_whatever_the_arrival_order(
         await deliver(session, *likes(in_order, [moment]))
     for moment in reversed(times):
         await deliver(session, *likes(reversed_order, [moment]))
-    await segments.recompute(session, OUTBOX, TENANT, now)
+    await segments.recompute(session=session, outbox=OUTBOX, tenant_id=TENANT, now=now)
     found = {
         m.member_id: m
         for m in await session.scalars(
@@ -216,7 +221,7 @@ async def test_scores_are_computed_when_asked_and_drift_with_silence_without_a_w
             )
         )
     session.add_all(buyers)
-    await segments.recompute(session, OUTBOX, TENANT, now)
+    await segments.recompute(session=session, outbox=OUTBOX, tenant_id=TENANT, now=now)
     model = await session.get(TenantModel, TENANT)
     assert model is not None and model.purchases and model.spend
 

@@ -16,18 +16,18 @@ router = APIRouter(prefix="/analytics/alerts", tags=["alerts"], route_class=Idem
 
 @router.post("/rules", status_code=status.HTTP_201_CREATED, summary="Watch a KPI: info, warning or critical")
 async def create_rule(body: AlertRuleCreate, session: DbSession, caller: CurrentIdentity) -> AlertRuleRead:
-    rule = await alerts.create_rule(session, caller.tenant_id, body, datetime.now(UTC))
+    rule = await alerts.create_rule(session=session, tenant_id=caller.tenant_id, rule_in=body, now=datetime.now(UTC))
     return AlertRuleRead.model_validate(rule)
 
 
 @router.get("/rules")
 async def list_rules(session: DbSession, caller: CurrentIdentity) -> list[AlertRuleRead]:
-    return [AlertRuleRead.model_validate(r) for r in await alerts.rules_of(session, caller.tenant_id)]
+    return [AlertRuleRead.model_validate(r) for r in await alerts.rules_of(session=session, tenant_id=caller.tenant_id)]
 
 
 @router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_rule(rule_id: uuid.UUID, session: DbSession, caller: CurrentIdentity) -> None:
-    await alerts.delete_rule(session, caller.tenant_id, rule_id)
+    await alerts.delete_rule(session=session, tenant_id=caller.tenant_id, rule_id=rule_id)
 
 
 @router.get("", summary="Alerts raised, newest first")
@@ -37,4 +37,7 @@ async def list_alerts(
     open_only: Annotated[bool, Query(alias="open")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertRead]:
-    return [AlertRead.model_validate(a) for a in await alerts.alerts_of(session, caller.tenant_id, open_only, limit)]
+    return [
+        AlertRead.model_validate(a)
+        for a in await alerts.alerts_of(session=session, tenant_id=caller.tenant_id, open_only=open_only, limit=limit)
+    ]

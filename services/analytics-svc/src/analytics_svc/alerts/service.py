@@ -21,24 +21,27 @@ from qunyun_shared.outbox import Outbox
 WEEK = timedelta(days=7)
 
 
-async def create_rule(session: AsyncSession, tenant_id: str, rule_in: AlertRuleCreate, now: datetime) -> AlertRule:
+async def create_rule(*, session: AsyncSession, tenant_id: str, rule_in: AlertRuleCreate, now: datetime) -> AlertRule:
+    """Adds a rule watching a KPI of the tenant or of one of its communities."""
     catalogue.unit_of(rule_in.kpi)
     if rule_in.community_id is not None:
-        await communities.require_community(session, tenant_id, rule_in.community_id)
+        await communities.require_community(session=session, tenant_id=tenant_id, community_id=rule_in.community_id)
     rule = AlertRule(tenant_id=tenant_id, created_at=now, breached=False, **rule_in.model_dump())
     session.add(rule)
     await session.flush()
     return rule
 
 
-async def rules_of(session: AsyncSession, tenant_id: str) -> list[AlertRule]:
+async def rules_of(*, session: AsyncSession, tenant_id: str) -> list[AlertRule]:
+    """The tenant's rules, oldest first."""
     found = await session.scalars(
         select(AlertRule).where(AlertRule.tenant_id == tenant_id).order_by(AlertRule.created_at, AlertRule.id)
     )
     return list(found)
 
 
-async def delete_rule(session: AsyncSession, tenant_id: str, rule_id: uuid.UUID) -> None:
+async def delete_rule(*, session: AsyncSession, tenant_id: str, rule_id: uuid.UUID) -> None:
+    """Deletes one of the tenant's rules."""
     rule = await session.get(AlertRule, rule_id)
     if rule is None or rule.tenant_id != tenant_id:
         raise AlertRuleNotFound(f"No alert rule {rule_id}.")
@@ -46,20 +49,27 @@ async def delete_rule(session: AsyncSession, tenant_id: str, rule_id: uuid.UUID)
     await session.flush()
 
 
-async def alerts_of(session: AsyncSession, tenant_id: str, open_only: bool, limit: int) -> list[Alert]:
+async def alerts_of(*, session: AsyncSession, tenant_id: str, open_only: bool, limit: int) -> list[Alert]:
+    """The tenant's alerts, newest first, only the open ones if asked."""
     query = select(Alert).where(Alert.tenant_id == tenant_id)
     if open_only:
         query = query.where(Alert.resolved_at.is_(None))
     return list(await session.scalars(query.order_by(Alert.raised_at.desc(), Alert.id).limit(limit)))
 
 
-async def measure(session: AsyncSession, rule: AlertRule, through: date) -> float | None:
+async def measure(*, session: AsyncSession, rule: AlertRule, through: date) -> float | None:
     """The rule's KPI over the week ending `through`; for a change rule, its change in percent against
     the week before."""
 
     async def week_ending(last: date) -> float | None:
         [(_, value)] = await kpis.series(
-            session, rule.tenant_id, rule.kpi, last - WEEK + timedelta(1), last, "whole", rule.community_id
+            session=session,
+            tenant_id=rule.tenant_id,
+            name=rule.kpi,
+            start=last - WEEK + timedelta(1),
+            end=last,
+            granularity="whole",
+            community_id=rule.community_id,
         )
         return value
 
@@ -86,7 +96,9 @@ def breaches(rule: AlertRule, value: float | None) -> bool:
             return value >= rule.threshold
 
 
-async def evaluate_due(session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta, batch: int = 50) -> int:
+async def evaluate_due(
+    *, session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta, batch: int = 50
+) -> int:
     """The periodic evaluation of rules not evaluated for `every`; replicas skip rules another holds."""
     due = (
         await session.scalars(
@@ -98,13 +110,13 @@ async def evaluate_due(session: AsyncSession, outbox: Outbox, now: datetime, eve
         )
     ).all()
     for rule in due:
-        await evaluate(session, outbox, rule, now)
+        await evaluate(session=session, outbox=outbox, rule=rule, now=now)
     return len(due)
 
 
-async def evaluate(session: AsyncSession, outbox: Outbox, rule: AlertRule, now: datetime) -> Alert | None:
+async def evaluate(*, session: AsyncSession, outbox: Outbox, rule: AlertRule, now: datetime) -> Alert | None:
     """Evaluates one rule over the last complete week; returns the alert it raised, if it entered a breach."""
-    value = await measure(session, rule, day_of(now) - timedelta(1))
+    value = await measure(session=session, rule=rule, through=day_of(now) - timedelta(1))
     breached = breaches(rule, value)
     raised = None
     if breached and not rule.breached:

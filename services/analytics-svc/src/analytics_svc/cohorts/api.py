@@ -37,17 +37,33 @@ async def retention(
     community_id: uuid.UUID | None = None,
 ) -> list[CohortRowRead]:
     if community_id is not None:
-        await communities.require_community(session, caller.tenant_id, community_id)
-    return _rows(await cohorts.retention(session, caller.tenant_id, start, end, granularity, community_id))
+        await communities.require_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
+    return _rows(
+        await cohorts.retention(
+            session=session,
+            tenant_id=caller.tenant_id,
+            start=start,
+            end=end,
+            granularity=granularity,
+            community_id=community_id,
+        )
+    )
 
 
 @router.get("/cohorts/revenue", summary="GMV of each join cohort in each period after joining (fen)")
 async def revenue(
     start: Start, end: End, session: DbSession, caller: CurrentIdentity, granularity: CohortBy = "month"
 ) -> list[CohortRowRead]:
-    return _rows(await cohorts.revenue(session, caller.tenant_id, start, end, granularity))
+    return _rows(
+        await cohorts.revenue(
+            session=session, tenant_id=caller.tenant_id, start=start, end=end, granularity=granularity
+        )
+    )
 
 
 @router.get("/funnel", summary="Joined → engaged → first order → repurchase, for members who joined in the range")
 async def funnel(start: Start, end: End, session: DbSession, caller: CurrentIdentity) -> list[FunnelStepRead]:
-    return [FunnelStepRead.model_validate(s) for s in await cohorts.funnel(session, caller.tenant_id, start, end)]
+    return [
+        FunnelStepRead.model_validate(s)
+        for s in await cohorts.funnel(session=session, tenant_id=caller.tenant_id, start=start, end=end)
+    ]

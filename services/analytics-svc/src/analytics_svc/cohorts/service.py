@@ -30,6 +30,7 @@ class CohortRow:
 
 
 async def retention(
+    *,
     session: AsyncSession,
     tenant_id: str,
     start: date,
@@ -40,7 +41,14 @@ async def retention(
     """For each cohort of members who joined in a period, the share active in it and each period after,
     up to today or MAX_OFFSETS."""
     cohorts, follow = _spans(start, end, granularity)
-    ledger = await load(session, tenant_id, community_id or ALL, cohorts[0].start, follow[-1].end, (ACTIVE, JOINED))
+    ledger = await load(
+        session=session,
+        tenant_id=tenant_id,
+        community_id=community_id or ALL,
+        start=cohorts[0].start,
+        end=follow[-1].end,
+        kinds=(ACTIVE, JOINED),
+    )
     active = [ledger.members_of(ACTIVE, span) for span in follow]
     rows = []
     for index, cohort in enumerate(cohorts):
@@ -54,7 +62,7 @@ async def retention(
 
 
 async def revenue(
-    session: AsyncSession, tenant_id: str, start: date, end: date, granularity: Granularity
+    *, session: AsyncSession, tenant_id: str, start: date, end: date, granularity: Granularity
 ) -> list[CohortRow]:
     """For each cohort of members who joined the brand in a period, the GMV they paid in it and each
     period after (orders of erased members are no one's any more and count in no cohort)."""
@@ -101,7 +109,7 @@ class FunnelStep:
     median_days: float | None  # from the step before, for the members who made it
 
 
-async def funnel(session: AsyncSession, tenant_id: str, start: date, end: date) -> list[FunnelStep]:
+async def funnel(*, session: AsyncSession, tenant_id: str, start: date, end: date) -> list[FunnelStep]:
     """Members who joined the brand in [start, end]: how many went on to engage, to a first order and to a
     second one, the share from each step to the next and the median days each step took."""
     if end < start:

@@ -32,9 +32,9 @@ async def community_health(
     caller: CurrentIdentity,
     as_of: Annotated[date | None, Query(description="Last day of the window; default yesterday.")] = None,
 ) -> HealthRead:
-    await communities.require_community(session, caller.tenant_id, community_id)
+    await communities.require_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
     day = as_of or day_of(datetime.now(UTC)) - timedelta(1)
-    found = await health.evaluate(session, caller.tenant_id, community_id, day)
+    found = await health.evaluate(session=session, tenant_id=caller.tenant_id, community_id=community_id, as_of=day)
     metrics = [
         MetricRead(
             dimension=m.dimension,
@@ -66,7 +66,7 @@ async def community_kpis(
     days: Annotated[list[int], Query(min_length=1, description="The length of each window, in days.")],
     as_of: Annotated[date | None, Query(description="Last day of every window; default today.")] = None,
 ) -> CommunityKpis:
-    await communities.require_community(session, caller.tenant_id, community_id)
+    await communities.require_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
     end = as_of or day_of(datetime.now(UTC))
     return await kpis.community_kpis(
         session=session, tenant_id=caller.tenant_id, community_id=community_id, names=kpi, days=days, end=end
@@ -80,8 +80,10 @@ async def top_content(
     caller: CurrentIdentity,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> list[ContentRank]:
-    await communities.require_community(session, caller.tenant_id, community_id)
+    await communities.require_community(session=session, tenant_id=caller.tenant_id, community_id=community_id)
     return [
         ContentRank.model_validate(c)
-        for c in await communities.top_content(session, caller.tenant_id, community_id, limit)
+        for c in await communities.top_content(
+            session=session, tenant_id=caller.tenant_id, community_id=community_id, limit=limit
+        )
     ]

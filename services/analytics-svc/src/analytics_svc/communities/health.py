@@ -152,13 +152,15 @@ class Health:
     stage: str
 
 
-async def evaluate(session: AsyncSession, tenant_id: str, community_id: uuid.UUID, as_of: date) -> Health:
+async def evaluate(*, session: AsyncSession, tenant_id: str, community_id: uuid.UUID, as_of: date) -> Health:
     """The community's health over the WINDOW_DAYS ending `as_of`, and the stage it is in."""
     start = as_of - timedelta(WINDOW_DAYS - 1)
     period = Period(start, as_of)
     window = Window(
-        community=await ledger.load(session, tenant_id, community_id, start, as_of),
-        tenant=await ledger.load(session, tenant_id, ALL, start, as_of),
+        community=await ledger.load(
+            session=session, tenant_id=tenant_id, community_id=community_id, start=start, end=as_of
+        ),
+        tenant=await ledger.load(session=session, tenant_id=tenant_id, community_id=ALL, start=start, end=as_of),
         period=period,
     )
     metrics = {}
@@ -192,7 +194,9 @@ def stage_of(age_days: int, members: int, health: float | None, growth: float | 
     return "growth"
 
 
-async def evaluate_due(session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta, batch: int = 20) -> int:
+async def evaluate_due(
+    *, session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta, batch: int = 20
+) -> int:
     """The periodic evaluation: up to `batch` communities not evaluated for `every`, each stage change
     announced. Replicas skip communities another is evaluating."""
     unseen = await session.execute(
@@ -217,7 +221,12 @@ async def evaluate_due(session: AsyncSession, outbox: Outbox, now: datetime, eve
         )
     ).all()
     for state in due:
-        health = await evaluate(session, state.tenant_id, state.community_id, day_of(now) - timedelta(1))
+        health = await evaluate(
+            session=session,
+            tenant_id=state.tenant_id,
+            community_id=state.community_id,
+            as_of=day_of(now) - timedelta(1),
+        )
         if health.stage != state.stage:
             changed = CommunityStageChangedV1(
                 community_id=state.community_id, from_stage=state.stage, to_stage=health.stage

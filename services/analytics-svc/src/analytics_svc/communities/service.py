@@ -59,13 +59,14 @@ async def community_member_count(
     return CommunityMemberCount(community_id=community_id, members=joined - left, joined_total=joined, left_total=left)
 
 
-async def require_community(session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> None:
+async def require_community(*, session: AsyncSession, tenant_id: str, community_id: uuid.UUID) -> None:
     """Refuses a community analytics has never seen a member join (another tenant's looks the same)."""
     if await session.get(CommunityMembership, (tenant_id, community_id)) is None:
         raise CommunityNotFound(f"No community {community_id} has members on record.")
 
 
-async def communities_of(session: AsyncSession, tenant_id: str) -> list[uuid.UUID]:
+async def communities_of(*, session: AsyncSession, tenant_id: str) -> list[uuid.UUID]:
+    """The tenant's communities analytics has seen a member join, by id."""
     found = await session.scalars(
         select(CommunityMembership.community_id)
         .where(CommunityMembership.tenant_id == tenant_id)
@@ -74,7 +75,9 @@ async def communities_of(session: AsyncSession, tenant_id: str) -> list[uuid.UUI
     return list(found)
 
 
-async def top_content(session: AsyncSession, tenant_id: str, community_id: uuid.UUID, limit: int) -> list[ContentFact]:
+async def top_content(
+    *, session: AsyncSession, tenant_id: str, community_id: uuid.UUID, limit: int
+) -> list[ContentFact]:
     """The community's items by engagement: interactions weigh more than views."""
     weight = (
         ContentFact.views

@@ -33,7 +33,7 @@ class Loaded:
     erased: set[uuid.UUID]
 
 
-async def load(session: AsyncSession, events: Sequence[Envelope]) -> Loaded:
+async def load(*, session: AsyncSession, events: Sequence[Envelope]) -> Loaded:
     """The facts of the members the events add to, locked (new ones, whose rows the batch writes, held by
     their members' locks), and which of these and of the members they only name (inviters) are erased.
 
@@ -45,7 +45,7 @@ async def load(session: AsyncSession, events: Sequence[Envelope]) -> Loaded:
     naming = {(e.tenantid, m) for e in events if (m := _inviter_named(e)) is not None}
     ids = {member_id for _, member_id in adding}
     known = await _known(session, ids)
-    await locks.hold_members(session, {m for m in adding if m[1] not in known} | set(naming))
+    await locks.hold_members(session=session, members={m for m in adding if m[1] not in known} | set(naming))
     erased = await erased_among(session, ERASED_MEMBERS, ids | {member_id for _, member_id in naming})
     # Rows another replica wrote while this batch waited for their members' locks.
     known |= await _known(session, ids - known - erased)
@@ -58,7 +58,7 @@ async def load(session: AsyncSession, events: Sequence[Envelope]) -> Loaded:
 
 
 async def communities_of(
-    session: AsyncSession, member_ids: Collection[uuid.UUID]
+    *, session: AsyncSession, member_ids: Collection[uuid.UUID]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], MembershipRecord]:
     """The communities these members have joined, by (member, community); the members' rows are locked,
     so no one else adds to them meanwhile."""

@@ -40,31 +40,31 @@ from qunyun_shared.events.member import MemberInvitedV1, MemberJoinedV1, MemberL
 from qunyun_shared.outbox import Outbox
 
 
-async def ingest(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
-    """The consumer's handler for every event type analytics reads."""
+async def ingest(*, session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    """Adds a consumer batch of measured events to the projections and rescores the members it touched."""
     now = datetime.now(UTC)
     batch = await _load(session, events)
     for envelope in events:
         _APPLY[type(envelope.data)](batch, envelope.tenantid, envelope.data, envelope.time)
     rescored = [batch.members[m] for m in batch.rescore if m in batch.members]
-    first_fits = await segments.rescore(session, outbox, rescored, now)
-    numbers = await write_members(session, batch.members.values())
-    await write_memberships(session, [batch.communities[k] for k in batch.first_joins])
-    await write_orders(session, batch.orders.values())
+    first_fits = await segments.rescore(session=session, outbox=outbox, members=rescored, now=now)
+    numbers = await write_members(session=session, members=batch.members.values())
+    await write_memberships(session=session, memberships=[batch.communities[k] for k in batch.first_joins])
+    await write_orders(session=session, orders=batch.orders.values())
     await communities.count_membership_changes(session=session, joins=batch.joins, leaves=batch.leaves)
-    await write_counts(session, batch.counts)
-    await write_member_sets(session, batch.sets, numbers)
-    await write_content(session, batch.posts, batch.engaged_content)
-    await write_invitations(session, batch.invitations)
+    await write_counts(session=session, counts=batch.counts)
+    await write_member_sets(session=session, sets=batch.sets, numbers=numbers)
+    await write_content(session=session, posts=batch.posts, engaged=batch.engaged_content)
+    await write_invitations(session=session, invitations=batch.invitations)
     for tenant_id in first_fits:
-        await segments.recompute(session, outbox, tenant_id, now)
+        await segments.recompute(session=session, outbox=outbox, tenant_id=tenant_id, now=now)
 
 
 async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
     # The first model of a tenant is fitted in the batch, which then locks all its members: before it
     # locks any, it takes the tenant's lock (see analytics_svc.locks for the order).
-    await segments.hold_unfitted(session, {e.tenantid for e in events})
-    loaded = await members.load(session, events)
+    await segments.hold_unfitted(session=session, tenant_ids={e.tenantid for e in events})
+    loaded = await members.load(session=session, events=events)
     joining = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1)} - loaded.erased
     # Placed ones too: an order placed before stays as it is, paid or refunded.
     order_ids = {e.data.order_id for e in events if isinstance(e.data, OrderPlacedV1 | OrderPaidV1 | OrderRefundedV1)}
@@ -72,7 +72,7 @@ async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
     return Batch(
         members=loaded.facts,
         orders={row.order_id: OrderRecord(**row._mapping) for row in orders},
-        communities=await members.communities_of(session, joining),
+        communities=await members.communities_of(session=session, member_ids=joining),
         erased=loaded.erased,
     )
 

@@ -53,7 +53,7 @@ class Post:
 UNPOSTED = dict.fromkeys(Post.__dataclass_fields__)
 
 
-async def write_members(session: AsyncSession, members: Collection[MemberRecord]) -> dict[uuid.UUID, int]:
+async def write_members(*, session: AsyncSession, members: Collection[MemberRecord]) -> dict[uuid.UUID, int]:
     """Writes the facts and decisions of the batch's members: the new ones inserted in member id order, the
     others updated. Returns every member's number."""
     stored = [m for m in members if m.number is not None]
@@ -74,13 +74,13 @@ def _facts(member: MemberRecord) -> dict[str, Any]:
     return {name: getattr(member, name) for name in MEMBER_FACTS}
 
 
-async def write_memberships(session: AsyncSession, memberships: Collection[MembershipRecord]) -> None:
+async def write_memberships(*, session: AsyncSession, memberships: Collection[MembershipRecord]) -> None:
     """The first joins of communities the batch made or moved earlier: whatever else was read is written
     back by no one, so an erasure meanwhile of an inviter it names stays done."""
     await _upsert_records(session, MEMBERSHIPS, memberships, changing=("first_joined_at", "inviter_id"))
 
 
-async def write_orders(session: AsyncSession, orders: Collection[OrderRecord]) -> None:
+async def write_orders(*, session: AsyncSession, orders: Collection[OrderRecord]) -> None:
     """The orders the batch placed, and the payment and refunds of those it read: the rest of a stored order
     (its inviter, which an erasure may have removed meanwhile) is left as it is."""
     await _upsert_records(session, ORDERS, orders, changing=("paid_at", "refunded_fen"))
@@ -108,7 +108,7 @@ def _order(row: Mapping[str, Any], key: Sequence[str]) -> list[Any]:
     return [value.int if isinstance(value, uuid.UUID) else value for value in map(row.__getitem__, key)]
 
 
-async def write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None:
+async def write_counts(*, session: AsyncSession, counts: Counter[CountKey]) -> None:
     """Adds the batch's counts to the days' counts."""
     if not counts:
         return
@@ -126,7 +126,7 @@ async def write_counts(session: AsyncSession, counts: Counter[CountKey]) -> None
 
 
 async def write_member_sets(
-    session: AsyncSession, sets: Mapping[CountKey, Set[uuid.UUID]], numbers: Mapping[uuid.UUID, int]
+    *, session: AsyncSession, sets: Mapping[CountKey, Set[uuid.UUID]], numbers: Mapping[uuid.UUID, int]
 ) -> None:
     """Adds the batch's members (by their numbers) to each day's set: the row is created if need be, then locked, merged and
     written, so two consumers adding to one set do not lose each other's members."""
@@ -159,6 +159,7 @@ async def write_member_sets(
 
 
 async def write_content(
+    *,
     session: AsyncSession,
     posts: Mapping[tuple[str, uuid.UUID], Post],
     engaged: Counter[tuple[str, uuid.UUID, str]],
@@ -187,7 +188,7 @@ async def write_content(
     )
 
 
-async def write_invitations(session: AsyncSession, invitations: Sequence[Mapping[str, Any]]) -> None:
+async def write_invitations(*, session: AsyncSession, invitations: Sequence[Mapping[str, Any]]) -> None:
     """Adds the invitations sent; one already in (a redelivery) stays as it is."""
     if invitations:
         await session.execute(upsert(session, INVITATIONS).on_conflict_do_nothing(), invitations)

@@ -70,8 +70,16 @@ async def kpi_by_community(
 ) -> KpiBreakdown:
     unit = unit_of(kpi)
     values = []
-    for community_id in await communities.communities_of(session, caller.tenant_id):
-        [(_, value)] = await kpis.series(session, caller.tenant_id, kpi, start, end, "whole", community_id)
+    for community_id in await communities.communities_of(session=session, tenant_id=caller.tenant_id):
+        [(_, value)] = await kpis.series(
+            session=session,
+            tenant_id=caller.tenant_id,
+            name=kpi,
+            start=start,
+            end=end,
+            granularity="whole",
+            community_id=community_id,
+        )
         values.append(KpiByCommunity(community_id=community_id, value=value))
     values.sort(key=lambda v: (v.value is None, -(v.value or 0)))
     return KpiBreakdown(kpi=kpi, unit=unit, start=start, end=end, communities=values)
@@ -94,8 +102,16 @@ async def _series(
     community_id: uuid.UUID | None,
 ) -> KpiSeries:
     if community_id is not None:
-        await communities.require_community(session, tenant_id, community_id)
-    points = await kpis.series(session, tenant_id, kpi, start, end, granularity, community_id)
+        await communities.require_community(session=session, tenant_id=tenant_id, community_id=community_id)
+    points = await kpis.series(
+        session=session,
+        tenant_id=tenant_id,
+        name=kpi,
+        start=start,
+        end=end,
+        granularity=granularity,
+        community_id=community_id,
+    )
     return KpiSeries(
         kpi=kpi,
         unit=unit_of(kpi),

@@ -215,8 +215,9 @@ def _nps(ledger: Ledger, period: Period) -> float | None:
 
 
 async def repurchase_rate(
-    session: AsyncSession, tenant_id: str, period: Period, community_id: uuid.UUID | None
+    *, session: AsyncSession, tenant_id: str, period: Period, community_id: uuid.UUID | None
 ) -> float | None:
+    """Of the members who paid in the period, the share who paid again within 30 days after."""
     starts, ends = activity.midnight(period.start), activity.midnight(period.end + timedelta(1))
     buyers = select(OrderFact.member_id).where(
         OrderFact.tenant_id == tenant_id,

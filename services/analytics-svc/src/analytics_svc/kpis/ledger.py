@@ -94,6 +94,7 @@ def periods(
 
 
 async def load(
+    *,
     session: AsyncSession,
     tenant_id: str,
     community_id: uuid.UUID,

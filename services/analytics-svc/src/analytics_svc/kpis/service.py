@@ -19,6 +19,7 @@ MAX_WINDOW_DAYS = 366
 
 
 async def series(
+    *,
     session: AsyncSession,
     tenant_id: str,
     name: str,
@@ -31,9 +32,19 @@ async def series(
     unit_of(name)
     spans = periods(start, end, granularity)
     if name == REPURCHASE.name:
-        return [(span, await repurchase_rate(session, tenant_id, span, community_id)) for span in spans]
+        return [
+            (span, await repurchase_rate(session=session, tenant_id=tenant_id, period=span, community_id=community_id))
+            for span in spans
+        ]
     kpi = CATALOGUE[name]
-    ledger = await load(session, tenant_id, community_id or ALL, start - timedelta(kpi.lookback_days), end, kpi.reads)
+    ledger = await load(
+        session=session,
+        tenant_id=tenant_id,
+        community_id=community_id or ALL,
+        start=start - timedelta(kpi.lookback_days),
+        end=end,
+        kinds=kpi.reads,
+    )
     return [(span, kpi.compute(ledger, span)) for span in spans]
 
 
@@ -55,7 +66,9 @@ async def community_kpis(
     # The widest window less the longest trailing lookback: the one range every value is read from.
     first = min(span.start for span in spans) - timedelta(max((kpi.lookback_days for kpi in measured), default=0))
     reads = sorted({kind for kpi in measured for kind in kpi.reads})
-    ledger = await load(session, tenant_id, community_id, first, end, reads)
+    ledger = await load(
+        session=session, tenant_id=tenant_id, community_id=community_id, start=first, end=end, kinds=reads
+    )
     windows = [
         KpiWindow(
             days=length,
@@ -63,7 +76,7 @@ async def community_kpis(
             end=span.end,
             values={
                 name: (
-                    await repurchase_rate(session, tenant_id, span, community_id)
+                    await repurchase_rate(session=session, tenant_id=tenant_id, period=span, community_id=community_id)
                     if name == REPURCHASE.name
                     else CATALOGUE[name].compute(ledger, span)
                 )

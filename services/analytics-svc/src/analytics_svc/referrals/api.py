@@ -29,4 +29,6 @@ async def referral_reach(
     caller: CurrentIdentity,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ReferralsRead:
-    return ReferralsRead.model_validate(await referrals.referrals(session, caller.tenant_id, start, end, limit))
+    return ReferralsRead.model_validate(
+        await referrals.referrals(session=session, tenant_id=caller.tenant_id, start=start, end=end, limit=limit)
+    )

@@ -21,7 +21,6 @@ from analytics_svc.referrals.models import CampaignRun, InvitationFact
 from qunyun_shared.db import upsert
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.campaign import CampaignEndedV1, CampaignStartedV1
-from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import InvalidInput
 
 REFERRAL = "referral"  # the campaign kind measured here
@@ -96,7 +95,7 @@ def _reach(joins: Sequence[_Join], invitations: Sequence[datetime], start: datet
     )
 
 
-async def referrals(session: AsyncSession, tenant_id: str, start: date, end: date, limit: int = 100) -> Referrals:
+async def referrals(*, session: AsyncSession, tenant_id: str, start: date, end: date, limit: int = 100) -> Referrals:
     """Who brought whom in [start, end], the depth of the tenant's invitation tree, and the viral coefficient
     of the tenant, its communities and the referral campaigns that ran in the range."""
     if end < start:
@@ -217,7 +216,7 @@ def _depth(inviter_of: dict[uuid.UUID, uuid.UUID | None]) -> int:
     return max(depth.values(), default=0)
 
 
-async def record_campaign_runs(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
+async def record_campaign_runs(*, session: AsyncSession, events: Sequence[Envelope]) -> None:
     """Keeps when each campaign started and ended; the events' own times for those sent before the
     payloads said."""
     runs = cast(Table, CampaignRun.__table__)

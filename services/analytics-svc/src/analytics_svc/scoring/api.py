@@ -22,7 +22,7 @@ async def member_scores(member_id: uuid.UUID, session: DbSession, caller: Curren
 
 @router.get("/segments", summary="Members per value segment")
 async def segment_counts(session: DbSession, caller: CurrentIdentity) -> list[SegmentCount]:
-    return await service.segment_counts(session, caller.tenant_id)
+    return await service.segment_counts(session=session, tenant_id=caller.tenant_id)
 
 
 @router.post(

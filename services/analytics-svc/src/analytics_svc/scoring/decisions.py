@@ -35,7 +35,7 @@ class Decision:
     churn_flagged: bool
 
 
-async def write_decisions(session: AsyncSession, decisions: Sequence[Decision], now: datetime) -> set[int]:
+async def write_decisions(*, session: AsyncSession, decisions: Sequence[Decision], now: datetime) -> set[int]:
     """Writes the decisions of members not rescored since they were read; returns the numbers written."""
     ordered = sorted(decisions, key=lambda d: d.member_id)
     chunks = [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]

@@ -59,7 +59,7 @@ def of_facts(facts: Sequence[Any], now: datetime) -> Roster:
     )
 
 
-async def of_tenant(session: AsyncSession, tenant_id: str, now: datetime) -> Roster:
+async def of_tenant(*, session: AsyncSession, tenant_id: str, now: datetime) -> Roster:
     """All of the tenant's members."""
     if (await session.connection()).dialect.name != "postgresql":
         columns = [getattr(MemberFacts, c) for c in (*IDENTITY, *TIMES, *AMOUNTS)]

@@ -56,7 +56,9 @@ class Fit:
         return rfm.score(members, self.breaks, self.purchases)
 
 
-async def rescore(session: AsyncSession, outbox: Outbox, members: Sequence[MemberRecord], now: datetime) -> list[str]:
+async def rescore(
+    *, session: AsyncSession, outbox: Outbox, members: Sequence[MemberRecord], now: datetime
+) -> list[str]:
     """Decides anew the segment and churn flag of members a batch touched (and holds locked), each against
     their tenant's model, on their records, which the batch then writes with their facts; announces the
     changes. Returns the tenants with no model yet, whose first fit (`recompute`) reads the facts written."""
@@ -85,21 +87,21 @@ async def _models_of(session: AsyncSession, tenant_ids: Collection[str]) -> dict
     return {model.tenant_id: model for model in found}
 
 
-async def hold_unfitted(session: AsyncSession, tenant_ids: Collection[str]) -> None:
+async def hold_unfitted(*, session: AsyncSession, tenant_ids: Collection[str]) -> None:
     """Takes the model lock of each of these tenants that has no model yet, whose first fit the batch
     will make."""
     known = select(TenantModel.tenant_id).where(one_of(session, TenantModel.tenant_id, tenant_ids))
     fitted = set(await session.scalars(known))
     for tenant_id in sorted(set(tenant_ids) - fitted):
-        await locks.hold_tenant_model(session, tenant_id)
+        await locks.hold_tenant_model(session=session, tenant_id=tenant_id)
 
 
-async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: datetime) -> int:
+async def recompute(*, session: AsyncSession, outbox: Outbox, tenant_id: str, now: datetime) -> int:
     """Refits the tenant's model on all its members and decides each one's segment and churn flag anew,
     once the tenant's model lock is free; writes and announces only what changed; returns how many
     members there are. (Scores themselves are computed when asked: analytics_svc.scoring.valuation.)"""
-    await locks.hold_tenant_model(session, tenant_id)
-    everyone = await roster.of_tenant(session, tenant_id, now)
+    await locks.hold_tenant_model(session=session, tenant_id=tenant_id)
+    everyone = await roster.of_tenant(session=session, tenant_id=tenant_id, now=now)
     model = await session.get(TenantModel, tenant_id, populate_existing=True) or TenantModel(tenant_id=tenant_id)
     _fit(model, everyone, now)
     session.add(model)
@@ -109,8 +111,8 @@ async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: 
         (scores.segment != everyone.segments) | (scores.churn_flagged != everyone.history.churn_flagged)
     ).tolist()
     written = await write_decisions(
-        session,
-        [
+        session=session,
+        decisions=[
             Decision(
                 number=everyone.numbers[i],
                 member_id=everyone.member_ids[i],
@@ -120,7 +122,7 @@ async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: 
             )
             for i in changed
         ],
-        now,
+        now=now,
     )
     # Members an event rescored meanwhile were announced by their batch.
     kept = [i for i in changed if everyone.numbers[i] in written]
@@ -128,7 +130,7 @@ async def recompute(session: AsyncSession, outbox: Outbox, tenant_id: str, now: 
     return len(everyone)
 
 
-async def refit_next(session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta) -> int:
+async def refit_next(*, session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta) -> int:
     """The periodic full recompute: of the tenants whose fit is over `every` old, the most overdue one no
     other replica (or request) is refitting, if any (1 if one was done)."""
     overdue = now - every
@@ -139,8 +141,10 @@ async def refit_next(session: AsyncSession, outbox: Outbox, now: datetime, every
         .limit(REFIT_CANDIDATES)
     )
     for tenant_id in candidates.all():
-        if await locks.try_hold_tenant_model(session, tenant_id) and await _still_due(session, tenant_id, overdue):
-            await recompute(session, outbox, tenant_id, now)
+        if await locks.try_hold_tenant_model(session=session, tenant_id=tenant_id) and await _still_due(
+            session, tenant_id, overdue
+        ):
+            await recompute(session=session, outbox=outbox, tenant_id=tenant_id, now=now)
             return 1
     return 0
 

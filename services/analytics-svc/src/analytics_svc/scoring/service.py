@@ -32,15 +32,16 @@ async def recompute_segments(*, session: AsyncSession, outbox: Outbox, caller: I
     """Refits the caller's tenant's model and rescores every member now, unless a refit of it is running."""
     if not {"*", WRITE_PERMISSION} & caller.permissions:
         raise PermissionDenied(f"Recomputing segments needs the {WRITE_PERMISSION} permission.")
-    if not await locks.try_hold_tenant_model(session, caller.tenant_id):
+    if not await locks.try_hold_tenant_model(session=session, tenant_id=caller.tenant_id):
         raise RecomputeRunning("The tenant's segments are being recomputed now; ask again once that is done.")
-    members = await segments.recompute(session, outbox, caller.tenant_id, now)
+    members = await segments.recompute(session=session, outbox=outbox, tenant_id=caller.tenant_id, now=now)
     model = await session.get(TenantModel, caller.tenant_id)
     assert model is not None  # the recompute has just fitted it
     return Recomputed(members=members, fitted_at=model.fitted_at, purchase_model=model.purchases is not None)
 
 
-async def segment_counts(session: AsyncSession, tenant_id: str) -> list[SegmentCount]:
+async def segment_counts(*, session: AsyncSession, tenant_id: str) -> list[SegmentCount]:
+    """How many of the tenant's members are in each segment, every segment listed."""
     rows = await session.execute(
         select(MemberFacts.segment, func.count())
         .where(MemberFacts.tenant_id == tenant_id, MemberFacts.segment.is_not(None))
