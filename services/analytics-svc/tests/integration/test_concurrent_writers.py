@@ -30,7 +30,8 @@ from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import eventually, routes_client, scratch_database, staged_events
+from qunyun_shared.testing import eventually, routes_client, staged_events
+from tests.support.harness import scratch_database
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,8 @@ from aiokafka import AIOKafkaProducer
 from qunyun_shared.events import new_event
 from qunyun_shared.events.kafka_binding import to_kafka
 from qunyun_shared.events.member import MemberJoinedV1
-from tests.support.harness import KAFKA_BOOTSTRAP, Platform, eventually
+from qunyun_shared.testing import eventually
+from tests.support.harness import KAFKA_BOOTSTRAP, Platform
 
 pytestmark = pytest.mark.integration
 

@@ -26,9 +26,10 @@ from qunyun_shared.events.base import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
 from qunyun_shared.inbox import EventConsumer
 from qunyun_shared.outbox import Outbox
-from qunyun_shared.topics import topic_for
+from qunyun_shared.testing import eventually
+from qunyun_shared.topics import create_topics, topic_for
 from tests.support.community_life import COMMUNITIES, DAYS, START, community_life
-from tests.support.harness import KAFKA_BOOTSTRAP, create_topics, eventually, scratch_database
+from tests.support.harness import KAFKA_BOOTSTRAP, scratch_database
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture, routes_client
+from qunyun_shared.testing import in_memory_session_fixture, routes_client
 
 pytestmark = pytest.mark.unit
 

@@ -23,7 +23,7 @@ from qunyun_shared.events.content import ContentEngagedV1
 from qunyun_shared.events.member import MemberErasedV1, MemberInvitedV1, MemberJoinedV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import InvalidInput, NotFound
-from tests.support.harness import in_memory_session_fixture, staged_events
+from qunyun_shared.testing import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 

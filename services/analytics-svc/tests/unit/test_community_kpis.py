@@ -22,8 +22,8 @@ from analytics_svc.models import Base
 from qunyun_shared.events import new_event
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
+from qunyun_shared.testing import in_memory_session_fixture, routes_client
 from tests.support.community_life import COMMUNITIES, DAYS, START, community_life
-from tests.support.harness import in_memory_session_fixture, routes_client
 
 pytestmark = pytest.mark.unit
 

@@ -22,7 +22,8 @@ from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1, Surv
 from qunyun_shared.events.member import MemberErasedV1, MemberJoinedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import InvalidInput
-from tests.support.harness import ROOT, in_memory_session_fixture
+from qunyun_shared.testing import in_memory_session_fixture
+from tests.support.harness import ROOT
 
 pytestmark = pytest.mark.unit
 

@@ -13,7 +13,7 @@ from analytics_svc.models import Base
 from qunyun_shared.events import new_event
 from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture
+from qunyun_shared.testing import in_memory_session_fixture
 
 pytestmark = pytest.mark.unit
 

@@ -20,7 +20,7 @@ from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.outbox import Outbox
-from tests.support.harness import in_memory_session_fixture, staged_events
+from qunyun_shared.testing import in_memory_session_fixture, staged_events
 
 pytestmark = pytest.mark.unit
 
