@@ -4,12 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from qunyun_shared.schemas import Input, Read
 
 
-class AlertRuleCreate(BaseModel):
+class AlertRuleCreate(Input):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"kpi": "weekly_active_rate", "condition": "below", "threshold": 0.3, "level": "warning"}]
         },
@@ -39,8 +40,7 @@ class AlertRuleRead(AlertRuleCreate):
     evaluated_at: datetime | None
 
 
-class AlertRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class AlertRead(Read):
     id: uuid.UUID
     rule_id: uuid.UUID
     kpi: str

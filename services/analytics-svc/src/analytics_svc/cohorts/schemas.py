@@ -2,7 +2,9 @@
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from qunyun_shared.schemas import Read
 
 
 class CohortRowRead(BaseModel):
@@ -12,8 +14,7 @@ class CohortRowRead(BaseModel):
     values: list[float | None] = Field(description="Per period from the cohort's own on: a share, or fen.")
 
 
-class FunnelStepRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class FunnelStepRead(Read):
     step: str
     members: int
     conversion: float | None = Field(description="From the step before.")

@@ -3,7 +3,9 @@
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from qunyun_shared.schemas import Read
 
 
 class CommunityMemberCount(BaseModel):
@@ -32,8 +34,7 @@ class HealthRead(BaseModel):
     metrics: list[MetricRead]
 
 
-class ContentRank(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ContentRank(Read):
     content_id: uuid.UUID
     community_id: uuid.UUID | None
     content_type: str | None
