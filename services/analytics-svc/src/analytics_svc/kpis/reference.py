@@ -43,7 +43,7 @@ def render() -> str:
     lines = [
         "# KPI reference",
         "",
-        "Generated from `services/analytics-svc/src/analytics_svc/kpis.py` by `make docs`; do not edit.",
+        "Generated from `services/analytics-svc/src/analytics_svc/kpis/catalogue.py` by `make docs`; do not edit.",
         "",
         "Every KPI is computed per period — a day, an ISO week (Monday to Sunday) or a calendar month of the",
         "reporting zone, Asia/Shanghai — for the whole tenant or one community, from the daily counts and the",
