@@ -4,7 +4,7 @@
   until every event is in its inbox — vs raw aiokafka consuming the same records.
 - Event → segment: a member's paid order produced on the bus until their new scores are readable,
   p50/p95/p99 — vs the order's own hop from producer to consumer.
-- KPI queries over the projections analytics-svc's own consumer builds from 1,000,000 events generated in
+- KPI queries over the projections analytics-svc's own consumer builds from 500,000 events generated in
   DuckDB and produced onto the topics: p50/p95/p99 via the gateway and straight to analytics-svc — vs DuckDB
   answering each from the raw events (answers compared).
 - RFM and churn scoring of 1,000,000 members (the full recompute, in process, on PostgreSQL) — vs the same
@@ -474,7 +474,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=4_000, help="members of the ingested community life")
     parser.add_argument("--rate", type=int, default=20, help="paid orders/s of the segment latency run")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--events", type=int, default=1_000_000, help="events behind the KPI projections")
+    parser.add_argument("--events", type=int, default=500_000, help="events behind the KPI projections")
     parser.add_argument("--scored-members", type=int, default=1_000_000)
     parser.add_argument("--output", default=str(RESULTS))
     return parser.parse_args()
