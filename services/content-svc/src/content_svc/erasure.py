@@ -39,6 +39,9 @@ async def forget_members(*, session: AsyncSession, erased: Sequence[tuple[str, u
         posts = select(ContentItem.id).where(
             ContentItem.tenant_id == tenant_id, ContentItem.author_member_id == member_id
         )
+        # Their posts locked before their placements and cases, the order a reviewer's decision takes them in:
+        # taken the other way round, an erasure and a decision on one of the posts at once deadlock.
+        await session.execute(posts.order_by(ContentItem.id).with_for_update())
         await session.execute(
             update(Placement)
             .where(Placement.content_id.in_(posts), Placement.status == "scheduled")

@@ -111,12 +111,15 @@ async def decide(
 ) -> ReviewCase:
     """A reviewer's decision on a held item: approved, it becomes ready (and its due placements publish);
     rejected, it never appears and whatever was scheduled is cancelled."""
-    case = await session.get(ReviewCase, case_id, with_for_update=True)
+    case = await session.get(ReviewCase, case_id)
     if case is None or case.tenant_id != tenant_id:
         raise ReviewCaseNotFound(f"No review case {case_id}.")
+    # The item before its case, the order an edit and an erasure take them in: taken the other way round,
+    # a decision and an edit of the same item at once deadlock, and one of them fails.
+    item = await items.get_item(session=session, tenant_id=tenant_id, item_id=case.content_id, lock=True)
+    await session.refresh(case, with_for_update=True)
     if case.status != "pending":
         raise AlreadyDecided(f"Review case {case_id} was {case.status} already.")
-    item = await items.get_item(session=session, tenant_id=tenant_id, item_id=case.content_id, lock=True)
     now = datetime.now(UTC)
     case.status = "approved" if decision.decision == "approve" else "rejected"
     case.note, case.decided_by, case.decided_at = decision.note, reviewer, now
