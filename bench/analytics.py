@@ -44,9 +44,10 @@ from qunyun_shared.events.content import ContentEngagedV1
 from qunyun_shared.events.kafka_binding import to_kafka
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.outbox import Outbox
+from qunyun_shared.testing import eventually
 from qunyun_shared.topics import topic_for
 from tests.support.community_life import community_life
-from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, Platform, TenantKey, eventually
+from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, Platform, TenantKey
 
 RESULTS = ROOT / "bench/results/analytics_svc.json"
 

@@ -11,8 +11,9 @@ from openapi_spec_validator import validate
 
 from gateway_svc.proxy.resources import RESOURCES
 from qunyun_shared import identity
+from qunyun_shared.testing import eventually, free_port
 from tests.e2e.helpers import new_community
-from tests.support.harness import Platform, ServiceProcess, TenantKey, eventually, free_port
+from tests.support.harness import Platform, ServiceProcess, TenantKey
 
 pytestmark = pytest.mark.e2e
 

@@ -29,14 +29,7 @@ from qunyun_shared.db import create_engine
 from qunyun_shared.events import new_event
 from qunyun_shared.events.catalogue import spec_for
 from qunyun_shared.events.kafka_binding import to_kafka
-from qunyun_shared.testing import (  # noqa: F401  # until every importer takes them from qunyun_shared.testing
-    eventually,
-    free_port,
-    in_memory_database,
-    in_memory_session_fixture,
-    routes_client,
-    staged_events,
-)
+from qunyun_shared.testing import free_port
 from qunyun_shared.topics import create_topics, topic_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from gateway_svc.proxy.resources import Service
 from gateway_svc.upstreams.clients import ClientName, Interrupted, NotSent, UpstreamClient, open_client
 from qunyun_shared import correlation
 from qunyun_shared.problems import UpstreamUnavailable
-from tests.support.harness import free_port
+from qunyun_shared.testing import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from gateway_svc.views.sections import ViewSource, concurrently
 from gateway_svc.views.service import HEADLINE_KPIS
 from qunyun_shared import problems
 from qunyun_shared.identity import Identity
-from tests.support.harness import free_port
+from qunyun_shared.testing import free_port
 
 from .fake_services import COMMUNITY, MEMBER, OTHER_TENANT, PHONE, SECRET, TENANT, FakeService, services, serving
 
