@@ -24,7 +24,7 @@ class FakeTarget:
         self._statuses: Iterator[int] = itertools.cycle(statuses)
 
     async def status(self, method: str, path: str, body: object = None) -> int:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # an answer comes back on a later turn of the loop, as a real one would
         return next(self._statuses)
 
 

@@ -33,10 +33,10 @@ async def test_past_its_slots_and_queue_a_password_check_is_refused_at_once(one_
 async def test_a_caller_that_goes_away_keeps_its_slot_until_its_hash_is_done(one_slot_one_waiting: None) -> None:
     stored = await passwords.hash_password(password="correct horse battery staple")
     abandoned = asyncio.ensure_future(passwords.verify_password(password_hash=stored, password="guess"))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one turn of the loop, not a wait: the check starts and takes the free slot
     abandoned.cancel()
     waiting = asyncio.ensure_future(passwords.verify_password(password_hash=stored, password="guess 2"))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # and this one its place in the queue
     # The cancelled check's hash still runs and holds the one slot; one may wait, a third may not.
     with pytest.raises(PasswordHashingBusy):
         await passwords.verify_password(password_hash=stored, password="guess 3")

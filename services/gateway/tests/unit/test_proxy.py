@@ -57,7 +57,7 @@ class ScriptedUpstream:
         self.sent.append(Sent(method, url, dict(headers), body))
         step = self.script.pop(0) if self.script else answer(200)
         if isinstance(step, Stall):
-            await asyncio.sleep(step.seconds)
+            await asyncio.sleep(step.seconds)  # the upstream that does not answer in time, which is what is tested
             return answer(200)
         if isinstance(step, Exception):
             raise step
