@@ -7,8 +7,10 @@ staged events, waiting for a condition) is in `qunyun_shared.testing`, which sta
 
 import asyncio
 import base64
+import ctypes
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -100,6 +102,15 @@ async def drop_database(name: str, admin_dsn: str = POSTGRES_ADMIN_DSN) -> None:
         await connection.close()
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test run that started it ends, however it ends (a run stopped by a
+    timeout or ^C left services serving, and holding CPU, for hours)."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 @dataclass
 class ServiceProcess:
     """One service running as a real process (`python -m <package> serve`)."""
@@ -127,7 +138,11 @@ class ServiceProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.spec.package, "serve"], env=self._environment(), stdout=log, stderr=log
+            [sys.executable, "-m", self.spec.package, "serve"],
+            env=self._environment(),
+            stdout=log,
+            stderr=log,
+            preexec_fn=_die_with_parent,
         )
 
     def kill(self) -> None:
