@@ -69,12 +69,6 @@ async def test_an_erased_member_stays_forgotten_whatever_of_their_history_is_del
     assert await tenant.run(lambda session: audience.audience_size(session=session, community_id=community)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an erasure and the reports racing it are not serialized: a report that read erased_members before the "
-    "erasure committed stores the member's id after the erasure's update ran (and learns their tag affinity anew); "
-    "both need one per-member lock, e.g. a transaction advisory lock, exclusive for the erasure",
-)
 async def test_actions_reported_while_their_member_is_erased_keep_nothing_of_them(tenant: Tenant) -> None:
     community = await tenant.community()
     content_id = await published_item(tenant, community)

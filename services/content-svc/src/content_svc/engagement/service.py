@@ -18,7 +18,7 @@ from content_svc.engagement.schemas import ContentStats, EngagementReceipt, Enga
 from content_svc.exceptions import ContentNotFound
 from content_svc.items.models import ContentItem
 from qunyun_shared.db import upsert
-from qunyun_shared.erasure import erased_among
+from qunyun_shared.erasure import erased_among, hold_against_erasure
 from qunyun_shared.events.campaign import OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1
 from qunyun_shared.outbox import Outbox
@@ -48,6 +48,7 @@ async def ingest(
             parsed.append((index, row))
 
     published = await _published(session, tenant_id, {row.content_id for _, row in parsed})
+    await hold_against_erasure(session, (row.member_id for _, row in parsed))
     erased = await erased_among(session, ERASED_MEMBERS, (row.member_id for _, row in parsed))
     accepted: list[dict[str, Any]] = []
     types: dict[uuid.UUID, str | None] = {}

@@ -23,7 +23,7 @@ from content_svc.surveys.schemas import (
     SurveyCreate,
     SurveyResults,
 )
-from qunyun_shared.erasure import erased_among
+from qunyun_shared.erasure import erased_among, hold_against_erasure
 from qunyun_shared.events.content import SurveyAnsweredV1
 from qunyun_shared.outbox import Outbox
 
@@ -85,6 +85,7 @@ async def answer(
     carrier = await items.get_item(session=session, tenant_id=tenant_id, item_id=survey.content_id)
     if carrier.status != "ready":
         raise ContentNotReady(f"Survey {survey_id} is {carrier.status}.")
+    await hold_against_erasure(session, [answer_in.member_id])
     if await erased_among(session, ERASED_MEMBERS, [answer_in.member_id]):
         raise InvalidAnswers(f"Member {answer_in.member_id} was erased.", field="member_id")
     questions = [Question.model_validate(q) for q in survey.questions]
