@@ -1,6 +1,7 @@
 """Routing through the gateway on the real platform: one merged API document, permissions checked before
 forwarding, and a service that goes away answered at once while it is gone and used again when it is back."""
 
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,6 +48,22 @@ async def test_the_gateway_document_is_one_valid_api_with_every_public_service_p
     assert "/admin/tenants" in document["paths"]
     page = await http.get(f"{platform.url('gateway')}/docs")
     assert page.status_code == 200 and "/openapi.json" in page.text
+
+
+@pytest.mark.parametrize("name", ["gateway", *SERVICES.values()])
+async def test_the_api_pages_load_every_asset_from_the_service_itself(
+    platform: Platform, http: httpx.AsyncClient, name: str
+) -> None:
+    # No CDN: a machine without internet shows the pages too.
+    base = platform.url(name)
+    for page in ("/docs", "/redoc"):
+        answer = await http.get(f"{base}{page}")
+        assert answer.status_code == 200, page
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", answer.text)
+        assert assets and all(asset.startswith("/") for asset in assets), (page, assets)
+        for asset in assets:
+            loaded = await http.get(f"{base}{asset}")
+            assert loaded.status_code == 200 and loaded.content, asset
 
 
 async def test_a_credential_without_the_permission_is_refused_before_the_service(
