@@ -64,7 +64,7 @@ async def write_members(*, session: AsyncSession, members: Collection[MemberReco
         rows = [{"member_id": m.member_id, "tenant_id": m.tenant_id} | _facts(m) for m in new]
         statement, parameters = insert_rows(session, FACTS, rows)
         inserted = await session.execute(statement.returning(FACTS.c.member_id, FACTS.c.number), parameters)
-        numbers |= dict(inserted.tuples().all())
+        numbers |= {member_id: number for member_id, number in inserted}
         for member in new:
             member.number = numbers[member.member_id]
     return numbers
