@@ -8,11 +8,10 @@ import contextlib
 import gc
 import os
 import secrets
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,9 +21,8 @@ from bench.sample import member_joined
 from member_svc.db import MESSAGING as MEMBER_TABLES
 from qunyun_shared.db import create_engine
 from qunyun_shared.outbox import Outbox, OutboxRelay
-from qunyun_shared.testing import free_port
 from qunyun_shared.topics import create_topics
-from tests.support.harness import KAFKA_BOOTSTRAP, ROOT, create_database, drop_database
+from tests.support.harness import KAFKA_BOOTSTRAP, SERVICES, ServiceProcess, create_database, drop_database
 
 WARMUP_EVENTS = 200
 EVENTS_PER_TRANSACTION = 500
@@ -36,10 +34,9 @@ def plain_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-def service_env(url: str, prefix: str = "qunyun") -> dict[str, str]:
-    """What a service's pod is given: its database, the broker and its secrets."""
-    return {
-        **os.environ,
+def service(name: str, url: str, prefix: str, log_path: Path) -> ServiceProcess:
+    """A service as its pod is given it: its own database, the broker, the run's topics and its secrets."""
+    env = {
         "DATABASE_URL": url,
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP,
         "KAFKA_TOPIC_PREFIX": prefix,
@@ -47,13 +44,7 @@ def service_env(url: str, prefix: str = "qunyun") -> dict[str, str]:
         "PLATFORM_ADMIN_TOKEN": secrets.token_urlsafe(32),
         "PERSONAL_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
-
-
-def migrate(package: str, url: str) -> None:
-    """Creates a service's tables by its own migrations, as `python -m <package> migrate` does in a pod."""
-    subprocess.run(
-        [sys.executable, "-m", package, "migrate"], env=service_env(url), check=True, capture_output=True, timeout=120
-    )
+    return ServiceProcess(name=name, spec=SERVICES[name], env=env, log_path=log_path)
 
 
 async def measure(*, count: int) -> dict[str, object]:
@@ -61,28 +52,19 @@ async def measure(*, count: int) -> dict[str, object]:
     prefix = f"qbbus{secrets.token_hex(4)}"
     names = {"producer": f"{prefix}_member_svc", "consumer": f"{prefix}_analytics_svc"}
     urls = {role: await create_database(name) for role, name in names.items()}
-    worker = None
-    worker_log = tempfile.NamedTemporaryFile(prefix="bench-analytics-", suffix=".log", delete=False)  # noqa: SIM115
+    log_path = Path(tempfile.mkdtemp(prefix="bench-bus-")) / "analytics-svc.log"
+    member = service("member-svc", urls["producer"], prefix, log_path)
+    analytics = service("analytics-svc", urls["consumer"], prefix, log_path)
     try:
         await create_topics(KAFKA_BOOTSTRAP, prefix)
-        await asyncio.to_thread(migrate, "member_svc", urls["producer"])
-        await asyncio.to_thread(migrate, "analytics_svc", urls["consumer"])
-        worker = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once
-            [sys.executable, "-m", "analytics_svc", "serve"],
-            env=service_env(urls["consumer"], prefix) | {"PORT": str(free_port())},
-            cwd=ROOT,
-            stdout=worker_log,
-            stderr=worker_log,
-        )
-        return await _run(prefix, urls, count, worker.pid)
+        await asyncio.to_thread(member.migrate)
+        await asyncio.to_thread(analytics.migrate)
+        analytics.start()
+        await analytics.wait_ready()
+        assert analytics.process is not None
+        return await _run(prefix, urls, count, analytics.process.pid)
     finally:
-        if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-        worker_log.close()
+        analytics.stop()
         for name in names.values():
             await drop_database(name)
 

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from alembic import op
-from sqlalchemy import Column, MetaData, String, Table, TextClause, Uuid, select, text
+from sqlalchemy import Column, MetaData, String, Table, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qunyun_shared import advisory_locks
 from qunyun_shared.db import UtcDateTime, one_of, upsert
 
 
@@ -38,7 +39,7 @@ async def remember_erased(session: AsyncSession, table: Table, erased: Iterable[
     transactions holding any of them against erasure (hold_against_erasure), and holds off new ones until
     this transaction ends."""
     erased = list(erased)
-    await _lock_members(session, [member_id for _, member_id in erased], _EXCLUSIVE)
+    await advisory_locks.hold(session, _locks(member_id for _, member_id in erased))
     now = datetime.now(UTC)
     rows = [{"tenant_id": tenant_id, "member_id": member_id, "erased_at": now} for tenant_id, member_id in erased]
     if rows:
@@ -49,22 +50,11 @@ async def hold_against_erasure(session: AsyncSession, member_ids: Iterable[uuid.
     """Until the transaction ends, no erasure of these members commits; one that committed before is seen
     by erased_among after this. Taken before checking and writing what a request says of members, so that a
     write racing their erasure is either refused or reached by it, never kept under their id."""
-    await _lock_members(session, member_ids, _SHARED)
+    await advisory_locks.hold(session, _locks(member_ids), shared=True)
 
 
-# Erasure's advisory locks, in a key space of their own (the two-integer form, first integer this one).
-_NAMESPACE = 0x45_52_41_53  # "ERAS"
-_SHARED = text("SELECT pg_advisory_xact_lock_shared(:namespace, key) FROM unnest(CAST(:keys AS integer[])) AS key")
-_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:namespace, key) FROM unnest(CAST(:keys AS integer[])) AS key")
-
-
-async def _lock_members(session: AsyncSession, member_ids: Iterable[uuid.UUID], statement: TextClause) -> None:
-    # Keys in one order everywhere, so two transactions wanting some of the same members cannot each wait for
-    # the other; members whose keys collide only wait for each other a little. SQLite's one writer at a time
-    # already keeps them apart.
-    keys = sorted({int.from_bytes(member_id.bytes[:4], "big", signed=True) for member_id in member_ids})
-    if keys and session.get_bind().dialect.name == "postgresql":
-        await session.execute(statement, {"namespace": _NAMESPACE, "keys": keys})
+def _locks(member_ids: Iterable[uuid.UUID]) -> list[int]:
+    return [advisory_locks.lock_key("erasure", str(member_id)) for member_id in member_ids]
 
 
 async def erased_among(session: AsyncSession, table: Table, member_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

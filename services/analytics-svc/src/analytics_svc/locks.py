@@ -7,23 +7,17 @@ transactions one at a time, there is nothing to take.
 Lock order, everywhere: a tenant's model, then members' locks (by key), then member rows (by member id).
 """
 
-import hashlib
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_HOLD_EACH = text("SELECT pg_advisory_xact_lock(key) FROM unnest(:keys) AS key").bindparams(
-    bindparam("keys", type_=ARRAY(BIGINT))
-)
+from qunyun_shared import advisory_locks
 
 
 def _key(*names: str) -> int:
-    """A lock's 64-bit key, from names stable across processes (Python's hash() is not)."""
-    digest = hashlib.blake2b("\x1f".join(("analytics-svc", *names)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return advisory_locks.lock_key("analytics-svc", *names)
 
 
 async def _on_postgresql(session: AsyncSession) -> bool:
@@ -32,8 +26,7 @@ async def _on_postgresql(session: AsyncSession) -> bool:
 
 async def hold_tenant_model(*, session: AsyncSession, tenant_id: str) -> None:
     """Waits for, then holds, the lock of the tenant's model: one refit of a tenant at a time."""
-    if await _on_postgresql(session):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key("model", tenant_id)})
+    await advisory_locks.hold(session, [_key("model", tenant_id)])
 
 
 async def try_hold_tenant_model(*, session: AsyncSession, tenant_id: str) -> bool:
@@ -45,9 +38,5 @@ async def try_hold_tenant_model(*, session: AsyncSession, tenant_id: str) -> boo
 
 
 async def hold_members(*, session: AsyncSession, members: Iterable[tuple[str, uuid.UUID]]) -> None:
-    """Waits for, then holds, the locks of these (tenant, member) pairs, taken in key order so that two
-    transactions wanting some of the same members cannot each wait for the other."""
-    keys = sorted({_key("member", tenant_id, str(member_id)) for tenant_id, member_id in members})
-    if keys and await _on_postgresql(session):
-        # unnest yields the keys in the array's order, and each row's lock is taken as it is produced.
-        await session.execute(_HOLD_EACH, {"keys": keys})
+    """Waits for, then holds, the locks of these (tenant, member) pairs, in key order."""
+    await advisory_locks.hold(session, (_key("member", tenant_id, str(member_id)) for tenant_id, member_id in members))
