@@ -37,9 +37,12 @@ class Outbox:
         self.topic_prefix = topic_prefix
         self.wakeup = asyncio.Event()
 
-    async def add(self, session: AsyncSession, *, tenant_id: str, payloads: Sequence[EventPayload]) -> list[Envelope]:
-        """Stages events; they become visible to the relay only if the transaction commits."""
-        envelopes = [new_event(source=self.source, tenant_id=tenant_id, payload=p) for p in payloads]
+    async def add(
+        self, session: AsyncSession, *, tenant_id: str, payloads: Sequence[EventPayload], imported: bool = False
+    ) -> list[Envelope]:
+        """Stages events; they become visible to the relay only if the transaction commits. `imported`
+        marks events announcing history a merchant brought in (Envelope.imported)."""
+        envelopes = [new_event(source=self.source, tenant_id=tenant_id, payload=p, imported=imported) for p in payloads]
         if envelopes:
             await self._stage(session, [self._row(e) for e in envelopes])
         return envelopes

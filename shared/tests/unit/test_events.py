@@ -31,6 +31,14 @@ def test_an_event_survives_the_kafka_binding_unchanged() -> None:
     assert envelope.correlationid == "corr-1"
 
 
+@pytest.mark.parametrize("imported", [False, True])
+def test_the_imported_marker_survives_the_kafka_binding_and_is_absent_on_live_events(imported: bool) -> None:
+    envelope = new_event(source="member-svc", tenant_id="tenant-1", payload=joined(), imported=imported)
+    record = to_kafka(envelope)
+    assert from_kafka(record.value, record.headers).imported is imported
+    assert (("ce_imported", b"true") in record.headers) is imported
+
+
 def test_the_partition_key_is_tenant_and_member() -> None:
     payload = joined()
     record = to_kafka(new_event(source="member-svc", tenant_id="tenant-1", payload=payload))

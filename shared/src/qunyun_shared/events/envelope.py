@@ -19,7 +19,9 @@ class Envelope:
 
     Extensions (CloudEvents names are lower-case alphanumerics): `tenantid`, `partitionkey`
     (tenant + member, so one member's events stay in order), `dataversion` (payload schema
-    version) and `correlationid` (the work that caused it).
+    version), `correlationid` (the work that caused it) and `imported` (the event announces history a
+    merchant brought in, which happened before it reached Qunyun: projections take it like any other, but
+    nothing reacts to it as news — no welcome pack, coupon, points unless the tenant says so, or webhook).
     """
 
     id: str
@@ -32,11 +34,12 @@ class Envelope:
     dataversion: int
     data: EventPayload
     correlationid: str = ""
+    imported: bool = False
     specversion: str = SPEC_VERSION
     datacontenttype: str = JSON
 
 
-def new_event(*, source: str, tenant_id: str, payload: EventPayload) -> Envelope:
+def new_event(*, source: str, tenant_id: str, payload: EventPayload, imported: bool = False) -> Envelope:
     """Wraps a payload from the catalogue in a fresh envelope for the current correlation."""
     spec = spec_for(type(payload))
     subject = payload.subject()
@@ -51,6 +54,7 @@ def new_event(*, source: str, tenant_id: str, payload: EventPayload) -> Envelope
         dataversion=spec.version,
         data=payload,
         correlationid=correlation.current(),
+        imported=imported,
     )
 
 

@@ -59,6 +59,8 @@ def binary_mode(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, str]]
     ]
     if envelope.correlationid:
         headers.append(("ce_correlationid", envelope.correlationid))
+    if envelope.imported:
+        headers.append(("ce_imported", "true"))
     return envelope.partitionkey.encode(), envelope.data.model_dump_json().encode(), headers
 
 
@@ -90,6 +92,7 @@ def from_kafka(value: bytes | None, headers: Headers) -> Envelope:
         dataversion=version,
         data=data,
         correlationid=attrs.get("ce_correlationid", ""),
+        imported=attrs.get("ce_imported") == "true",
         datacontenttype=attrs.get("content-type", JSON),
     )
 

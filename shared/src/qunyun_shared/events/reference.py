@@ -12,7 +12,9 @@ Every event is a CloudEvents 1.0 event in the Kafka binding's binary mode: the p
 JSON message value; the context attributes travel as `ce_*` headers (`ce_id`, `ce_source`, `ce_type`,
 `ce_time`, `ce_subject`, `ce_specversion`, `content-type`) plus Qunyun's extensions `ce_tenantid`,
 `ce_partitionkey` (also the message key: tenant + subject, so one member's events stay in order),
-`ce_dataversion` (the payload version) and `ce_correlationid`. Topics are `<prefix>.<producer>`
+`ce_dataversion` (the payload version), `ce_correlationid` and, on events announcing imported history,
+`ce_imported: true` (projections take them like live ones; automations, points and webhooks do not
+react to them). Topics are `<prefix>.<producer>`
 (`qunyun.member`, ...); consumers skip types or versions they do not know and dead-letter malformed
 messages to `<prefix>.deadletter`. Payloads evolve additively; a breaking change is a new version.
 
