@@ -75,6 +75,12 @@ class PhoneTaken(Conflict):
     slug = "phone-taken"
 
 
+class MerchantMemberIdTaken(Conflict):
+    """Another member of the tenant has the merchant's id; the problem names them (`member_id`)."""
+
+    slug = "merchant-member-id-taken"
+
+
 class MemberErased(Conflict):
     slug = "member-erased"
 
@@ -113,3 +119,9 @@ class MalformedCsv(InvalidInput):
 
 class ImportNotFound(NotFound):
     slug = "import-not-found"
+
+
+class HistoryImportRaced(Conflict):
+    """A member took a phone or merchant id of a history batch while it was being written; nothing was."""
+
+    slug = "history-import-raced"

@@ -35,6 +35,8 @@ class Community(Base):
     # Lifecycle stage as analytics-svc judges it (`community.stage_changed`); none until it has.
     stage: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    # When it really opened: its creation, or earlier for an imported brand's community; no join before it.
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from member_svc.inputs import Input
 from qunyun_shared.events.member import CommunityKind, CommunityTier, JoinChannel
+from qunyun_shared.history import PastTime
 from qunyun_shared.schemas import Read
 
 Overflow = Literal["waitlist", "sibling", "refuse"]
@@ -47,6 +48,11 @@ class CommunityCreate(EntryRules):
         default="waitlist",
         description="When full: queue joiners, open a sibling community (…2) for them, or refuse them.",
     )
+    opened_at: PastTime | None = Field(
+        default=None,
+        description="When it really opened (an imported brand's community: years ago); now if not given. "
+        "History imported into it may not have anyone join before.",
+    )
 
 
 class CommunityUpdate(Input):
@@ -76,6 +82,7 @@ class CommunityRead(Read):
         description="Lifecycle stage, as analytics-svc last judged it."
     )
     created_at: datetime
+    opened_at: datetime
     archived_at: datetime | None
 
 

@@ -169,8 +169,10 @@ async def add_named(*, session: AsyncSession, community: Community) -> None:
 
 
 async def open_named(*, session: AsyncSession, outbox: Outbox, community: Community) -> None:
-    """Adds a new community and tells the other services it exists (`community.opened`)."""
+    """Adds a new community and tells the other services it exists (`community.opened`, from when it really
+    opened)."""
     community.created_at = datetime.now(UTC)
+    community.opened_at = community.opened_at or community.created_at
     await add_named(session=session, community=community)
     opened = CommunityOpenedV1(
         community_id=community.id,
@@ -178,7 +180,7 @@ async def open_named(*, session: AsyncSession, outbox: Outbox, community: Commun
         kind=community.kind,
         tier=community.tier,
         sibling_of=community.sibling_of,
-        opened_at=community.created_at,
+        opened_at=community.opened_at,
     )
     await outbox.add(session, tenant_id=community.tenant_id, payloads=[opened])
 

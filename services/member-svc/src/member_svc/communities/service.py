@@ -18,6 +18,7 @@ from member_svc.exceptions import (
     CommunityNotFound,
     NotAMember,
 )
+from member_svc.imported import for_history
 from member_svc.members import service as members
 from member_svc.referrals import attribution
 from qunyun_shared.events.analytics import CommunityStageChangedV1
@@ -28,9 +29,11 @@ from qunyun_shared.outbox import Outbox
 async def create_community(
     *, session: AsyncSession, outbox: Outbox, tenant_id: str, community_in: CommunityCreate
 ) -> Community:
-    """Creates a community for a tenant."""
+    """Creates a community for a tenant; one given the time it opened in the past is an imported brand's, and
+    its `community.opened` is marked imported."""
     community = Community(tenant_id=tenant_id, member_count=0, **community_in.model_dump())
-    await seating.open_named(session=session, outbox=outbox, community=community)
+    announce = for_history(outbox, imported=community_in.opened_at is not None)
+    await seating.open_named(session=session, outbox=announce, community=community)
     return community
 
 

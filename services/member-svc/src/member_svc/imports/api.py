@@ -14,7 +14,10 @@ from qunyun_shared.events.integers import INT32_MAX
 
 router = APIRouter(prefix="/members/imports", tags=["imports"], route_class=IdempotentRoute)
 
-_CSV_EXAMPLE = "nickname,phone,gender,age_band,region,persona_tags,active_hours,tags\n小雨妈妈,13812341234,female,25-34,上海,宝妈|烘焙爱好者,20|21,VIP\n"
+_CSV_EXAMPLE = (
+    "merchant_member_id,nickname,phone,gender,age_band,region,persona_tags,active_hours,tags\n"
+    "VIP-000123,小雨妈妈,13812341234,female,25-34,上海,宝妈|烘焙爱好者,20|21,VIP\n"
+)
 
 
 @router.post(

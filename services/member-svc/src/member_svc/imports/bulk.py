@@ -22,6 +22,7 @@ from qunyun_shared.db import UtcDateTime, upsert
 # The columns an import fills; the rest take their defaults.
 MEMBER_FIELDS = (
     "id",
+    "merchant_member_id",
     "nickname",
     "gender",
     "age_band",
@@ -37,14 +38,14 @@ _ARRAY_TYPES: dict[str, TypeEngine[Any]] = {"id": Uuid(), "phone_encrypted": Lar
 
 _MEMBERS_FROM_ARRAYS = text(
     """
-    INSERT INTO members (id, tenant_id, nickname, gender, age_band, birthday, region, persona_tags,
-                         active_hours, phone_encrypted, phone_hash, created_at)
-    SELECT id, :tenant_id, nickname, gender, age_band, birthday, region, persona_tags::json,
+    INSERT INTO members (id, tenant_id, merchant_member_id, nickname, gender, age_band, birthday, region,
+                         persona_tags, active_hours, phone_encrypted, phone_hash, created_at)
+    SELECT id, :tenant_id, merchant_member_id, nickname, gender, age_band, birthday, region, persona_tags::json,
            active_hours::json, phone_encrypted, phone_hash, :now
-    FROM unnest(:id, :nickname, :gender, :age_band, :birthday, :region, :persona_tags, :active_hours,
-                :phone_encrypted, :phone_hash)
-         AS imported(id, nickname, gender, age_band, birthday, region, persona_tags, active_hours,
-                     phone_encrypted, phone_hash)
+    FROM unnest(:id, :merchant_member_id, :nickname, :gender, :age_band, :birthday, :region, :persona_tags,
+                :active_hours, :phone_encrypted, :phone_hash)
+         AS imported(id, merchant_member_id, nickname, gender, age_band, birthday, region, persona_tags,
+                     active_hours, phone_encrypted, phone_hash)
     ON CONFLICT DO NOTHING
     RETURNING id
     """
@@ -71,8 +72,8 @@ _TAGS_FROM_ARRAYS = text(
 async def insert_members(
     *, session: AsyncSession, tenant_id: str, members: Sequence[dict[str, Any]], now: datetime
 ) -> set[uuid.UUID]:
-    """Inserts new members (dicts of MEMBER_FIELDS), skipping any that would take a phone another member of
-    the tenant has; returns the ids inserted."""
+    """Inserts new members (dicts of MEMBER_FIELDS), skipping any that would take a phone or a merchant id
+    another member of the tenant has; returns the ids inserted."""
     if not members:
         return set()
     if _on_postgresql(session):

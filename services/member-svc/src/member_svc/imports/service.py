@@ -25,13 +25,24 @@ from member_svc.exceptions import ImportNotFound, MalformedCsv, MalformedPhone
 from member_svc.imports import bulk
 from member_svc.imports.models import ImportJob, ImportRowError
 from member_svc.members.schemas import MemberCreate
-from member_svc.members.service import announce_birthdays, phone_owner
+from member_svc.members.service import announce_birthdays, member_ids_by_merchant_id, phone_owner
 from member_svc.personal_data.cipher import PersonalDataCipher, normalise_phone
 from member_svc.tags import service as tags
 from member_svc.tags.schemas import TagAdd
 from qunyun_shared.outbox import Outbox
 
-COLUMNS = ("nickname", "phone", "gender", "age_band", "birthday", "region", "persona_tags", "active_hours", "tags")
+COLUMNS = (
+    "merchant_member_id",
+    "nickname",
+    "phone",
+    "gender",
+    "age_band",
+    "birthday",
+    "region",
+    "persona_tags",
+    "active_hours",
+    "tags",
+)
 REQUIRED_COLUMNS = ("nickname",)
 LIST_SEPARATOR = "|"
 MAX_ROWS = 500_000
@@ -151,6 +162,7 @@ def parse_row(line: int, header: Sequence[str], cells: Sequence[str]) -> ParsedR
     except MalformedPhone as exc:
         return RowError(line, "phone", exc.detail)
     fields: dict[str, Any] = {
+        "merchant_member_id": values.get("merchant_member_id") or None,
         "nickname": values.get("nickname", ""),
         "gender": values.get("gender") or None,
         "age_band": values.get("age_band") or None,
@@ -184,7 +196,10 @@ async def import_chunk(
     worker has moved the job on meanwhile (this worker's lease ran out): then nothing must commit."""
     tenant_id = job.tenant_id
     errors = [item for item in chunk if isinstance(item, RowError)]
-    parsed = [item for item in chunk if isinstance(item, ParsedRow)]
+    parsed, taken = await _with_free_merchant_ids(
+        session, tenant_id, [item for item in chunk if isinstance(item, ParsedRow)]
+    )
+    errors += taken
     rows: list[tuple[ParsedRow, dict[str, Any]]] = []
     phones_seen: set[bytes] = set()
     for item in parsed:
@@ -203,8 +218,11 @@ async def import_chunk(
         session=session, tenant_id=tenant_id, members=[row for _, row in rows], now=now
     )
     imported = [(item, row["id"]) for item, row in rows if row["id"] in inserted]
+    # Rows refused by a unique key: checked for before, so taken by a member created meanwhile.
     errors += [
         RowError(item.row, "phone", "Another member of this tenant has this phone.")
+        if item.phone is not None
+        else RowError(item.row, "merchant_member_id", "Another member of this tenant has this merchant id.")
         for item, row in rows
         if row["id"] not in inserted
     ]
@@ -238,6 +256,32 @@ async def finish(*, session: AsyncSession, job_id: uuid.UUID, now: datetime) -> 
         .values(status="done", csv=None, finished_at=now, lease_until=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def _with_free_merchant_ids(
+    session: AsyncSession, tenant_id: str, parsed: Sequence[ParsedRow]
+) -> tuple[list[ParsedRow], list[RowError]]:
+    """The rows whose merchant id (if they give one) neither a member nor an earlier row has, and errors for the
+    others."""
+    named = {item.member["merchant_member_id"] for item in parsed} - {None}
+    taken = await member_ids_by_merchant_id(session=session, tenant_id=tenant_id, merchant_member_ids=named)
+    free: list[ParsedRow] = []
+    errors: list[RowError] = []
+    seen: set[str] = set()
+    for item in parsed:
+        merchant_id = item.member["merchant_member_id"]
+        if merchant_id in taken:
+            message = f"Member {taken[merchant_id]} already has merchant id {merchant_id!r}."
+            errors.append(RowError(item.row, "merchant_member_id", message))
+        elif merchant_id in seen:
+            errors.append(
+                RowError(item.row, "merchant_member_id", "Another row of this file has the same merchant id.")
+            )
+        else:
+            free.append(item)
+            if merchant_id is not None:
+                seen.add(merchant_id)
+    return free, errors
 
 
 async def _tag(

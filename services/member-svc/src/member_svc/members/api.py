@@ -16,6 +16,8 @@ from member_svc.members.schemas import (
     MemberRead,
     MemberSearchPage,
     MemberUpdate,
+    MerchantIdsResolve,
+    MerchantIdsResolved,
     PhoneLookup,
 )
 from member_svc.members.search import MemberQuery
@@ -40,7 +42,7 @@ async def create_member(
     return (await members.view(session=session, cipher=cipher, caller=caller, shown=[member]))[0]
 
 
-@router.get("", summary="Search members by tags, attributes, community, lifecycle and segment")
+@router.get("", summary="Search members by tags, attributes, community, lifecycle, segment and merchant id")
 async def search_members(
     session: DbSession,
     cipher: Cipher,
@@ -56,6 +58,9 @@ async def search_members(
     region: Annotated[str | None, Query(max_length=64)] = None,
     min_level: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
     max_level: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
+    merchant_member_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="The member the merchant knows by this id.")
+    ] = None,
     include_erased: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -72,6 +77,7 @@ async def search_members(
         region=region,
         min_level=min_level,
         max_level=max_level,
+        merchant_member_id=merchant_member_id,
         include_erased=include_erased,
     )
     found, next_cursor = await search.search(
@@ -87,6 +93,19 @@ async def search_members(
 async def lookup_member(body: PhoneLookup, session: DbSession, cipher: Cipher, caller: CurrentIdentity) -> MemberRead:
     member = await members.find_by_phone(session=session, cipher=cipher, caller=caller, phone=body.phone)
     return (await members.view(session=session, cipher=cipher, caller=caller, shown=[member]))[0]
+
+
+@router.post(
+    "/resolve",
+    summary="Member ids by the merchant's own ids (for naming members in imported orders and engagement)",
+)
+@read_only
+async def resolve_merchant_ids(
+    body: MerchantIdsResolve, session: DbSession, caller: CurrentIdentity
+) -> MerchantIdsResolved:
+    return await members.resolve_merchant_ids(
+        session=session, tenant_id=caller.tenant_id, merchant_member_ids=body.merchant_member_ids
+    )
 
 
 @router.get("/{member_id}")

@@ -20,10 +20,14 @@ class Member(Base):
         Index("ix_members_tenant_id_id", "tenant_id", "id"),
         UniqueConstraint("tenant_id", "phone_hash", name="uq_members_tenant_phone"),
         UniqueConstraint("tenant_id", "invite_code", name="uq_members_tenant_invite_code"),
+        UniqueConstraint("tenant_id", "merchant_member_id", name="uq_members_tenant_merchant_member_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[str] = mapped_column(String(64))
+    # The merchant's own id for the member (their shop's or older SCRM's), unique per tenant: what imports and
+    # pushes name the member by. Kept on an erased member's tombstone, so history naming them stays theirs.
+    merchant_member_id: Mapped[str | None] = mapped_column(String(64))
     nickname: Mapped[str] = mapped_column(String(64))
     gender: Mapped[str | None] = mapped_column(String(10))
     age_band: Mapped[str | None] = mapped_column(String(10))
@@ -46,6 +50,9 @@ class Member(Base):
     invite_code: Mapped[str | None] = mapped_column(String(16))
     phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # Of a member brought in by a history import: the digest of the row they came from, so that the same row
+    # sent again is recognised (unchanged) and a different one under their merchant id is refused.
+    history_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

@@ -15,6 +15,16 @@ AgeBand = Literal["<18", "18-24", "25-34", "35-44", "45-54", "55+"]
 PersonaTag = Annotated[str, Field(min_length=1, max_length=20)]
 Hour = Annotated[int, Field(ge=0, le=23)]
 Lifecycle = Literal["prospect", "active", "loyal"]
+MerchantMemberId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f]+$",
+        examples=["VIP-000123"],
+        description="The merchant's own id for the member (their shop's, their older SCRM's), unique per tenant.",
+    ),
+]
 
 
 class _Profile(Input):
@@ -29,6 +39,7 @@ class _Profile(Input):
 
 class MemberCreate(_Profile):
     nickname: str = Field(min_length=1, max_length=64, examples=["小雨妈妈"])
+    merchant_member_id: MerchantMemberId | None = None
 
 
 class MemberUpdate(_Profile):
@@ -39,6 +50,7 @@ class MemberUpdate(_Profile):
 
 class MemberRead(BaseModel):
     id: uuid.UUID
+    merchant_member_id: str | None = Field(description="The merchant's own id for the member, if given.")
     nickname: str
     phone: str | None = Field(description="Masked (138****1234) unless the caller may see personal data.")
     gender: Gender | None
@@ -58,6 +70,19 @@ class MemberRead(BaseModel):
 
 class PhoneLookup(Input):
     phone: str = Field(max_length=20, examples=["13812341234"])
+
+
+MAX_RESOLVED = 5000
+
+
+class MerchantIdsResolve(Input):
+    merchant_member_ids: list[MerchantMemberId] = Field(min_length=1, max_length=MAX_RESOLVED)
+
+
+class MerchantIdsResolved(BaseModel):
+    members: dict[str, uuid.UUID] = Field(description="Member ids by the merchant ids given that name a member.")
+    unknown: list[str] = Field(description="Merchant ids no member of the tenant has.")
+    erased: list[str] = Field(description="Merchant ids of members since erased: their history is not to be kept.")
 
 
 class MemberSearchPage(BaseModel):

@@ -30,6 +30,7 @@ class MemberQuery:
     region: str | None = None
     min_level: int | None = None
     max_level: int | None = None
+    merchant_member_id: str | None = None
     include_erased: bool = False
 
 
@@ -81,6 +82,7 @@ def _criteria(tenant_id: str, query: MemberQuery, after: uuid.UUID | None) -> li
         Member.gender: query.gender,
         Member.age_band: query.age_band,
         Member.region: query.region,
+        Member.merchant_member_id: query.merchant_member_id,
     }
     criteria += [column == wanted for column, wanted in equal.items() if wanted is not None]
     if query.min_level is not None:

@@ -1,19 +1,20 @@
 """Member profiles: registered and corrected (phones sealed), found, and shown as the caller may see them."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_svc.exceptions import MemberErased, MemberNotFound, PhoneTaken
+from member_svc.exceptions import MemberErased, MemberNotFound, MerchantMemberIdTaken, PhoneTaken
 from member_svc.members.models import Member
-from member_svc.members.schemas import MemberCreate, MemberRead, MemberUpdate
+from member_svc.members.schemas import MemberCreate, MemberRead, MemberUpdate, MerchantIdsResolved
 from member_svc.personal_data.cipher import PersonalDataCipher, mask_phone, normalise_phone
 from member_svc.personal_data.permission import may_see_personal_data, require_personal_data_permission
 from member_svc.tags.service import tag_names_of
+from qunyun_shared.db import one_of
 from qunyun_shared.events.member import MemberBirthdaySetV1, MemberProfileUpdatedV1
 from qunyun_shared.identity import Identity
 from qunyun_shared.outbox import Outbox
@@ -23,6 +24,7 @@ from qunyun_shared.problems import InvalidInput
 VIEW_COLUMNS = (
     Member.id,
     Member.tenant_id,
+    Member.merchant_member_id,
     Member.nickname,
     Member.phone_encrypted,
     Member.gender,
@@ -59,6 +61,7 @@ def present(member: Shown, *, cipher: PersonalDataCipher, reveal: bool, tags: li
         phone = phone if reveal else mask_phone(phone)
     return MemberRead(
         id=member.id,
+        merchant_member_id=member.merchant_member_id,
         nickname=member.nickname,
         phone=phone,
         gender=member.gender,
@@ -80,18 +83,75 @@ def present(member: Shown, *, cipher: PersonalDataCipher, reveal: bool, tags: li
 async def register(
     *, session: AsyncSession, outbox: Outbox, cipher: PersonalDataCipher, tenant_id: str, member_in: MemberCreate
 ) -> Member:
-    """Registers a member of the tenant, their phone sealed; a birthday given is announced."""
+    """Registers a member of the tenant, their phone sealed; a birthday given is announced. A merchant id
+    another member has already is refused, naming that member."""
+    merchant_id = member_in.merchant_member_id
+    if merchant_id is not None:
+        await _check_merchant_id_free(session, tenant_id, merchant_id)
     # The id is fixed before sealing, because the sealed phone is bound to it.
     member = Member(id=uuid.uuid4(), tenant_id=tenant_id, **member_in.model_dump(exclude={"phone"}))
     if member_in.phone is not None:
         _seal_phone(member, cipher, member_in.phone)
-    session.add(member)
-    await _flush_checking_phone(session)
+    if merchant_id is None:
+        session.add(member)
+        await _flush_checking_phone(session)
+    else:
+        # In a savepoint: a member given the merchant id meanwhile is then looked up, to be named.
+        try:
+            async with session.begin_nested():
+                session.add(member)
+                await _flush_checking_phone(session)
+        except IntegrityError:
+            await _check_merchant_id_free(session, tenant_id, merchant_id)
+            raise
     if member.birthday is not None:
         await announce_birthdays(
             session=session, outbox=outbox, tenant_id=tenant_id, birthdays=[(member.id, member.birthday)]
         )
     return member
+
+
+async def member_ids_by_merchant_id(
+    *, session: AsyncSession, tenant_id: str, merchant_member_ids: Collection[str]
+) -> dict[str, uuid.UUID]:
+    """The tenant's members (erased ones included) named by these merchant ids, by merchant id."""
+    if not merchant_member_ids:
+        return {}
+    found = await session.execute(
+        select(Member.merchant_member_id, Member.id).where(
+            Member.tenant_id == tenant_id, one_of(session, Member.merchant_member_id, merchant_member_ids)
+        )
+    )
+    return {merchant_id: member_id for merchant_id, member_id in found.all() if merchant_id is not None}
+
+
+async def resolve_merchant_ids(
+    *, session: AsyncSession, tenant_id: str, merchant_member_ids: Sequence[str]
+) -> MerchantIdsResolved:
+    """The tenant's members named by the merchant's ids; the ids no member has, and those of erased members,
+    apart."""
+    wanted = list(dict.fromkeys(merchant_member_ids))
+    found = await session.execute(
+        select(Member.merchant_member_id, Member.id, Member.erased_at).where(
+            Member.tenant_id == tenant_id, one_of(session, Member.merchant_member_id, wanted)
+        )
+    )
+    named = {merchant_id: (member_id, erased_at) for merchant_id, member_id, erased_at in found.all()}
+    return MerchantIdsResolved(
+        members={m: named[m][0] for m in wanted if m in named and named[m][1] is None},
+        unknown=[m for m in wanted if m not in named],
+        erased=[m for m in wanted if m in named and named[m][1] is not None],
+    )
+
+
+async def _check_merchant_id_free(session: AsyncSession, tenant_id: str, merchant_id: str) -> None:
+    taken = await member_ids_by_merchant_id(session=session, tenant_id=tenant_id, merchant_member_ids=[merchant_id])
+    if merchant_id in taken:
+        raise MerchantMemberIdTaken(
+            f"Member {taken[merchant_id]} already has merchant id {merchant_id!r}.",
+            field="merchant_member_id",
+            member_id=str(taken[merchant_id]),
+        )
 
 
 async def announce_birthdays(

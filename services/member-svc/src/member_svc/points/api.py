@@ -31,12 +31,12 @@ router = APIRouter(prefix="/points", tags=["points"], route_class=IdempotentRout
 members_router = APIRouter(prefix="/members", tags=["members"], route_class=IdempotentRoute)
 
 
-@router.get("/policy", summary="Earn rules, expiry and time zone (defaults until set)")
+@router.get("/policy", summary="Earn rules, expiry, time zone and whether imported history earns (defaults until set)")
 async def get_policy(session: DbSession, caller: CurrentIdentity) -> PointsPolicyBody:
     return (await policy.policy_of(session=session, tenant_id=caller.tenant_id)).rules
 
 
-@router.put("/policy", summary="Replace the earn rules, expiry and time zone")
+@router.put("/policy", summary="Replace the earn rules, expiry, time zone and whether imported history earns")
 async def set_policy(body: PointsPolicyBody, session: DbSession, caller: CurrentIdentity) -> PointsPolicyBody:
     return (await policy.set_rules(session=session, tenant_id=caller.tenant_id, rules=body)).rules
 

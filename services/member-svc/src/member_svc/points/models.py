@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, func
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from member_svc.db import Base
@@ -23,6 +24,8 @@ class PointsPolicy(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # [{"level": n, "name": str, "threshold": lifetime points, "privileges": [str]}], ascending.
     levels: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    # Whether imported history (events marked `imported`) earns points as live events do.
+    history_earns_points: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 

@@ -3,7 +3,7 @@ lifetime points climb (defaults until the tenant sets its own)."""
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -68,6 +68,10 @@ class Policy:
     def next_level(self, lifetime: int) -> Level | None:
         return next((level for level in self.levels.levels if level.threshold > lifetime), None)
 
+    def start_of(self, day: date) -> datetime:
+        """When `day` begins in the tenant's zone."""
+        return datetime.combine(day, time(), tzinfo=ZoneInfo(self.rules.timezone))
+
     def day_start(self, at: datetime) -> datetime:
         """The start of `at`'s day in the tenant's zone."""
         local = at.astimezone(ZoneInfo(self.rules.timezone))
@@ -80,13 +84,19 @@ async def policy_of(*, session: AsyncSession, tenant_id: str) -> Policy:
     if row is None:
         return Policy(DEFAULT_POLICY, DEFAULT_LEVELS)
     rules = PointsPolicyBody.model_validate(
-        {"earn_rules": row.earn_rules, "expiry_days": row.expiry_days, "timezone": row.timezone}
+        {
+            "earn_rules": row.earn_rules,
+            "expiry_days": row.expiry_days,
+            "timezone": row.timezone,
+            "history_earns_points": row.history_earns_points,
+        }
     )
     return Policy(rules, Levels.model_validate({"levels": row.levels}))
 
 
 async def set_rules(*, session: AsyncSession, tenant_id: str, rules: PointsPolicyBody) -> Policy:
-    """Replaces the tenant's earn rules, expiry and time zone; they apply to earns from now on."""
+    """Replaces the tenant's earn rules, expiry, time zone and whether history earns; they apply to earns from
+    now on."""
     current = await policy_of(session=session, tenant_id=tenant_id)
     await _save_policy(session, tenant_id, rules, current.levels)
     return Policy(rules, current.levels)
@@ -119,6 +129,7 @@ async def _save_policy(session: AsyncSession, tenant_id: str, rules: PointsPolic
         "earn_rules": {action: rule.model_dump() for action, rule in rules.earn_rules.items()},
         "expiry_days": rules.expiry_days,
         "timezone": rules.timezone,
+        "history_earns_points": rules.history_earns_points,
         "levels": [level.model_dump() for level in levels.levels],
         "updated_at": func.now(),
     }

@@ -1,12 +1,18 @@
 """What the events member-svc consumes do to members: points earned or clawed back, activity counted
-for the lifecycle, flags and segments from analytics. Events about members unknown here or erased are moot."""
+for the lifecycle, flags and segments from analytics. Events about members unknown here or erased are moot.
+
+An event announcing imported history (`envelope.imported`) earns points only if the tenant's policy says
+history earns (`history_earns_points`, off by default); the facts it carries (activity, lifecycle, levels,
+tags) count either way, and whatever it leads member-svc to announce is marked imported too."""
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from member_svc.imported import for_history
 from member_svc.members import lifecycle
 from member_svc.members.service import known_member
 from member_svc.points import service as points
@@ -27,11 +33,13 @@ log = logging.getLogger(__name__)
 async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope) -> None:
     """Applies one consumed event."""
     tenant_id, data = envelope.tenantid, envelope.data
+    outbox = for_history(outbox, imported=envelope.imported)
+    earns = not envelope.imported or (await policy_of(session=session, tenant_id=tenant_id)).rules.history_earns_points
     match data:
         case MemberJoinedV1():
-            await _joined(session, outbox, tenant_id, data)
+            await _joined(session, outbox, tenant_id, data, earns)
         case OrderPlacedV1():
-            await _ordered(session, outbox, tenant_id, data)
+            await _ordered(session, outbox, tenant_id, data, earns)
         case OrderRefundedV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
@@ -47,19 +55,20 @@ async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope)
                 )
         case CheckinRecordedV1():
             source = f"checkin:{data.campaign_id}:{data.member_id}:{data.day}"
-            await _participated(session, outbox, tenant_id, data.member_id, "checkin", source, envelope.time)
+            # An imported check-in was published long after its day, which is all it says of its time.
+            at = (await policy_of(session=session, tenant_id=tenant_id)).start_of(data.day)
+            at = at if envelope.imported else envelope.time
+            await _participated(session, outbox, tenant_id, data.member_id, _Earn("checkin", source, at, earns))
         case SurveyAnsweredV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
                 await lifecycle.record_participation(session=session, outbox=outbox, member=member, at=envelope.time)
         case ContentPostedV1() if data.source == "UGC" and data.author_member_id is not None:
-            await _earn(
-                session, outbox, tenant_id, data.author_member_id, "post", f"post:{data.content_id}", data.posted_at
-            )
+            post = _Earn("post", f"post:{data.content_id}", data.posted_at, earns)
+            await _earn(session, outbox, tenant_id, data.author_member_id, post)
         case ContentEngagedV1() if data.action == "comment":
-            await _earn(
-                session, outbox, tenant_id, data.member_id, "comment", f"comment:{envelope.id}", data.occurred_at
-            )
+            comment = _Earn("comment", f"comment:{envelope.id}", data.occurred_at, earns)
+            await _earn(session, outbox, tenant_id, data.member_id, comment)
         case MemberChurnRiskV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
@@ -67,7 +76,7 @@ async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope)
                     session=session, outbox=outbox, member=member, risk=data, at=envelope.time
                 )
         case RewardGrantedV1():
-            await _rewarded(session, outbox, tenant_id, data, envelope.time)
+            await _rewarded(session, outbox, tenant_id, data, envelope.time, earns)
         case MemberSegmentChangedV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
@@ -75,14 +84,14 @@ async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope)
 
 
 async def _rewarded(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, reward: RewardGrantedV1, at: datetime
+    session: AsyncSession, outbox: Outbox, tenant_id: str, reward: RewardGrantedV1, at: datetime, earns: bool
 ) -> None:
     """Points and a tag a campaign granted (a check-in milestone, a referral, an automation rule); the
     reward id makes a redelivered grant earn once."""
     member = await known_member(session=session, tenant_id=tenant_id, member_id=reward.member_id)
     if member is None:
         return
-    if reward.points:
+    if reward.points and earns:
         earning = Earning(
             member_id=member.id,
             reason="campaign",
@@ -102,58 +111,74 @@ async def _rewarded(
             log.warning("campaign tag refused", extra={"tag": reward.tag, "reason": refused.detail})
 
 
-async def _joined(session: AsyncSession, outbox: Outbox, tenant_id: str, joined: MemberJoinedV1) -> None:
-    """Join points once per member; referral points once per invitee, to whoever first brought them in."""
+async def _joined(session: AsyncSession, outbox: Outbox, tenant_id: str, joined: MemberJoinedV1, earns: bool) -> None:
+    """Join points once per member; referral points once per invitee, to whoever first brought them in (who
+    is loyal from then on, points or not)."""
     member = await known_member(session=session, tenant_id=tenant_id, member_id=joined.member_id)
     if member is None:
         return
-    await _earn(session, outbox, tenant_id, member.id, "join", f"join:{member.id}", joined.joined_at)
+    await _earn(session, outbox, tenant_id, member.id, _Earn("join", f"join:{member.id}", joined.joined_at, earns))
     inviter = (
         await known_member(session=session, tenant_id=tenant_id, member_id=member.invited_by)
         if member.invited_by
         else None
     )
     if inviter is not None:
-        await _earn(session, outbox, tenant_id, inviter.id, "referral", f"referral:{member.id}", joined.joined_at)
+        referral = _Earn("referral", f"referral:{member.id}", joined.joined_at, earns)
+        await _earn(session, outbox, tenant_id, inviter.id, referral)
         await lifecycle.record_referral(session=session, outbox=outbox, inviter=inviter)
 
 
-async def _ordered(session: AsyncSession, outbox: Outbox, tenant_id: str, order: OrderPlacedV1) -> None:
+async def _ordered(session: AsyncSession, outbox: Outbox, tenant_id: str, order: OrderPlacedV1, earns: bool) -> None:
     member = await known_member(session=session, tenant_id=tenant_id, member_id=order.member_id)
     if member is None:
         return
-    policy = await policy_of(session=session, tenant_id=tenant_id)
-    earning = Earning(
-        member_id=member.id,
-        reason="order",
-        points=policy.points_for("per_yuan") * (order.amount_fen // 100),
-        source=f"order:{order.order_id}",
-        at=order.placed_at,
-        order_id=order.order_id,
-        order_amount_fen=order.amount_fen,
-    )
-    await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning, policy=policy)
+    if earns:
+        policy = await policy_of(session=session, tenant_id=tenant_id)
+        earning = Earning(
+            member_id=member.id,
+            reason="order",
+            points=policy.points_for("per_yuan") * (order.amount_fen // 100),
+            source=f"order:{order.order_id}",
+            at=order.placed_at,
+            order_id=order.order_id,
+            order_amount_fen=order.amount_fen,
+        )
+        await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning, policy=policy)
     await lifecycle.record_order(
         session=session, outbox=outbox, member=member, amount_fen=order.amount_fen, at=order.placed_at
     )
 
 
 async def _participated(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, action: str, source: str, at: datetime
+    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, earn: "_Earn"
 ) -> None:
     member = await known_member(session=session, tenant_id=tenant_id, member_id=member_id)
     if member is None:
         return
-    await _earn(session, outbox, tenant_id, member.id, action, source, at)
-    await lifecycle.record_participation(session=session, outbox=outbox, member=member, at=at)
+    await _earn(session, outbox, tenant_id, member.id, earn)
+    await lifecycle.record_participation(session=session, outbox=outbox, member=member, at=earn.at)
 
 
-async def _earn(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, action: str, source: str, at: datetime
-) -> None:
+@dataclass(frozen=True)
+class _Earn:
+    """What an event would earn by the tenant's rules: the action, its source (so it earns once), when; and
+    whether it may (imported history earns only if the tenant says so)."""
+
+    action: str
+    source: str
+    at: datetime
+    earns: bool
+
+
+async def _earn(session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, earn: _Earn) -> None:
+    if not earn.earns:
+        return
     member = await known_member(session=session, tenant_id=tenant_id, member_id=member_id)
     if member is None:
         return
     policy = await policy_of(session=session, tenant_id=tenant_id)
-    earning = Earning(member_id=member.id, reason=action, points=policy.points_for(action), source=source, at=at)
+    earning = Earning(
+        member_id=member.id, reason=earn.action, points=policy.points_for(earn.action), source=earn.source, at=earn.at
+    )
     await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning, policy=policy)

@@ -29,6 +29,11 @@ class PointsPolicyBody(Input):
     timezone: TimeZoneName = Field(
         default="Asia/Shanghai", description="IANA zone in which days (daily limits) are counted."
     )
+    history_earns_points: bool = Field(
+        default=False,
+        description="Whether imported history (joins, orders, check-ins a brand brought in from before) earns "
+        "points by these rules as live events do. Levels, lifecycle and tags follow imported history either way.",
+    )
 
 
 class Level(Input):
