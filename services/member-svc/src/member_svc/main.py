@@ -11,6 +11,7 @@ from member_svc.communities import api as communities_api
 from member_svc.config import Settings
 from member_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from member_svc.handlers import HANDLERS
+from member_svc.history import api as history_api
 from member_svc.imports import api as imports_api
 from member_svc.members import api as members_api
 from member_svc.personal_data import api as personal_data_api
@@ -52,6 +53,7 @@ def create_app() -> FastAPI:
         routers=[
             communities_api.router,
             imports_api.router,
+            history_api.router,
             members_api.router,
             personal_data_api.router,
             referrals_api.router,
