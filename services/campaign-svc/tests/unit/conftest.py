@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest_asyncio
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc.campaigns import service as campaigns
@@ -18,7 +19,8 @@ from campaign_svc.coupons.schemas import CouponTemplateCreate
 from campaign_svc.db import MESSAGING
 from campaign_svc.handlers import HANDLERS
 from campaign_svc.models import Base
-from qunyun_shared.events import EventPayload, new_event
+from qunyun_shared.events import Envelope, EventPayload, new_event
+from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.events.member import MemberConsentChangedV1, MemberJoinedV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.testing import in_memory_database, staged_events
@@ -34,10 +36,12 @@ class World:
         self.session = session
         self.outbox = OUTBOX
 
-    async def deliver(self, source: str, *payloads: EventPayload, tenant_id: str = TENANT) -> None:
-        """Hands events to campaign-svc's handlers as its consumer would."""
+    async def deliver(
+        self, source: str, *payloads: EventPayload, tenant_id: str = TENANT, imported: bool = False
+    ) -> None:
+        """Hands events to campaign-svc's handlers as its consumer would (announcing history if `imported`)."""
         for payload in payloads:
-            envelope = new_event(source=source, tenant_id=tenant_id, payload=payload)
+            envelope = new_event(source=source, tenant_id=tenant_id, payload=payload, imported=imported)
             await HANDLERS[envelope.type](self.session, OUTBOX, [envelope])
 
     async def member(
@@ -77,6 +81,13 @@ class World:
     async def events(self, event_type: str | None = None) -> list[Any]:
         staged = await staged_events(self.session, MESSAGING.outbox)
         return [payload for kind, payload in staged if event_type is None or kind == event_type]
+
+    async def envelopes(self, event_type: str | None = None) -> list[Envelope]:
+        """The events staged in the outbox as the bus carries them (with `imported`), in order."""
+        table = MESSAGING.outbox
+        rows = (await self.session.execute(select(table).order_by(table.c.id))).all()
+        staged = [from_kafka(row.value, [(name, value.encode()) for name, value in row.headers]) for row in rows]
+        return [envelope for envelope in staged if event_type is None or envelope.type == event_type]
 
 
 @pytest_asyncio.fixture

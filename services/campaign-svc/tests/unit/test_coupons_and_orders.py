@@ -188,13 +188,20 @@ async def test_paying_refunding_and_the_report_of_gmv_and_roi(world: World) -> N
     assert (report.orders, report.gmv_fen, report.cost_fen, report.roi) == (2, 6_000, 1_000, 5.0)
 
 
-async def test_a_pushed_paid_order_is_placed_and_paid_and_cannot_be_pushed_twice(world: World) -> None:
+async def test_a_pushed_paid_order_is_placed_and_paid_and_a_repeated_push_answers_it(world: World) -> None:
     member_id = await world.member()
-    order = await place(world, member_id, external_id="shop-42", paid_at=NOW.isoformat())
-    assert order.status == "paid"
+    order = await place(world, member_id, merchant_order_id="shop-42", paid_at=NOW.isoformat())
+    assert (order.status, order.merchant_order_id, order.imported) == ("paid", "shop-42", False)
+    again = await place(world, member_id, merchant_order_id="shop-42", paid_at=NOW.isoformat())
+    assert again.id == order.id
+    assert await place(world, member_id, merchant_order_id="shop-42") is order  # its payment not repeated
+    for other in ({"total_fen": 20_000}, {"paid_at": (NOW - timedelta(hours=1)).isoformat()}):
+        with pytest.raises(OrderAlreadyPushed, match=str(order.id)):
+            await place(world, member_id, merchant_order_id="shop-42", **other)
+    with pytest.raises(OrderAlreadyPushed, match=str(order.id)):
+        await place(world, await world.member(), merchant_order_id="shop-42")
+    assert [p.order_id for p in await world.events("order.placed")] == [order.id]
     assert [p.order_id for p in await world.events("order.paid")] == [order.id]
-    with pytest.raises(OrderAlreadyPushed):
-        await place(world, member_id, external_id="shop-42")
 
 
 async def test_orders_need_a_known_member_and_the_tenants_own_campaign(world: World) -> None:

@@ -3,17 +3,17 @@ Events about erased members change nothing: a late redelivery must not bring the
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc.db import ERASED_MEMBERS
 from campaign_svc.exceptions import MemberNotFound
 from campaign_svc.members.models import Member
-from qunyun_shared.db import upsert
+from qunyun_shared.db import one_of, upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.analytics import MemberChurnRiskV1
 from qunyun_shared.events.content import ContentEngagedV1
@@ -116,6 +116,21 @@ async def _update(session: AsyncSession, tenant_id: str, member_id: uuid.UUID, *
     await session.execute(
         update(Member).where(Member.member_id == member_id, Member.tenant_id == tenant_id).values(**values)
     )
+
+
+async def refused_for_history(
+    *, session: AsyncSession, tenant_id: str, member_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Why history of some of the members cannot be imported: erased, or known as another tenant's. A member
+    not known yet is not refused: member-svc's events about them may still be on their way."""
+    if not member_ids:
+        return {}
+    erased = await erased_among(session, ERASED_MEMBERS, member_ids)
+    foreign = await session.scalars(
+        select(Member.member_id).where(one_of(session, Member.member_id, member_ids), Member.tenant_id != tenant_id)
+    )
+    refused = {member_id: f"No member {member_id} in this tenant." for member_id in foreign}
+    return refused | {member_id: f"Member {member_id} was erased: nothing of theirs is kept." for member_id in erased}
 
 
 async def get_member(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> Member:

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from campaign_svc.dependencies import IdempotentRoute
+from campaign_svc.orders import history
 from campaign_svc.orders import service as orders
-from campaign_svc.orders.schemas import OrderCreate, OrderPage, OrderRead, RefundCreate
+from campaign_svc.orders.schemas import OrderCreate, OrderHistoryBatch, OrderPage, OrderRead, RefundCreate
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.history import HistoryBatchRead
 from qunyun_shared.idempotency import KEY_REQUIRED
 from qunyun_shared.pagination import encode_time_cursor
 
@@ -20,7 +22,8 @@ router = APIRouter(prefix="/campaigns/orders", tags=["orders"], route_class=Idem
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OrderRead,
-    summary="Place an order, or push one from a merchant's shop (a repeated push returns the first result)",
+    summary="Place an order, or push one from a merchant's shop (a push repeated with its merchant_order_id or "
+    "Idempotency-Key answers the order placed the first time)",
     dependencies=[KEY_REQUIRED],
 )
 async def place_order(
@@ -33,6 +36,18 @@ async def place_order(
         session=session, outbox=outbox, tenant_id=caller.tenant_id, order_in=body, now=datetime.now(UTC)
     )
     return OrderRead.model_validate(order)
+
+
+@router.post(
+    "/history",
+    summary="Import orders from the merchant's history (at most 1,000 a batch): each row is created, unchanged "
+    "(imported before with the same content) or failed with its problems; no live coupon, stock or budget is "
+    "touched, and the events say imported",
+)
+async def import_order_history(
+    body: OrderHistoryBatch, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> HistoryBatchRead:
+    return await history.import_orders(session=session, outbox=outbox, tenant_id=caller.tenant_id, rows=body.orders)
 
 
 @router.get("", summary="Orders, newest first, optionally one member's")

@@ -42,10 +42,13 @@ async def place(
 ) -> Order:
     """An order from a member or pushed by a merchant: the member must be known to campaigns, the
     credited campaign must be the tenant's, a coupon must be redeemable; a pushed order that was paid
-    is placed and paid at once."""
+    is placed and paid at once. A merchant order id placed before answers that order, if the push says
+    the same."""
+    if order_in.merchant_order_id is not None:
+        earlier = await _pushed_before(session, tenant_id, order_in)
+        if earlier is not None:
+            return earlier
     await members.get_member(session=session, tenant_id=tenant_id, member_id=order_in.member_id)
-    if order_in.external_id is not None:
-        await _refuse_repeated_push(session, tenant_id, order_in.external_id)
     attribution = order_in.attribution
     if attribution.campaign_id is not None:
         credited = await campaigns.get_campaign(
@@ -67,22 +70,37 @@ async def place(
         pricing=pricing,
         now=now,
         coupon_id=order_in.coupon_id,
-        external_id=order_in.external_id,
+        merchant_order_id=order_in.merchant_order_id,
     )
     if order_in.paid_at is not None:
         await pay(session=session, outbox=outbox, order=order, at=order_in.paid_at)
     return order
 
 
-async def _refuse_repeated_push(session: AsyncSession, tenant_id: str, external_id: str) -> None:
+async def _pushed_before(session: AsyncSession, tenant_id: str, order_in: OrderCreate) -> Order | None:
+    """The order placed before under the push's merchant order id, if it is the same order (a retry);
+    a different order under that id is refused, naming the earlier one."""
     earlier = await session.scalar(
-        select(Order.id).where(Order.tenant_id == tenant_id, Order.external_id == external_id)
+        select(Order).where(Order.tenant_id == tenant_id, Order.merchant_order_id == order_in.merchant_order_id)
     )
-    if earlier is not None:
+    if earlier is None:
+        return None
+    attribution = order_in.attribution
+    same = (
+        earlier.member_id == order_in.member_id
+        and earlier.community_id == order_in.community_id
+        and earlier.items == [item.model_dump() for item in order_in.items]
+        and earlier.coupon_id == order_in.coupon_id
+        and (earlier.content_id, earlier.inviter_id) == (attribution.content_id, attribution.inviter_id)
+        and attribution.campaign_id in (None, earlier.campaign_id)
+        and (order_in.paid_at is None or earlier.paid_at == order_in.paid_at)
+    )
+    if not same:
         raise OrderAlreadyPushed(
-            f"Order {external_id!r} was pushed already, as {earlier}; repeat a push with its Idempotency-Key.",
-            order_id=str(earlier),
+            f"Order {order_in.merchant_order_id!r} was placed already, as {earlier.id}, with other content.",
+            order_id=str(earlier.id),
         )
+    return earlier
 
 
 async def record(
@@ -94,7 +112,7 @@ async def record(
     pricing: Pricing,
     now: datetime,
     coupon_id: uuid.UUID | None = None,
-    external_id: str | None = None,
+    merchant_order_id: str | None = None,
 ) -> Order:
     """Writes a priced order and its `order.placed`, redeeming the coupon on it first."""
     order_id = uuid.uuid4()
@@ -128,15 +146,18 @@ async def record(
         coupon_id=coupon_id,
         content_id=pricing.content_id,
         inviter_id=pricing.inviter_id,
-        external_id=external_id,
+        merchant_order_id=merchant_order_id,
         placed_at=now,
     )
     session.add(order)
     try:
         await session.flush()
     except IntegrityError:
-        # The same external order pushed twice at once under two keys: the request rolls back whole.
-        raise OrderAlreadyPushed(f"Order {external_id!r} was pushed already.") from None
+        # The same merchant order pushed twice at once: this request rolls back whole; repeated, it is
+        # answered the order the other placed.
+        raise OrderAlreadyPushed(
+            f"Order {merchant_order_id!r} was being placed at the same time; repeat the push to get it."
+        ) from None
     placed = OrderPlacedV1(
         order_id=order.id,
         member_id=member_id,
