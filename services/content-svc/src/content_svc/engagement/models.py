@@ -29,6 +29,8 @@ class Engagement(Base):
         # Item statistics count distinct members per action.
         Index("ix_engagements_content_action_member", "content_id", "action", "member_id"),
         Index("ix_engagements_member_occurred", "tenant_id", "member_id", "occurred_at"),
+        # History imports name actions by the merchant's own id, unique within the tenant.
+        Index("ix_engagements_tenant_merchant_action_id", "tenant_id", "merchant_action_id", unique=True),
     )
 
     # Given by the front-end when it has one, so a batch sent twice is counted once.
@@ -39,6 +41,8 @@ class Engagement(Base):
     community_id: Mapped[uuid.UUID | None] = mapped_column()
     action: Mapped[str] = mapped_column(String(8))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Imported history: the merchant's id for the action (none for live reports).
+    merchant_action_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class CommunityHourActivity(Base):

@@ -24,6 +24,8 @@ class ContentItem(Base):
         Index("ix_content_items_tenant_created", "tenant_id", "created_at"),
         # Repeated-message detection looks up a member's recent posts by fingerprint.
         Index("ix_content_items_author_fingerprint", "tenant_id", "author_member_id", "fingerprint"),
+        # History imports name items by the merchant's own id, unique within the tenant.
+        Index("ix_content_items_tenant_merchant_content_id", "tenant_id", "merchant_content_id", unique=True),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -49,3 +51,7 @@ class ContentItem(Base):
     moderation_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Imported history: the merchant's id for the item, and a digest of the row it came in, which a row
+    # sent again under that id must match.
+    merchant_content_id: Mapped[str | None] = mapped_column(String(128))
+    history_digest: Mapped[str | None] = mapped_column(String(32))
