@@ -3,17 +3,19 @@ each member's affinity for content tags (behind the feed's ranking)."""
 
 import uuid
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc.audience.models import Community
 from content_svc.engagement.models import CommunityHourActivity, MemberAffinity
 from content_svc.items.models import ContentItem
-from qunyun_shared.db import upsert
+from qunyun_shared.db import insert_rows, one_of
 
+_HOURS = cast(Table, CommunityHourActivity.__table__)
+_AFFINITY = cast(Table, MemberAffinity.__table__)
 # How much each action says about a member's interest in the item's tags.
 AFFINITY_WEIGHT = {"view": 1.0, "complete": 2.0, "click": 2.0, "like": 3.0, "comment": 4.0, "share": 5.0}
 
@@ -33,19 +35,21 @@ async def learn(*, session: AsyncSession, tenant_id: str, stored: list[dict[str,
         if r["community_id"] in zones
     )
     if by_hour:
-        table = CommunityHourActivity.__table__
-        statement = upsert(session, table)
+        rows = [{"community_id": c, "hour": h, "engagements": n} for (c, h), n in sorted(by_hour.items())]
+        statement, parameters = insert_rows(session, _HOURS, rows)
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=["community_id", "hour"],
-                set_={"engagements": table.c.engagements + statement.excluded.engagements},
+                set_={"engagements": _HOURS.c.engagements + statement.excluded.engagements},
             ),
-            [{"community_id": c, "hour": h, "engagements": n} for (c, h), n in sorted(by_hour.items())],
+            parameters,
         )
     tags = dict(
         (
             await session.execute(
-                select(ContentItem.id, ContentItem.tags).where(ContentItem.id.in_({r["content_id"] for r in stored}))
+                select(ContentItem.id, ContentItem.tags).where(
+                    one_of(session, ContentItem.id, {r["content_id"] for r in stored})
+                )
             )
         ).all()
     )
@@ -55,11 +59,14 @@ async def learn(*, session: AsyncSession, tenant_id: str, stored: list[dict[str,
             key = (r["member_id"], tag)
             interest[key] = interest.get(key, 0.0) + AFFINITY_WEIGHT[r["action"]]
     if interest:
-        table = MemberAffinity.__table__
-        statement = upsert(session, table)
+        rows = [
+            {"member_id": m, "tag": t, "tenant_id": tenant_id, "weight": w} for (m, t), w in sorted(interest.items())
+        ]
+        # One statement of column arrays, not an executemany: a history batch touches thousands of pairs.
+        statement, parameters = insert_rows(session, _AFFINITY, rows)
         await session.execute(
             statement.on_conflict_do_update(
-                index_elements=["member_id", "tag"], set_={"weight": table.c.weight + statement.excluded.weight}
+                index_elements=["member_id", "tag"], set_={"weight": _AFFINITY.c.weight + statement.excluded.weight}
             ),
-            [{"member_id": m, "tag": t, "tenant_id": tenant_id, "weight": w} for (m, t), w in sorted(interest.items())],
+            parameters,
         )
