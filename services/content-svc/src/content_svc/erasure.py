@@ -21,19 +21,25 @@ from qunyun_shared.erasure import remember_erased
 
 async def forget_members(*, session: AsyncSession, erased: Sequence[tuple[str, uuid.UUID]]) -> None:
     """Deletes the member's targeting profile and posts' text, and replaces their id in engagement, orders
-    and survey answers by a random one nobody keeps: item statistics stay true, nothing leads back."""
+    and survey answers by a random one nobody keeps (the merchant's ids of their imported posts and actions
+    are dropped): item statistics stay true, nothing leads back."""
     await remember_erased(session, ERASED_MEMBERS, erased)
     now = datetime.now(UTC)
     for tenant_id, member_id in erased:
         for table in (AudienceMember, MemberTag, MemberSegment, MemberAffinity):
             await session.execute(delete(table).where(table.tenant_id == tenant_id, table.member_id == member_id))
         stranger = uuid.uuid4()
-        for pseudonymised in (Engagement, AttributedOrder):
-            await session.execute(
-                update(pseudonymised)
-                .where(pseudonymised.tenant_id == tenant_id, pseudonymised.member_id == member_id)
-                .values(member_id=stranger)
-            )
+        # The merchant's ids for their imported actions go too: the merchant's own records would lead back.
+        await session.execute(
+            update(Engagement)
+            .where(Engagement.tenant_id == tenant_id, Engagement.member_id == member_id)
+            .values(member_id=stranger, merchant_action_id=None)
+        )
+        await session.execute(
+            update(AttributedOrder)
+            .where(AttributedOrder.tenant_id == tenant_id, AttributedOrder.member_id == member_id)
+            .values(member_id=stranger)
+        )
         await _anonymise_answers(session, tenant_id, member_id, stranger)
         await idempotency.forget_answers_naming(session, IDEMPOTENCY_KEYS, tenant_id=tenant_id, member_id=member_id)
         posts = select(ContentItem.id).where(
@@ -56,7 +62,15 @@ async def forget_members(*, session: AsyncSession, erased: Sequence[tuple[str, u
             update(ContentItem)
             .where(ContentItem.tenant_id == tenant_id, ContentItem.author_member_id == member_id)
             .values(
-                title="", body="", media=[], author_member_id=None, fingerprint=None, status="erased", updated_at=now
+                title="",
+                body="",
+                media=[],
+                author_member_id=None,
+                fingerprint=None,
+                merchant_content_id=None,
+                history_digest=None,
+                status="erased",
+                updated_at=now,
             )
         )
 

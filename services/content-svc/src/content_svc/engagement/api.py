@@ -7,9 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from content_svc.dependencies import IdempotentRoute
+from content_svc.engagement import history as imported_history
 from content_svc.engagement import service as engagement
-from content_svc.engagement.schemas import ContentStats, EngagementBatch, EngagementRead, EngagementReceipt
+from content_svc.engagement.schemas import (
+    ContentStats,
+    EngagementBatch,
+    EngagementHistoryBatch,
+    EngagementRead,
+    EngagementReceipt,
+)
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.history import HistoryBatchRead
 from qunyun_shared.problems import InvalidInput
 
 router = APIRouter(prefix="/content", tags=["engagement"], route_class=IdempotentRoute)
@@ -35,6 +43,24 @@ async def report(
             errors=[{"field": f"actions.{r.index}", "message": r.detail} for r in receipt.rejected],
         )
     return receipt
+
+
+@router.post(
+    "/engagement/history",
+    summary="Import members' actions from the brand's history",
+    description="Up to 1,000 rows, each answered by its number: `created` or `unchanged` (its merchant id was "
+    "imported before with the same content) with the engagement's id, or `failed` with its problems (content "
+    "unknown or never published, published after the action, not in the community named; an erased member; "
+    "a merchant id imported before with other content); a failed row writes nothing and keeps no other from "
+    "landing. Counted as live actions are, and announced by `content.engaged` with their own times, marked "
+    "imported.",
+)
+async def import_history(
+    body: EngagementHistoryBatch, session: DbSession, outbox: EventOutbox, caller: CurrentIdentity
+) -> HistoryBatchRead:
+    return await imported_history.import_actions(
+        session=session, outbox=outbox, tenant_id=caller.tenant_id, rows=body.actions
+    )
 
 
 @router.get("/members/{member_id}/engagements", summary="A member's latest actions, newest first")

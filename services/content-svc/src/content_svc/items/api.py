@@ -1,15 +1,26 @@
 """Routes for the content library: operators' items and members' posts."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
 from content_svc.dependencies import IdempotentRoute, Lexicons
+from content_svc.items import history
 from content_svc.items import service as items
-from content_svc.items.schemas import ContentCreate, ContentPage, ContentRead, ContentUpdate, PostCreate
+from content_svc.items.schemas import (
+    ContentCreate,
+    ContentHistoryBatch,
+    ContentPage,
+    ContentRead,
+    ContentUpdate,
+    PostCreate,
+    PostHistoryBatch,
+)
 from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.events.content import ContentType
+from qunyun_shared.history import HistoryBatchRead
 
 router = APIRouter(prefix="/content/items", tags=["content"], route_class=IdempotentRoute)
 posts_router = APIRouter(prefix="/content/posts", tags=["content"], route_class=IdempotentRoute)
@@ -24,6 +35,28 @@ async def create_item(
         await items.create_item(
             session=session, outbox=outbox, lexicon=lexicon, tenant_id=caller.tenant_id, item_in=body
         )
+    )
+
+
+@router.post(
+    "/history",
+    summary="Import items from the brand's history, as published then",
+    description="Up to 1,000 rows, each answered by its number: `created` or `unchanged` (its merchant id was "
+    "imported before with the same content) with the item's id, or `failed` with its problems; a failed row "
+    "writes nothing and keeps no other from landing. Each item is published at `published_at` in its "
+    "communities and announced by `content.posted` marked imported. Moderation's masks apply; nothing is held.",
+)
+async def import_item_history(
+    body: ContentHistoryBatch, session: DbSession, outbox: EventOutbox, lexicons: Lexicons, caller: CurrentIdentity
+) -> HistoryBatchRead:
+    lexicon = await lexicons.lexicon_for(session, caller.tenant_id)
+    return await history.import_items(
+        session=session,
+        outbox=outbox,
+        lexicon=lexicon,
+        tenant_id=caller.tenant_id,
+        rows=body.items,
+        now=datetime.now(UTC),
     )
 
 
@@ -88,4 +121,25 @@ async def create_post(
     lexicon = await lexicons.lexicon_for(session, caller.tenant_id)
     return ContentRead.model_validate(
         await items.create_post(session=session, outbox=outbox, lexicon=lexicon, tenant_id=caller.tenant_id, post=body)
+    )
+
+
+@posts_router.post(
+    "/history",
+    summary="Import members' posts from the brand's history, as posted then",
+    description="Up to 1,000 rows, answered row by row as the item history is. Each post is published in its "
+    "community at `posted_at` and announced by `content.posted` marked imported; its author must not be erased, "
+    "and a reply's topic must have been published (or imported) before it.",
+)
+async def import_post_history(
+    body: PostHistoryBatch, session: DbSession, outbox: EventOutbox, lexicons: Lexicons, caller: CurrentIdentity
+) -> HistoryBatchRead:
+    lexicon = await lexicons.lexicon_for(session, caller.tenant_id)
+    return await history.import_posts(
+        session=session,
+        outbox=outbox,
+        lexicon=lexicon,
+        tenant_id=caller.tenant_id,
+        rows=body.posts,
+        now=datetime.now(UTC),
     )

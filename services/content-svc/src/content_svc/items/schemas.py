@@ -4,11 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SkipValidation, model_validator
 
 from content_svc.moderation import Outcome
 from qunyun_shared.events.analytics import Segment
 from qunyun_shared.events.content import ContentType
+from qunyun_shared.history import MAX_ROWS, PastTime
 from qunyun_shared.schemas import Input, Read
 
 MAX_BODY_CHARS = 20_000
@@ -19,6 +20,8 @@ Title = Annotated[str, Field(max_length=200)]
 Body = Annotated[str, Field(max_length=MAX_BODY_CHARS)]
 PostKind = Literal["show_order", "contest", "topic_reply"]
 OperatorSource = Literal["PGC", "OGC"]
+# The merchant's own id for a record of its history: unique within the tenant.
+MerchantId = Annotated[str, Field(min_length=1, max_length=128, examples=["M-2025-0001"])]
 
 
 class Target(Input):
@@ -66,6 +69,41 @@ class PostCreate(Input):
         if (self.kind == "topic_reply") != (self.reply_to is not None):
             raise ValueError("a topic_reply names the topic it replies to in reply_to, and only a topic_reply does")
         return self
+
+
+class ContentHistoryRow(ContentCreate):
+    """An operator's item as it was published in the brand's history: where and when."""
+
+    merchant_content_id: MerchantId
+    community_ids: list[uuid.UUID] = Field(min_length=1, max_length=50, description="Where it was published.")
+    published_at: PastTime = Field(description="When it was published, with a UTC offset; not in the future.")
+
+
+class ContentHistoryBatch(Input):
+    items: list[SkipValidation[ContentHistoryRow]] = Field(min_length=1, max_length=MAX_ROWS)
+
+
+class PostHistoryRow(PostCreate):
+    """A member's post from the brand's history: into which community and when. A reply names its topic by
+    our id (`reply_to`) or the merchant's (`reply_to_merchant_content_id`); the topic was imported before."""
+
+    merchant_content_id: MerchantId
+    reply_to_merchant_content_id: MerchantId | None = None
+    posted_at: PastTime = Field(description="When it was posted, with a UTC offset; not in the future.")
+
+    @model_validator(mode="after")
+    def _replies_name_their_topic(self) -> "PostHistoryRow":
+        named = (self.reply_to is not None) + (self.reply_to_merchant_content_id is not None)
+        if (self.kind == "topic_reply") != (named == 1) or named > 1:
+            raise ValueError(
+                "a topic_reply names the topic it replies to, in reply_to or reply_to_merchant_content_id (one of "
+                "them), and only a topic_reply does"
+            )
+        return self
+
+
+class PostHistoryBatch(Input):
+    posts: list[SkipValidation[PostHistoryRow]] = Field(min_length=1, max_length=MAX_ROWS)
 
 
 class Moderation(BaseModel):
