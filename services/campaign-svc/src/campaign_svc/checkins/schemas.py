@@ -4,9 +4,10 @@ import uuid
 from datetime import date, datetime
 from typing import Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SkipValidation, model_validator
 
 from campaign_svc.rewards.schemas import GrantedReward, Reward
+from qunyun_shared.history import MAX_ROWS, PastTime
 from qunyun_shared.schemas import Input, Read
 
 
@@ -35,6 +36,18 @@ class CheckinSettings(Input):
 
 class CheckinCreate(Input):
     member_id: uuid.UUID
+
+
+class CheckinHistoryRow(Input):
+    """A check-in from the merchant's history: one per member and local day of the tenant, within the
+    campaign's dates; it earns no milestone reward."""
+
+    member_id: uuid.UUID
+    checked_in_at: PastTime
+
+
+class CheckinHistoryBatch(Input):
+    checkins: list[SkipValidation[CheckinHistoryRow]] = Field(min_length=1, max_length=MAX_ROWS)
 
 
 class MilestoneRead(Read):

@@ -9,12 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc.campaigns import service as campaigns
+from campaign_svc.checkins.history import member_lock
 from campaign_svc.checkins.models import Checkin, CheckinMilestone
 from campaign_svc.checkins.schemas import CheckinProgress, CheckinRead, CheckinSettings, Milestone, MilestoneRead
 from campaign_svc.exceptions import AlreadyCheckedIn, ChallengeCompleted
 from campaign_svc.members import service as members
 from campaign_svc.rewards import service as rewards
 from campaign_svc.tenants import service as tenants
+from qunyun_shared import advisory_locks
 from qunyun_shared.events.campaign import CheckinRecordedV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import DomainError
@@ -37,6 +39,8 @@ async def check_in(
     settings = CheckinSettings.model_validate(campaign.settings)
     await members.get_member(session=session, tenant_id=tenant_id, member_id=member_id)
     day = (await tenants.clock_of(session=session, tenant_id=tenant_id)).local_day(now)
+    # The streak follows from the member's days: an import of their history waits, or is waited for.
+    await advisory_locks.hold(session, [member_lock(campaign.id, member_id)])
     history = await _history(session, campaign.id, member_id)
     already = AlreadyCheckedIn(f"Member {member_id} has checked in on {day.isoformat()} already.", day=day.isoformat())
     # A later day than today can be on record only if the tenant moved its time zone west.
