@@ -1,5 +1,10 @@
 """Events campaign-svc consumes, each type to one handler: first what the event tells about the member,
-then what it sets off (automation rules, referral rewards, experiment conversions)."""
+then what it sets off (automation rules, referral rewards, experiment conversions).
+
+Events announcing imported history (`envelope.imported`) are facts and no news: the member projection
+and experiment conversions (which count only orders after an exposure) take them, while nothing reacts to
+them — the automation engine skips them itself, and referral rewards are given for live joins and payments
+only."""
 
 import uuid
 from collections import Counter
@@ -32,7 +37,12 @@ async def on_member_joined(session: AsyncSession, outbox: Outbox, events: Sequen
     for wave in _waves(list(zip(events, joins, strict=True))):
         await members.record_joins(session=session, joins=[join for _, join in wave])
         await automation_engine.evaluate(session=session, outbox=outbox, envelopes=[envelope for envelope, _ in wave])
-    await referrals.on_joins(session=session, outbox=outbox, joins=joins)
+    await referrals.on_joins(session=session, outbox=outbox, joins=payloads_of(_live(events), MemberJoinedV1))
+
+
+def _live(events: Sequence[Envelope]) -> list[Envelope]:
+    """The events that are news: not imported history."""
+    return [envelope for envelope in events if not envelope.imported]
 
 
 _Join = tuple[Envelope, tuple[str, MemberJoinedV1]]
@@ -88,7 +98,7 @@ async def on_order_placed(session: AsyncSession, outbox: Outbox, events: Sequenc
 
 
 async def on_order_paid(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
-    await referrals.on_paid_orders(session=session, outbox=outbox, paid=payloads_of(events, OrderPaidV1))
+    await referrals.on_paid_orders(session=session, outbox=outbox, paid=payloads_of(_live(events), OrderPaidV1))
     await automation_engine.evaluate(session=session, outbox=outbox, envelopes=events)
 
 

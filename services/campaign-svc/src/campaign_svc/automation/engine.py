@@ -98,12 +98,13 @@ async def evaluate(
     *, session: AsyncSession, outbox: Outbox, envelopes: Sequence[Envelope], now: datetime | None = None
 ) -> None:
     """Evaluates each event on its tenant's enabled rules for its type; call it after the event's facts
-    are recorded on the member. Erased members are never evaluated."""
+    are recorded on the member. Erased members are never evaluated, nor imported history: what happened
+    before it reached Qunyun sets off no welcome pack, coupon or notice."""
     # Every trigger's event is about a member: its subject is the member's id.
     occurrences = [
         _Occurrence(e.tenantid, e.id, e.type, uuid.UUID(e.data.subject()), e.data, e.time)
         for e in envelopes
-        if e.type in EVENT_FACTS
+        if e.type in EVENT_FACTS and not e.imported
     ]
     erased = await erased_among(session, ERASED_MEMBERS, (o.member_id for o in occurrences))
     occurrences = [o for o in occurrences if o.member_id not in erased]

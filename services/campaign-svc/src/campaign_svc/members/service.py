@@ -7,13 +7,13 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc.db import ERASED_MEMBERS
 from campaign_svc.exceptions import MemberNotFound
 from campaign_svc.members.models import Member
-from qunyun_shared.db import one_of, upsert
+from qunyun_shared.db import UtcDateTime, one_of, upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.analytics import MemberChurnRiskV1
 from qunyun_shared.events.content import ContentEngagedV1
@@ -26,14 +26,17 @@ from qunyun_shared.events.member import (
 
 
 async def record_joins(*, session: AsyncSession, joins: Sequence[tuple[str, MemberJoinedV1]]) -> None:
-    """Counts joins; a member's first join fixes the inviter and the join time."""
+    """Counts joins; a member's earliest join fixes the inviter and the join time, whichever arrives first
+    (imported history may arrive after the member's live joins)."""
     erased = await erased_among(session, ERASED_MEMBERS, (j.member_id for _, j in joins))
     first_joins: dict[uuid.UUID, tuple[str, MemberJoinedV1]] = {}
     joins_per_member: Counter[uuid.UUID] = Counter()
     for tenant_id, join in joins:
         if join.member_id in erased:
             continue
-        first_joins.setdefault(join.member_id, (tenant_id, join))
+        earliest = first_joins.get(join.member_id)
+        if earliest is None or join.joined_at < earliest[1].joined_at:
+            first_joins[join.member_id] = (tenant_id, join)
         joins_per_member[join.member_id] += 1
     if not first_joins:
         return
@@ -50,25 +53,20 @@ async def record_joins(*, session: AsyncSession, joins: Sequence[tuple[str, Memb
     ]
     table = Member.__table__
     statement = upsert(session, table)
+    # A member first seen through another event has no join facts yet; an earlier join arriving later
+    # replaces them.
+    earlier = or_(table.c.first_joined_at.is_(None), statement.excluded.first_joined_at < table.c.first_joined_at)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[table.c.member_id],
             set_={
                 "communities_joined": table.c.communities_joined + statement.excluded.communities_joined,
-                # A member first seen through another event has no join facts yet.
-                "inviter_id": _coalesce(table.c.first_joined_at, table.c.inviter_id, statement.excluded.inviter_id),
-                "first_joined_at": _coalesce(
-                    table.c.first_joined_at, table.c.first_joined_at, statement.excluded.first_joined_at
-                ),
+                "inviter_id": case((earlier, statement.excluded.inviter_id), else_=table.c.inviter_id),
+                "first_joined_at": case((earlier, statement.excluded.first_joined_at), else_=table.c.first_joined_at),
             },
         ),
         rows,
     )
-
-
-def _coalesce(fixed_by: Any, current: Any, incoming: Any) -> Any:
-    """`current` once `fixed_by` is set, `incoming` before."""
-    return case((fixed_by.is_(None), incoming), else_=current)
 
 
 async def record_consent(
@@ -95,13 +93,15 @@ async def record_churn_risk(*, session: AsyncSession, tenant_id: str, risk: Memb
 
 
 async def record_engagement(*, session: AsyncSession, tenant_id: str, engaged: ContentEngagedV1) -> None:
-    """Counts a member's engagement with content."""
+    """Counts a member's engagement with content; the latest engagement stays the last, whatever arrives
+    after it (imported history)."""
+    later = or_(Member.last_engaged_at.is_(None), Member.last_engaged_at < engaged.occurred_at)
     await _update(
         session,
         tenant_id,
         engaged.member_id,
         engagements=Member.engagements + 1,
-        last_engaged_at=engaged.occurred_at,
+        last_engaged_at=case((later, literal(engaged.occurred_at, UtcDateTime)), else_=Member.last_engaged_at),
     )
 
 
