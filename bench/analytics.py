@@ -348,6 +348,7 @@ async def measure_scoring(platform: Platform, tenant_id: str, members: int) -> d
             4.0,
             moment(silence[i]),
             int(orders[i]),
+            int(orders[i]),  # each order on a day of its own
             moment(first_order[i]),
             moment(last_order[i]),
             int(spend[i]),
@@ -367,10 +368,11 @@ async def measure_scoring(platform: Platform, tenant_id: str, members: int) -> d
         "engagement_slow",
         "engagement_at",
         "orders",
+        "purchase_days",
         "first_order_at",
         "last_order_at",
         "spend_fen",
-        "first_order_fen",
+        "first_day_fen",
         "churn_flagged",
     ]
     connection = await analytics_db(platform)

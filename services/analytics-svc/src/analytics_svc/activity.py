@@ -34,6 +34,13 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), REPORT_ZONE)
 
 
+def moment_on(day: date, at: datetime) -> datetime:
+    """`at` if it falls on `day`, else the moment of `day` nearest to it: when something happened on a day
+    an event names without its moment, and the event came (imported) long after."""
+    starts, ends = midnight(day), midnight(day + timedelta(1))
+    return min(max(at, starts), ends - timedelta(microseconds=1))
+
+
 def decayed(value: float, since: datetime | None, now: datetime, half_life: timedelta) -> float:
     """`value`, counted at `since`, as it stands at `now`."""
     if since is None or value == 0.0:

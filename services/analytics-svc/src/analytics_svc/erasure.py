@@ -1,6 +1,6 @@
-"""A member's erasure (PIPL): their facts and scores deleted, their orders and invitations kept for the
-tenant's totals under a stranger's id, and the member remembered only as erased so late events cannot
-bring them back. The daily member sets keep their bits: a number no longer tied to anyone, counted but
+"""A member's erasure (PIPL): their facts, scores and history of memberships deleted, their orders and
+invitations kept for the tenant's totals under a stranger's id, and the member remembered only as erased
+so late events cannot bring them back. The daily member sets keep their bits: a number no longer tied to anyone, counted but
 not personal.
 
 Events of the member may be ingested at the same moment on another replica: erasure takes the members'
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import locks
 from analytics_svc.db import ERASED_MEMBERS
-from analytics_svc.ingestion.models import MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.ingestion.models import MemberCommunity, MemberFacts, MembershipChange, OrderFact
 from analytics_svc.referrals.models import InvitationFact
 from qunyun_shared.erasure import remember_erased
 
@@ -47,6 +47,9 @@ async def _forget(session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -
     )
     await session.execute(
         delete(MemberCommunity).where(MemberCommunity.tenant_id == tenant_id, MemberCommunity.member_id == member_id)
+    )
+    await session.execute(
+        delete(MembershipChange).where(MembershipChange.tenant_id == tenant_id, MembershipChange.member_id == member_id)
     )
     await session.execute(
         update(OrderFact)

@@ -58,14 +58,14 @@ def reference_spend(cdnow: Cdnow) -> GammaGammaFitter:
 
 @pytest.fixture(scope="module")
 def purchases(cdnow: Cdnow) -> ltv.BetaGeoParams:
-    return ltv.fit_beta_geo(**cdnow.histories())
+    return ltv.fit_beta_geo(**cdnow.histories()).params
 
 
 @pytest.fixture(scope="module")
 def spend(cdnow: Cdnow) -> ltv.GammaGammaParams:
     return ltv.fit_gamma_gamma(
         frequency=cdnow.frequency.to_numpy(float), monetary_value=cdnow.monetary_value.to_numpy(float)
-    )
+    ).params
 
 
 def relative_error(ours: np.ndarray, theirs: pd.Series | np.ndarray) -> float:
@@ -76,7 +76,7 @@ def relative_error(ours: np.ndarray, theirs: pd.Series | np.ndarray) -> float:
 @pytest.mark.parametrize("penalizer_coef", [0.0, 0.1])
 def test_beta_geo_fit_matches_lifetimes(cdnow: Cdnow, penalizer_coef: float) -> None:
     theirs = BetaGeoFitter(penalizer_coef=penalizer_coef).fit(cdnow.frequency, cdnow.recency, cdnow.T).params_
-    ours = ltv.fit_beta_geo(**cdnow.histories(), penalizer_coef=penalizer_coef)
+    ours = ltv.fit_beta_geo(**cdnow.histories(), penalizer_coef=penalizer_coef).params
     np.testing.assert_allclose(astuple(ours), theirs[["r", "alpha", "a", "b"]], rtol=FIT_RTOL)
 
 
@@ -175,19 +175,35 @@ def test_fits_follow_the_units_of_time_and_money(
     cdnow: Cdnow, purchases: ltv.BetaGeoParams, spend: ltv.GammaGammaParams
 ) -> None:
     histories = {name: values * 7 if name != "frequency" else values for name, values in cdnow.histories().items()}
-    in_days = ltv.fit_beta_geo(**histories)
+    in_days = ltv.fit_beta_geo(**histories).params
     np.testing.assert_allclose(
         astuple(in_days), (purchases.r, purchases.alpha * 7, purchases.a, purchases.b), rtol=FIT_RTOL
     )
     in_cents = ltv.fit_gamma_gamma(
         frequency=cdnow.frequency.to_numpy(float), monetary_value=cdnow.monetary_value.to_numpy(float) * 100
-    )
+    ).params
     np.testing.assert_allclose(astuple(in_cents), (spend.p, spend.q, spend.v * 100), rtol=FIT_RTOL)
 
 
 def test_a_fit_that_finds_no_maximum_is_refused() -> None:
-    with pytest.raises(ltv.ModelDidNotConverge):
+    with pytest.raises(ltv.ModelDidNotConverge) as refused:
         ltv.fit_beta_geo(frequency=np.array([1.0, 2, 0]), recency=np.array([1.0, np.nan, 0]), T=np.array([3.0, 4, 5]))
+    assert not refused.value.optimum.converged and refused.value.optimum.message
+
+
+def test_a_fit_says_the_log_likelihood_it_reached_in_the_data_s_own_units(cdnow: Cdnow) -> None:
+    histories = cdnow.histories()
+    for weeks_in in (1.0, 7.0):  # weeks, then days: the likelihood of the same data in another unit
+        scaled = {name: values * weeks_in if name != "frequency" else values for name, values in histories.items()}
+        fitted = ltv.fit_beta_geo(**scaled)
+        optimum = fitted.optimum
+        assert optimum.converged and optimum.customers == len(cdnow.T) and optimum.iterations > 0
+        reached = ltv.log_likelihood(fitted.params, **scaled).sum()
+        assert optimum.log_likelihood == pytest.approx(reached, rel=1e-9)
+    spend = ltv.fit_gamma_gamma(
+        frequency=histories["frequency"], monetary_value=cdnow.monetary_value.to_numpy(float)
+    ).optimum
+    assert spend.converged and spend.customers == int((cdnow.frequency > 0).sum())
 
 
 def test_probability_alive_is_certain_only_without_repeat_purchases(purchases: ltv.BetaGeoParams) -> None:

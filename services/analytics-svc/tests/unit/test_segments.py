@@ -15,6 +15,7 @@ from analytics_svc.ingestion.models import MemberFacts
 from analytics_svc.models import Base
 from analytics_svc.scoring import rfm, segments, valuation
 from analytics_svc.scoring.models import TenantModel
+from analytics_svc.scoring.summary import Summary
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1
@@ -36,8 +37,6 @@ def members(**columns: list[float]) -> rfm.Members:
     defaults = {
         "days_since_active": [1.0] * size,
         "days_since_joined": [100.0] * size,
-        "days_since_first_order": [np.nan] * size,
-        "days_since_last_order": [np.nan] * size,
         "orders": [0.0] * size,
         "spend_fen": [0.0] * size,
         "engagement_fast": [1.0] * size,
@@ -48,7 +47,16 @@ def members(**columns: list[float]) -> rfm.Members:
     arrays = {
         name: np.array(values, dtype=bool if name == "churn_flagged" else float) for name, values in defaults.items()
     }
-    return rfm.Members(**arrays)
+    never = np.full(size, np.nan)
+    no_purchases = Summary.of(
+        purchase_days=np.zeros(size),
+        first_day=never,
+        last_day=never,
+        spend_fen=np.zeros(size),
+        first_day_fen=np.zeros(size),
+        today=20_000,
+    )
+    return rfm.Members(**arrays, purchases=no_purchases)
 
 
 def test_recency_frequency_and_monetary_are_quintiles() -> None:
@@ -214,10 +222,11 @@ async def test_scores_are_computed_when_asked_and_drift_with_silence_without_a_w
                 first_joined_at=first,
                 last_active_at=last,
                 orders=repeats + 1,
+                purchase_days=repeats + 1,
                 first_order_at=first,
                 last_order_at=last,
                 spend_fen=int(100 * (20 + repeats * customer.monetary_value)),
-                first_order_fen=2_000,
+                first_day_fen=2_000,
             )
         )
     session.add_all(buyers)

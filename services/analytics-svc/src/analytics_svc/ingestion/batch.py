@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from analytics_svc.ingestion.memberships import Change
 from analytics_svc.ingestion.records import MemberRecord, MembershipRecord, OrderRecord
 from analytics_svc.ingestion.writes import CountKey, Post
 from analytics_svc.kpis.models import ALL
@@ -21,8 +22,15 @@ class Batch:
     erased: set[uuid.UUID]
     # The memberships whose first join the batch made or moved earlier: the ones it writes.
     first_joins: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    # The stored joins and leaves of the members the batch has joins or leaves of, and the batch's own.
+    histories: dict[uuid.UUID, set[Change]] = field(default_factory=dict)
+    changes: defaultdict[uuid.UUID, set[Change]] = field(default_factory=lambda: defaultdict(set))
+    # The members whose orders the batch paid or refunded: their purchases are summed up anew.
+    buyers: set[tuple[str, uuid.UUID]] = field(default_factory=set)
     counts: Counter[CountKey] = field(default_factory=Counter)
     sets: defaultdict[CountKey, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
+    # Members to take out of a day's set: a first join that moved to an earlier day.
+    unsets: defaultdict[CountKey, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
     posts: dict[tuple[str, uuid.UUID], Post] = field(default_factory=dict)
     engaged_content: Counter[tuple[str, uuid.UUID, str]] = field(default_factory=Counter)
     invitations: list[dict[str, object]] = field(default_factory=list)
@@ -43,6 +51,12 @@ class Batch:
             self.sets[(tenant_id, ALL, kind, day)].add(member_id)
             if community_id is not None:
                 self.sets[(tenant_id, community_id, kind, day)].add(member_id)
+
+    def unset(self, key: CountKey, member_id: uuid.UUID) -> None:
+        """Takes the member out of that day's set."""
+        if key in self.sets:
+            self.sets[key].discard(member_id)
+        self.unsets[key].add(member_id)
 
     def member(self, tenant_id: str, member_id: uuid.UUID) -> MemberRecord | None:
         """The member's facts (created at loading if the batch is the first to hear of them); None once

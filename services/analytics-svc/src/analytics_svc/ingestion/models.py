@@ -24,7 +24,7 @@ class MemberFacts(Base):
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     member_id: Mapped[uuid.UUID] = mapped_column(unique=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
-    # Communities the member is in now: from none to one they join the brand, back to none they leave it.
+    # Communities the member is in at the latest of their joins and leaves (membership_changes).
     memberships: Mapped[int] = mapped_column(Integer, default=0)
     first_joined_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     inviter_id: Mapped[uuid.UUID | None]
@@ -35,12 +35,17 @@ class MemberFacts(Base):
     engagement_fast: Mapped[float] = mapped_column(Float, default=0.0)
     engagement_slow: Mapped[float] = mapped_column(Float, default=0.0)
     engagement_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The member's paid orders, summed up from their order facts (ingestion.purchases) whatever order
+    # their events came in: paid orders, and the distinct days (reporting zone) they were paid on, which
+    # is how the BG/NBD summary counts purchases (two orders on one day are one purchase).
     orders: Mapped[int] = mapped_column(Integer, default=0)
+    purchase_days: Mapped[int] = mapped_column(Integer, default=0)
     first_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    # The first order's value: a repeat buyer's average spend, which the spend model wants, leaves it out.
-    first_order_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # What the first purchase day's orders came to: a repeat buyer's average spend per purchase day, which
+    # the spend model wants, leaves it out.
+    first_day_fen: Mapped[int | None] = mapped_column(BigInteger)
     # The decisions announced when they change; the scores behind them are computed when asked.
     segment: Mapped[str | None] = mapped_column(String(12))
     churn_flagged: Mapped[bool] = mapped_column(default=False)
@@ -58,6 +63,21 @@ class MemberCommunity(Base):
     tenant_id: Mapped[str] = mapped_column(String(64))
     first_joined_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     inviter_id: Mapped[uuid.UUID | None]
+
+
+class MembershipChange(Base):
+    """A join or a leave of one community by one member, at the time the event says it happened: the
+    member's history of memberships, from which the days they entered the brand (from no community to
+    one) and left it (from one to none) follow whatever order the events arrive in. Erased with the
+    member."""
+
+    __tablename__ = "membership_changes"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    joined: Mapped[bool] = mapped_column(primary_key=True)  # false: left
+    tenant_id: Mapped[str] = mapped_column(String(64))
 
 
 class OrderFact(Base):

@@ -10,11 +10,12 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnDefault, Table
 
-from analytics_svc.ingestion.models import MemberCommunity, MemberFacts, OrderFact
+from analytics_svc.ingestion.models import MemberCommunity, MemberFacts, MembershipChange, OrderFact
 
 FACTS = cast(Table, MemberFacts.__table__)
 MEMBERSHIPS = cast(Table, MemberCommunity.__table__)
 ORDERS = cast(Table, OrderFact.__table__)
+CHANGES = cast(Table, MembershipChange.__table__)
 
 
 @dataclass(slots=True)
@@ -33,10 +34,11 @@ class MemberRecord:
     engagement_slow: float
     engagement_at: datetime | None
     orders: int
+    purchase_days: int
     first_order_at: datetime | None
     last_order_at: datetime | None
     spend_fen: int
-    first_order_fen: int | None
+    first_day_fen: int | None
     segment: str | None
     churn_flagged: bool
     scored_at: datetime | None

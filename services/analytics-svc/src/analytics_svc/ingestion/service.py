@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc import activity
 from analytics_svc.activity import ACTIVE, INTERACTED, JOINED, ORDERED, PARTICIPATED, READ
 from analytics_svc.communities import service as communities
-from analytics_svc.ingestion import members
+from analytics_svc.ingestion import members, memberships, purchases
 from analytics_svc.ingestion.batch import Batch
 from analytics_svc.ingestion.records import ORDERS, MemberRecord, MembershipRecord, OrderRecord
 from analytics_svc.ingestion.writes import (
@@ -46,14 +46,19 @@ async def ingest(*, session: AsyncSession, outbox: Outbox, events: Sequence[Enve
     batch = await _load(session, events)
     for envelope in events:
         _APPLY[type(envelope.data)](batch, envelope.tenantid, envelope.data, envelope.time)
+    _count_brand_spells(batch)
+    await _sum_up_purchases(session, batch)
     rescored = [batch.members[m] for m in batch.rescore if m in batch.members]
     first_fits = await segments.rescore(session=session, outbox=outbox, members=rescored, now=now)
     numbers = await write_members(session=session, members=batch.members.values())
     await write_memberships(session=session, memberships=[batch.communities[k] for k in batch.first_joins])
+    await memberships.write_changes(
+        session=session, tenants={m: batch.members[m].tenant_id for m in batch.changes}, changes=batch.changes
+    )
     await write_orders(session=session, orders=batch.orders.values())
     await communities.count_membership_changes(session=session, joins=batch.joins, leaves=batch.leaves)
     await write_counts(session=session, counts=batch.counts)
-    await write_member_sets(session=session, sets=batch.sets, numbers=numbers)
+    await write_member_sets(session=session, sets=batch.sets, unsets=batch.unsets, numbers=numbers)
     await write_content(session=session, posts=batch.posts, engaged=batch.engaged_content)
     await write_invitations(session=session, invitations=batch.invitations)
     for tenant_id in first_fits:
@@ -66,15 +71,41 @@ async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
     await segments.hold_unfitted(session=session, tenant_ids={e.tenantid for e in events})
     loaded = await members.load(session=session, events=events)
     joining = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1)} - loaded.erased
+    moving = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1 | MemberLeftV1)} & set(loaded.facts)
     # Placed ones too: an order placed before stays as it is, paid or refunded.
     order_ids = {e.data.order_id for e in events if isinstance(e.data, OrderPlacedV1 | OrderPaidV1 | OrderRefundedV1)}
     orders = await session.execute(select(ORDERS).where(one_of(session, ORDERS.c.order_id, order_ids)))
+    histories = await memberships.histories_of(session=session, member_ids=moving)
     return Batch(
         members=loaded.facts,
         orders={row.order_id: OrderRecord(**row._mapping) for row in orders},
         communities=await members.communities_of(session=session, member_ids=joining),
         erased=loaded.erased,
+        histories={member_id: histories.get(member_id, set()) for member_id in moving},
     )
+
+
+def _count_brand_spells(batch: Batch) -> None:
+    """The tenant's joins and leaves moved by the batch's: each member's spells in the brand before and
+    after them, whatever order they came in (ingestion.memberships)."""
+    for member_id, changes in batch.changes.items():
+        member, history = batch.members[member_id], batch.histories[member_id]
+        before, after = memberships.spells_of(history), memberships.spells_of(history | changes)
+        for (metric, day), by in memberships.brand_counts(before, after).items():
+            batch.counts[(member.tenant_id, ALL, metric, day)] += by
+        member.memberships = after.memberships
+
+
+async def _sum_up_purchases(session: AsyncSession, batch: Batch) -> None:
+    """The purchases of members whose orders the batch paid or refunded, from all their orders."""
+    buyers = {(t, m) for t, m in batch.buyers if batch.member(t, m) is not None}
+    summed = await purchases.of_members(session=session, buyers=buyers, changed=batch.orders)
+    for member_id, bought in summed.items():
+        member = batch.members[member_id]
+        member.orders, member.purchase_days, member.spend_fen = bought.orders, bought.purchase_days, bought.spend_fen
+        member.first_order_at, member.last_order_at = bought.first_order_at, bought.last_order_at
+        member.first_day_fen = bought.first_day_fen
+        batch.rescore.add(member_id)
 
 
 def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1, _at: datetime) -> None:
@@ -85,12 +116,13 @@ def _joined(batch: Batch, tenant_id: str, joined: MemberJoinedV1, _at: datetime)
     day = activity.day_of(joined.joined_at)
     batch.counts[(tenant_id, joined.community_id, "joins", day)] += 1
     batch.sets[(tenant_id, joined.community_id, JOINED, day)].add(member.member_id)
-    if member.memberships == 0:  # into the tenant's communities from none: a member of the brand now
-        batch.counts[(tenant_id, ALL, "joins", day)] += 1
-    if member.first_joined_at is None:
+    batch.changes[member.member_id].add(memberships.Change(joined.joined_at, False, joined.community_id))
+    earlier = member.first_joined_at
+    if _first_join(batch, tenant_id, ALL, member, joined):
+        # The tenant's set of a day holds the members who joined the brand that day: their first join.
+        if earlier is not None:
+            batch.unset((tenant_id, ALL, JOINED, activity.day_of(earlier)), member.member_id)
         batch.sets[(tenant_id, ALL, JOINED, day)].add(member.member_id)
-    member.memberships += 1
-    _first_join(batch, tenant_id, ALL, member, joined)
     community = batch.membership(tenant_id, member.member_id, joined.community_id)
     if _first_join(batch, tenant_id, joined.community_id, community, joined):
         batch.first_joins.add((member.member_id, joined.community_id))
@@ -124,13 +156,10 @@ def _left(batch: Batch, tenant_id: str, left: MemberLeftV1, _at: datetime) -> No
     if left.member_id in batch.erased:  # their joins were not counted after erasure either
         return
     batch.leaves.append((tenant_id, left.community_id))
+    batch.counts[(tenant_id, left.community_id, "leaves", activity.day_of(left.left_at))] += 1
     member = batch.member(tenant_id, left.member_id)
-    day = activity.day_of(left.left_at)
-    batch.counts[(tenant_id, left.community_id, "leaves", day)] += 1
-    if member is not None and member.memberships > 0:
-        member.memberships -= 1
-        if member.memberships == 0:
-            batch.counts[(tenant_id, ALL, "leaves", day)] += 1
+    if member is not None:
+        batch.changes[member.member_id].add(memberships.Change(left.left_at, True, left.community_id))
 
 
 def _invited(batch: Batch, tenant_id: str, invited: MemberInvitedV1, _at: datetime) -> None:
@@ -218,24 +247,35 @@ def _placed(batch: Batch, tenant_id: str, placed: OrderPlacedV1, _at: datetime) 
 
 def _paid(batch: Batch, tenant_id: str, paid: OrderPaidV1, _at: datetime) -> None:
     order = batch.orders.get(paid.order_id)
-    community_id = order.community_id if order is not None else None
+    if order is not None and order.paid_at is not None:
+        return
+    if order is None and paid.member_id not in batch.erased:
+        # Its placing never came in (before analytics heard of the tenant): placed when paid.
+        order = batch.orders[paid.order_id] = _unplaced(tenant_id, paid)
     if order is not None:
-        if order.paid_at is not None:
-            return
         order.paid_at = paid.paid_at
+    community_id = order.community_id if order is not None else None
     day = activity.day_of(paid.paid_at)
     batch.count(tenant_id, community_id, "paid_orders", day)
     batch.count(tenant_id, community_id, "gmv_fen", day, paid.amount_fen)
-    member = batch.member(tenant_id, paid.member_id)
-    if member is None:
-        return
-    member.orders += 1
-    member.spend_fen += paid.amount_fen
-    if member.first_order_at is None or paid.paid_at < member.first_order_at:
-        member.first_order_at, member.first_order_fen = paid.paid_at, paid.amount_fen
-    if member.last_order_at is None or paid.paid_at > member.last_order_at:
-        member.last_order_at = paid.paid_at
-    batch.rescore.add(member.member_id)
+    batch.buyers.add((tenant_id, paid.member_id))
+
+
+def _unplaced(tenant_id: str, paid: OrderPaidV1) -> OrderRecord:
+    """The order a payment names without its placing having come in: placed when paid, for what was paid."""
+    return OrderRecord(
+        order_id=paid.order_id,
+        tenant_id=tenant_id,
+        member_id=paid.member_id,
+        community_id=None,
+        amount_fen=paid.amount_fen,
+        placed_at=paid.paid_at,
+        paid_at=None,
+        refunded_fen=0,
+        campaign_id=None,
+        content_id=None,
+        inviter_id=None,
+    )
 
 
 def _refunded(batch: Batch, tenant_id: str, refunded: OrderRefundedV1, _at: datetime) -> None:
@@ -244,10 +284,7 @@ def _refunded(batch: Batch, tenant_id: str, refunded: OrderRefundedV1, _at: date
         order.refunded_fen += refunded.amount_fen
     community_id = order.community_id if order is not None else None
     batch.count(tenant_id, community_id, "refunded_fen", activity.day_of(refunded.refunded_at), refunded.amount_fen)
-    member = batch.member(tenant_id, refunded.member_id)
-    if member is not None:
-        member.spend_fen = max(member.spend_fen - refunded.amount_fen, 0)
-        batch.rescore.add(member.member_id)
+    batch.buyers.add((tenant_id, refunded.member_id))
 
 
 def _moderated(batch: Batch, tenant_id: str, moderated: ContentModeratedV1, at: datetime) -> None:
@@ -257,7 +294,10 @@ def _moderated(batch: Batch, tenant_id: str, moderated: ContentModeratedV1, at: 
 def _checked_in(batch: Batch, tenant_id: str, checked_in: CheckinRecordedV1, at: datetime) -> None:
     batch.count(tenant_id, None, "checkins", checked_in.day)
     if batch.member(tenant_id, checked_in.member_id) is not None:
-        _active(batch, tenant_id, None, checked_in.member_id, at, (PARTICIPATED,), day=checked_in.day)
+        # The event names its day, not its moment: the envelope's time if on that day, else (a check-in
+        # imported long after it) the moment of that day nearest to it.
+        when = activity.moment_on(checked_in.day, at)
+        _active(batch, tenant_id, None, checked_in.member_id, when, (PARTICIPATED,), day=checked_in.day)
 
 
 def _active(

@@ -109,13 +109,15 @@ def _order(row: Mapping[str, Any], key: Sequence[str]) -> list[Any]:
 
 
 async def write_counts(*, session: AsyncSession, counts: Counter[CountKey]) -> None:
-    """Adds the batch's counts to the days' counts."""
-    if not counts:
-        return
+    """Adds the batch's counts to the days' counts (a count the batch took back as much as it added
+    changes nothing)."""
     rows = [
         {"tenant_id": t, "community_id": c, "metric": m, "day": d, "value": v}
         for (t, c, m, d), v in sorted(counts.items())
+        if v
     ]
+    if not rows:
+        return
     statement, parameters = insert_rows(session, COUNTS, rows)
     await session.execute(
         statement.on_conflict_do_update(
@@ -126,13 +128,19 @@ async def write_counts(*, session: AsyncSession, counts: Counter[CountKey]) -> N
 
 
 async def write_member_sets(
-    *, session: AsyncSession, sets: Mapping[CountKey, Set[uuid.UUID]], numbers: Mapping[uuid.UUID, int]
+    *,
+    session: AsyncSession,
+    sets: Mapping[CountKey, Set[uuid.UUID]],
+    numbers: Mapping[uuid.UUID, int],
+    unsets: Mapping[CountKey, Set[uuid.UUID]] | None = None,
 ) -> None:
-    """Adds the batch's members (by their numbers) to each day's set: the row is created if need be, then locked, merged and
-    written, so two consumers adding to one set do not lose each other's members."""
-    if not sets:
+    """Adds the batch's members (by their numbers) to each day's set, after taking out those `unsets` names:
+    the row is created if need be, then locked, merged and written, so two consumers changing one set do
+    not lose each other's changes."""
+    unsets = unsets or {}
+    keys = sorted(key for key in sets.keys() | unsets.keys() if sets.get(key) or unsets.get(key))
+    if not keys:
         return
-    keys = sorted(sets)
     table = MEMBER_SETS
     empty = BitMap().serialize()
     rows = [{"tenant_id": t, "community_id": c, "kind": k, "day": d, "members": empty} for t, c, k, d in keys]
@@ -147,8 +155,11 @@ async def write_member_sets(
     )
     merged = []
     for row in stored:
+        key = (row.tenant_id, row.community_id, row.kind, row.day)
         bitmap = BitMap.deserialize(row.members)
-        bitmap.update(numbers[m] for m in sets[(row.tenant_id, row.community_id, row.kind, row.day)])
+        if taken_out := unsets.get(key):
+            bitmap.difference_update(BitMap(numbers[m] for m in taken_out))
+        bitmap.update(numbers[m] for m in sets.get(key, ()))
         merged.append(row._asdict() | {"members": bitmap.serialize()})
     # Every row is there and locked: the upsert only updates them, in key order.
     statement, parameters = insert_rows(session, table, merged)

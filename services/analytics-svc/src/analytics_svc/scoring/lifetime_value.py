@@ -18,7 +18,7 @@ Formulas, numerics and the lifetime value's monthly discounting follow the `life
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -52,24 +52,54 @@ class GammaGammaParams:
     v: float
 
 
+@dataclass(frozen=True)
+class Optimum:
+    """Where a fit's maximiser stopped: the log-likelihood there (summed over the customers, without any
+    penalty), after how many iterations, and whether that is a maximum (the optimiser's message says why
+    not)."""
+
+    customers: int
+    log_likelihood: float
+    iterations: int
+    converged: bool
+    message: str
+
+
+P = TypeVar("P", BetaGeoParams, GammaGammaParams)
+
+
+@dataclass(frozen=True)
+class Fitted(Generic[P]):
+    params: P
+    optimum: Optimum
+
+
 class ModelDidNotConverge(Exception):
     """The likelihood's maximiser stopped short of a maximum."""
 
+    def __init__(self, optimum: Optimum) -> None:
+        super().__init__(optimum.message)
+        self.optimum = optimum
 
-def fit_beta_geo(*, frequency: Floats, recency: Floats, T: Floats, penalizer_coef: float = 0.0) -> BetaGeoParams:
+
+def fit_beta_geo(
+    *, frequency: Floats, recency: Floats, T: Floats, penalizer_coef: float = 0.0
+) -> Fitted[BetaGeoParams]:
     """Fits the BG/NBD model to customers' purchase histories."""
     # As lifetimes does: time in units of the oldest customer's age keeps alpha near 1 whatever the unit,
     # and the penalty applies to the parameters on that scale.
     scale = 1.0 / float(np.max(T))
     x, t_x, age = _Counts.of(frequency), _floats(recency) * scale, _floats(T) * scale
 
-    def objective(log_params: Floats) -> tuple[float, Floats]:
-        log_likelihood, gradient = _beta_geo_likelihood(BetaGeoParams(*np.exp(log_params)), x, t_x, age)
-        return _penalised_mean(log_likelihood, gradient, np.exp(log_params), penalizer_coef)
+    def likelihood(log_params: Floats) -> tuple[Floats, Floats]:
+        return _beta_geo_likelihood(BetaGeoParams(*np.exp(log_params)), x, t_x, age)
 
     # lifetimes' start; the fit converges to the same maximum from it.
-    r, alpha, a, b = _most_likely(objective, start=np.full(4, 0.1))
-    return BetaGeoParams(r=r, alpha=alpha / scale, a=a, b=b)
+    (r, alpha, a, b), optimum = _most_likely(likelihood, penalizer_coef, start=np.full(4, 0.1))
+    # The likelihood of the data in its own unit of time differs from the scaled one by the Jacobian.
+    rescaled = optimum.log_likelihood + float(np.sum(x.each)) * np.log(scale)
+    optimum = Optimum(optimum.customers, rescaled, optimum.iterations, optimum.converged, optimum.message)
+    return Fitted(BetaGeoParams(r=r, alpha=alpha / scale, a=a, b=b), optimum)
 
 
 def log_likelihood(params: BetaGeoParams, *, frequency: Floats, recency: Floats, T: Floats) -> Floats:
@@ -114,19 +144,20 @@ def probability_alive(params: BetaGeoParams, *, frequency: Floats, recency: Floa
     return np.asarray(np.where(x == 0, 1.0, expit(-log_dropped_odds)), dtype=np.float64)
 
 
-def fit_gamma_gamma(*, frequency: Floats, monetary_value: Floats, penalizer_coef: float = 0.0) -> GammaGammaParams:
+def fit_gamma_gamma(
+    *, frequency: Floats, monetary_value: Floats, penalizer_coef: float = 0.0
+) -> Fitted[GammaGammaParams]:
     """Fits the Gamma-Gamma model to repeat buyers' average spends; customers without a repeat purchase
     have no spend to learn from and are left out."""
     repeat = _floats(frequency) > 0
     x, m = _Counts.of(_floats(frequency)[repeat]), _floats(monetary_value)[repeat]
 
-    def objective(log_params: Floats) -> tuple[float, Floats]:
-        log_likelihood, gradient = _gamma_gamma_likelihood(GammaGammaParams(*np.exp(log_params)), x, m)
-        return _penalised_mean(log_likelihood, gradient, np.exp(log_params), penalizer_coef)
+    def likelihood(log_params: Floats) -> tuple[Floats, Floats]:
+        return _gamma_gamma_likelihood(GammaGammaParams(*np.exp(log_params)), x, m)
 
     # lifetimes' start, with v in the currency's magnitude so fen and yuan start alike.
-    p, q, v = _most_likely(objective, start=np.array([0.1, 0.1, 0.1 + np.log(np.mean(m))]))
-    return GammaGammaParams(p=p, q=q, v=v)
+    (p, q, v), optimum = _most_likely(likelihood, penalizer_coef, start=np.array([0.1, 0.1, 0.1 + np.log(np.mean(m))]))
+    return Fitted(GammaGammaParams(p=p, q=q, v=v), optimum)
 
 
 def expected_average_value(params: GammaGammaParams, *, frequency: Floats, monetary_value: Floats) -> Floats:
@@ -235,20 +266,37 @@ def _penalised_mean(
     return value, -gradient.mean(axis=1) + 2 * penalizer_coef * params**2
 
 
-def _most_likely(objective: Callable[[Floats], tuple[float, Floats]], *, start: Floats) -> tuple[float, ...]:
-    """The parameters minimising `objective`, a negative log-likelihood of their logs (which keeps them
-    positive)."""
+def _most_likely(
+    likelihood: Callable[[Floats], tuple[Floats, Floats]], penalizer_coef: float, *, start: Floats
+) -> tuple[tuple[float, ...], Optimum]:
+    """The parameters maximising the likelihood, a function of their logs (which keeps them positive)
+    giving each customer's log-likelihood and its gradient, as lifetimes does: by minimising the mean
+    negative log-likelihood plus an L2 penalty with BFGS, from lifetimes' start, to its tolerance."""
+
+    def objective(log_params: Floats) -> tuple[float, Floats]:
+        log_likelihood, gradient = likelihood(log_params)
+        return _penalised_mean(log_likelihood, gradient, np.exp(log_params), penalizer_coef)
+
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         result = minimize(objective, start, jac=True, method="BFGS", tol=_TOLERANCE)
         fitted = np.exp(result.x)
+        reached = likelihood(result.x)[0]
     # BFGS reports "precision loss" whenever its last steps cannot improve a flat likelihood: right at the
     # maximum, or on a ridge towards one at infinity (Gamma-Gamma's p for members whose spends never vary,
     # BG/NBD's a and b for a dropout probability everyone shares), where predictions have settled though
     # the parameters have not. lifetimes refuses both; a tenant's refit should not.
     flat = bool(np.max(np.abs(result.jac)) <= _FLAT_GRADIENT)
-    if not ((result.success or flat) and np.all(np.isfinite(fitted))):
-        raise ModelDidNotConverge(str(result.message))
-    return tuple(float(v) for v in fitted)
+    converged = bool((result.success or flat) and np.all(np.isfinite(fitted)))
+    optimum = Optimum(
+        customers=len(reached),
+        log_likelihood=float(np.sum(reached)),
+        iterations=int(result.nit),
+        converged=converged,
+        message=str(result.message),
+    )
+    if not converged:
+        raise ModelDidNotConverge(optimum)
+    return tuple(float(v) for v in fitted), optimum
 
 
 def _floats(values: float | Floats) -> Floats:

@@ -22,3 +22,7 @@ class TenantModel(Base):
     spend: Mapped[dict[str, float] | None] = mapped_column(JSON)
     members: Mapped[int] = mapped_column(Integer)
     fitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The per-day purchase summary the models were fitted on, in totals (scoring.fitting.Totals), and where
+    # each attempted fit stopped (log-likelihood, iterations, converged); none for fits before they were kept.
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    diagnostics: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from analytics_svc.activity import FAST_HALF_LIFE, SLOW_HALF_LIFE
 from analytics_svc.scoring import lifetime_value
+from analytics_svc.scoring.summary import Summary
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -50,13 +51,12 @@ class Members:
 
     days_since_active: Floats  # NaN: never active
     days_since_joined: Floats  # NaN: never joined
-    days_since_first_order: Floats  # NaN: never paid
-    days_since_last_order: Floats
     orders: Floats
     spend_fen: Floats
     engagement_fast: Floats  # decayed to now
     engagement_slow: Floats
     churn_flagged: npt.NDArray[np.bool_]
+    purchases: Summary  # the BG/NBD summary, in days
 
 
 @dataclass(frozen=True)
@@ -93,12 +93,10 @@ def score(members: Members, breaks: Breakpoints, purchases: lifetime_value.BetaG
     monetary = np.where(bought, 1 + np.searchsorted(np.asarray(breaks.spend_fen), members.spend_fen, side="left"), 1)
 
     alive = np.full(members.orders.shape, np.nan)
-    if purchases is not None and bought.any():
-        alive[bought] = lifetime_value.probability_alive(
-            purchases,
-            frequency=members.orders[bought] - 1,
-            recency=members.days_since_first_order[bought] - members.days_since_last_order[bought],
-            T=members.days_since_first_order[bought],
+    if purchases is not None and members.purchases.bought.any():
+        buyers = members.purchases.of_buyers()
+        alive[members.purchases.bought] = lifetime_value.probability_alive(
+            purchases, frequency=buyers.frequency, recency=buyers.recency, T=buyers.T
         )
     trend = _trend(members.engagement_fast, members.engagement_slow)
     silent_part = 1.0 - np.exp(-silence / SILENCE_SCALE_DAYS)

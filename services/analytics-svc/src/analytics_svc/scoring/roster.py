@@ -3,7 +3,8 @@
 A recompute reads a whole tenant, a million members and more, so on PostgreSQL each column comes back as
 one array (a Python row per member would cost more than the scoring itself); elsewhere, and for the
 members one batch touched, rows are turned into the same arrays here. Times travel as microseconds since
-the epoch on both paths, so both give the same days to the last bit.
+the epoch on both paths, so both give the same days to the last bit; the first and last payment travel as
+their days in the reporting zone, from which the BG/NBD summary is made (analytics_svc.scoring.summary).
 """
 
 import uuid
@@ -19,13 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc import activity
 from analytics_svc.ingestion.models import MemberFacts
-from analytics_svc.scoring import rfm
+from analytics_svc.scoring import rfm, summary
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 DAY = timedelta(days=1) / MICROSECOND
-TIMES = ("first_joined_at", "last_active_at", "first_order_at", "last_order_at", "engagement_at")
-AMOUNTS = ("orders", "spend_fen", "first_order_fen", "engagement_fast", "engagement_slow")
+TIMES = ("first_joined_at", "last_active_at", "engagement_at")
+# The first and last payment by their day in the reporting zone, as days since the epoch: the BG/NBD
+# summary counts in whole days.
+DAYS = ("first_order_at", "last_order_at")
+AMOUNTS = ("orders", "purchase_days", "spend_fen", "first_day_fen", "engagement_fast", "engagement_slow")
 IDENTITY = ("number", "member_id", "segment", "churn_flagged", "scored_at")
 
 
@@ -39,7 +43,6 @@ class Roster:
     segments: npt.NDArray[np.str_]  # "" before the first scoring
     scored_at: list[int | None]
     history: rfm.Members  # what scoring reads of them
-    first_order_fen: rfm.Floats  # 0 before the first paid order
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -54,6 +57,7 @@ def of_facts(facts: Sequence[Any], now: datetime) -> Roster:
         scored_at=[None if f.scored_at is None else _microseconds(f.scored_at) for f in facts],
         flagged=np.array([bool(f.churn_flagged) for f in facts], dtype=bool),
         times={c: np.array([_microseconds_or_nan(getattr(f, c)) for f in facts], dtype=float) for c in TIMES},
+        days={c: np.array([_day_or_nan(getattr(f, c)) for f in facts], dtype=float) for c in DAYS},
         amounts={c: np.array([getattr(f, c) or 0 for f in facts], dtype=float) for c in AMOUNTS},
         now=now,
     )
@@ -62,7 +66,7 @@ def of_facts(facts: Sequence[Any], now: datetime) -> Roster:
 async def of_tenant(*, session: AsyncSession, tenant_id: str, now: datetime) -> Roster:
     """All of the tenant's members."""
     if (await session.connection()).dialect.name != "postgresql":
-        columns = [getattr(MemberFacts, c) for c in (*IDENTITY, *TIMES, *AMOUNTS)]
+        columns = [getattr(MemberFacts, c) for c in (*IDENTITY, *TIMES, *DAYS, *AMOUNTS)]
         return of_facts((await session.execute(select(*columns).where(MemberFacts.tenant_id == tenant_id))).all(), now)
     arrays = (await session.execute(_COLUMN_ARRAYS, {"tenant_id": tenant_id})).one()._mapping
     if arrays["number"] is None:  # no members: array_agg of nothing is NULL
@@ -74,6 +78,7 @@ async def of_tenant(*, session: AsyncSession, tenant_id: str, now: datetime) -> 
         scored_at=arrays["scored_at"],
         flagged=np.array(arrays["churn_flagged"], dtype=bool),
         times={c: np.array(arrays[c], dtype=float) for c in TIMES},
+        days={c: np.array(arrays[c], dtype=float) for c in DAYS},
         amounts={c: np.array(arrays[c], dtype=float) for c in AMOUNTS},
         now=now,
     )
@@ -92,6 +97,12 @@ _COLUMN_ARRAYS = text(
     f"array_agg({in_microseconds('scored_at')}::bigint) AS scored_at, "
     + ", ".join(f"array_agg(coalesce({in_microseconds(c)}::float8, 'NaN')) AS {c}" for c in TIMES)
     + ", "
+    + ", ".join(
+        f"array_agg(coalesce((({c} AT TIME ZONE '{activity.REPORT_ZONE.key}')::date - DATE '1970-01-01')::float8, "
+        f"'NaN')) AS {c}"
+        for c in DAYS
+    )
+    + ", "
     + ", ".join(f"array_agg(coalesce({c}, 0)::float8) AS {c}" for c in AMOUNTS)
     + " FROM member_facts WHERE tenant_id = :tenant_id"
 )
@@ -109,6 +120,10 @@ def _microseconds_or_nan(moment: datetime | None) -> float:
     return np.nan if moment is None else _microseconds(moment)
 
 
+def _day_or_nan(moment: datetime | None) -> float:
+    return np.nan if moment is None else summary.day_number(activity.day_of(moment))
+
+
 def _roster(
     *,
     numbers: list[int],
@@ -117,6 +132,7 @@ def _roster(
     scored_at: list[int | None],
     flagged: npt.NDArray[np.bool_],
     times: dict[str, rfm.Floats],
+    days: dict[str, rfm.Floats],
     amounts: dict[str, rfm.Floats],
     now: datetime,
 ) -> Roster:
@@ -135,12 +151,18 @@ def _roster(
     history = rfm.Members(
         days_since_active=days_since("last_active_at"),
         days_since_joined=days_since("first_joined_at"),
-        days_since_first_order=days_since("first_order_at"),
-        days_since_last_order=days_since("last_order_at"),
         orders=amounts["orders"],
         spend_fen=amounts["spend_fen"],
         engagement_fast=decayed("engagement_fast", activity.FAST_HALF_LIFE),
         engagement_slow=decayed("engagement_slow", activity.SLOW_HALF_LIFE),
         churn_flagged=flagged,
+        purchases=summary.Summary.of(
+            purchase_days=amounts["purchase_days"],
+            first_day=days["first_order_at"],
+            last_day=days["last_order_at"],
+            spend_fen=amounts["spend_fen"],
+            first_day_fen=amounts["first_day_fen"],
+            today=summary.day_number(activity.day_of(now)),
+        ),
     )
-    return Roster(numbers, member_ids, segments, scored_at, history, amounts["first_order_fen"])
+    return Roster(numbers, member_ids, segments, scored_at, history)

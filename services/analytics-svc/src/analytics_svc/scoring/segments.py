@@ -9,6 +9,7 @@ One recompute of a tenant runs at a time (its model's lock), and it leaves alone
 rescore while it runs (analytics_svc.scoring.decisions).
 """
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Collection, Iterable, Sequence
@@ -19,9 +20,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import locks
+from analytics_svc import activity, locks
 from analytics_svc.ingestion.records import MemberRecord
-from analytics_svc.scoring import lifetime_value, rfm, roster
+from analytics_svc.scoring import fitting, lifetime_value, rfm, roster
 from analytics_svc.scoring.decisions import Decision, write_decisions
 from analytics_svc.scoring.models import TenantModel
 from qunyun_shared.db import one_of
@@ -30,8 +31,6 @@ from qunyun_shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-# Fewer repeat buyers than this and a purchase model would be noise; scoring falls back on silence.
-MIN_REPEAT_BUYERS = 50
 # The periodic refit looks at this many of the most overdue tenants for one no other replica is refitting.
 REFIT_CANDIDATES = 10
 
@@ -103,10 +102,12 @@ async def recompute(*, session: AsyncSession, outbox: Outbox, tenant_id: str, no
     await locks.hold_tenant_model(session=session, tenant_id=tenant_id)
     everyone = await roster.of_tenant(session=session, tenant_id=tenant_id, now=now)
     model = await session.get(TenantModel, tenant_id, populate_existing=True) or TenantModel(tenant_id=tenant_id)
-    _fit(model, everyone, now)
+    # Seconds of numpy and scipy on a large tenant: in a worker thread, so the process keeps serving.
+    fitted = await asyncio.to_thread(fitting.fit, everyone, activity.day_of(now))
+    _store(model, fitted, members=len(everyone), now=now)
     session.add(model)
     await session.flush()  # the fit is stored before any member's row is locked for its decision
-    scores = Fit.of(model).score(everyone.history)
+    scores = await asyncio.to_thread(Fit.of(model).score, everyone.history)
     changed = np.flatnonzero(
         (scores.segment != everyone.segments) | (scores.churn_flagged != everyone.history.churn_flagged)
     ).tolist()
@@ -128,6 +129,19 @@ async def recompute(*, session: AsyncSession, outbox: Outbox, tenant_id: str, no
     kept = [i for i in changed if everyone.numbers[i] in written]
     await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(everyone, scores, kept))
     return len(everyone)
+
+
+def _store(model: TenantModel, fitted: fitting.TenantFit, *, members: int, now: datetime) -> None:
+    model.breakpoints = dataclasses.asdict(fitted.breaks)
+    model.purchases = None if fitted.purchases is None else dataclasses.asdict(fitted.purchases)
+    model.spend = None if fitted.spend is None else dataclasses.asdict(fitted.spend)
+    model.summary = dataclasses.asdict(fitted.totals) | {"observed_until": fitted.totals.observed_until.isoformat()}
+    model.diagnostics = fitted.diagnostics()
+    model.members, model.fitted_at = members, now
+    if fitted.purchases_fit is not None and not fitted.purchases_fit.converged:
+        log.warning("purchase model did not converge; scoring without it", extra={"tenant": model.tenant_id})
+    if fitted.spend_fit is not None and not fitted.spend_fit.converged:
+        log.warning("spend model did not converge; no lifetime values", extra={"tenant": model.tenant_id})
 
 
 async def refit_next(*, session: AsyncSession, outbox: Outbox, now: datetime, every: timedelta) -> int:
@@ -153,50 +167,6 @@ async def _still_due(session: AsyncSession, tenant_id: str, overdue: datetime) -
     """Whether the tenant's fit is still overdue: another replica may have refitted it since it was listed."""
     fitted_at = await session.scalar(select(TenantModel.fitted_at).where(TenantModel.tenant_id == tenant_id))
     return fitted_at is not None and fitted_at <= overdue
-
-
-def _fit(model: TenantModel, everyone: roster.Roster, now: datetime) -> None:
-    members = everyone.history
-    breaks = rfm.Breakpoints.of(rfm.silent_days(members), members.orders, members.spend_fen)
-    model.breakpoints = dataclasses.asdict(breaks)
-    bought = members.orders > 0
-    model.purchases = model.spend = None
-    if int((members.orders > 1).sum()) >= MIN_REPEAT_BUYERS:
-        try:
-            purchases = lifetime_value.fit_beta_geo(
-                frequency=members.orders[bought] - 1,
-                recency=members.days_since_first_order[bought] - members.days_since_last_order[bought],
-                T=members.days_since_first_order[bought],
-            )
-        except lifetime_value.ModelDidNotConverge:
-            log.warning("purchase model did not converge; scoring without it", extra={"tenant": model.tenant_id})
-            _fitted(model, members, now)
-            return
-        model.purchases = dataclasses.asdict(purchases)
-        # Repeat buyers whose repeat orders were all refunded spent nothing the spend model could take.
-        average = repeat_average(everyone)
-        spent = (members.orders > 1) & (average > 0)
-        try:
-            spend = lifetime_value.fit_gamma_gamma(frequency=members.orders[spent] - 1, monetary_value=average[spent])
-        except lifetime_value.ModelDidNotConverge:
-            log.warning("spend model did not converge; no lifetime values", extra={"tenant": model.tenant_id})
-        else:
-            model.spend = dataclasses.asdict(spend)
-    _fitted(model, members, now)
-
-
-def _fitted(model: TenantModel, members: rfm.Members, now: datetime) -> None:
-    model.members, model.fitted_at = len(members.orders), now
-
-
-def repeat_average(members: roster.Roster) -> rfm.Floats:
-    """Each member's average order value after the first (the Gamma-Gamma convention); 0 below two orders."""
-    repeats = members.history.orders - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        average: rfm.Floats = np.where(
-            repeats > 0, np.maximum(members.history.spend_fen - members.first_order_fen, 0) / repeats, 0.0
-        )
-    return average
 
 
 def _announcements(members: roster.Roster, scores: rfm.Scores, which: Iterable[int]) -> list[Any]:

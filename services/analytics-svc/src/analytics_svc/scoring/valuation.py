@@ -12,7 +12,7 @@ from analytics_svc.ingestion.models import MemberFacts
 from analytics_svc.scoring import lifetime_value, roster
 from analytics_svc.scoring.models import TenantModel
 from analytics_svc.scoring.schemas import MemberScores
-from analytics_svc.scoring.segments import Fit, repeat_average
+from analytics_svc.scoring.segments import Fit
 
 LTV_MONTHS = 12
 MONTHLY_DISCOUNT = 0.01
@@ -49,18 +49,18 @@ def member_scores(facts: MemberFacts, model: TenantModel | None, now: datetime) 
 def lifetime_values(members: roster.Roster, fit: Fit) -> lifetime_value.Floats:
     """Each member's expected spend over the next LTV_MONTHS, discounted; NaN without both models or a
     purchase."""
-    history = members.history
-    values = np.full(history.orders.shape, np.nan)
+    purchases = members.history.purchases
+    values = np.full(purchases.bought.shape, np.nan)
     if fit.purchases is None or fit.spend is None:
         return values
-    bought = history.orders > 0
-    values[bought] = lifetime_value.lifetime_value(
+    buyers = purchases.of_buyers()
+    values[purchases.bought] = lifetime_value.lifetime_value(
         fit.purchases,
         fit.spend,
-        frequency=history.orders[bought] - 1,
-        recency=history.days_since_first_order[bought] - history.days_since_last_order[bought],
-        T=history.days_since_first_order[bought],
-        monetary_value=repeat_average(members)[bought],
+        frequency=buyers.frequency,
+        recency=buyers.recency,
+        T=buyers.T,
+        monetary_value=purchases.monetary_value[purchases.bought],
         months=LTV_MONTHS,
         discount_rate=MONTHLY_DISCOUNT,
     )
