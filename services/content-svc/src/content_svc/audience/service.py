@@ -1,8 +1,10 @@
 """What content-svc knows of communities and members, all learned from member-svc's and analytics-svc's
 events: which communities exist, who is in them, and the tags and segment each member carries."""
 
+import bisect
 import uuid
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
+from datetime import datetime
 
 from sqlalchemy import delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +13,7 @@ from content_svc.audience.models import AudienceMember, Community, MemberSegment
 from content_svc.db import ERASED_MEMBERS
 from content_svc.engagement.models import Engagement
 from content_svc.exceptions import CommunityArchived, CommunityNotFound, MemberNotFound
-from qunyun_shared.db import upsert
+from qunyun_shared.db import one_of, upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.analytics import MemberSegmentChangedV1
 from qunyun_shared.events.member import CommunityArchivedV1, CommunityOpenedV1, MemberJoinedV1, MemberTaggedV1
@@ -143,6 +145,26 @@ async def audience_size(*, session: AsyncSession, community_id: uuid.UUID) -> in
         select(func.count()).select_from(AudienceMember).where(AudienceMember.community_id == community_id)
     )
     return count or 0
+
+
+async def audience_sizes_at(
+    *, session: AsyncSession, moments: Set[tuple[uuid.UUID, datetime]]
+) -> dict[tuple[uuid.UUID, datetime], int]:
+    """How many members each community had at each moment: those who had joined by then and are still known
+    (a member who left since is forgotten, as live publication counts the members of its moment)."""
+    joins: dict[uuid.UUID, list[datetime]] = {community_id: [] for community_id, _ in moments}
+    if not joins:
+        return {}
+    found = await session.execute(
+        select(AudienceMember.community_id, AudienceMember.joined_at).where(
+            one_of(session, AudienceMember.community_id, set(joins))
+        )
+    )
+    for community_id, joined_at in found:
+        joins[community_id].append(joined_at)
+    for times in joins.values():
+        times.sort()
+    return {(c, at): bisect.bisect_right(joins[c], at) for c, at in moments}
 
 
 async def audience_tag_counts(*, session: AsyncSession, community_id: uuid.UUID, tags: Sequence[str]) -> dict[str, int]:

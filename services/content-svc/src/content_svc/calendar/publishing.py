@@ -4,20 +4,25 @@ cancelling what of an item is still to come when it is withdrawn or rejected."""
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc.audience import service as audience
 from content_svc.calendar.models import Placement
 from content_svc.config import Settings
 from content_svc.items.models import ContentItem
-from qunyun_shared.events.content import ContentPostedV1
+from qunyun_shared.db import insert_rows
+from qunyun_shared.events.content import ContentPostedV1, ContentType
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.runtime import ServiceRuntime
 
 BATCH = 200
+_PLACEMENTS = cast(Table, Placement.__table__)
 
 
 async def publish_due(*, session: AsyncSession, outbox: Outbox, now: datetime) -> int:
@@ -54,6 +59,57 @@ async def publish(
         posted_at=now,
     )
     await outbox.add(session, tenant_id=placement.tenant_id, payloads=[posted])
+
+
+@dataclass(frozen=True)
+class Publication:
+    """An item that went out in a community at a time of the brand's history."""
+
+    content_id: uuid.UUID
+    community_id: uuid.UUID
+    content_type: ContentType
+    source: Literal["PGC", "UGC", "OGC"]
+    author_member_id: uuid.UUID | None
+    published_at: datetime
+
+
+async def publish_history(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, publications: Sequence[Publication]
+) -> None:
+    """Records imported publications as published placements, each to the audience the community had then,
+    and announces each by `content.posted` with its time, marked imported."""
+    if not publications:
+        return
+    moments = {(p.community_id, p.published_at) for p in publications}
+    audiences = await audience.audience_sizes_at(session=session, moments=moments)
+    placements = [
+        {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "content_id": p.content_id,
+            "community_id": p.community_id,
+            "content_type": p.content_type,
+            "publish_at": p.published_at,
+            "status": "published",
+            "published_at": p.published_at,
+            "audience_size": audiences[(p.community_id, p.published_at)],
+        }
+        for p in publications
+    ]
+    statement, parameters = insert_rows(session, _PLACEMENTS, placements)
+    await session.execute(statement, parameters)
+    posted = [
+        ContentPostedV1(
+            content_id=p.content_id,
+            community_id=p.community_id,
+            content_type=p.content_type,
+            source=p.source,
+            author_member_id=p.author_member_id,
+            posted_at=p.published_at,
+        )
+        for p in publications
+    ]
+    await outbox.add(session, tenant_id=tenant_id, payloads=posted, imported=True)
 
 
 async def cancel_scheduled(*, session: AsyncSession, content_id: uuid.UUID) -> None:

@@ -6,7 +6,6 @@ then), announced by `content.posted` with that time and marked imported. Moderat
 it, since holding it could not take it back; its masks still apply, so personal data is never kept in the
 clear (`screening.as_published`), and no `content.moderated` or review case follows."""
 
-import bisect
 import hashlib
 import json
 import uuid
@@ -20,7 +19,8 @@ from sqlalchemy import Table, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc import history
-from content_svc.audience.models import AudienceMember, Community
+from content_svc.audience.models import Community
+from content_svc.calendar import publishing
 from content_svc.calendar.models import Placement
 from content_svc.db import ERASED_MEMBERS
 from content_svc.items.models import ContentItem
@@ -28,13 +28,11 @@ from content_svc.items.schemas import ContentHistoryRow, PostHistoryRow
 from content_svc.moderation import Lexicon, screening
 from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.erasure import erased_among, hold_against_erasure
-from qunyun_shared.events.content import ContentPostedV1
 from qunyun_shared.history import HistoryBatchRead, RowResult, check_rows, failed
 from qunyun_shared.outbox import Outbox
 
 _FIELD = "merchant_content_id"
 _ITEMS = cast(Table, ContentItem.__table__)
-_PLACEMENTS = cast(Table, Placement.__table__)
 
 
 @dataclass(frozen=True)
@@ -238,7 +236,23 @@ async def _record(*, session: AsyncSession, outbox: Outbox, tenant_id: str, draf
             results, drafts, lost=lost, earlier=earlier, same=_same, field=_FIELD, noun="content"
         )
     kept = [d for d in new if d.record_id in created]
-    await _publish(session, outbox, tenant_id, kept)
+    await publishing.publish_history(
+        session=session,
+        outbox=outbox,
+        tenant_id=tenant_id,
+        publications=[
+            publishing.Publication(
+                content_id=d.record_id,
+                community_id=community_id,
+                content_type=d.item["content_type"],
+                source=d.item["source"],
+                author_member_id=d.item["author_member_id"],
+                published_at=d.published_at,
+            )
+            for d in kept
+            for community_id in d.communities
+        ],
+    )
     return results + [RowResult(row=d.number, id=d.record_id, outcome="created") for d in kept]
 
 
@@ -265,43 +279,6 @@ async def _insert_items(session: AsyncSession, drafts: list[_Draft]) -> set[uuid
     statement, parameters = insert_rows(session, _ITEMS, rows)
     inserted = await session.scalars(statement.on_conflict_do_nothing().returning(ContentItem.id), parameters)
     return set(inserted.all())
-
-
-async def _publish(session: AsyncSession, outbox: Outbox, tenant_id: str, drafts: list[_Draft]) -> None:
-    """Each item's placements, published at its time to the audience of then, and their `content.posted`."""
-    if not drafts:
-        return
-    audiences = await _audiences_at(session, {(c, d.published_at) for d in drafts for c in d.communities})
-    placements = [
-        {
-            "id": uuid.uuid4(),
-            "tenant_id": tenant_id,
-            "content_id": d.record_id,
-            "community_id": community_id,
-            "content_type": d.item["content_type"],
-            "publish_at": d.published_at,
-            "status": "published",
-            "published_at": d.published_at,
-            "audience_size": audiences[(community_id, d.published_at)],
-        }
-        for d in drafts
-        for community_id in d.communities
-    ]
-    statement, parameters = insert_rows(session, _PLACEMENTS, placements)
-    await session.execute(statement, parameters)
-    posted = [
-        ContentPostedV1(
-            content_id=d.record_id,
-            community_id=community_id,
-            content_type=d.item["content_type"],
-            source=d.item["source"],
-            author_member_id=d.item["author_member_id"],
-            posted_at=d.published_at,
-        )
-        for d in drafts
-        for community_id in d.communities
-    ]
-    await outbox.add(session, tenant_id=tenant_id, payloads=posted, imported=True)
 
 
 async def _communities(session: AsyncSession, tenant_id: str, ids: set[uuid.UUID]) -> dict[uuid.UUID, Community]:
@@ -339,21 +316,3 @@ async def _topics(
         if merchant_id is not None:
             topics[merchant_id] = (content_id, first_published)
     return topics
-
-
-async def _audiences_at(
-    session: AsyncSession, moments: set[tuple[uuid.UUID, datetime]]
-) -> dict[tuple[uuid.UUID, datetime], int]:
-    """How many of each community's members had joined by each moment (members who left since are no longer
-    known, as live publication counts those of the moment)."""
-    joins: dict[uuid.UUID, list[datetime]] = {community_id: [] for community_id, _ in moments}
-    found = await session.execute(
-        select(AudienceMember.community_id, AudienceMember.joined_at).where(
-            one_of(session, AudienceMember.community_id, set(joins))
-        )
-    )
-    for community_id, joined_at in found:
-        joins[community_id].append(joined_at)
-    for times in joins.values():
-        times.sort()
-    return {(c, at): bisect.bisect_right(joins[c], at) for c, at in moments}
