@@ -7,6 +7,8 @@ from pydantic import BaseModel, SkipValidation
 from qunyun_shared.history import HistoryBatchRead, PastTime, RowResult, check_rows
 from qunyun_shared.schemas import Input
 
+pytestmark = pytest.mark.unit
+
 
 class Purchase(Input):
     merchant_order_id: str
