@@ -19,8 +19,9 @@ async def on_community_stage_changed(session: AsyncSession, _outbox: Outbox, eve
 
 
 async def on_order_placed(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
+    """A run of orders together: the purchases entry rules look at, points, activity and lifecycle."""
     await entry.record_purchases(session=session, orders=payloads_of(events, OrderPlacedV1))
-    await on_member_event(session, outbox, events)
+    await rewards.on_orders_placed(session=session, outbox=outbox, envelopes=events)
 
 
 async def on_member_event(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:

@@ -2,18 +2,22 @@
 referred) — from the activity counted off events; and the value segment and churn-risk flag analytics-svc
 judges. A churn-risk flag stands until the member orders or takes part in something after it was raised."""
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.members.models import Member, MemberActivity
 from member_svc.tags import service as tags
-from qunyun_shared.db import upsert
+from qunyun_shared.db import insert_rows, one_of, upsert
 from qunyun_shared.events.analytics import MemberChurnRiskV1, MemberSegmentChangedV1
 from qunyun_shared.outbox import Outbox
 
 STAGES = ("prospect", "active", "loyal")
+_ACTIVITY = cast(Table, MemberActivity.__table__)
 
 
 def stage_for(*, orders: int, participations: int, referrals: int) -> str:
@@ -25,9 +29,29 @@ def stage_for(*, orders: int, participations: int, referrals: int) -> str:
     return "prospect"
 
 
-async def record_order(*, session: AsyncSession, outbox: Outbox, member: Member, amount_fen: int, at: datetime) -> None:
-    await _count(session, member, at, orders=1, order_total_fen=amount_fen)
-    await _after_activity(session, outbox, member, at)
+async def record_orders(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, orders: Sequence[tuple[Member, int, datetime]]
+) -> None:
+    """Orders of the tenant's members (each with its amount and time), counted for a batch at once: one upsert
+    of their activity, one read of it back, one count of referrals for those it may still decide."""
+    if not orders:
+        return
+    totals: dict[uuid.UUID, list[Any]] = {}
+    for member, amount_fen, at in orders:
+        total = totals.setdefault(member.id, [member, 0, 0, at])
+        total[1], total[2], total[3] = total[1] + 1, total[2] + amount_fen, max(total[3], at)
+    rows = [
+        {"member_id": m.id, "tenant_id": tenant_id, "orders": n, "order_total_fen": fen, "participations": 0,
+         "last_active_at": at}
+        for m, n, fen, at in sorted(totals.values(), key=lambda total: total[0].id)
+    ]  # fmt: skip
+    statement, parameters = insert_rows(session, _ACTIVITY, rows)
+    await session.execute(_adding_up(session, statement), parameters)
+    members = [member for member, *_ in totals.values()]
+    await _advance_all(session, members)
+    for member, *_, at in totals.values():
+        await _clear_churn_risk(session, outbox, member, at)
+    await tags.apply_rules(session=session, outbox=outbox, tenant_id=tenant_id, member_ids=list(totals))
 
 
 async def record_participation(*, session: AsyncSession, outbox: Outbox, member: Member, at: datetime) -> None:
@@ -98,24 +122,33 @@ async def _count(
         participations=participations,
         last_active_at=at,
     )
+    await session.execute(_adding_up(session, statement))
+
+
+def _adding_up(session: AsyncSession, statement: Any) -> Any:
+    """The activity upsert: counts added to a member's row, the latest activity kept."""
     excluded = statement.excluded
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["member_id"],
-            set_={
-                "orders": MemberActivity.orders + excluded.orders,
-                "order_total_fen": MemberActivity.order_total_fen + excluded.order_total_fen,
-                "participations": MemberActivity.participations + excluded.participations,
-                "last_active_at": func.max(MemberActivity.last_active_at, excluded.last_active_at)
-                if session.get_bind().dialect.name == "sqlite"
-                else func.greatest(MemberActivity.last_active_at, excluded.last_active_at),
-            },
-        )
+    return statement.on_conflict_do_update(
+        index_elements=["member_id"],
+        set_={
+            "orders": MemberActivity.orders + excluded.orders,
+            "order_total_fen": MemberActivity.order_total_fen + excluded.order_total_fen,
+            "participations": MemberActivity.participations + excluded.participations,
+            "last_active_at": func.max(MemberActivity.last_active_at, excluded.last_active_at)
+            if session.get_bind().dialect.name == "sqlite"
+            else func.greatest(MemberActivity.last_active_at, excluded.last_active_at),
+        },
     )
 
 
 async def _after_activity(session: AsyncSession, outbox: Outbox, member: Member, at: datetime) -> None:
     await _advance(session, member)
+    await _clear_churn_risk(session, outbox, member, at)
+    await tags.apply_rules(session=session, outbox=outbox, tenant_id=member.tenant_id, member_ids=[member.id])
+
+
+async def _clear_churn_risk(session: AsyncSession, outbox: Outbox, member: Member, at: datetime) -> None:
+    """Activity after the churn-risk flag was raised clears it."""
     if member.churn_risk and member.churn_flagged_at is not None and at > member.churn_flagged_at:
         member.churn_risk = False
         await tags.set_system(
@@ -126,17 +159,38 @@ async def _after_activity(session: AsyncSession, outbox: Outbox, member: Member,
             tag=tags.CHURN_RISK_TAG,
             present=False,
         )
-    await tags.apply_rules(session=session, outbox=outbox, tenant_id=member.tenant_id, member_ids=[member.id])
 
 
 async def _advance(session: AsyncSession, member: Member) -> None:
     """Moves the member forward to the stage their activity earns; a lifecycle never moves back."""
-    activity = await session.get(MemberActivity, member.id, populate_existing=True)
-    referrals = await session.scalar(select(func.count()).where(Member.invited_by == member.id))
-    earned = stage_for(
-        orders=activity.orders if activity else 0,
-        participations=activity.participations if activity else 0,
-        referrals=referrals or 0,
+    await _advance_all(session, [member])
+
+
+async def _advance_all(session: AsyncSession, members: Sequence[Member]) -> None:
+    """Moves members forward to the stage their activity earns; a lifecycle never moves back. Referrals are
+    counted only for those whom their activity alone does not make loyal."""
+    climbing = {member.id: member for member in members if member.lifecycle != STAGES[-1]}
+    if not climbing:
+        return
+    activities = await session.scalars(
+        select(MemberActivity)
+        .where(one_of(session, MemberActivity.member_id, list(climbing)))
+        .execution_options(populate_existing=True)
     )
-    if STAGES.index(earned) > STAGES.index(member.lifecycle):
-        member.lifecycle = earned
+    done = {a.member_id: (a.orders, a.participations) for a in activities.all()}
+    undecided = [
+        m for m in climbing if stage_for(orders=done.get(m, (0, 0))[0], participations=0, referrals=0) != STAGES[-1]
+    ]
+    referred: dict[uuid.UUID, int] = {}
+    if undecided:
+        counted = await session.execute(
+            select(Member.invited_by, func.count())
+            .where(one_of(session, Member.invited_by, undecided))
+            .group_by(Member.invited_by)
+        )
+        referred = {inviter: count for inviter, count in counted.all() if inviter is not None}
+    for member_id, member in climbing.items():
+        orders, participations = done.get(member_id, (0, 0))
+        earned = stage_for(orders=orders, participations=participations, referrals=referred.get(member_id, 0))
+        if STAGES.index(earned) > STAGES.index(member.lifecycle):
+            member.lifecycle = earned

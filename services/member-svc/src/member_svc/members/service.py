@@ -191,6 +191,16 @@ async def known_member(*, session: AsyncSession, tenant_id: str, member_id: uuid
     return member
 
 
+async def known_members(
+    *, session: AsyncSession, tenant_id: str, member_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Member]:
+    """`known_member` for many: those of the tenant's members among `member_ids` not erased, by id."""
+    if not member_ids:
+        return {}
+    found = await session.scalars(select(Member).where(one_of(session, Member.id, list(member_ids))))
+    return {m.id: m for m in found.all() if m.tenant_id == tenant_id and m.erased_at is None}
+
+
 async def find_by_phone(*, session: AsyncSession, cipher: PersonalDataCipher, caller: Identity, phone: str) -> Member:
     """Finds a member by phone through its keyed hash; only for a role that may see phones, since
     otherwise a few thousand guesses would unmask any masked number."""

@@ -7,6 +7,7 @@ tags) count either way, and whatever it leads member-svc to announce is marked i
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.imported import for_history
 from member_svc.members import lifecycle
-from member_svc.members.service import known_member
+from member_svc.members.service import known_member, known_members
+from member_svc.points import batch
 from member_svc.points import service as points
 from member_svc.points.policy import policy_of
 from member_svc.points.service import Earning
@@ -38,8 +40,6 @@ async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope)
     match data:
         case MemberJoinedV1():
             await _joined(session, outbox, tenant_id, data, earns)
-        case OrderPlacedV1():
-            await _ordered(session, outbox, tenant_id, data, earns)
         case OrderRefundedV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
@@ -129,24 +129,46 @@ async def _joined(session: AsyncSession, outbox: Outbox, tenant_id: str, joined:
         await lifecycle.record_referral(session=session, outbox=outbox, inviter=inviter)
 
 
-async def _ordered(session: AsyncSession, outbox: Outbox, tenant_id: str, order: OrderPlacedV1, earns: bool) -> None:
-    member = await known_member(session=session, tenant_id=tenant_id, member_id=order.member_id)
-    if member is None:
+async def on_orders_placed(*, session: AsyncSession, outbox: Outbox, envelopes: Sequence[Envelope]) -> None:
+    """Points and activity for a run of orders placed, all of a tenant's live (or imported) orders at once."""
+    runs: dict[tuple[str, bool], list[OrderPlacedV1]] = {}
+    for envelope in envelopes:
+        assert isinstance(envelope.data, OrderPlacedV1)
+        runs.setdefault((envelope.tenantid, envelope.imported), []).append(envelope.data)
+    for (tenant_id, imported), orders in runs.items():
+        await _ordered(session, for_history(outbox, imported=imported), tenant_id, orders, imported=imported)
+
+
+async def _ordered(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, orders: Sequence[OrderPlacedV1], *, imported: bool
+) -> None:
+    """Points per whole yuan of each order, then the orders counted into the members' activity."""
+    known = await known_members(session=session, tenant_id=tenant_id, member_ids={order.member_id for order in orders})
+    orders = [order for order in orders if order.member_id in known]
+    if not orders:
         return
-    if earns:
-        policy = await policy_of(session=session, tenant_id=tenant_id)
-        earning = Earning(
-            member_id=member.id,
-            reason="order",
-            points=policy.points_for("per_yuan") * (order.amount_fen // 100),
-            source=f"order:{order.order_id}",
-            at=order.placed_at,
-            order_id=order.order_id,
-            order_amount_fen=order.amount_fen,
+    policy = await policy_of(session=session, tenant_id=tenant_id)
+    if not imported or policy.rules.history_earns_points:
+        earnings = [
+            Earning(
+                member_id=order.member_id,
+                reason="order",
+                points=policy.points_for("per_yuan") * (order.amount_fen // 100),
+                source=f"order:{order.order_id}",
+                at=order.placed_at,
+                order_id=order.order_id,
+                order_amount_fen=order.amount_fen,
+            )
+            for order in orders
+        ]
+        await batch.earn_all(
+            session=session, outbox=outbox, tenant_id=tenant_id, policy=policy, members=known, earnings=earnings
         )
-        await points.earn(session=session, outbox=outbox, tenant_id=tenant_id, earning=earning, policy=policy)
-    await lifecycle.record_order(
-        session=session, outbox=outbox, member=member, amount_fen=order.amount_fen, at=order.placed_at
+    await lifecycle.record_orders(
+        session=session,
+        outbox=outbox,
+        tenant_id=tenant_id,
+        orders=[(known[order.member_id], order.amount_fen, order.placed_at) for order in orders],
     )
 
 
