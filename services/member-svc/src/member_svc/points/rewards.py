@@ -55,9 +55,9 @@ async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope)
                 )
         case CheckinRecordedV1():
             source = f"checkin:{data.campaign_id}:{data.member_id}:{data.day}"
-            # An imported check-in was published long after its day, which is all it says of its time.
-            at = (await policy_of(session=session, tenant_id=tenant_id)).start_of(data.day)
-            at = at if envelope.imported else envelope.time
+            at = envelope.time
+            if envelope.imported:  # published long after its day, which is all it says of its time
+                at = (await policy_of(session=session, tenant_id=tenant_id)).start_of(data.day)
             await _participated(session, outbox, tenant_id, data.member_id, _Earn("checkin", source, at, earns))
         case SurveyAnsweredV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
