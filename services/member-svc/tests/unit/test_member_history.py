@@ -27,6 +27,7 @@ from member_svc.members import service as members
 from member_svc.members.models import Member
 from member_svc.members.schemas import MemberCreate
 from member_svc.models import Base
+from member_svc.personal_data import service as personal_data
 from member_svc.personal_data.cipher import PersonalDataCipher
 from member_svc.tags.models import MemberTag
 from qunyun_shared import problems
@@ -193,6 +194,12 @@ async def test_a_merchant_id_taken_with_other_content_fails_naming_the_earlier_m
     assert str(answer.results[2].id) in answer.results[3].problems[0].message
     assert {r.problems[0].field for r in answer.results if r.outcome == "failed"} == {"merchant_member_id"}
     assert (await written(session))[0] == before[0] + 1
+
+    await personal_data.erase_member(session=session, outbox=OUTBOX, caller=OWNER, member_id=imported)
+    erased = await session.get(Member, imported)
+    assert erased is not None and (erased.merchant_member_id, erased.history_digest) == ("M-1", None)
+    again = await import_rows(session, {"merchant_member_id": "M-1", "nickname": "小雨"})
+    assert again.failed == 1 and "erased" in again.results[0].problems[0].message
 
 
 async def test_every_refused_row_says_why_and_writes_nothing(session: AsyncSession) -> None:

@@ -100,7 +100,9 @@ async def _wipe_personal_data(session: AsyncSession, member: Member) -> None:
     purchases, invitations sent); the id stays, as a tombstone others may still refer to. The points
     ledger stays as the account's bookkeeping, tied to nothing but the tombstone."""
     member.nickname, member.gender, member.age_band, member.region = ERASED_NICKNAME, None, None, None
-    member.birthday = None
+    # The merchant id stays on the tombstone (history naming the member is then recognised, and not kept); the
+    # digest of the row they were imported from goes with the rest of what was theirs.
+    member.birthday, member.history_digest = None, None
     member.persona_tags, member.active_hours, member.erased_at = [], [], datetime.now(UTC)
     member.segment, member.churn_risk, member.churn_score, member.churn_flagged_at = None, False, None, None
     members.forget_phone(member)
