@@ -5,10 +5,9 @@ Everything a batch looks up is read in a few statements for the whole batch, non
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,19 +92,16 @@ async def plan(
 def digest(row: MemberHistoryRow, phone_hash: bytes | None) -> bytes:
     """What makes two rows the same content: their fields (times as instants, the phone by its keyed hash, so
     the digest says nothing of it), given or defaulted alike."""
-    content = row.model_dump(mode="python")
+    content = row.model_dump(mode="json")
     content["phone"] = phone_hash.hex() if phone_hash is not None else None
-    return hashlib.sha256(json.dumps(_canonical(content), sort_keys=True).encode()).digest()
+    content["registered_at"] = _instant(row.registered_at)
+    for dumped, membership in zip(content["memberships"], row.memberships, strict=True):
+        dumped["joined_at"], dumped["left_at"] = _instant(membership.joined_at), _instant(membership.left_at)
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).digest()
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, Mapping):
-        return {key: _canonical(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(item) for item in value]
-    return str(value) if isinstance(value, uuid.UUID) else value
+def _instant(at: datetime | None) -> float | None:
+    return at.timestamp() if at is not None else None
 
 
 def _phone(row: MemberHistoryRow) -> str | RowProblem | None:
