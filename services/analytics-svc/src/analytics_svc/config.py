@@ -13,3 +13,6 @@ class Settings(ServiceSettings):
     # A community's health and stage are over whole days: hourly is often enough to see a new day.
     health_seconds: float = Field(default=3600.0, gt=0)
     alert_seconds: float = Field(default=900.0, gt=0)
+    # How long a refit job's worker holds it without renewing (it renews every third of it while refitting):
+    # a replica that stops mid-refit leaves the job to another (or to itself, restarted) this long after.
+    refit_lease_seconds: float = Field(default=60.0, gt=0)

@@ -1,6 +1,6 @@
 """analytics-svc's domain errors, each a problem+json type."""
 
-from qunyun_shared.problems import Conflict, Forbidden, NotFound
+from qunyun_shared.problems import Forbidden, NotFound
 
 
 class CommunityNotFound(NotFound):
@@ -19,5 +19,9 @@ class PermissionDenied(Forbidden):
     slug, title = "permission-denied", "Permission denied"
 
 
-class RecomputeRunning(Conflict):
-    slug, title = "recompute-running", "A recompute of the tenant's segments is running"
+class ModelNotFitted(NotFound):
+    slug, title = "model-not-fitted", "No model fitted yet"
+
+
+class RefitJobNotFound(NotFound):
+    slug, title = "refit-not-found", "Refit not found"

@@ -1,5 +1,6 @@
 """analytics-svc app factory (`uvicorn --factory analytics_svc.main:create_app`)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -17,15 +18,21 @@ from analytics_svc.handlers import HANDLERS
 from analytics_svc.kpis import api as kpis_api
 from analytics_svc.referrals import api as referrals_api
 from analytics_svc.scoring import api as scoring_api
-from analytics_svc.scoring import segments
+from analytics_svc.scoring import refits, segments
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime
 
 
 @asynccontextmanager
-async def _analytics_resources(_app: FastAPI, runtime: ServiceRuntime[Settings]) -> AsyncIterator[None]:
+async def _analytics_resources(app: FastAPI, runtime: ServiceRuntime[Settings]) -> AsyncIterator[None]:
     config = runtime.settings
+    app.state.refits_waiting = waiting = asyncio.Event()
+    lease = timedelta(seconds=config.refit_lease_seconds)
+    runtime.run_in_background(
+        "refits",
+        lambda: refits.work(sessionmaker=runtime.sessionmaker, outbox=runtime.outbox, waiting=waiting, lease=lease),
+    )
     refit_every = timedelta(seconds=config.recompute_seconds)
     runtime.run_sweep(
         "segments-refit",

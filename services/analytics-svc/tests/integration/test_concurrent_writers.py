@@ -1,5 +1,5 @@
 """Replicas writing analytics at once, on real PostgreSQL with real concurrent transactions: the periodic
-refit against live ingestion, the recompute endpoint against a refit under way, two consumers creating
+refit against live ingestion, refit jobs against a refit under way and against each other, two consumers creating
 one member's or one content item's facts, and an erasure against events of the member being erased.
 
 Each test holds one transaction open, starts the other in a task, waits until that task is blocked on a
@@ -16,14 +16,16 @@ import pytest_asyncio
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from analytics_svc import erasure
+from analytics_svc import erasure, locks
 from analytics_svc.db import MESSAGING
 from analytics_svc.handlers import HANDLERS
 from analytics_svc.ingestion import service as ingestion
 from analytics_svc.ingestion.models import ContentFact, MemberCommunity, MemberFacts, OrderFact
 from analytics_svc.models import Base
 from analytics_svc.scoring import api as scoring_api
-from analytics_svc.scoring import segments
+from analytics_svc.scoring import refits, segments
+from analytics_svc.scoring.models import RefitJob
+from qunyun_shared.db import create_sessionmaker
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import Attribution, OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1
@@ -165,24 +167,68 @@ async def test_a_refit_and_ingestion_taking_members_one_batch_at_a_time_do_not_d
         assert facts is not None and facts.segment == "potential"
 
 
-async def test_a_recompute_asked_for_while_one_runs_is_a_conflict_and_the_sweep_skips_the_tenant(
+async def job_of(engine: AsyncEngine, job_id: str) -> RefitJob:
+    async with AsyncSession(engine) as session:
+        job = await session.get(RefitJob, uuid.UUID(job_id))
+        assert job is not None
+        return job
+
+
+async def ask_for_a_refit(session: AsyncSession) -> str:
+    analyst = Identity(tenant_id=TENANT, principal="analyst", permissions=frozenset({"analytics:write"}))
+    async with routes_client(session, [scoring_api.router], lambda: analyst, OUTBOX) as http:
+        accepted = await asyncio.wait_for(http.post("/analytics/segments/recompute"), LOCK_WAIT)
+    assert accepted.status_code == 202, accepted.text
+    return str(accepted.json()["id"])
+
+
+async def test_a_refit_asked_for_while_one_runs_is_queued_at_once_and_runs_after_it_and_the_sweep_skips_the_tenant(
     engine: AsyncEngine,
 ) -> None:
     await a_fitted_tenant_of_silent_members(engine, silent_members(5))
-    analyst = Identity(tenant_id=TENANT, principal="analyst", permissions=frozenset({"analytics:write"}))
-    async with AsyncSession(engine) as running, running.begin():
-        await segments.recompute(session=running, outbox=OUTBOX, tenant_id=TENANT, now=datetime.now(UTC))
-        async with AsyncSession(engine) as second, second.begin():
-            async with routes_client(second, [scoring_api.router], lambda: analyst, OUTBOX) as http:
-                refused = await asyncio.wait_for(http.post("/analytics/segments/recompute"), LOCK_WAIT)
-            assert (refused.status_code, refused.headers["content-type"]) == (409, "application/problem+json")
-            assert refused.json()["type"].endswith("/recompute-running")
-        async with AsyncSession(engine) as sweep, sweep.begin():
-            later = datetime.now(UTC) + timedelta(days=1)
-            done = await asyncio.wait_for(
-                segments.refit_next(session=sweep, outbox=OUTBOX, now=later, every=timedelta(hours=1)), LOCK_WAIT
-            )
-            assert done == 0
+    async with AsyncSession(engine) as running:
+        async with running.begin():
+            await segments.recompute(session=running, outbox=OUTBOX, tenant_id=TENANT, now=datetime.now(UTC))
+            async with AsyncSession(engine) as request, request.begin():  # takes no lock: answered at once
+                job_id = await ask_for_a_refit(request)
+            async with AsyncSession(engine) as sweep, sweep.begin():
+                later = datetime.now(UTC) + timedelta(days=1)
+                done = await asyncio.wait_for(
+                    segments.refit_next(session=sweep, outbox=OUTBOX, now=later, every=timedelta(hours=1)), LOCK_WAIT
+                )
+                assert done == 0
+            working = asyncio.create_task(refits.run_next(sessionmaker=create_sessionmaker(engine), outbox=OUTBOX))
+            await blocked_or_done(engine, working)
+            assert not working.done() and (await job_of(engine, job_id)).status == "running"
+        assert await asyncio.wait_for(working, LOCK_WAIT)
+    assert (await job_of(engine, job_id)).status == "succeeded"
+
+
+async def test_a_long_refit_renews_its_lease_and_keeps_its_job_from_other_workers(engine: AsyncEngine) -> None:
+    await a_fitted_tenant_of_silent_members(engine, silent_members(3))
+    lease, sessions = timedelta(seconds=0.9), create_sessionmaker(engine)
+    async with AsyncSession(engine) as request, request.begin():
+        job_id = await ask_for_a_refit(request)
+    async with AsyncSession(engine) as holder:
+        async with holder.begin():
+            await locks.hold_tenant_model(session=holder, tenant_id=TENANT)  # a refit under way, say
+            working = asyncio.create_task(refits.run_next(sessionmaker=sessions, outbox=OUTBOX, lease=lease))
+            await blocked_or_done(engine, working)
+            first = await job_of(engine, job_id)
+            assert first.status == "running" and first.lease_until is not None
+            claimed_until = first.lease_until
+
+            async def renewed_past_its_first_lease() -> None:
+                now = datetime.now(UTC)
+                assert now > claimed_until + lease
+                current = (await job_of(engine, job_id)).lease_until
+                assert current is not None and current > now
+
+            await eventually(renewed_past_its_first_lease, timeout=LOCK_WAIT, interval=0.05)
+            assert not await refits.run_next(sessionmaker=sessions, outbox=OUTBOX, lease=lease)  # still held
+        assert await asyncio.wait_for(working, LOCK_WAIT)
+    done = await job_of(engine, job_id)
+    assert (done.status, done.attempts) == ("succeeded", 1)
 
 
 async def test_two_replicas_creating_one_members_facts_both_count(engine: AsyncEngine) -> None:

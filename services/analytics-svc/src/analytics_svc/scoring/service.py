@@ -1,5 +1,5 @@
-"""Scoring's use cases: a member's scores now, the tenant's members per segment, the full recompute on
-request."""
+"""Scoring's use cases: a member's scores now, the tenant's members per segment, the tenant's fitted model,
+and refits asked for through the API (run in the background: analytics_svc.scoring.refits)."""
 
 import uuid
 from datetime import datetime
@@ -7,15 +7,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import locks
-from analytics_svc.exceptions import MemberNotFound, PermissionDenied, RecomputeRunning
+from analytics_svc.exceptions import MemberNotFound, ModelNotFitted, PermissionDenied, RefitJobNotFound
 from analytics_svc.ingestion.models import MemberFacts
-from analytics_svc.scoring import segments, valuation
-from analytics_svc.scoring.models import TenantModel
+from analytics_svc.scoring import valuation
+from analytics_svc.scoring.models import UNFINISHED, RefitJob, TenantModel
 from analytics_svc.scoring.rfm import SEGMENTS
-from analytics_svc.scoring.schemas import MemberScores, Recomputed, SegmentCount
+from analytics_svc.scoring.schemas import MemberScores, SegmentCount, TenantModelRead
+from qunyun_shared.db import upsert
 from qunyun_shared.identity import Identity
-from qunyun_shared.outbox import Outbox
 
 WRITE_PERMISSION = "analytics:write"
 
@@ -28,18 +27,6 @@ async def member_scores(*, session: AsyncSession, tenant_id: str, member_id: uui
     return valuation.member_scores(member, await session.get(TenantModel, tenant_id), now)
 
 
-async def recompute_segments(*, session: AsyncSession, outbox: Outbox, caller: Identity, now: datetime) -> Recomputed:
-    """Refits the caller's tenant's model and rescores every member now, unless a refit of it is running."""
-    if not {"*", WRITE_PERMISSION} & caller.permissions:
-        raise PermissionDenied(f"Recomputing segments needs the {WRITE_PERMISSION} permission.")
-    if not await locks.try_hold_tenant_model(session=session, tenant_id=caller.tenant_id):
-        raise RecomputeRunning("The tenant's segments are being recomputed now; ask again once that is done.")
-    members = await segments.recompute(session=session, outbox=outbox, tenant_id=caller.tenant_id, now=now)
-    model = await session.get(TenantModel, caller.tenant_id)
-    assert model is not None  # the recompute has just fitted it
-    return Recomputed(members=members, fitted_at=model.fitted_at, purchase_model=model.purchases is not None)
-
-
 async def segment_counts(*, session: AsyncSession, tenant_id: str) -> list[SegmentCount]:
     """How many of the tenant's members are in each segment, every segment listed."""
     rows = await session.execute(
@@ -49,3 +36,43 @@ async def segment_counts(*, session: AsyncSession, tenant_id: str) -> list[Segme
     )
     counted = {segment: members for segment, members in rows}
     return [SegmentCount(segment=name, members=counted.get(name, 0)) for name in SEGMENTS]
+
+
+async def tenant_model(*, session: AsyncSession, tenant_id: str) -> TenantModelRead:
+    """The tenant's model as last fitted; ModelNotFitted before its first fit."""
+    model = await session.get(TenantModel, tenant_id)
+    if model is None:
+        raise ModelNotFitted(
+            "The tenant's model is fitted once analytics has its first members' events, and refitted periodically "
+            "or when asked (POST /analytics/segments/recompute)."
+        )
+    return TenantModelRead.of(model)
+
+
+async def request_refit(*, session: AsyncSession, caller: Identity, now: datetime) -> RefitJob:
+    """A refit of the caller's tenant's model queued for the background, or the one already queued or
+    running (at most one of a tenant is: it refits from all that is there when it starts)."""
+    if not {"*", WRITE_PERMISSION} & caller.permissions:
+        raise PermissionDenied(f"Refitting the model needs the {WRITE_PERMISSION} permission.")
+    job = None
+    while job is None:
+        # The unique index of unfinished jobs keeps a second one out, whoever asks at the same moment; one
+        # finishing between the insert and the look-up lets the next turn queue a new one.
+        queued = {"id": uuid.uuid4(), "tenant_id": caller.tenant_id, "status": "queued", "created_at": now}
+        await session.execute(
+            upsert(session, RefitJob.__table__).values(queued | {"attempts": 0}).on_conflict_do_nothing()
+        )
+        job = await session.scalar(
+            select(RefitJob)
+            .where(RefitJob.tenant_id == caller.tenant_id, RefitJob.status.in_(UNFINISHED))
+            .execution_options(populate_existing=True)
+        )
+    return job
+
+
+async def refit_job(*, session: AsyncSession, tenant_id: str, job_id: uuid.UUID) -> RefitJob:
+    """One of the tenant's refits; RefitJobNotFound for any other id."""
+    job = await session.get(RefitJob, job_id, populate_existing=True)
+    if job is None or job.tenant_id != tenant_id:
+        raise RefitJobNotFound(f"No refit {job_id}.")
+    return job
