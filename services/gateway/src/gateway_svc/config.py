@@ -56,6 +56,15 @@ class Settings(ServiceSettings):
     max_body_bytes: int = MAX_JSON_BYTES  # what the services read of a JSON body to check it, too
     # CSV uploads (member imports) may be larger: 100,000 members come to about 10 MB.
     max_upload_bytes: int = 64 * 1024 * 1024
+    # History imports (imports/): a file of at most import_max_bytes, stored and read a megabyte at a time;
+    # jobs run at once per process (a tenant's one after another, in upload order); batches one job has at
+    # its service at once; how long a batch may take the service; the longest wait between tries while a
+    # service is away (the job is paused meanwhile, no line fails for it).
+    import_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    import_concurrent_jobs: int = Field(default=2, ge=1, le=32)
+    import_batches_in_flight: int = Field(default=2, ge=1, le=8)
+    import_batch_timeout_seconds: float = Field(default=60.0, gt=0)
+    import_retry_max_seconds: float = Field(default=60.0, gt=0)
     # Rate limits: budgets live in Redis, shared by the replicas, under keys starting with the prefix
     # (deployments or test sessions sharing a Redis never share budgets). A check waits for Redis at
     # most redis_timeout_seconds, then lets an authenticated request through unchecked (fail open);

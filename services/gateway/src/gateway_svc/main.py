@@ -15,6 +15,8 @@ from gateway_svc.config import Settings
 from gateway_svc.db import IDEMPOTENCY_KEYS, MESSAGING
 from gateway_svc.exceptions import PasswordHashingBusy
 from gateway_svc.handlers import HANDLERS
+from gateway_svc.imports import api as imports_api
+from gateway_svc.imports.feeding import start_importing
 from gateway_svc.openapi import api as openapi_api
 from gateway_svc.proxy import api as proxy_api
 from gateway_svc.proxy.forwarding import open_router
@@ -53,6 +55,7 @@ async def _upstream_clients(app: FastAPI, runtime: ServiceRuntime[Settings]) -> 
         )
         limit_hashing(concurrency=settings.password_hashing_concurrency, queue=settings.password_hashing_queue)
         start_dispatching(runtime)
+        app.state.imports_waiting = start_importing(runtime=runtime, upstreams=upstreams)
         runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
         yield
 
@@ -87,6 +90,7 @@ def create_app() -> FastAPI:
             accounts_api.api_keys_router,
             views_api.router,
             webhooks_api.router,
+            imports_api.router,
             proxy_api.fallback,
         ],
         handlers=HANDLERS,

@@ -95,6 +95,23 @@ class UpstreamRouter:
             return exc.status, _problem_body(exc)
         return answer.status, orjson.loads(answer.content)
 
+    async def send_as(
+        self, caller: identity.Identity, path: str, body: bytes, *, timeout: float | None = None
+    ) -> UpstreamAnswer:
+        """POSTs a JSON `body` to `path` (what follows /api/v1/) as `caller`, for the gateway's own jobs, whose
+        requests are safe to repeat; raises UpstreamUnavailable or UpstreamTimeout when no answer comes."""
+        resource = resource_of(path)
+        if resource is None:
+            raise UnknownRoute(f"No API at {_PREFIX}{path}.")
+        headers = {
+            identity.IDENTITY_HEADER: self._identity_token(caller),
+            "content-type": "application/json",
+            "accept": "application/json",
+        }
+        return await self.exchange(
+            resource.service, "POST", "/" + quote(path), headers, body, idempotent=True, timeout=timeout
+        )
+
     async def exchange(
         self,
         service: Service,
@@ -104,20 +121,23 @@ class UpstreamRouter:
         body: bytes = b"",
         *,
         idempotent: bool | None,
+        timeout: float | None = None,
     ) -> UpstreamAnswer:
         """One request to `service` (`target` is its percent-encoded path and query), retried within the
-        timeout when that is safe; `idempotent=None` decides from the method and headers."""
+        timeout (UPSTREAM_TIMEOUT_SECONDS unless given) when that is safe; `idempotent=None` decides from the
+        method and headers."""
         if idempotent is None:
             idempotent = is_idempotent(method, headers)
         if correlation_id := correlation.current():
             headers = {**headers, correlation.CORRELATION_HEADER: correlation_id}
         url = self.bases[service] + target
-        deadline = asyncio.get_running_loop().time() + self.timeout
+        timeout = self.timeout if timeout is None else timeout
+        deadline = asyncio.get_running_loop().time() + timeout
         attempt = 1
         while True:
             outcome: UpstreamAnswer | Exception
             try:
-                outcome = await self._attempt(service, deadline, method, url, headers, body)
+                outcome = await self._attempt(service, deadline, timeout, method, url, headers, body)
             except NotSent as exc:
                 outcome, reason = exc, "not-sent"
             except Interrupted as exc:
@@ -138,7 +158,14 @@ class UpstreamRouter:
             attempt += 1
 
     async def _attempt(
-        self, service: Service, deadline: float, method: str, url: str, headers: Mapping[str, str], body: bytes
+        self,
+        service: Service,
+        deadline: float,
+        timeout: float,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
     ) -> UpstreamAnswer:
         breaker = self.breakers[service]
         breaker.acquire()
@@ -147,7 +174,7 @@ class UpstreamRouter:
                 answer = await self.client.send(method, url, headers, body)
         except TimeoutError:
             breaker.failed()
-            raise UpstreamTimeout(f"The {service} service did not answer within {self.timeout:g} s.") from None
+            raise UpstreamTimeout(f"The {service} service did not answer within {timeout:g} s.") from None
         except (NotSent, Interrupted):
             breaker.failed()
             raise
