@@ -41,7 +41,7 @@ async def load(*, session: AsyncSession, events: Sequence[Envelope]) -> Loaded:
     batch's lock, or the batch's lock waits for erasure and finds no row. A member new to analytics, or one
     only named, has no row to lock: for them both sides take the member's lock first, and so does another
     replica about to write a new member's row."""
-    adding = {(e.tenantid, m) for e in events if (m := _member_added_to(e)) is not None}
+    adding = {(e.tenantid, m) for e in events if (m := member_of(e)) is not None}
     naming = {(e.tenantid, m) for e in events if (m := _inviter_named(e)) is not None}
     ids = {member_id for _, member_id in adding}
     known = await _known(session, ids)
@@ -68,7 +68,7 @@ async def communities_of(
     return {(row.member_id, row.community_id): MembershipRecord(**row._mapping) for row in found}
 
 
-def _member_added_to(envelope: Envelope) -> uuid.UUID | None:
+def member_of(envelope: Envelope) -> uuid.UUID | None:
     """The member whose facts the event adds to, if any."""
     match envelope.data:
         case ContentPostedV1() as posted:

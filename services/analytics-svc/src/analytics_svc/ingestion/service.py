@@ -49,7 +49,10 @@ async def ingest(*, session: AsyncSession, outbox: Outbox, events: Sequence[Enve
     _count_brand_spells(batch)
     await _sum_up_purchases(session, batch)
     rescored = [batch.members[m] for m in batch.rescore if m in batch.members]
-    first_fits = await segments.rescore(session=session, outbox=outbox, members=rescored, now=now)
+    # Decisions that only imported history moved are announced as such (see segments._announce).
+    touched = [(e.imported, m) for e in events if (m := members.member_of(e)) is not None]
+    imported = {m for was, m in touched if was} - {m for was, m in touched if not was}
+    first_fits = await segments.rescore(session=session, outbox=outbox, members=rescored, now=now, imported=imported)
     numbers = await write_members(session=session, members=batch.members.values())
     await write_memberships(session=session, memberships=[batch.communities[k] for k in batch.first_joins])
     await memberships.write_changes(
@@ -62,7 +65,7 @@ async def ingest(*, session: AsyncSession, outbox: Outbox, events: Sequence[Enve
     await write_content(session=session, posts=batch.posts, engaged=batch.engaged_content)
     await write_invitations(session=session, invitations=batch.invitations)
     for tenant_id in first_fits:
-        await segments.recompute(session=session, outbox=outbox, tenant_id=tenant_id, now=now)
+        await segments.recompute(session=session, outbox=outbox, tenant_id=tenant_id, now=now, imported=imported)
 
 
 async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:

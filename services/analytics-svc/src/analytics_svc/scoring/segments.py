@@ -12,6 +12,7 @@ rescore while it runs (analytics_svc.scoring.decisions).
 import asyncio
 import dataclasses
 import logging
+import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,11 +57,17 @@ class Fit:
 
 
 async def rescore(
-    *, session: AsyncSession, outbox: Outbox, members: Sequence[MemberRecord], now: datetime
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    members: Sequence[MemberRecord],
+    now: datetime,
+    imported: Collection[uuid.UUID] = frozenset(),
 ) -> list[str]:
     """Decides anew the segment and churn flag of members a batch touched (and holds locked), each against
     their tenant's model, on their records, which the batch then writes with their facts; announces the
-    changes. Returns the tenants with no model yet, whose first fit (`recompute`) reads the facts written."""
+    changes (as imported history for the members `imported` names: those only imported history touched).
+    Returns the tenants with no model yet, whose first fit (`recompute`) reads the facts written."""
     by_tenant: dict[str, list[MemberRecord]] = {}
     for member in members:
         by_tenant.setdefault(member.tenant_id, []).append(member)
@@ -73,7 +80,7 @@ async def rescore(
             continue
         touched = roster.of_facts(theirs, now)
         scores = Fit.of(model).score(touched.history)
-        await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(touched, scores, range(len(theirs))))
+        await _announce(session, outbox, tenant_id, touched, scores, range(len(theirs)), imported)
         for member, segment, flagged in zip(
             theirs, scores.segment.tolist(), scores.churn_flagged.tolist(), strict=True
         ):
@@ -95,10 +102,18 @@ async def hold_unfitted(*, session: AsyncSession, tenant_ids: Collection[str]) -
         await locks.hold_tenant_model(session=session, tenant_id=tenant_id)
 
 
-async def recompute(*, session: AsyncSession, outbox: Outbox, tenant_id: str, now: datetime) -> int:
+async def recompute(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    now: datetime,
+    imported: Collection[uuid.UUID] = frozenset(),
+) -> int:
     """Refits the tenant's model on all its members and decides each one's segment and churn flag anew,
-    once the tenant's model lock is free; writes and announces only what changed; returns how many
-    members there are. (Scores themselves are computed when asked: analytics_svc.scoring.valuation.)"""
+    once the tenant's model lock is free; writes and announces only what changed (as imported history for
+    the members `imported` names); returns how many members there are. (Scores themselves are computed
+    when asked: analytics_svc.scoring.valuation.)"""
     await locks.hold_tenant_model(session=session, tenant_id=tenant_id)
     everyone = await roster.of_tenant(session=session, tenant_id=tenant_id, now=now)
     model = await session.get(TenantModel, tenant_id, populate_existing=True) or TenantModel(tenant_id=tenant_id)
@@ -127,7 +142,7 @@ async def recompute(*, session: AsyncSession, outbox: Outbox, tenant_id: str, no
     )
     # Members an event rescored meanwhile were announced by their batch.
     kept = [i for i in changed if everyone.numbers[i] in written]
-    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(everyone, scores, kept))
+    await _announce(session, outbox, tenant_id, everyone, scores, kept, imported)
     return len(everyone)
 
 
@@ -167,6 +182,25 @@ async def _still_due(session: AsyncSession, tenant_id: str, overdue: datetime) -
     """Whether the tenant's fit is still overdue: another replica may have refitted it since it was listed."""
     fitted_at = await session.scalar(select(TenantModel.fitted_at).where(TenantModel.tenant_id == tenant_id))
     return fitted_at is not None and fitted_at <= overdue
+
+
+async def _announce(
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    members: roster.Roster,
+    scores: rfm.Scores,
+    which: Iterable[int],
+    imported: Collection[uuid.UUID],
+) -> None:
+    """Announces the changes of these members; those of members only imported history moved are marked as
+    imported, so that nothing reacts to them as news (a win-back for a silence that began last year)."""
+    live: list[int] = []
+    history: list[int] = []
+    for i in which:
+        (history if members.member_ids[i] in imported else live).append(i)
+    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(members, scores, live))
+    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(members, scores, history), imported=True)
 
 
 def _announcements(members: roster.Roster, scores: rfm.Scores, which: Iterable[int]) -> list[Any]:
