@@ -15,6 +15,7 @@ from member_svc.models import Base
 from member_svc.points.models import PointsAccount, PointsEntry
 from qunyun_shared.events import new_event
 from qunyun_shared.events.campaign import OrderPlacedV1
+from qunyun_shared.events.content import SurveyAnsweredV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.testing import staged_events
 from tests.support.harness import scratch_database
@@ -54,6 +55,11 @@ async def test_a_run_of_orders_earns_counts_and_levels_members_on_postgresql() -
             )
             for m, fen, minutes in placed
         ]
+        # An imported survey answer, undated, first: its member's activity row has no time until the order's.
+        answered = SurveyAnsweredV1(survey_id=uuid.uuid4(), member_id=newcomer, nps=8)
+        await HANDLERS["survey.answered"](
+            session, OUTBOX, [new_event(source="content-svc", tenant_id=TENANT, payload=answered, imported=True)]
+        )
         await HANDLERS["order.placed"](session, OUTBOX, run)
 
         accounts = await session.execute(
@@ -65,12 +71,17 @@ async def test_a_run_of_orders_earns_counts_and_levels_members_on_postgresql() -
             [(spender, 600, 600), (spender, 1500, 1500), (spender, 10, 10), (owing, 50, 20)], key=str
         )
         activity = await session.execute(
-            select(MemberActivity.member_id, MemberActivity.orders, MemberActivity.last_active_at)
+            select(
+                MemberActivity.member_id,
+                MemberActivity.orders,
+                MemberActivity.participations,
+                MemberActivity.last_active_at,
+            )
         )
         assert set(activity.all()) == {
-            (spender, 3, NOW + timedelta(minutes=3)),
-            (owing, 1, NOW + timedelta(minutes=2)),
-            (newcomer, 1, NOW + timedelta(minutes=4)),
+            (spender, 3, 0, NOW + timedelta(minutes=3)),
+            (owing, 1, 0, NOW + timedelta(minutes=2)),
+            (newcomer, 1, 1, NOW + timedelta(minutes=4)),
         }
         levels = await session.execute(select(Member.id, Member.level, Member.lifecycle))
         assert set(levels.all()) == {(spender, 2, "loyal"), (owing, 0, "active"), (newcomer, 0, "active")}

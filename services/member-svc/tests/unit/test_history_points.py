@@ -24,6 +24,7 @@ from member_svc.tags import service as tags
 from member_svc.tags.schemas import TagRuleBody
 from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPlacedV1
+from qunyun_shared.events.content import SurveyAnsweredV1
 from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.events.member import MemberJoinedV1
 from qunyun_shared.outbox import Outbox
@@ -126,6 +127,23 @@ async def test_a_tenant_whose_history_earns_gets_the_points_live_events_would_gi
     announced = await announced_since(session, since)
     assert {type_ for type_, _ in announced} == {"member.points_changed", "member.level_changed"}
     assert all(imported for _, imported in announced)
+
+
+async def test_an_imported_survey_answer_counts_without_making_its_member_active_lately(session: AsyncSession) -> None:
+    member = await new_member(session)
+    answered = SurveyAnsweredV1(survey_id=uuid.uuid4(), member_id=member.id, nps=9)
+    await deliver(session, answered, imported=True)
+    activity = await session.get(MemberActivity, member.id)
+    assert activity is not None and (activity.participations, activity.last_active_at) == (1, None)
+    assert member.lifecycle == "active"
+    await deliver(
+        session,
+        OrderPlacedV1(order_id=uuid.uuid4(), member_id=member.id, amount_fen=100, placed_at=LAST_YEAR),
+        imported=True,
+    )
+    await deliver(session, answered.model_copy(update={"survey_id": uuid.uuid4()}), imported=True)
+    await session.refresh(activity)
+    assert (activity.participations, activity.orders, activity.last_active_at) == (2, 1, LAST_YEAR)
 
 
 async def test_live_events_earn_whatever_the_history_setting(session: AsyncSession) -> None:

@@ -54,10 +54,14 @@ async def record_orders(
     await tags.apply_rules(session=session, outbox=outbox, tenant_id=tenant_id, member_ids=list(totals))
 
 
-async def record_participation(*, session: AsyncSession, outbox: Outbox, member: Member, at: datetime) -> None:
-    """An activity taken part in: a check-in or an answered survey."""
+async def record_participation(*, session: AsyncSession, outbox: Outbox, member: Member, at: datetime | None) -> None:
+    """An activity taken part in: a check-in or an answered survey; `at` None when it is not known when (an
+    imported answer says only that it was given), which counts it without making the member active lately."""
     await _count(session, member, at, participations=1)
-    await _after_activity(session, outbox, member, at)
+    await _advance(session, member)
+    if at is not None:
+        await _clear_churn_risk(session, outbox, member, at)
+    await tags.apply_rules(session=session, outbox=outbox, tenant_id=member.tenant_id, member_ids=[member.id])
 
 
 async def record_referral(*, session: AsyncSession, outbox: Outbox, inviter: Member) -> None:
@@ -109,7 +113,7 @@ async def record_segment(
 async def _count(
     session: AsyncSession,
     member: Member,
-    at: datetime,
+    at: datetime | None,
     orders: int = 0,
     order_total_fen: int = 0,
     participations: int = 0,
@@ -122,29 +126,28 @@ async def _count(
         participations=participations,
         last_active_at=at,
     )
-    await session.execute(_adding_up(session, statement))
+    await session.execute(_adding_up(session, statement, dated=at is not None))
 
 
-def _adding_up(session: AsyncSession, statement: Any) -> Any:
-    """The activity upsert: counts added to a member's row, the latest activity kept."""
+def _adding_up(session: AsyncSession, statement: Any, *, dated: bool = True) -> Any:
+    """The activity upsert: counts added to a member's row, the latest activity kept (unless not `dated`)."""
     excluded = statement.excluded
+    # A row may have no activity time yet (only undated participations): SQLite's max() of a NULL is NULL,
+    # PostgreSQL's greatest() passes over it.
+    latest = (
+        func.max(func.coalesce(MemberActivity.last_active_at, excluded.last_active_at), excluded.last_active_at)
+        if session.get_bind().dialect.name == "sqlite"
+        else func.greatest(MemberActivity.last_active_at, excluded.last_active_at)
+    )
     return statement.on_conflict_do_update(
         index_elements=["member_id"],
         set_={
             "orders": MemberActivity.orders + excluded.orders,
             "order_total_fen": MemberActivity.order_total_fen + excluded.order_total_fen,
             "participations": MemberActivity.participations + excluded.participations,
-            "last_active_at": func.max(MemberActivity.last_active_at, excluded.last_active_at)
-            if session.get_bind().dialect.name == "sqlite"
-            else func.greatest(MemberActivity.last_active_at, excluded.last_active_at),
+            **({"last_active_at": latest} if dated else {}),
         },
     )
-
-
-async def _after_activity(session: AsyncSession, outbox: Outbox, member: Member, at: datetime) -> None:
-    await _advance(session, member)
-    await _clear_churn_risk(session, outbox, member, at)
-    await tags.apply_rules(session=session, outbox=outbox, tenant_id=member.tenant_id, member_ids=[member.id])
 
 
 async def _clear_churn_risk(session: AsyncSession, outbox: Outbox, member: Member, at: datetime) -> None:

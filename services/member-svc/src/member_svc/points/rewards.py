@@ -62,7 +62,9 @@ async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope)
         case SurveyAnsweredV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
-                await lifecycle.record_participation(session=session, outbox=outbox, member=member, at=envelope.time)
+                # An imported answer was published long after it was given, and says nothing of when.
+                answered_at = None if envelope.imported else envelope.time
+                await lifecycle.record_participation(session=session, outbox=outbox, member=member, at=answered_at)
         case ContentPostedV1() if data.source == "UGC" and data.author_member_id is not None:
             post = _Earn("post", f"post:{data.content_id}", data.posted_at, earns)
             await _earn(session, outbox, tenant_id, data.author_member_id, post)
