@@ -21,7 +21,7 @@ def test_a_record_has_every_column_of_its_table_in_order(record: type, table: Ta
 def test_ingestion_applies_every_event_type_the_consumer_hands_it() -> None:
     # A type handed to ingestion with nothing to apply it would fail each of its events.
     from analytics_svc.handlers import MEASURED
-    from analytics_svc.ingestion.service import _APPLY
+    from analytics_svc.ingestion.apply import APPLY
     from qunyun_shared.events.catalogue import spec_for
 
-    assert {spec_for(model).type for model in _APPLY} == set(MEASURED)
+    assert {spec_for(model).type for model in APPLY} == set(MEASURED)
