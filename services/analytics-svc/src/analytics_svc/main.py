@@ -52,6 +52,7 @@ async def _analytics_resources(app: FastAPI, runtime: ServiceRuntime[Settings]) 
         min(config.alert_seconds, 60.0),
     )
     runtime.run_sweep("idempotency-key-expiry", idempotency.expiry_sweep(IDEMPOTENCY_KEYS), every_seconds=3600)
+    runtime.run_sweep("refit-job-expiry", refits.expiry_sweep(), every_seconds=3600)
     yield
 
 

@@ -170,3 +170,17 @@ async def test_a_refit_asked_for_without_the_permission_queues_nothing(
     assert (refused.status_code, refused.headers["content-type"]) == (403, "application/problem+json")
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(RefitJob)) == 0
+
+
+async def test_a_finished_refit_is_forgotten_after_a_month(sessions: async_sessionmaker[AsyncSession]) -> None:
+    job_id = (await ask(sessions, "POST", "/analytics/segments/recompute")).json()["id"]
+    assert await refits.run_next(sessionmaker=sessions, outbox=OUTBOX)
+    waiting = (await ask(sessions, "POST", "/analytics/segments/recompute")).json()["id"]
+    sweep = refits.expiry_sweep()
+    for days, left in ((29, 2), (31, 1)):
+        async with sessions() as session, session.begin():
+            await sweep(session, OUTBOX, datetime.now(UTC) + timedelta(days=days))
+        async with sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(RefitJob)) == left
+    assert (await ask(sessions, "GET", f"/analytics/models/refits/{job_id}")).status_code == 404
+    assert (await ask(sessions, "GET", f"/analytics/models/refits/{waiting}")).json()["status"] == "queued"

@@ -16,19 +16,23 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics_svc.scoring import segments
 from analytics_svc.scoring.models import UNFINISHED, RefitJob, TenantModel
 from analytics_svc.scoring.schemas import TenantModelRead
+from qunyun_shared import retention
 from qunyun_shared.outbox import Outbox
+from qunyun_shared.runtime import Sweep
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+# A finished refit stays to be polled this long (its result is the model then, not the current one).
+KEPT_FOR = timedelta(days=30)
 # A job whose workers all stopped before finishing (a refit that kills its process?) is given up on.
 MAX_ATTEMPTS = 3
 
@@ -161,3 +165,9 @@ async def work(
         waiting.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(waiting.wait(), poll_seconds)
+
+
+def expiry_sweep() -> Sweep:
+    """The sweep forgetting refits finished more than KEPT_FOR ago."""
+    jobs = cast(Table, RefitJob.__table__)
+    return retention.pruning(jobs, jobs.c.finished_at, KEPT_FOR, settled=jobs.c.status.in_(("succeeded", "failed")))
