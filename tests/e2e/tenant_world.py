@@ -86,6 +86,11 @@ async def _members_and_communities(api: httpx.AsyncClient, marker: str, world: d
     csv = f"nickname,phone\n{marker} imported,13900001111\n".encode()
     job = await api.post("/members/imports", content=csv, headers={"Content-Type": "text/csv"})
     world["job_id"] = await _id(job, 202)
+    history = f"merchant_member_id,nickname\n{marker}-M1,{marker} historical\n".encode()
+    upload = await api.post(
+        "/imports", params={"kind": "members"}, content=history, headers={"Content-Type": "text/csv"}
+    )
+    world["import_id"] = await _id(upload, 202)
 
 
 async def _content(api: httpx.AsyncClient, marker: str, world: dict[str, str]) -> None:
