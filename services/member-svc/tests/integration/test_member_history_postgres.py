@@ -1,7 +1,6 @@
 """member-svc as a real process on PostgreSQL and Kafka: a brand's member history imported in batches, answered
 row by row, idempotent, and published as imported history with the times it happened."""
 
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -107,19 +106,16 @@ async def test_a_brands_members_land_with_their_history_once_and_are_published_a
     assert leaves[ids[3]].left_at == datetime.fromisoformat(rows[3]["memberships"][0]["left_at"])
 
 
-async def test_a_full_batch_of_a_thousand_members_lands_in_well_under_a_second(
+async def test_a_full_batch_of_a_thousand_members_lands_whole(
     member_svc: Platform, http: httpx.AsyncClient
 ) -> None:
     _, headers, communities = await brand(member_svc, http)
     rows = history(communities, 1000, "BIG")
-    started = time.perf_counter()
     answered = await http.post(
         f"{member_svc.url('member-svc')}/members/history", json={"members": rows}, headers=headers
     )
-    took = time.perf_counter() - started
+    # How fast is the import benchmark's to say (bench/imports.py), not a timed test's.
     assert answered.status_code == 200 and answered.json()["created"] == 1000
-    # Under a second on a quiet machine (about a third of one); the bound leaves room for a busy test run.
-    assert took < 2.5, f"a batch of 1,000 took {took:.2f} s"
 
 
 async def published(platform: Platform, tenant: str, *, expected: int) -> list[Any]:
