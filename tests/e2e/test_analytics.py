@@ -1,5 +1,5 @@
 """Analytics through the gateway: joins and paid orders become KPIs, a segment follows an order at once
-and reaches member-svc, and bad queries are problems."""
+and reaches member-svc, a refit is a job polled to the model it fitted, and bad queries are problems."""
 
 import uuid
 from datetime import datetime
@@ -9,7 +9,7 @@ import pytest
 
 from analytics_svc.activity import REPORT_ZONE
 from qunyun_shared.testing import eventually
-from tests.e2e.helpers import idempotency_key, known_to_campaigns, new_community, new_members
+from tests.e2e.helpers import idempotency_key, join, known_to_campaigns, new_community, new_members
 
 pytestmark = pytest.mark.e2e
 
@@ -98,3 +98,32 @@ async def test_invitations_and_a_referral_campaign_reach_the_referral_figures(te
         assert (campaign["reach"]["invites_sent"], campaign["reach"]["referred_joins"]) == (1, 1)
 
     await eventually(counted)
+
+
+async def test_a_refit_through_the_gateway_is_a_job_polled_to_the_model_it_fitted(
+    tenant_api: httpx.AsyncClient,
+) -> None:
+    community_id, members = await new_community(tenant_api), await new_members(tenant_api, 2)
+    for member_id in members:
+        assert (await join(tenant_api, community_id, member_id)).status_code == 201
+
+    async def known() -> None:  # both joins consumed: the first fitted the tenant's first model
+        for member_id in members:
+            assert (await tenant_api.get(f"/analytics/members/{member_id}")).status_code == 200
+        assert (await tenant_api.get("/analytics/models")).status_code == 200
+
+    await eventually(known)
+    accepted = await tenant_api.post("/analytics/segments/recompute", headers=idempotency_key())
+    assert accepted.status_code == 202, accepted.text
+    # Relative to the request, the job's address is under the gateway's prefix too.
+    location = accepted.url.join(accepted.headers["location"])
+    assert location.path == f"/api/v1/analytics/models/refits/{accepted.json()['id']}"
+
+    async def succeeded() -> dict[str, object]:
+        job = (await tenant_api.get(location)).json()
+        assert job["status"] == "succeeded", job
+        return dict(job)
+
+    job = await eventually(succeeded)
+    model = (await tenant_api.get("/analytics/models")).json()
+    assert job["result"] == model and model["members"] == 2
