@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: the benchmarks on real Kafka and PostgreSQL; results as JSON under bench/results/.
-# `scripts/bench.sh foundation|members|content|campaigns|analytics|gateway|webhooks` runs one suite.
+# `scripts/bench.sh foundation|members|content|campaigns|analytics|gateway|webhooks|imports` runs one suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/infra/up.sh
@@ -12,3 +12,4 @@ if [[ $suite == all || $suite == campaigns ]]; then .venv/bin/python -m bench.ca
 if [[ $suite == all || $suite == analytics ]]; then .venv/bin/python -m bench.analytics; fi
 if [[ $suite == all || $suite == gateway ]]; then .venv/bin/python -m bench.gateway; fi
 if [[ $suite == all || $suite == webhooks ]]; then .venv/bin/python -m bench.webhooks; fi
+if [[ $suite == all || $suite == imports ]]; then .venv/bin/python -m bench.imports; fi
