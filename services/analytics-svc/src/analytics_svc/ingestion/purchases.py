@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,12 +41,25 @@ NO_PURCHASES = Purchases(
 )
 
 
-def net_fen(order: OrderRecord) -> int:
-    """What the order came to after its refunds (never below nothing)."""
-    return max(order.amount_fen - order.refunded_fen, 0)
+class Paid(NamedTuple):
+    """What a member's purchases take of an order."""
+
+    order_id: uuid.UUID
+    paid_at: datetime | None
+    amount_fen: int
+    refunded_fen: int
+
+    @property
+    def net_fen(self) -> int:
+        """What the order came to after its refunds (never below nothing)."""
+        return max(self.amount_fen - self.refunded_fen, 0)
+
+    @classmethod
+    def of(cls, order: OrderRecord) -> "Paid":
+        return cls(order.order_id, order.paid_at, order.amount_fen, order.refunded_fen)
 
 
-def of_orders(orders: Iterable[OrderRecord]) -> Purchases:
+def of_orders(orders: Iterable[Paid]) -> Purchases:
     """The purchases of one member's orders (the unpaid ones count for nothing)."""
     paid = sorted((o for o in orders if o.paid_at is not None), key=_earliest_first)
     if not paid:
@@ -53,7 +67,7 @@ def of_orders(orders: Iterable[OrderRecord]) -> Purchases:
     by_day: dict[date, int] = defaultdict(int)
     for order in paid:
         assert order.paid_at is not None
-        by_day[activity.day_of(order.paid_at)] += net_fen(order)
+        by_day[activity.day_of(order.paid_at)] += order.net_fen
     return Purchases(
         orders=len(paid),
         purchase_days=len(by_day),
@@ -64,7 +78,7 @@ def of_orders(orders: Iterable[OrderRecord]) -> Purchases:
     )
 
 
-def _earliest_first(order: OrderRecord) -> tuple[datetime | None, int]:
+def _earliest_first(order: Paid) -> tuple[datetime | None, int]:
     # Orders paid at the same moment in the order of their ids: never in the order they arrived.
     return order.paid_at, order.order_id.int
 
@@ -75,21 +89,21 @@ async def of_members(
     """Each (tenant, member)'s purchases from all their orders: the stored ones, as `changed` (the batch's
     orders, by id) now has them. The members' rows are locked by the batch, and so is every other writer
     of their orders, so none is added meanwhile."""
-    orders: dict[uuid.UUID, dict[uuid.UUID, OrderRecord]] = {member_id: {} for _, member_id in buyers}
+    orders: dict[uuid.UUID, dict[uuid.UUID, Paid]] = {member_id: {} for _, member_id in buyers}
     by_tenant: dict[str, list[uuid.UUID]] = defaultdict(list)
     for tenant_id, member_id in buyers:
         by_tenant[tenant_id].append(member_id)
     for tenant_id, member_ids in sorted(by_tenant.items()):
         stored = await session.execute(
-            select(ORDERS).where(
+            select(ORDERS.c.member_id, *(ORDERS.c[name] for name in Paid._fields)).where(
                 ORDERS.c.tenant_id == tenant_id,
                 one_of(session, ORDERS.c.member_id, member_ids),
                 ORDERS.c.paid_at.is_not(None),
             )
         )
-        for row in stored:
-            orders[row.member_id][row.order_id] = OrderRecord(**row._mapping)
+        for member_id, *paid in stored:
+            orders[member_id][paid[0]] = Paid(*paid)
     for order in changed.values():
         if order.member_id in orders:
-            orders[order.member_id][order.order_id] = order
+            orders[order.member_id][order.order_id] = Paid.of(order)
     return {member_id: of_orders(theirs.values()) for member_id, theirs in orders.items()}
