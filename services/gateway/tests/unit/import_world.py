@@ -52,6 +52,9 @@ class HistoryServices:
     batches: list[Batch] = field(default_factory=list)
     lookups: list[list[str]] = field(default_factory=list)
     erased: set[str] = field(default_factory=set)
+    members: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Each tenant's members, merchant id -> member id."""
+    member_ids: dict[str, set[str]] = field(default_factory=dict)
     """Merchant ids of members erased since."""
     url: str = ""
     stall_from: int | None = None
@@ -74,11 +77,7 @@ class HistoryServices:
 
     def members_of(self, tenant_id: str) -> dict[str, str]:
         """The tenant's members: merchant id -> member id."""
-        return {
-            key: record_id
-            for (tenant, path, key), (record_id, _) in self.records.items()
-            if tenant == tenant_id and path == "/members/history"
-        }
+        return self.members.setdefault(tenant_id, {})
 
     def _history(
         self, path: str, rows_name: str, key: str | None, check: Check
@@ -117,10 +116,13 @@ class HistoryServices:
             return {"row": index, "id": earlier[0], "outcome": "unchanged", "problems": []}
         record_id = str(uuid.uuid4())
         self.records[(tenant, path, merchant_key)] = (record_id, content)
+        if path == "/members/history":
+            self.members_of(tenant)[merchant_key] = record_id
+            self.member_ids.setdefault(tenant, set()).add(record_id)
         return {"row": index, "id": record_id, "outcome": "created", "problems": []}
 
     def _member_named(self, row: dict[str, Any], tenant: str) -> list[tuple[str, str]]:
-        known = row.get("member_id") in self.members_of(tenant).values()
+        known = row.get("member_id") in self.member_ids.setdefault(tenant, set())
         return [] if known else [("member_id", "no such member")]
 
     def _order_problems(self, row: dict[str, Any], tenant: str) -> list[tuple[str, str]]:
