@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from gateway_svc.dependencies import Caller, Runtime, TenantRoute
+from gateway_svc.exceptions import PayloadTooLarge
 from gateway_svc.imports import service as imports
 from gateway_svc.imports.exceptions import UnsupportedImportFormat
 from gateway_svc.imports.kinds import Kind
@@ -76,13 +77,16 @@ async def upload(
     charset = parameters.strip().lower().removeprefix("charset=").strip('"') if parameters.strip() else "utf-8"
     if media_type.strip().lower() != "text/csv" or charset not in ("utf-8", "utf8"):
         raise UnsupportedImportFormat("Send the file as the body, with Content-Type: text/csv (UTF-8).")
+    declared, limit = request.headers.get("content-length", ""), runtime.settings.import_max_bytes
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The file exceeds {limit} bytes; split it.")
     job = await imports.accept_upload(
         session=session,
         caller=caller,
         kind=kind,
         campaign_id=campaign_id,
         chunks=request.stream(),
-        max_bytes=runtime.settings.import_max_bytes,
+        max_bytes=limit,
         now=datetime.now(UTC),
     )
     response.headers["Location"] = f"/api/v1/imports/{job.id}"
