@@ -44,8 +44,9 @@ start_service campaign-svc campaign_svc 8003
 start_service analytics-svc analytics_svc 8004
 start_service gateway gateway_svc 8000
 
+# The demo brand: 120 days of community life, seeded once (a re-run with a working key leaves it as it is).
 .venv/bin/python scripts/seed_demo.py --gateway http://127.0.0.1:8000 --admin-token "$PLATFORM_ADMIN_TOKEN" \
-  --key-file "$RUN/demo-api-key"
+  --key-file "$RUN/demo-api-key" --owner-file "$RUN/demo-owner"
 
 cat <<TXT
 
@@ -54,5 +55,6 @@ Qunyun is running.
   API docs:  http://127.0.0.1:8000/docs (gateway); per service: member :8001/docs, content :8002/docs,
              campaign :8003/docs, analytics :8004/docs (all routes reachable through the gateway's /api/v1/)
   Demo key:  $(cat "$RUN/demo-api-key")   (send as: Authorization: Bearer <key>)
+  Sign in:   $(sed -n 1p "$RUN/demo-owner") / $(sed -n 2p "$RUN/demo-owner")   (the demo brand's owner: POST /api/v1/auth/login)
   Logs:      $RUN/logs/   Stop with: make stop
 TXT

@@ -34,6 +34,7 @@ _POST_BODIES = [
     "请问大家纸尿裤L码一般用到多大",
     "群里的干货太实用了, 收藏了",
 ]
+_VIP_WHY = ["专属客服响应很快", "礼盒很精致", "生日礼物很贴心", "希望多一些线下活动"]
 _EMOJI = ["👍", "😊", "🎉", "❤️", "💪", "🌟", "#晒单", "#打卡", "~", "!"]
 # Members who post, and how often on a day they are active.
 _POST_CHANCE = {"engaged": 0.04, "vip": 0.05, "casual": 0.015}
@@ -147,13 +148,13 @@ def _reactions(
 ) -> list[Action]:
     """A member reads one to three of the latest items, finishing some, liking, commenting, sharing or clicking."""
     actions: list[Action] = []
-    chosen = rng.sample(shelf[-6:], k=min(len(shelf[-6:]), rng.choices([1, 2, 3], weights=[70, 25, 5])[0]))
+    chosen = rng.sample(shelf[-6:], k=min(len(shelf[-6:]), rng.choices([1, 2], weights=[85, 15])[0]))
     for item in chosen:
         kinds = ["view"]
-        for kind, chance in (("complete", 0.5), ("like", 0.2), ("comment", 0.06), ("share", 0.04)):
+        for kind, chance in (("complete", 0.3), ("like", 0.15), ("comment", 0.05), ("share", 0.03)):
             if rng.random() < chance:
                 kinds.append(kind)
-        if item.content_type == "promotion" and rng.random() < 0.3:
+        if item.content_type == "promotion" and rng.random() < 0.25:
             kinds.append("click")
         for kind in kinds:
             at = moment + timedelta(seconds=rng.randrange(30, 600))
@@ -246,9 +247,10 @@ def _todays_plan(rng: random.Random, world: World) -> None:
     """Today, until now: who reads, buys, posts, answers the NPS survey, plays and joins campaigns."""
     calendar, shelf, today = world.calendar, _Shelf(world.items), world.today
     present = [m for m in world.history_members if m.communities_on(calendar.now)]
-    buyers: list[str] = []
+    # The day is not over: members have been about as active as the part of it gone by.
+    so_far = max(0.4, (calendar.now - calendar.at(calendar.today_index, 0)) / timedelta(hours=22))
     for member in present:
-        if member.silent_from is not None or rng.random() >= ARCHETYPES[member.archetype][1] * 1.1:
+        if member.silent_from is not None or rng.random() >= ARCHETYPES[member.archetype][1] * min(so_far, 1):
             continue
         moment = calendar.earlier_today(rng.random())
         community = rng.choice(member.communities_on(moment) or [member.memberships[0].community])
@@ -256,7 +258,6 @@ def _todays_plan(rng: random.Random, world: World) -> None:
         count = len(world.actions) + len(today.actions)
         today.actions.extend(_reactions(rng, member, recent, moment, count, until=calendar.now))
         if rng.random() < ARCHETYPES[member.archetype][2]:
-            buyers.append(member.merchant_id)
             number = f"T{len(today.orders) + 1:05d}"
             today.orders.append(_an_order(rng, world, member, community, moment, {}, number))
         if rng.random() < 0.08:
@@ -265,13 +266,21 @@ def _todays_plan(rng: random.Random, world: World) -> None:
     for member_id in rng.sample(sorted(set(active)), k=min(160, len(set(active)))):
         score = rng.choices(range(11), weights=[1, 1, 1, 2, 2, 3, 5, 10, 14, 22, 20])[0]
         today.nps_answers.append((member_id, score, rng.choice(_WHY)))
+    vips = sorted(m.merchant_id for m in present if "vip" in m.communities_on(calendar.now))
+    for member_id in rng.sample(vips, k=min(20, len(vips))):
+        score = rng.choices(range(5, 11), weights=[1, 2, 4, 8, 12, 14])[0]
+        today.vip_answers.append((member_id, score, rng.choice(_VIP_WHY)))
     welfare = [m.merchant_id for m in present if {"wednesday", "deals"} & set(m.communities_on(calendar.now))]
-    today.coupon_receivers = rng.sample(welfare, k=min(60, len(welfare)))
-    today.flash_sale_buyers = rng.sample(welfare, k=min(70, len(welfare)))
+    today.coupon_receivers = rng.sample(welfare, k=min(45, len(welfare)))
+    today.flash_sale_buyers = rng.sample(welfare, k=min(50, len(welfare)))
     mothers = [m.merchant_id for m in present if "mama" in m.communities_on(calendar.now)]
     picked = rng.sample(mothers, k=min(24, len(mothers)))
     today.group_buy_teams = [picked[n : n + 3][: rng.choice([2, 3, 3])] for n in range(0, len(picked), 3)]
-    today.lottery_players = rng.sample([m.merchant_id for m in present], k=min(90, len(present)))
+    today.lottery_players = rng.sample([m.merchant_id for m in present], k=min(60, len(present)))
+    advocates = [m for m in present if m.archetype in ("engaged", "vip")]
+    for member in rng.sample(advocates, k=min(25, len(advocates))):
+        community = rng.choice(member.communities_on(calendar.now))
+        today.invitations.append((member.merchant_id, community, rng.choice(["friend", "group", "moments", "poster"])))
     churned = [m for m in present if m.silent_from is not None]
     for member in rng.sample(churned, k=min(6, len(churned))):
         today.leaves.append((member.merchant_id, member.communities_on(calendar.now)[0]))

@@ -93,10 +93,10 @@ COMMUNITIES = [
 
 # Archetypes: share of members, chance of being active on a day, chance of ordering on an active day.
 ARCHETYPES = {
-    "engaged": (0.22, 0.25, 0.12),
-    "vip": (0.05, 0.32, 0.2),
-    "casual": (0.40, 0.06, 0.1),
-    "lurker": (0.22, 0.035, 0.15),
+    "engaged": (0.22, 0.2, 0.14),
+    "vip": (0.05, 0.28, 0.22),
+    "casual": (0.40, 0.05, 0.11),
+    "lurker": (0.22, 0.03, 0.15),
     "churner": (0.05, 0.30, 0.10),
     "dormant": (0.06, 0.004, 0.05),
 }
@@ -104,6 +104,8 @@ ARCHETYPES = {
 FIRST_JOIN_WEIGHTS = {"mama": 30, "food": 10, "wednesday": 25, "deals": 10, "baking": 12, "running": 13}
 REFERRAL_CAMPAIGN_DAYS = (DAYS - 25, DAYS + 6)  # from 24 days ago to six days ahead
 AD_BURST_DAYS = (40, 46)
+# The second deals group stopped recruiting a month ago and is losing members: a community in decline.
+DECLINING, DECLINE_FROM = "deals", DAYS - 30
 
 _NAMES = [
     "小雨",
@@ -168,7 +170,10 @@ def populate(rng: random.Random, calendar: Calendar, count: int) -> list[Member]
     for member in members:
         _more_memberships(rng, calendar, member, members_by_id)
         _leaves(rng, calendar, member)
-        member.marketing_consent = member.archetype == "churner" or rng.random() < 0.55
+        # Consent is given live, one call each: the churners, whom the win-back is for, a few others, and most
+        # of those signing up today.
+        signing_up_today = calendar.day_of(member.first_joined_at) == calendar.today_index
+        member.marketing_consent = member.archetype == "churner" or rng.random() < (0.7 if signing_up_today else 0.06)
     return members
 
 
@@ -223,7 +228,7 @@ def _first_membership(
     earlier: list[Member],
     advocacy: dict[str, float],
 ) -> Membership:
-    open_now = {key: weight for key, weight in FIRST_JOIN_WEIGHTS.items() if _community(key).opened_day <= day}
+    open_now = {key: weight for key, weight in FIRST_JOIN_WEIGHTS.items() if _is_recruiting(key, day)}
     community = rng.choices(list(open_now), weights=list(open_now.values()))[0]
     joined_at = calendar.at(day, rng.choice([9, 10, 12, 13, 19, 20, 21, 22]), rng.randrange(60))
     if day == calendar.today_index:
@@ -263,19 +268,26 @@ def _more_memberships(rng: random.Random, calendar: Calendar, member: Member, ev
     if extra is None:
         return
     day = first_day + rng.randint(3, 40)
-    if day >= calendar.today_index or day < _community(extra).opened_day:
+    if day >= calendar.today_index or not _is_recruiting(extra, day):
         return
     joined_at = calendar.at(day, rng.choice([10, 13, 20, 21]), rng.randrange(60))
     member.memberships.append(Membership(extra, joined_at, "invite" if extra == "vip" else "qr"))
 
 
+def _is_recruiting(community: str, day: int) -> bool:
+    return _community(community).opened_day <= day and not (community == DECLINING and day >= DECLINE_FROM)
+
+
 def _leaves(rng: random.Random, calendar: Calendar, member: Member) -> None:
-    """A few leave a community: churners more often, long after they fell silent."""
-    chance = 0.3 if member.archetype == "churner" else 0.05
+    """A few leave a community: churners more often, long after they fell silent, and the declining deals
+    group's members in its last month."""
     for membership in member.memberships:
+        chance = 0.3 if member.archetype == "churner" else 0.05
         first_day = calendar.day_of(membership.joined_at) + 5
         if member.silent_from is not None:
             first_day = max(first_day, member.silent_from + 10)
+        if membership.community == DECLINING:
+            chance, first_day = 0.3, max(first_day, DECLINE_FROM)
         if first_day < calendar.today_index - 1 and rng.random() < chance:
             day = rng.randint(first_day, calendar.today_index - 1)
             membership.left_at = calendar.at(day, rng.randint(8, 23), rng.randrange(60))

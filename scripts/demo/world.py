@@ -153,11 +153,13 @@ class Today:
     checkins: list[str] = field(default_factory=list)
     posts: list[tuple[str, str, str]] = field(default_factory=list)  # member, community, body
     nps_answers: list[tuple[str, int, str]] = field(default_factory=list)  # member, score, why
+    vip_answers: list[tuple[str, int, str]] = field(default_factory=list)  # the VIP service survey's
     coupon_receivers: list[str] = field(default_factory=list)
     flash_sale_buyers: list[str] = field(default_factory=list)
     group_buy_teams: list[list[str]] = field(default_factory=list)  # leader first
     lottery_players: list[str] = field(default_factory=list)
     leaves: list[tuple[str, str]] = field(default_factory=list)  # member, community
+    invitations: list[tuple[str, str, str]] = field(default_factory=list)  # inviter, community, channel
 
 
 @dataclass
