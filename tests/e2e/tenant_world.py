@@ -22,6 +22,7 @@ KIND_OF_PARAMETER: list[tuple[str, str, str]] = [
     ("/flash-sale", "campaign_id", "flash_sale_id"),
     ("/teams", "campaign_id", "group_buy_id"),
     ("/referral-rewards", "campaign_id", "referral_campaign_id"),
+    ("/models/refits/", "job_id", "refit_id"),
 ]
 
 
@@ -182,6 +183,7 @@ async def _campaigns(api: httpx.AsyncClient, marker: str, world: dict[str, str])
 async def _accounts_and_alerts(api: httpx.AsyncClient, marker: str, world: dict[str, str]) -> None:
     alert = {"kpi": "weekly_active_rate", "condition": "below", "threshold": 0.3, "level": "warning"}
     world["alert_rule_id"] = await _id(await api.post("/analytics/alerts/rules", json=alert))
+    world["refit_id"] = await _id(await api.post("/analytics/segments/recompute", headers=idempotency_key()), 202)
     operator = {
         "email": f"{marker}@example.com",
         "display_name": f"{marker} operator",

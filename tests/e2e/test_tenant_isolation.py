@@ -192,6 +192,9 @@ FOREIGN_WRITE_BODIES: dict[str, Body] = {
     "PATCH /campaigns/automations/{rule_id}": lambda owner, theirs: {"enabled": False},
     "POST /campaigns/{campaign_id}/lottery/draws": _their_member,
     "POST /campaigns/{campaign_id}/checkins": _their_member,
+    "POST /campaigns/{campaign_id}/checkins/history": lambda owner, theirs: {
+        "checkins": [{"member_id": theirs["member_id"], "checked_in_at": datetime.now(UTC).isoformat()}]
+    },
     "POST /campaigns/{campaign_id}/flash-sale/orders": _their_member,
     "POST /campaigns/{campaign_id}/teams": _their_member,
     "POST /campaigns/{campaign_id}/teams/{team_id}/members": _their_member,
