@@ -1,12 +1,14 @@
 """Small steps the end-to-end tests take through the public API."""
 
 import uuid
+from typing import Any
 
 import httpx
 
 from qunyun_shared.testing import eventually
 
 PROBLEM = "application/problem+json"
+CSV = {"Content-Type": "text/csv"}
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str) -> None:
@@ -63,3 +65,34 @@ async def known_to_campaigns(api: httpx.AsyncClient, community_id: str, members:
 def idempotency_key() -> dict[str, str]:
     """A fresh `Idempotency-Key` header, for a write that moves money."""
     return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+async def imported(
+    api: httpx.AsyncClient, kind: str, text: str, *, timeout: float = 120, **params: str
+) -> dict[str, Any]:
+    """Uploads a file, waits for its job to end and answers the job with its errors and results."""
+    upload = await api.post("/imports", params={"kind": kind, **params}, content=text.encode(), headers=CSV)
+    assert upload.status_code == 202, upload.text
+    location = upload.headers["location"].removeprefix("/api/v1")
+
+    async def ended() -> dict[str, Any]:
+        job = (await api.get(location)).json()
+        assert job["status"] in ("done", "failed"), job
+        return dict(job)
+
+    job = await eventually(ended, timeout=timeout, interval=0.5)
+    job["errors"] = await every_entry(api, f"{location}/errors", "errors")
+    job["results"] = await every_entry(api, f"{location}/results", "results")
+    return job
+
+
+async def every_entry(api: httpx.AsyncClient, path: str, ledger: str) -> list[dict[str, Any]]:
+    """Every entry of a paged ledger (`errors`, `results`), following its cursors."""
+    entries: list[dict[str, Any]] = []
+    params: dict[str, str | int] = {"limit": 1000}
+    while True:
+        page = (await api.get(path, params=params)).json()
+        entries += page[ledger]
+        if page["next_cursor"] is None:
+            return entries
+        params["cursor"] = page["next_cursor"]

@@ -6,53 +6,23 @@ its line, and partners' webhooks told nothing of the imported past while a live 
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from qunyun_shared.testing import eventually
-from tests.e2e.helpers import idempotency_key
+from tests.e2e.helpers import CSV, idempotency_key, imported
 from tests.support.harness import Platform
 from tests.support.webhook_receiver import Receiver, serving
 
 pytestmark = pytest.mark.e2e
 
-CSV = {"Content-Type": "text/csv"}
 MEMBERS = 1_200  # two batches
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def ago(**delta: float) -> str:
     return (NOW - timedelta(**delta)).isoformat()
-
-
-async def imported(api: httpx.AsyncClient, kind: str, text: str, **params: str) -> dict[str, Any]:
-    """Uploads a file, waits for its job to end and answers the job with its errors and results."""
-    upload = await api.post("/imports", params={"kind": kind, **params}, content=text.encode(), headers=CSV)
-    assert upload.status_code == 202, upload.text
-    location = upload.headers["location"].removeprefix("/api/v1")
-
-    async def ended() -> dict[str, Any]:
-        job = (await api.get(location)).json()
-        assert job["status"] in ("done", "failed"), job
-        return dict(job)
-
-    job = await eventually(ended, timeout=120, interval=0.5)
-    job["errors"] = await _every(api, f"{location}/errors", "errors")
-    job["results"] = await _every(api, f"{location}/results", "results")
-    return job
-
-
-async def _every(api: httpx.AsyncClient, path: str, ledger: str) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = []
-    params: dict[str, str | int] = {"limit": 1000}
-    while True:
-        page = (await api.get(path, params=params)).json()
-        entries += page[ledger]
-        if page["next_cursor"] is None:
-            return entries
-        params["cursor"] = page["next_cursor"]
 
 
 async def community(api: httpx.AsyncClient, name: str) -> str:
