@@ -8,6 +8,8 @@ with their model's schema but checked one at a time (`check_rows`), so one bad r
 row, by its number, not a 422 for the batch.
 """
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -69,6 +71,26 @@ class HistoryBatchRead(Read):
 
 def failed(row: int, message: str, field: str | None = None) -> RowResult:
     return RowResult(row=row, outcome="failed", problems=[RowProblem(field=field, message=message)])
+
+
+def content_digest(row: BaseModel, **normalised: Any) -> str:
+    """What a row says, as a hash that tells whether a row sent again is the same content: its fields (given or
+    defaulted alike) with every time as the instant it names, whatever offset it was written with, and
+    `normalised` in place of the fields the caller says how to compare (a list whose order does not matter, a
+    phone by its keyed hash so the digest says nothing of it)."""
+    said = _instants(row.model_dump()) | {name: _instants(value) for name, value in normalised.items()}
+    text = json.dumps(said, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _instants(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, dict):
+        return {key: _instants(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_instants(inner) for inner in value]
+    return value
 
 
 RowModel = TypeVar("RowModel", bound=BaseModel)

@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, SkipValidation
 
-from qunyun_shared.history import HistoryBatchRead, PastTime, RowResult, check_rows
+from qunyun_shared.history import HistoryBatchRead, PastTime, RowResult, check_rows, content_digest
 from qunyun_shared.schemas import Input
 
 pytestmark = pytest.mark.unit
@@ -50,3 +50,20 @@ def test_a_batch_answers_in_row_order_with_counts(shuffled: bool) -> None:
     read = HistoryBatchRead.of(results[::-1] if shuffled else results)
     assert [r.row for r in read.results] == [0, 1, 2, 3]
     assert (read.created, read.unchanged, read.failed) == (2, 1, 1)
+
+
+class Stay(Input):
+    merchant_id: str
+    nights: list[datetime]
+    rooms: list[str]
+
+
+def test_a_rows_digest_is_its_content_whatever_offsets_its_times_were_written_in() -> None:
+    utc = Stay(merchant_id="S1", nights=[datetime(2025, 3, 1, 12, tzinfo=UTC)], rooms=["a", "b"])
+    shanghai = Stay.model_validate({"merchant_id": "S1", "nights": ["2025-03-01T20:00:00+08:00"], "rooms": ["a", "b"]})
+    assert content_digest(utc) == content_digest(shanghai)
+    assert content_digest(utc) != content_digest(utc.model_copy(update={"merchant_id": "S2"}))
+    assert content_digest(utc) != content_digest(utc.model_copy(update={"rooms": ["b", "a"]}))
+    # Fields the caller compares its own way: here rooms in any order.
+    reordered = utc.model_copy(update={"rooms": ["b", "a"]})
+    assert content_digest(utc, rooms=sorted(utc.rooms)) == content_digest(reordered, rooms=sorted(reordered.rooms))

@@ -9,11 +9,9 @@ communities, and a member campaign-svc has not heard of yet (member-svc's events
 not refused for that alone; one erased, or another tenant's, is.
 """
 
-import hashlib
-import json
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -25,7 +23,7 @@ from campaign_svc.orders.schemas import OrderHistoryRow
 from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.events import EventPayload
 from qunyun_shared.events.campaign import OrderPaidV1, OrderPlacedV1, OrderRefundedV1
-from qunyun_shared.history import HistoryBatchRead, RowResult, check_rows, failed
+from qunyun_shared.history import HistoryBatchRead, RowResult, check_rows, content_digest, failed
 from qunyun_shared.outbox import Outbox
 
 REFUND_REASON = "imported history"
@@ -73,12 +71,7 @@ async def import_orders(
 
 def digest_of(row: OrderHistoryRow) -> str:
     """What the row says, whatever offsets its times were given in and however its refund was spelled."""
-    content = row.model_dump(mode="json", exclude={"placed_at", "paid_at", "refunded_at", "refund_fen"})
-    for name in ("placed_at", "paid_at", "refunded_at"):
-        at: datetime | None = getattr(row, name)
-        content[name] = None if at is None else at.astimezone(UTC).isoformat()
-    content["refunded_fen"] = row.refunded_fen
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return content_digest(row, refund_fen=row.refunded_fen)
 
 
 async def _earlier(session: AsyncSession, tenant_id: str, merchant_ids: Iterable[str]) -> dict[str, _Earlier]:

@@ -6,15 +6,12 @@ then), announced by `content.posted` with that time and marked imported. Moderat
 it, since holding it could not take it back; its masks still apply, so personal data is never kept in the
 clear (`screening.as_published`), and no `content.moderated` or review case follows."""
 
-import hashlib
-import json
 import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from pydantic import BaseModel
 from sqlalchemy import Table, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +25,7 @@ from content_svc.items.schemas import ContentHistoryRow, PostHistoryRow
 from content_svc.moderation import Lexicon, screening
 from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.erasure import erased_among, hold_against_erasure
-from qunyun_shared.history import HistoryBatchRead, RowResult, check_rows, failed
+from qunyun_shared.history import HistoryBatchRead, RowResult, check_rows, content_digest, failed
 from qunyun_shared.outbox import Outbox
 
 _FIELD = "merchant_content_id"
@@ -149,7 +146,7 @@ def _item_draft(number: int, row: ContentHistoryRow, lexicon: Lexicon, tenant_id
         target_communities=[str(c) for c in row.target.communities],
         target_segments=list(row.target.segments),
         target_tags=list(row.target.tags),
-        digest=_digest(row, published_at=row.published_at, community_ids=sorted(map(str, row.community_ids))),
+        digest=content_digest(row, community_ids=sorted(map(str, row.community_ids))),
     )
     return _Draft(number, item, tuple(dict.fromkeys(row.community_ids)), row.published_at.astimezone(UTC))
 
@@ -174,7 +171,7 @@ def _post_draft(
         reply_to=topic_id,
         fingerprint=screening.fingerprint(row.title + "\n" + row.body),
         # A topic named either way is the same topic.
-        digest=_digest(row, posted_at=row.posted_at, reply_to=str(topic_id), reply_to_merchant_content_id=None),
+        digest=content_digest(row, reply_to=str(topic_id), reply_to_merchant_content_id=None),
     )
     return _Draft(number, item, (row.community_id,), row.posted_at.astimezone(UTC))
 
@@ -209,16 +206,6 @@ def _item_row(
         "merchant_content_id": row.merchant_content_id,
         "history_digest": digest,
     }
-
-
-def _digest(row: BaseModel, **normalised: Any) -> str:
-    """What the row says, whatever the offset of its times or the order of its communities."""
-    said = row.model_dump(mode="json") | {
-        name: value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
-        for name, value in normalised.items()
-    }
-    text = json.dumps(said, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 async def _record(*, session: AsyncSession, outbox: Outbox, tenant_id: str, drafts: list[_Draft]) -> list[RowResult]:

@@ -2,8 +2,6 @@
 before it: a new member to write, the member an identical earlier import made (unchanged), or its problems.
 Everything a batch looks up is read in a few statements for the whole batch, none per row."""
 
-import hashlib
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from member_svc.personal_data.cipher import PersonalDataCipher, normalise_phone
 from member_svc.tags import service as tags
 from qunyun_shared.db import one_of
 from qunyun_shared.events.member import JoinChannel
-from qunyun_shared.history import RowProblem, RowResult, failed
+from qunyun_shared.history import RowProblem, RowResult, content_digest, failed
 
 
 @dataclass(frozen=True)
@@ -92,16 +90,7 @@ async def plan(
 def digest(row: MemberHistoryRow, phone_hash: bytes | None) -> bytes:
     """What makes two rows the same content: their fields (times as instants, the phone by its keyed hash, so
     the digest says nothing of it), given or defaulted alike."""
-    content = row.model_dump(mode="json")
-    content["phone"] = phone_hash.hex() if phone_hash is not None else None
-    content["registered_at"] = _instant(row.registered_at)
-    for dumped, membership in zip(content["memberships"], row.memberships, strict=True):
-        dumped["joined_at"], dumped["left_at"] = _instant(membership.joined_at), _instant(membership.left_at)
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).digest()
-
-
-def _instant(at: datetime | None) -> float | None:
-    return at.timestamp() if at is not None else None
+    return bytes.fromhex(content_digest(row, phone=phone_hash.hex() if phone_hash is not None else None))
 
 
 def _phone(row: MemberHistoryRow) -> str | RowProblem | None:
