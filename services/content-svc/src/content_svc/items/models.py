@@ -54,4 +54,4 @@ class ContentItem(Base):
     # Imported history: the merchant's id for the item, and a digest of the row it came in, which a row
     # sent again under that id must match.
     merchant_content_id: Mapped[str | None] = mapped_column(String(128))
-    history_digest: Mapped[str | None] = mapped_column(String(32))
+    history_digest: Mapped[str | None] = mapped_column(String(64))

@@ -15,7 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("content_items", sa.Column("merchant_content_id", sa.String(length=128), nullable=True))
-    op.add_column("content_items", sa.Column("history_digest", sa.String(length=32), nullable=True))
+    op.add_column("content_items", sa.Column("history_digest", sa.String(length=64), nullable=True))
     op.create_index(
         "ix_content_items_tenant_merchant_content_id",
         "content_items",
