@@ -6,14 +6,14 @@ import asyncio
 import inspect
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import httpx
 import pytest_asyncio
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from qunyun_shared import identity, problems
@@ -70,6 +70,21 @@ async def in_memory_database(metadata: MetaData) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The statements sent on `engine` meanwhile (an executemany counts once)."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 def in_memory_session_fixture(metadata: MetaData) -> Any:

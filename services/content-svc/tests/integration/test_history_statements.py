@@ -2,39 +2,21 @@
 write per row, so 1,000 actions cost little more than 10."""
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from content_svc.engagement import history
 from content_svc.items import history as item_history
 from content_svc.moderation import Lexicon
+from qunyun_shared.testing import statements
 
 from .world import OUTBOX, Tenant
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The statements sent on `engine` meanwhile (an executemany counts once)."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 def actions(prefix: str, count: int, members: list[uuid.UUID], items: int) -> list[dict[str, Any]]:

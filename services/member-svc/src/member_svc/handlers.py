@@ -25,9 +25,8 @@ async def on_order_placed(session: AsyncSession, outbox: Outbox, events: Sequenc
 
 
 async def on_member_event(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
-    """Points, activity, flags and segments: one event after the other, as they happened to the member."""
-    for envelope in events:
-        await rewards.on_event(session=session, outbox=outbox, envelope=envelope)
+    """Points, activity, flags and segments: in the order they happened to the member."""
+    await rewards.on_events(session=session, outbox=outbox, envelopes=events)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -64,10 +64,14 @@ async def record_participation(*, session: AsyncSession, outbox: Outbox, member:
     await tags.apply_rules(session=session, outbox=outbox, tenant_id=member.tenant_id, member_ids=[member.id])
 
 
-async def record_referral(*, session: AsyncSession, outbox: Outbox, inviter: Member) -> None:
-    """The inviter brought someone in: that alone makes them loyal."""
-    await _advance(session, inviter)
-    await tags.apply_rules(session=session, outbox=outbox, tenant_id=inviter.tenant_id, member_ids=[inviter.id])
+async def record_referrals(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, inviters: Sequence[Member]
+) -> None:
+    """The tenant's inviters brought someone in: that alone makes them loyal."""
+    if not inviters:
+        return
+    await _advance_all(session, inviters)
+    await tags.apply_rules(session=session, outbox=outbox, tenant_id=tenant_id, member_ids=[m.id for m in inviters])
 
 
 async def flag_churn_risk(

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from member_svc.members.models import Member
 from member_svc.points.models import PointsAccount, PointsEntry
@@ -112,6 +113,10 @@ def _credit(account: PointsAccount, earning: Earning, policy: Policy) -> dict[st
     account.balance += earning.points - paid_debt
     account.lifetime += earning.points
     account.updated_at = earning.at
+    # Every credited account's row written with the same columns, changed or not, so the flush updates them all
+    # in one executemany: the ORM starts another statement wherever the set of changed columns differs.
+    for column in ("balance", "debt", "lifetime", "updated_at"):
+        flag_modified(account, column)
     expiry = policy.rules.expiry_days
     return {
         "id": uuid.uuid4(),

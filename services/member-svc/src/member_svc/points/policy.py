@@ -94,6 +94,25 @@ async def policy_of(*, session: AsyncSession, tenant_id: str) -> Policy:
     return Policy(rules, Levels.model_validate({"levels": row.levels}))
 
 
+class Policies:
+    """The tenants' policies as a batch of consumed events reads them: each tenant's at most once, and only
+    when an event needs it (a live event earns without asking)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._read: dict[str, Policy] = {}
+
+    async def of(self, tenant_id: str) -> Policy:
+        """The tenant's policy, read at its first use in the batch."""
+        if tenant_id not in self._read:
+            self._read[tenant_id] = await policy_of(session=self._session, tenant_id=tenant_id)
+        return self._read[tenant_id]
+
+    async def earns(self, tenant_id: str, *, imported: bool) -> bool:
+        """Whether an event may earn points: a live one does; imported history if the tenant says so."""
+        return not imported or (await self.of(tenant_id)).rules.history_earns_points
+
+
 async def set_rules(*, session: AsyncSession, tenant_id: str, rules: PointsPolicyBody) -> Policy:
     """Replaces the tenant's earn rules, expiry, time zone and whether history earns; they apply to earns from
     now on."""

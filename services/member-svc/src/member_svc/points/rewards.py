@@ -10,15 +10,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_svc.imported import for_history
 from member_svc.members import lifecycle
 from member_svc.members.service import known_member, known_members
-from member_svc.points import batch
+from member_svc.points import batch, joins
 from member_svc.points import service as points
-from member_svc.points.policy import policy_of
+from member_svc.points.policy import Policies, policy_of
 from member_svc.points.service import Earning
 from member_svc.tags import service as tags
 from qunyun_shared.events import Envelope
@@ -32,14 +33,29 @@ from qunyun_shared.problems import DomainError
 log = logging.getLogger(__name__)
 
 
-async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope) -> None:
-    """Applies one consumed event."""
+async def on_events(*, session: AsyncSession, outbox: Outbox, envelopes: Sequence[Envelope]) -> None:
+    """Applies a run of consumed events in their order: consecutive joins of a tenant together (`joins`), each
+    other event on its own. A tenant's policy is read at most once for the run, and only for an event that
+    may earn or needs its time zone: one member-svc does nothing with (a view, a like) costs no statement."""
+    policies = Policies(session)
+    for (type_, tenant_id, imported), run in groupby(envelopes, key=lambda e: (e.type, e.tenantid, e.imported)):
+        if type_ == "member.joined":
+            await joins.record_joins(
+                session=session,
+                outbox=for_history(outbox, imported=imported),
+                tenant_id=tenant_id,
+                joins=[envelope.data for envelope in run if isinstance(envelope.data, MemberJoinedV1)],
+                policy=await policies.of(tenant_id) if await policies.earns(tenant_id, imported=imported) else None,
+            )
+            continue
+        for envelope in run:
+            await _on_event(session, for_history(outbox, imported=imported), envelope, policies)
+
+
+async def _on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope, policies: Policies) -> None:
+    """Applies one consumed event (other than a join)."""
     tenant_id, data = envelope.tenantid, envelope.data
-    outbox = for_history(outbox, imported=envelope.imported)
-    earns = not envelope.imported or (await policy_of(session=session, tenant_id=tenant_id)).rules.history_earns_points
     match data:
-        case MemberJoinedV1():
-            await _joined(session, outbox, tenant_id, data, earns)
         case OrderRefundedV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
@@ -57,8 +73,9 @@ async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope)
             source = f"checkin:{data.campaign_id}:{data.member_id}:{data.day}"
             at = envelope.time
             if envelope.imported:  # published long after its day, which is all it says of its time
-                at = (await policy_of(session=session, tenant_id=tenant_id)).start_of(data.day)
-            await _participated(session, outbox, tenant_id, data.member_id, _Earn("checkin", source, at, earns))
+                at = (await policies.of(tenant_id)).start_of(data.day)
+            earn = _Earn("checkin", source, at, await policies.earns(tenant_id, imported=envelope.imported))
+            await _participated(session, outbox, tenant_id, data.member_id, earn, policies)
         case SurveyAnsweredV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
@@ -66,11 +83,13 @@ async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope)
                 answered_at = None if envelope.imported else envelope.time
                 await lifecycle.record_participation(session=session, outbox=outbox, member=member, at=answered_at)
         case ContentPostedV1() if data.source == "UGC" and data.author_member_id is not None:
+            earns = await policies.earns(tenant_id, imported=envelope.imported)
             post = _Earn("post", f"post:{data.content_id}", data.posted_at, earns)
-            await _earn(session, outbox, tenant_id, data.author_member_id, post)
+            await _earn(session, outbox, tenant_id, data.author_member_id, post, policies)
         case ContentEngagedV1() if data.action == "comment":
+            earns = await policies.earns(tenant_id, imported=envelope.imported)
             comment = _Earn("comment", f"comment:{envelope.id}", data.occurred_at, earns)
-            await _earn(session, outbox, tenant_id, data.member_id, comment)
+            await _earn(session, outbox, tenant_id, data.member_id, comment, policies)
         case MemberChurnRiskV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
             if member is not None:
@@ -78,6 +97,7 @@ async def on_event(*, session: AsyncSession, outbox: Outbox, envelope: Envelope)
                     session=session, outbox=outbox, member=member, risk=data, at=envelope.time
                 )
         case RewardGrantedV1():
+            earns = await policies.earns(tenant_id, imported=envelope.imported)
             await _rewarded(session, outbox, tenant_id, data, envelope.time, earns)
         case MemberSegmentChangedV1():
             member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
@@ -111,24 +131,6 @@ async def _rewarded(
         except DomainError as refused:
             # A system or rule tag is not a campaign's to set; the points still stand.
             log.warning("campaign tag refused", extra={"tag": reward.tag, "reason": refused.detail})
-
-
-async def _joined(session: AsyncSession, outbox: Outbox, tenant_id: str, joined: MemberJoinedV1, earns: bool) -> None:
-    """Join points once per member; referral points once per invitee, to whoever first brought them in (who
-    is loyal from then on, points or not)."""
-    member = await known_member(session=session, tenant_id=tenant_id, member_id=joined.member_id)
-    if member is None:
-        return
-    await _earn(session, outbox, tenant_id, member.id, _Earn("join", f"join:{member.id}", joined.joined_at, earns))
-    inviter = (
-        await known_member(session=session, tenant_id=tenant_id, member_id=member.invited_by)
-        if member.invited_by
-        else None
-    )
-    if inviter is not None:
-        referral = _Earn("referral", f"referral:{member.id}", joined.joined_at, earns)
-        await _earn(session, outbox, tenant_id, inviter.id, referral)
-        await lifecycle.record_referral(session=session, outbox=outbox, inviter=inviter)
 
 
 async def on_orders_placed(*, session: AsyncSession, outbox: Outbox, envelopes: Sequence[Envelope]) -> None:
@@ -175,12 +177,12 @@ async def _ordered(
 
 
 async def _participated(
-    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, earn: "_Earn"
+    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, earn: "_Earn", policies: Policies
 ) -> None:
     member = await known_member(session=session, tenant_id=tenant_id, member_id=member_id)
     if member is None:
         return
-    await _earn(session, outbox, tenant_id, member.id, earn)
+    await _earn(session, outbox, tenant_id, member.id, earn, policies)
     await lifecycle.record_participation(session=session, outbox=outbox, member=member, at=earn.at)
 
 
@@ -195,13 +197,15 @@ class _Earn:
     earns: bool
 
 
-async def _earn(session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, earn: _Earn) -> None:
+async def _earn(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, member_id: uuid.UUID, earn: _Earn, policies: Policies
+) -> None:
     if not earn.earns:
         return
     member = await known_member(session=session, tenant_id=tenant_id, member_id=member_id)
     if member is None:
         return
-    policy = await policy_of(session=session, tenant_id=tenant_id)
+    policy = await policies.of(tenant_id)
     earning = Earning(
         member_id=member.id, reason=earn.action, points=policy.points_for(earn.action), source=earn.source, at=earn.at
     )
