@@ -10,6 +10,9 @@ class Settings(ServiceSettings):
     # The full recompute refits each tenant's model and rescores everyone; between runs, events rescore
     # the members they touch against the last fit.
     recompute_seconds: float = Field(default=3600.0, gt=0)
+    # Members only imported history touched are judged once no history of their tenant has come in for this
+    # long (analytics_svc.scoring.marks).
+    rescore_seconds: float = Field(default=30.0, gt=0)
     # A community's health and stage are over whole days: hourly is often enough to see a new day.
     health_seconds: float = Field(default=3600.0, gt=0)
     alert_seconds: float = Field(default=900.0, gt=0)

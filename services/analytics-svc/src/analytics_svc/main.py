@@ -18,7 +18,7 @@ from analytics_svc.handlers import HANDLERS
 from analytics_svc.kpis import api as kpis_api
 from analytics_svc.referrals import api as referrals_api
 from analytics_svc.scoring import api as scoring_api
-from analytics_svc.scoring import refits, segments
+from analytics_svc.scoring import marks, refits, segments
 from qunyun_shared import idempotency
 from qunyun_shared.app import create_service_app
 from qunyun_shared.runtime import ServiceRuntime
@@ -38,6 +38,12 @@ async def _analytics_resources(app: FastAPI, runtime: ServiceRuntime[Settings]) 
         "segments-refit",
         lambda session, outbox, now: segments.refit_next(session=session, outbox=outbox, now=now, every=refit_every),
         min(config.recompute_seconds, 60.0),
+    )
+    settled = timedelta(seconds=config.rescore_seconds)
+    runtime.run_sweep(
+        "imported-rescore",
+        lambda session, outbox, now: marks.rescore_next(session=session, outbox=outbox, now=now, quiet=settled),
+        min(config.rescore_seconds, 10.0),
     )
     health_every = timedelta(seconds=config.health_seconds)
     runtime.run_sweep(

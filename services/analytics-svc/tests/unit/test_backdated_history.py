@@ -24,10 +24,9 @@ from analytics_svc.kpis import service as kpis
 from analytics_svc.kpis.catalogue import NAMES
 from analytics_svc.models import Base
 from analytics_svc.scoring import segments
-from qunyun_shared.events import Envelope, EventPayload, new_event
+from qunyun_shared.events import EventPayload, new_event
 from qunyun_shared.events.campaign import CheckinRecordedV1, OrderPaidV1, OrderPlacedV1
 from qunyun_shared.events.content import ContentEngagedV1
-from qunyun_shared.events.kafka_binding import from_kafka
 from qunyun_shared.events.member import MemberJoinedV1, MemberLeftV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.testing import in_memory_session_fixture
@@ -231,29 +230,3 @@ async def test_imported_history_gives_what_live_consumption_gives(session: Async
         return found
 
     assert await answers("late") == await answers("timely")
-
-
-async def announced(session: AsyncSession) -> list[Envelope]:
-    rows = (await session.execute(select(MESSAGING.outbox).order_by(MESSAGING.outbox.c.id))).all()
-    return [from_kafka(row.value, [(name, value.encode()) for name, value in row.headers]) for row in rows]
-
-
-async def test_decisions_only_imported_history_moved_are_announced_as_imported(session: AsyncSession) -> None:
-    """A member imported as silent for a year is flagged at churn risk, which is said as imported history:
-    nothing is to win them back on the day of the import for a silence that began last year. Their next
-    live event, and anyone's, is news."""
-    silent, newcomer = uuid.uuid4(), uuid.uuid4()
-    history = [
-        MemberJoinedV1(member_id=m, community_id=FIRST_COMMUNITY, channel="qr", joined_at=moment)
-        for m, moment in ((silent, at(JOINED, 9)), (newcomer, NOW - timedelta(hours=1)))
-    ]
-    await consume(session, "mixed", [Happened(at(JOINED, 9), history[0])], imported=True)
-    await consume(session, "mixed", [Happened(NOW - timedelta(hours=1), history[1])], imported=False)
-    await consume(session, "mixed", [Happened(NOW, engaged(silent, "like", NOW))], imported=False)
-    said = [(e.type, e.data.member_id, e.imported) for e in await announced(session)]
-    assert said == [
-        ("member.segment_changed", silent, True),
-        ("member.churn_risk", silent, True),
-        ("member.segment_changed", newcomer, False),
-        ("member.segment_changed", silent, False),  # out of churn risk: their like was live
-    ]

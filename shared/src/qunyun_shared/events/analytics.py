@@ -11,11 +11,18 @@ Segment = Literal["high_value", "potential", "ordinary", "churn_risk"]
 CommunityStage = Literal["startup", "growth", "mature", "decline"]
 
 
-@event("member.churn_risk", 1, producer="analytics-svc", summary="A member's churn-risk score crossed the threshold.")
+@event(
+    "member.churn_risk",
+    1,
+    producer="analytics-svc",
+    summary="A member's churn-risk flag was raised (their score crossed the threshold) or, `flagged` false, cleared.",
+)
 class MemberChurnRiskV1(EventPayload):
     member_id: UUID
     score: float = Field(ge=0, le=1)
     reasons: list[str]
+    # Added later: an event without it raised the flag, which was all the event announced then.
+    flagged: bool = True
 
 
 @event("member.segment_changed", 1, producer="analytics-svc", summary="A member moved to another value segment.")

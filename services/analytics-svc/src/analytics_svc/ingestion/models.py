@@ -3,11 +3,13 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String
+from sqlalchemy import BigInteger, Float, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from analytics_svc.db import Base
 from qunyun_shared.db import UtcDateTime
+
+_MARKED = text("rescore_marked_at IS NOT NULL")
 
 
 class MemberFacts(Base):
@@ -18,6 +20,13 @@ class MemberFacts(Base):
     # sqlite_autoincrement: an erased member's number is never given again (the sets still hold it).
     __table_args__ = (
         Index("ix_member_facts_tenant_id_segment", "tenant_id", "segment"),
+        Index(
+            "ix_member_facts_tenant_id_rescore_marked_at",
+            "tenant_id",
+            "rescore_marked_at",
+            sqlite_where=_MARKED,
+            postgresql_where=_MARKED,
+        ),
         {"sqlite_autoincrement": True},
     )
 
@@ -50,6 +59,10 @@ class MemberFacts(Base):
     segment: Mapped[str | None] = mapped_column(String(12))
     churn_flagged: Mapped[bool] = mapped_column(default=False)
     scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When imported history last added to the member's facts without their being rescored: such a member
+    # awaits the sweep that rescores them once the tenant's history has stopped coming in
+    # (analytics_svc.scoring.marks); None once rescored.
+    rescore_marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class MemberCommunity(Base):

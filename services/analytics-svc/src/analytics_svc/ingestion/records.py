@@ -42,6 +42,7 @@ class MemberRecord:
     segment: str | None
     churn_flagged: bool
     scored_at: datetime | None
+    rescore_marked_at: datetime | None
 
     @classmethod
     def new(cls, *, member_id: uuid.UUID, tenant_id: str) -> "MemberRecord":

@@ -5,6 +5,11 @@ facts of its member, order or content item (ingestion.apply). Everything a batch
 (ingestion.members), changed in memory, summed up where a fact follows from a member's whole history (their
 spells in the brand, their purchases) and written back together (ingestion.writes), so ingestion costs
 statements per batch, not per event.
+
+A member live events touched is rescored in the batch. One only imported history touched is marked instead:
+a brand's history comes in event by event, and each of its orders would otherwise move its member from
+segment to segment, every move announced to every service; the sweep of analytics_svc.scoring.marks judges
+them once the history is in, and announces that judgement.
 """
 
 from collections.abc import Sequence
@@ -44,11 +49,15 @@ async def ingest(*, session: AsyncSession, outbox: Outbox, events: Sequence[Enve
         APPLY[type(envelope.data)](batch, envelope.tenantid, envelope.data, envelope.time)
     _count_brand_spells(batch)
     await _sum_up_purchases(session, batch)
-    rescored = [batch.members[m] for m in batch.rescore if m in batch.members]
-    # Decisions that only imported history moved are announced as such (see segments._announce).
-    touched = [(e.imported, m) for e in events if (m := members.member_of(e)) is not None]
-    imported = {m for was, m in touched if was} - {m for was, m in touched if not was}
-    first_fits = await segments.rescore(session=session, outbox=outbox, members=rescored, now=now, imported=imported)
+    live = {m for e in events if not e.imported and (m := members.member_of(e)) is not None}
+    rescored = []
+    for member_id in sorted(batch.rescore & batch.members.keys(), key=lambda m: m.int):
+        member = batch.members[member_id]
+        # A member live events touched is judged now on all their facts: any mark is taken back.
+        member.rescore_marked_at = None if member_id in live else now
+        if member_id in live:
+            rescored.append(member)
+    first_fits = await segments.rescore(session=session, outbox=outbox, members=rescored, now=now)
     numbers = await write_members(session=session, members=batch.members.values())
     await write_memberships(session=session, memberships=[batch.communities[k] for k in batch.first_joins])
     await memberships.write_changes(
@@ -61,13 +70,14 @@ async def ingest(*, session: AsyncSession, outbox: Outbox, events: Sequence[Enve
     await write_content(session=session, posts=batch.posts, engaged=batch.engaged_content)
     await write_invitations(session=session, invitations=batch.invitations)
     for tenant_id in first_fits:
-        await segments.recompute(session=session, outbox=outbox, tenant_id=tenant_id, now=now, imported=imported)
+        await segments.recompute(session=session, outbox=outbox, tenant_id=tenant_id, now=now, leaving_marked=True)
 
 
 async def _load(session: AsyncSession, events: Sequence[Envelope]) -> Batch:
-    # The first model of a tenant is fitted in the batch, which then locks all its members: before it
-    # locks any, it takes the tenant's lock (see analytics_svc.locks for the order).
-    await segments.hold_unfitted(session=session, tenant_ids={e.tenantid for e in events})
+    # The first model of a tenant with live events is fitted in the batch, which then locks all its members:
+    # before it locks any, it takes the tenant's lock (see analytics_svc.locks for the order). (Imported
+    # history alone leaves the first fit to the sweep of scoring.marks.)
+    await segments.hold_unfitted(session=session, tenant_ids={e.tenantid for e in events if not e.imported})
     loaded = await members.load(session=session, events=events)
     joining = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1)} - loaded.erased
     moving = {e.data.member_id for e in events if isinstance(e.data, MemberJoinedV1 | MemberLeftV1)} & set(loaded.facts)

@@ -7,6 +7,9 @@ in chunks in member id order, each chunk's rows locked first, in the order inges
 writers taking rows in opposite orders deadlock), and a member is written only if they are still as the
 recompute read them (`scored_at` unchanged): a member an event rescored since keeps the newer decision.
 Which members were written comes back from the UPDATE itself, so only those changes are announced.
+A decision also takes back the mark imported history left on its member (analytics_svc.scoring.marks),
+if the mark is still the one read: a member marked again meanwhile keeps the newer mark and is rescored
+again on the facts it marks.
 """
 
 import uuid
@@ -14,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text, update
+from sqlalchemy import case, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_svc.ingestion.records import FACTS
@@ -25,14 +28,16 @@ CHUNK = 20_000
 
 @dataclass(frozen=True)
 class Decision:
-    """A member's new segment and churn flag, and the `scored_at` (microseconds since the epoch) of the
-    decision the recompute read and replaces."""
+    """A member's new segment and churn flag, the `scored_at` (microseconds since the epoch) of the
+    decision the recompute read and replaces, and the mark it read (`rescore_marked_at`, likewise), which
+    it takes back."""
 
     number: int
     member_id: uuid.UUID
     replaces: int | None
     segment: str
     churn_flagged: bool
+    unmarks: int | None = None
 
 
 async def write_decisions(*, session: AsyncSession, decisions: Sequence[Decision], now: datetime) -> set[int]:
@@ -53,10 +58,17 @@ async def _write_one_by_one(session: AsyncSession, chunk: Sequence[Decision], no
     written = []
     for decision in chunk:
         replaces = None if decision.replaces is None else moment(decision.replaces)
+        unmarks = None if decision.unmarks is None else moment(decision.unmarks)
+        marked = FACTS.c.rescore_marked_at
         number = await session.scalar(
             update(FACTS)
             .where(FACTS.c.number == decision.number, FACTS.c.scored_at.is_not_distinct_from(replaces))
-            .values(segment=decision.segment, churn_flagged=decision.churn_flagged, scored_at=now)
+            .values(
+                segment=decision.segment,
+                churn_flagged=decision.churn_flagged,
+                scored_at=now,
+                rescore_marked_at=case((marked.is_not_distinct_from(unmarks), None), else_=marked),
+            )
             .returning(FACTS.c.number)
         )
         if number is not None:
@@ -71,9 +83,11 @@ _LOCK = text(
     "ORDER BY member_id FOR UPDATE) AS locked"
 )
 _UPDATE = text(
-    "UPDATE member_facts m SET segment = d.segment, churn_flagged = d.churn_flagged, scored_at = :now "
+    "UPDATE member_facts m SET segment = d.segment, churn_flagged = d.churn_flagged, scored_at = :now, "
+    f"rescore_marked_at = CASE WHEN {in_microseconds('m.rescore_marked_at')}::bigint IS NOT DISTINCT FROM d.unmarks "
+    "THEN NULL ELSE m.rescore_marked_at END "
     "FROM unnest(CAST(:numbers AS integer[]), CAST(:segments AS text[]), CAST(:flags AS boolean[]), "
-    "CAST(:replaces AS bigint[])) AS d(number, segment, churn_flagged, replaces) "
+    "CAST(:replaces AS bigint[]), CAST(:unmarks AS bigint[])) AS d(number, segment, churn_flagged, replaces, unmarks) "
     "WHERE m.number = d.number "
     f"AND {in_microseconds('m.scored_at')}::bigint IS NOT DISTINCT FROM d.replaces "
     "RETURNING m.number"
@@ -90,6 +104,7 @@ async def _write_chunk(session: AsyncSession, chunk: Sequence[Decision], now: da
             "segments": [d.segment for d in chunk],
             "flags": [d.churn_flagged for d in chunk],
             "replaces": [d.replaces for d in chunk],
+            "unmarks": [d.unmarks for d in chunk],
             "now": now,
         },
     )

@@ -30,18 +30,20 @@ TIMES = ("first_joined_at", "last_active_at", "engagement_at")
 # summary counts in whole days.
 DAYS = ("first_order_at", "last_order_at")
 AMOUNTS = ("orders", "purchase_days", "spend_fen", "first_day_fen", "engagement_fast", "engagement_slow")
-IDENTITY = ("number", "member_id", "segment", "churn_flagged", "scored_at")
+IDENTITY = ("number", "member_id", "segment", "churn_flagged", "scored_at", "rescore_marked_at")
 
 
 @dataclass(frozen=True)
 class Roster:
     """Members to score, with the segment and churn flag they were last given and when (`scored_at`, in
-    microseconds since the epoch: what a refit's guarded write compares)."""
+    microseconds since the epoch: what a refit's guarded write compares), and when imported history last
+    marked them for rescoring (`marked`, likewise; None if it has not since they were scored)."""
 
     numbers: list[int]
     member_ids: list[uuid.UUID]
     segments: npt.NDArray[np.str_]  # "" before the first scoring
     scored_at: list[int | None]
+    marked: list[int | None]
     history: rfm.Members  # what scoring reads of them
 
     def __len__(self) -> int:
@@ -55,6 +57,7 @@ def of_facts(facts: Sequence[Any], now: datetime) -> Roster:
         member_ids=[f.member_id for f in facts],
         segments=np.array([f.segment or "" for f in facts], dtype=str),
         scored_at=[None if f.scored_at is None else _microseconds(f.scored_at) for f in facts],
+        marked=[None if f.rescore_marked_at is None else _microseconds(f.rescore_marked_at) for f in facts],
         flagged=np.array([bool(f.churn_flagged) for f in facts], dtype=bool),
         times={c: np.array([_microseconds_or_nan(getattr(f, c)) for f in facts], dtype=float) for c in TIMES},
         days={c: np.array([_day_or_nan(getattr(f, c)) for f in facts], dtype=float) for c in DAYS},
@@ -76,6 +79,7 @@ async def of_tenant(*, session: AsyncSession, tenant_id: str, now: datetime) -> 
         member_ids=arrays["member_id"],
         segments=np.array(arrays["segment"], dtype=str),
         scored_at=arrays["scored_at"],
+        marked=arrays["rescore_marked_at"],
         flagged=np.array(arrays["churn_flagged"], dtype=bool),
         times={c: np.array(arrays[c], dtype=float) for c in TIMES},
         days={c: np.array(arrays[c], dtype=float) for c in DAYS},
@@ -95,6 +99,7 @@ _COLUMN_ARRAYS = text(
     "SELECT array_agg(number) AS number, array_agg(member_id) AS member_id, "
     "array_agg(coalesce(segment, '')) AS segment, array_agg(churn_flagged) AS churn_flagged, "
     f"array_agg({in_microseconds('scored_at')}::bigint) AS scored_at, "
+    f"array_agg({in_microseconds('rescore_marked_at')}::bigint) AS rescore_marked_at, "
     + ", ".join(f"array_agg(coalesce({in_microseconds(c)}::float8, 'NaN')) AS {c}" for c in TIMES)
     + ", "
     + ", ".join(
@@ -130,6 +135,7 @@ def _roster(
     member_ids: list[uuid.UUID],
     segments: npt.NDArray[np.str_],
     scored_at: list[int | None],
+    marked: list[int | None],
     flagged: npt.NDArray[np.bool_],
     times: dict[str, rfm.Floats],
     days: dict[str, rfm.Floats],
@@ -165,4 +171,4 @@ def _roster(
             today=summary.day_number(activity.day_of(now)),
         ),
     )
-    return Roster(numbers, member_ids, segments, scored_at, history)
+    return Roster(numbers, member_ids, segments, scored_at, marked, history)

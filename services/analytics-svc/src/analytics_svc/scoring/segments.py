@@ -6,13 +6,14 @@ segment follows an event within the batch's transaction. A periodic full recompu
 announce it, turns into churn risk. It writes only the members whose segment or flag changed: the scores
 themselves, which drift with every day of silence, are computed when asked (analytics_svc.scoring.valuation).
 One recompute of a tenant runs at a time (its model's lock), and it leaves alone the members events
-rescore while it runs (analytics_svc.scoring.decisions).
+rescore while it runs (analytics_svc.scoring.decisions). Members only imported history touched are not
+rescored by their batch but marked, and judged once the history has stopped coming in
+(analytics_svc.scoring.marks); a recompute judges them with everyone else.
 """
 
 import asyncio
 import dataclasses
 import logging
-import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,12 +63,11 @@ async def rescore(
     outbox: Outbox,
     members: Sequence[MemberRecord],
     now: datetime,
-    imported: Collection[uuid.UUID] = frozenset(),
 ) -> list[str]:
-    """Decides anew the segment and churn flag of members a batch touched (and holds locked), each against
-    their tenant's model, on their records, which the batch then writes with their facts; announces the
-    changes (as imported history for the members `imported` names: those only imported history touched).
-    Returns the tenants with no model yet, whose first fit (`recompute`) reads the facts written."""
+    """Decides anew the segment and churn flag of members live events of a batch touched (and it holds
+    locked), each against their tenant's model, on their records, which the batch then writes with their
+    facts; announces the changes. Returns the tenants with no model yet, whose first fit (`recompute`)
+    reads the facts written."""
     by_tenant: dict[str, list[MemberRecord]] = {}
     for member in members:
         by_tenant.setdefault(member.tenant_id, []).append(member)
@@ -80,7 +80,7 @@ async def rescore(
             continue
         touched = roster.of_facts(theirs, now)
         scores = Fit.of(model).score(touched.history)
-        await _announce(session, outbox, tenant_id, touched, scores, range(len(theirs)), imported)
+        await announce(session=session, outbox=outbox, tenant_id=tenant_id, members=touched, scores=scores)
         for member, segment, flagged in zip(
             theirs, scores.segment.tolist(), scores.churn_flagged.tolist(), strict=True
         ):
@@ -108,12 +108,13 @@ async def recompute(
     outbox: Outbox,
     tenant_id: str,
     now: datetime,
-    imported: Collection[uuid.UUID] = frozenset(),
+    leaving_marked: bool = False,
 ) -> int:
     """Refits the tenant's model on all its members and decides each one's segment and churn flag anew,
-    once the tenant's model lock is free; writes and announces only what changed (as imported history for
-    the members `imported` names); returns how many members there are. (Scores themselves are computed
-    when asked: analytics_svc.scoring.valuation.)"""
+    once the tenant's model lock is free; writes and announces only what changed, and takes back the marks
+    imported history left (unless `leaving_marked`, as a first fit in a batch does: the members it marked
+    are judged once their history is in); returns how many members there are. (Scores themselves are
+    computed when asked: analytics_svc.scoring.valuation.)"""
     await locks.hold_tenant_model(session=session, tenant_id=tenant_id)
     everyone = await roster.of_tenant(session=session, tenant_id=tenant_id, now=now)
     model = await session.get(TenantModel, tenant_id, populate_existing=True) or TenantModel(tenant_id=tenant_id)
@@ -123,27 +124,31 @@ async def recompute(
     session.add(model)
     await session.flush()  # the fit is stored before any member's row is locked for its decision
     scores = await asyncio.to_thread(Fit.of(model).score, everyone.history)
-    changed = np.flatnonzero(
-        (scores.segment != everyone.segments) | (scores.churn_flagged != everyone.history.churn_flagged)
-    ).tolist()
+    marked = np.array([mark is not None for mark in everyone.marked], dtype=bool)
+    changed = (scores.segment != everyone.segments) | (scores.churn_flagged != everyone.history.churn_flagged)
+    deciding = (changed & ~marked) if leaving_marked else (changed | marked)
     written = await write_decisions(
-        session=session,
-        decisions=[
-            Decision(
-                number=everyone.numbers[i],
-                member_id=everyone.member_ids[i],
-                replaces=everyone.scored_at[i],
-                segment=str(scores.segment[i]),
-                churn_flagged=bool(scores.churn_flagged[i]),
-            )
-            for i in changed
-        ],
-        now=now,
+        session=session, decisions=decisions_of(everyone, scores, np.flatnonzero(deciding).tolist()), now=now
     )
     # Members an event rescored meanwhile were announced by their batch.
-    kept = [i for i in changed if everyone.numbers[i] in written]
-    await _announce(session, outbox, tenant_id, everyone, scores, kept, imported)
+    kept = [i for i in np.flatnonzero(changed & deciding).tolist() if everyone.numbers[i] in written]
+    await announce(session=session, outbox=outbox, tenant_id=tenant_id, members=everyone, scores=scores, which=kept)
     return len(everyone)
+
+
+def decisions_of(members: roster.Roster, scores: rfm.Scores, which: Iterable[int]) -> list[Decision]:
+    """The decisions these members' scores make, each replacing the one read and taking back the mark read."""
+    return [
+        Decision(
+            number=members.numbers[i],
+            member_id=members.member_ids[i],
+            replaces=members.scored_at[i],
+            segment=str(scores.segment[i]),
+            churn_flagged=bool(scores.churn_flagged[i]),
+            unmarks=members.marked[i],
+        )
+        for i in which
+    ]
 
 
 def _store(model: TenantModel, fitted: fitting.TenantFit, *, members: int, now: datetime) -> None:
@@ -184,40 +189,34 @@ async def _still_due(session: AsyncSession, tenant_id: str, overdue: datetime) -
     return fitted_at is not None and fitted_at <= overdue
 
 
-async def _announce(
+async def announce(
+    *,
     session: AsyncSession,
     outbox: Outbox,
     tenant_id: str,
     members: roster.Roster,
     scores: rfm.Scores,
-    which: Iterable[int],
-    imported: Collection[uuid.UUID],
+    which: Iterable[int] | None = None,
 ) -> None:
-    """Announces the changes of these members; those of members only imported history moved are marked as
-    imported, so that nothing reacts to them as news (a win-back for a silence that began last year)."""
-    live: list[int] = []
-    history: list[int] = []
-    for i in which:
-        (history if members.member_ids[i] in imported else live).append(i)
-    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(members, scores, live))
-    await outbox.add(session, tenant_id=tenant_id, payloads=_announcements(members, scores, history), imported=True)
-
-
-def _announcements(members: roster.Roster, scores: rfm.Scores, which: Iterable[int]) -> list[Any]:
-    """`member.segment_changed` for a new segment, `member.churn_risk` for a newly raised flag."""
+    """Announces, as today's judgement, how these members' scores change what they were last given (all of
+    `members`, or those `which` names): `member.segment_changed` for a new segment, `member.churn_risk` for
+    a flag raised or cleared. Even a judgement that only imported history moved is news now: the history
+    is in, and the member is at risk (or no longer) today."""
     events: list[Any] = []
-    for i in which:
+    for i in range(len(members)) if which is None else which:
         before, after = str(members.segments[i]) or None, str(scores.segment[i])
         if after != before:
             events.append(
                 MemberSegmentChangedV1(member_id=members.member_ids[i], from_segment=before, to_segment=after)
             )
-        if scores.churn_flagged[i] and not members.history.churn_flagged[i]:
+        flagged = bool(scores.churn_flagged[i])
+        if flagged != bool(members.history.churn_flagged[i]):
             events.append(
                 MemberChurnRiskV1(
                     member_id=members.member_ids[i],
                     score=round(float(scores.churn_score[i]), 4),
-                    reasons=scores.reasons(i),
+                    reasons=scores.reasons(i) if flagged else [],
+                    flagged=flagged,
                 )
             )
-    return events
+    await outbox.add(session, tenant_id=tenant_id, payloads=events)
