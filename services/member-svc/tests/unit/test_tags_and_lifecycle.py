@@ -165,6 +165,26 @@ async def test_analytics_sets_segment_and_churn_flags_and_activity_clears_the_fl
     assert await tags_on(session, member) == {"segment:churn_risk": "system"}
 
 
+async def test_a_flag_analytics_clears_is_cleared_and_the_member_leaves_the_churn_list(session: AsyncSession) -> None:
+    member, other = await new_member(session), await new_member(session)
+    # An event from before `flagged` was added reads as a flag raised.
+    raised = MemberChurnRiskV1.model_validate({"member_id": str(member.id), "score": 0.8, "reasons": ["silent"]})
+    await deliver(session, raised, MemberChurnRiskV1(member_id=other.id, score=0.75, reasons=["silent"]))
+    at_risk = MemberQuery(churn_risk=True)
+    listed, _ = await search.search(session=session, tenant_id=TENANT, query=at_risk, limit=10, cursor=None)
+    assert sorted(m.id for m in listed) == sorted([member.id, other.id])
+
+    await deliver(session, MemberChurnRiskV1(member_id=member.id, score=0.42, reasons=[], flagged=False))
+    member = await fresh(session, member)
+    assert (member.churn_risk, member.churn_score) == (False, 0.42)
+    assert "churn_risk" not in await tags_on(session, member)
+    listed, _ = await search.search(session=session, tenant_id=TENANT, query=at_risk, limit=10, cursor=None)
+    assert [m.id for m in listed] == [other.id]
+    # Cleared again (a redelivery, or a refit after activity cleared it): nothing changes.
+    await deliver(session, MemberChurnRiskV1(member_id=member.id, score=0.3, reasons=[], flagged=False))
+    assert (await fresh(session, member)).churn_risk is False
+
+
 async def test_search_combines_criteria_and_pages_with_a_cursor(session: AsyncSession) -> None:
     found = []
     for i in range(7):

@@ -1,6 +1,7 @@
 """Member lifecycle per tenant — prospect → active (an order or an activity) → loyal (two orders or a friend
 referred) — from the activity counted off events; and the value segment and churn-risk flag analytics-svc
-judges. A churn-risk flag stands until the member orders or takes part in something after it was raised."""
+judges. A churn-risk flag stands until analytics-svc clears it (`member.churn_risk` with `flagged` false), or
+the member orders or takes part in something after it was raised."""
 
 import uuid
 from collections.abc import Sequence
@@ -77,7 +78,14 @@ async def record_referrals(
 async def flag_churn_risk(
     *, session: AsyncSession, outbox: Outbox, member: Member, risk: MemberChurnRiskV1, at: datetime
 ) -> None:
-    member.churn_risk, member.churn_score, member.churn_flagged_at = True, risk.score, at
+    """The member's churn-risk flag as analytics-svc judged it: raised, or cleared (`risk.flagged` false)."""
+    member.churn_score = risk.score
+    if not risk.flagged:
+        if member.churn_risk:
+            await _unflag(session, outbox, member)
+            await tags.apply_rules(session=session, outbox=outbox, tenant_id=member.tenant_id, member_ids=[member.id])
+        return
+    member.churn_risk, member.churn_flagged_at = True, at
     await tags.set_system(
         session=session,
         outbox=outbox,
@@ -157,15 +165,19 @@ def _adding_up(session: AsyncSession, statement: Any, *, dated: bool = True) -> 
 async def _clear_churn_risk(session: AsyncSession, outbox: Outbox, member: Member, at: datetime) -> None:
     """Activity after the churn-risk flag was raised clears it."""
     if member.churn_risk and member.churn_flagged_at is not None and at > member.churn_flagged_at:
-        member.churn_risk = False
-        await tags.set_system(
-            session=session,
-            outbox=outbox,
-            tenant_id=member.tenant_id,
-            member_id=member.id,
-            tag=tags.CHURN_RISK_TAG,
-            present=False,
-        )
+        await _unflag(session, outbox, member)
+
+
+async def _unflag(session: AsyncSession, outbox: Outbox, member: Member) -> None:
+    member.churn_risk = False
+    await tags.set_system(
+        session=session,
+        outbox=outbox,
+        tenant_id=member.tenant_id,
+        member_id=member.id,
+        tag=tags.CHURN_RISK_TAG,
+        present=False,
+    )
 
 
 async def _advance(session: AsyncSession, member: Member) -> None:

@@ -39,7 +39,7 @@ class Member(Base):
     # prospect -> active (an order or an activity) -> loyal (two orders or a friend referred); never back.
     lifecycle: Mapped[str] = mapped_column(String(10), default="prospect", server_default="prospect")
     # From analytics-svc: the value segment (`member.segment_changed`) and the churn-risk flag
-    # (`member.churn_risk`), which the member's next order or activity clears.
+    # (`member.churn_risk`), which analytics-svc clears, and so does the member's next order or activity.
     segment: Mapped[str | None] = mapped_column(String(12))
     churn_risk: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     churn_score: Mapped[float | None]
