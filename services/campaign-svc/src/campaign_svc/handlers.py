@@ -87,8 +87,7 @@ async def on_churn_risk(session: AsyncSession, outbox: Outbox, events: Sequence[
 
 
 async def on_content_engaged(session: AsyncSession, outbox: Outbox, events: Sequence[Envelope]) -> None:
-    for tenant_id, engaged in payloads_of(events, ContentEngagedV1):
-        await members.record_engagement(session=session, tenant_id=tenant_id, engaged=engaged)
+    await members.record_engagements(session=session, engaged=payloads_of(events, ContentEngagedV1))
     await automation_engine.evaluate(session=session, outbox=outbox, envelopes=events)
 
 

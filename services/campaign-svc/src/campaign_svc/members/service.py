@@ -5,15 +5,15 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy import Table, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign_svc.db import ERASED_MEMBERS
 from campaign_svc.exceptions import MemberNotFound
 from campaign_svc.members.models import Member
-from qunyun_shared.db import UtcDateTime, one_of, upsert
+from qunyun_shared.db import insert_rows, one_of, upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.analytics import MemberChurnRiskV1
 from qunyun_shared.events.content import ContentEngagedV1
@@ -92,16 +92,48 @@ async def record_churn_risk(*, session: AsyncSession, tenant_id: str, risk: Memb
     await _update(session, tenant_id, risk.member_id, churn_risk=True)
 
 
-async def record_engagement(*, session: AsyncSession, tenant_id: str, engaged: ContentEngagedV1) -> None:
-    """Counts a member's engagement with content; the latest engagement stays the last, whatever arrives
-    after it (imported history)."""
-    later = or_(Member.last_engaged_at.is_(None), Member.last_engaged_at < engaged.occurred_at)
-    await _update(
-        session,
-        tenant_id,
-        engaged.member_id,
-        engagements=Member.engagements + 1,
-        last_engaged_at=case((later, literal(engaged.occurred_at, UtcDateTime)), else_=Member.last_engaged_at),
+async def record_engagements(*, session: AsyncSession, engaged: Sequence[tuple[str, ContentEngagedV1]]) -> None:
+    """Counts members' engagement with content, a batch at once; each member's latest engagement stays the
+    last, whatever arrives after it (imported history). As one at a time: a member first seen here is kept
+    under the tenant of their first event, and events of another tenant about them change nothing."""
+    erased = await erased_among(session, ERASED_MEMBERS, (e.member_id for _, e in engaged))
+    engaged = [(tenant_id, e) for tenant_id, e in engaged if e.member_id not in erased]
+    if not engaged:
+        return
+    kept = dict(
+        (
+            await session.execute(
+                select(Member.member_id, Member.tenant_id).where(
+                    one_of(session, Member.member_id, {e.member_id for _, e in engaged})
+                )
+            )
+        ).all()
+    )
+    counts: dict[uuid.UUID, list[Any]] = {}  # member: tenant, engagements, latest
+    for tenant_id, e in engaged:
+        if kept.setdefault(e.member_id, tenant_id) == tenant_id:
+            count = counts.setdefault(e.member_id, [tenant_id, 0, e.occurred_at])
+            count[1], count[2] = count[1] + 1, max(count[2], e.occurred_at)
+    if not counts:
+        return
+    # Sorted, so concurrent consumers lock rows in one order and cannot deadlock.
+    rows = [
+        {"member_id": member_id, "tenant_id": tenant_id, "engagements": n, "last_engaged_at": latest}
+        for member_id, (tenant_id, n, latest) in sorted(counts.items())
+    ]
+    table = cast(Table, Member.__table__)
+    statement, parameters = insert_rows(session, table, rows)
+    given = statement.excluded
+    later = or_(table.c.last_engaged_at.is_(None), table.c.last_engaged_at < given.last_engaged_at)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.member_id],
+            set_={
+                "engagements": table.c.engagements + given.engagements,
+                "last_engaged_at": case((later, given.last_engaged_at), else_=table.c.last_engaged_at),
+            },
+        ),
+        parameters,
     )
 
 
