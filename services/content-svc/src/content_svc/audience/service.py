@@ -5,15 +5,16 @@ import bisect
 import uuid
 from collections.abc import Sequence, Set
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, exists, func, or_, select, tuple_, update
+from sqlalchemy import Table, delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content_svc.audience.models import AudienceMember, Community, MemberSegment, MemberTag
 from content_svc.db import ERASED_MEMBERS
 from content_svc.engagement.models import Engagement
 from content_svc.exceptions import CommunityArchived, CommunityNotFound, MemberNotFound
-from qunyun_shared.db import one_of, upsert
+from qunyun_shared.db import insert_rows, one_of, one_of_keys, upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events.analytics import MemberSegmentChangedV1
 from qunyun_shared.events.member import CommunityArchivedV1, CommunityOpenedV1, MemberJoinedV1, MemberTaggedV1
@@ -72,30 +73,54 @@ async def remove_from_audience(*, session: AsyncSession, leaves: Sequence[tuple[
 
 
 async def apply_tags(*, session: AsyncSession, tagged: Sequence[tuple[str, MemberTaggedV1]]) -> None:
-    """Adds and removes member tags in the order member-svc made the changes."""
+    """Adds and removes member tags as member-svc's changes, in their order, leave them: a batch at once, each
+    member's tag ending as its last change says (kept under the tenant of its first addition since it was
+    last removed, if it is new)."""
     erased = await erased_among(session, ERASED_MEMBERS, (t.member_id for _, t in tagged))
+    removed: set[tuple[uuid.UUID, str]] = set()
+    added: dict[tuple[uuid.UUID, str], str | None] = {}  # the tenant it is kept under; None: removed last
     for tenant_id, t in tagged:
         if t.member_id in erased:
             continue
-        if t.action == "added":
-            row = {"member_id": t.member_id, "tag": t.tag, "tenant_id": tenant_id}
-            await session.execute(upsert(session, MemberTag.__table__).on_conflict_do_nothing(), [row])
-        else:
-            await session.execute(delete(MemberTag).where(MemberTag.member_id == t.member_id, MemberTag.tag == t.tag))
+        key = (t.member_id, t.tag)
+        if t.action == "removed":
+            removed.add(key)
+            added[key] = None
+        elif added.get(key) is None:
+            added[key] = tenant_id
+    tags = cast(Table, MemberTag.__table__)
+    if removed:
+        pairs = one_of_keys(session, [tags.c.member_id, tags.c.tag], sorted(removed))
+        await session.execute(delete(tags).where(pairs))
+    rows = [
+        {"member_id": member_id, "tag": tag, "tenant_id": tenant_id}
+        for (member_id, tag), tenant_id in sorted(added.items())
+        if tenant_id is not None
+    ]
+    if rows:
+        statement, parameters = insert_rows(session, tags, rows)
+        await session.execute(statement.on_conflict_do_nothing(), parameters)
 
 
 async def apply_segments(*, session: AsyncSession, changes: Sequence[tuple[str, MemberSegmentChangedV1]]) -> None:
-    """Records each member's latest value segment from analytics-svc."""
+    """Records each member's latest value segment from analytics-svc: a batch at once, each member's last
+    change kept (under the tenant of their first, if they are new here)."""
     erased = await erased_among(session, ERASED_MEMBERS, (c.member_id for _, c in changes))
+    latest: dict[uuid.UUID, tuple[str, str]] = {}
     for tenant_id, c in changes:
-        if c.member_id in erased:
-            continue
-        statement = upsert(session, MemberSegment.__table__).values(
-            member_id=c.member_id, tenant_id=tenant_id, segment=c.to_segment
-        )
-        await session.execute(
-            statement.on_conflict_do_update(index_elements=["member_id"], set_={"segment": c.to_segment})
-        )
+        if c.member_id not in erased:
+            latest[c.member_id] = (latest.get(c.member_id, (tenant_id, ""))[0], c.to_segment)
+    if not latest:
+        return
+    rows = [
+        {"member_id": member_id, "tenant_id": tenant_id, "segment": segment}
+        for member_id, (tenant_id, segment) in sorted(latest.items())
+    ]
+    statement, parameters = insert_rows(session, cast(Table, MemberSegment.__table__), rows)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["member_id"], set_={"segment": statement.excluded.segment}),
+        parameters,
+    )
 
 
 async def communities_of(*, session: AsyncSession, tenant_id: str, member_id: uuid.UUID) -> list[uuid.UUID]:
