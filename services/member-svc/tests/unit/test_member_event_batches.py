@@ -21,6 +21,7 @@ from member_svc.points.policy import DEFAULT_POLICY
 from member_svc.tags import service as tags
 from member_svc.tags.schemas import TagRuleBody
 from qunyun_shared.events import Envelope, EventPayload, new_event
+from qunyun_shared.events.analytics import MemberSegmentChangedV1
 from qunyun_shared.events.campaign import CheckinRecordedV1
 from qunyun_shared.events.content import ContentEngagedV1, ContentPostedV1
 from qunyun_shared.events.kafka_binding import from_kafka
@@ -53,7 +54,12 @@ async def world(session: AsyncSession) -> None:
             member.erased_at = NOW if member_id == ERASED else None
             session.add(member)
         await session.flush()
-    for tag, condition in (("忠实", ("lifecycle", "eq", "loyal")), ("有积分", ("points_lifetime", "gte", 105))):
+    rules = (
+        ("忠实", ("lifecycle", "eq", "loyal")),
+        ("有积分", ("points_lifetime", "gte", 105)),
+        ("高价值", ("segment", "eq", "high_value")),
+    )
+    for tag, condition in rules:
         field, op, value = condition
         rule = TagRuleBody.model_validate({"tag": tag, "conditions": [{"field": field, "op": op, "value": value}]})
         await tags.create_rule(session=session, outbox=OUTBOX, tenant_id=TENANT, rule_in=rule)
@@ -83,6 +89,9 @@ def events() -> list[Envelope]:
             posted_at=NOW,
         )
 
+    def segment(member_id: uuid.UUID, to: str) -> MemberSegmentChangedV1:
+        return MemberSegmentChangedV1(member_id=member_id, to_segment=to)  # type: ignore[arg-type]
+
     checkin = CheckinRecordedV1(campaign_id=uuid.uuid4(), member_id=POSTER, day=date(2026, 11, 23), streak=1)
     payloads: list[tuple[str, EventPayload, bool]] = [
         (TENANT, joined(INVITEE, 1), False),
@@ -100,6 +109,13 @@ def events() -> list[Envelope]:
         (TENANT, posted(None, "PGC"), False),
         (TENANT, checkin, False),
         (TENANT, joined(POSTER, 60), False),
+        (TENANT, segment(FRIEND, "potential"), True),
+        (TENANT, segment(POSTER, "high_value"), True),
+        (TENANT, segment(FRIEND, "high_value"), True),  # changes twice in the run: each change tagged
+        (TENANT, segment(ERASED, "ordinary"), True),
+        (TENANT, segment(HOST, "ordinary"), True),  # another tenant's member
+        (TENANT, segment(POSTER, "high_value"), False),  # the same again
+        (OTHER, segment(GUEST, "churn_risk"), False),
         (OTHER, joined(HOST, -900), True),  # history earns here, but one referral a day
         (OTHER, joined(GUEST, -800), True),
         (OTHER, joined(SECOND_GUEST, -700), True),
@@ -164,6 +180,8 @@ async def test_a_run_of_member_events_at_once_does_what_one_at_a_time_does() -> 
     assert (lifecycle[INVITER], lifecycle[OLD_INVITER], lifecycle[HOST]) == ("loyal", "loyal", "loyal")
     assert [row[1:3] for row in expected["accounts"] if row[0] == INVITER] == [(110, 110)]
     assert expected["tags"][INVITER] == ["忠实"]  # judged at 100 points, before their own join's 10
+    assert expected["tags"][FRIEND] == ["segment:high_value", "高价值"]
+    assert expected["events"][("member.tagged", True, FRIEND)] == 4  # potential on, off; high value, its rule on
     assert expected["tags"][OLD_INVITER] == ["忠实"]
 
 
@@ -237,3 +255,32 @@ async def test_a_run_of_joins_takes_the_statements_of_a_few_joins() -> None:
             assert loyal is not None and loyal.lifecycle == "loyal"
     assert len(sent[400, True]) == len(sent[4, True]) <= 15, sent[400, True]  # imported: no points by default
     assert len(sent[400, False]) == len(sent[4, False]) <= 20, sent[400, False]
+
+
+async def test_a_run_of_segment_changes_takes_the_statements_of_a_few() -> None:
+    sent: dict[int, list[str]] = {}
+    for count in (4, 400):
+        async with in_memory_database(Base.metadata) as engine, AsyncSession(engine) as session, session.begin():
+            await world(session)
+            members = [uuid.uuid4() for _ in range(count)]
+            session.add_all(
+                Member(id=m, tenant_id=TENANT, nickname="会员", persona_tags=[], active_hours=[], created_at=NOW)
+                for m in members
+            )
+            await session.flush()
+            changes = [
+                new_event(
+                    source="analytics-svc",
+                    tenant_id=TENANT,
+                    payload=MemberSegmentChangedV1(member_id=m, to_segment=segment),  # type: ignore[arg-type]
+                    imported=True,
+                )
+                for segment in ("potential", "high_value")
+                for m in members
+            ]
+            with statements(engine) as sent[count]:
+                await HANDLERS["member.segment_changed"](session, OUTBOX, changes)
+            tagged = await tags.tag_names_of(session=session, member_ids=members)
+            assert all(names == ["segment:high_value", "高价值"] for names in tagged.values())
+    # Two waves (every member changes twice) of a few statements each, whatever the count.
+    assert len(sent[400]) == len(sent[4]) <= 30, sent[400]

@@ -4,6 +4,7 @@ judges. A churn-risk flag stands until analytics-svc clears it (`member.churn_ri
 the member orders or takes part in something after it was raised."""
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -97,29 +98,42 @@ async def flag_churn_risk(
     await tags.apply_rules(session=session, outbox=outbox, tenant_id=member.tenant_id, member_ids=[member.id])
 
 
-async def record_segment(
-    *, session: AsyncSession, outbox: Outbox, member: Member, change: MemberSegmentChangedV1
+async def record_segments(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, changes: Sequence[tuple[Member, MemberSegmentChangedV1]]
 ) -> None:
-    tenant_id = member.tenant_id
-    if member.segment is not None and member.segment != change.to_segment:
-        await tags.set_system(
-            session=session,
-            outbox=outbox,
-            tenant_id=tenant_id,
-            member_id=member.id,
-            tag=tags.segment_tag(member.segment),
-            present=False,
-        )
-    member.segment = change.to_segment
-    await tags.set_system(
-        session=session,
-        outbox=outbox,
-        tenant_id=tenant_id,
-        member_id=member.id,
-        tag=tags.segment_tag(change.to_segment),
-        present=True,
-    )
-    await tags.apply_rules(session=session, outbox=outbox, tenant_id=tenant_id, member_ids=[member.id])
+    """The tenant's members' value segments as analytics-svc judged them, in their order, each with its system tag
+    and the rules applied again: a run at once, in waves holding each member at most once (a member who changes
+    twice is tagged as at each change)."""
+    for wave in _waves(changes):
+        left: dict[str, list[uuid.UUID]] = {}
+        entered: dict[str, list[uuid.UUID]] = {}
+        for member, change in wave:
+            if member.segment is not None and member.segment != change.to_segment:
+                left.setdefault(tags.segment_tag(member.segment), []).append(member.id)
+            member.segment = change.to_segment
+            entered.setdefault(tags.segment_tag(change.to_segment), []).append(member.id)
+        for moves, present in ((left, False), (entered, True)):
+            for tag, member_ids in moves.items():
+                await tags.set_system_on(
+                    session=session, outbox=outbox, tenant_id=tenant_id, member_ids=member_ids, tag=tag, present=present
+                )
+        await tags.apply_rules(session=session, outbox=outbox, tenant_id=tenant_id, member_ids=[m.id for m, _ in wave])
+
+
+_Change = tuple[Member, MemberSegmentChangedV1]
+
+
+def _waves(changes: Sequence[_Change]) -> list[list[_Change]]:
+    """The changes in waves holding each member at most once, each member's in their order."""
+    waves: list[list[_Change]] = []
+    seen: Counter[uuid.UUID] = Counter()
+    for member, change in changes:
+        wave = seen[member.id]
+        seen[member.id] += 1
+        if wave == len(waves):
+            waves.append([])
+        waves[wave].append((member, change))
+    return waves
 
 
 async def _count(

@@ -38,22 +38,40 @@ async def on_events(*, session: AsyncSession, outbox: Outbox, envelopes: Sequenc
     other event on its own. A tenant's policy is read at most once for the run, and only for an event that
     may earn or needs its time zone: one member-svc does nothing with (a view, a like) costs no statement."""
     policies = Policies(session)
-    for (type_, tenant_id, imported), run in groupby(envelopes, key=lambda e: (e.type, e.tenantid, e.imported)):
+    for (type_, tenant_id, imported), events in groupby(envelopes, key=lambda e: (e.type, e.tenantid, e.imported)):
+        staged, run = for_history(outbox, imported=imported), list(events)
+        payloads = [envelope.data for envelope in run]
         if type_ == "member.joined":
             await joins.record_joins(
                 session=session,
-                outbox=for_history(outbox, imported=imported),
+                outbox=staged,
                 tenant_id=tenant_id,
-                joins=[envelope.data for envelope in run if isinstance(envelope.data, MemberJoinedV1)],
+                joins=[data for data in payloads if isinstance(data, MemberJoinedV1)],
                 policy=await policies.of(tenant_id) if await policies.earns(tenant_id, imported=imported) else None,
             )
-            continue
-        for envelope in run:
-            await _on_event(session, for_history(outbox, imported=imported), envelope, policies)
+        elif type_ == "member.segment_changed":
+            changes = [data for data in payloads if isinstance(data, MemberSegmentChangedV1)]
+            await _segments_changed(session, staged, tenant_id, changes)
+        else:
+            for envelope in run:
+                await _on_event(session, staged, envelope, policies)
+
+
+async def _segments_changed(
+    session: AsyncSession, outbox: Outbox, tenant_id: str, changes: Sequence[MemberSegmentChangedV1]
+) -> None:
+    """Segments analytics-svc judged, those of members unknown here or erased left aside."""
+    known = await known_members(session=session, tenant_id=tenant_id, member_ids={c.member_id for c in changes})
+    await lifecycle.record_segments(
+        session=session,
+        outbox=outbox,
+        tenant_id=tenant_id,
+        changes=[(known[c.member_id], c) for c in changes if c.member_id in known],
+    )
 
 
 async def _on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope, policies: Policies) -> None:
-    """Applies one consumed event (other than a join)."""
+    """Applies one consumed event (other than a join or a segment)."""
     tenant_id, data = envelope.tenantid, envelope.data
     match data:
         case OrderRefundedV1():
@@ -99,10 +117,6 @@ async def _on_event(session: AsyncSession, outbox: Outbox, envelope: Envelope, p
         case RewardGrantedV1():
             earns = await policies.earns(tenant_id, imported=envelope.imported)
             await _rewarded(session, outbox, tenant_id, data, envelope.time, earns)
-        case MemberSegmentChangedV1():
-            member = await known_member(session=session, tenant_id=tenant_id, member_id=data.member_id)
-            if member is not None:
-                await lifecycle.record_segment(session=session, outbox=outbox, member=member, change=data)
 
 
 async def _rewarded(

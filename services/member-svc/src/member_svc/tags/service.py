@@ -72,6 +72,16 @@ async def set_system(
         await _remove(session, outbox, tenant_id, tag, "system", [member_id])
 
 
+async def set_system_on(
+    *, session: AsyncSession, outbox: Outbox, tenant_id: str, member_ids: Sequence[uuid.UUID], tag: str, present: bool
+) -> None:
+    """`set_system` for several members at once."""
+    if present:
+        await _add(session, outbox, tenant_id, member_ids, tag, "system")
+    else:
+        await _remove(session, outbox, tenant_id, tag, "system", member_ids)
+
+
 async def tags_of(*, session: AsyncSession, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[MemberTag]]:
     """The tags of each member, in tag order."""
     found: dict[uuid.UUID, list[MemberTag]] = {member_id: [] for member_id in member_ids}
