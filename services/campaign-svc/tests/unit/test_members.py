@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from campaign_svc.automation import service as automation
+from campaign_svc.automation.schemas import PlaybookCreate
 from campaign_svc.exceptions import MemberNotFound
 from campaign_svc.members import service as members
 from qunyun_shared.events.analytics import MemberChurnRiskV1
@@ -66,6 +68,29 @@ async def test_level_and_churn_risk_are_kept_even_before_a_join_is_seen(world: W
     member = await members.get_member(session=world.session, tenant_id=TENANT, member_id=member_id)
     assert (member.level, member.churn_risk, member.communities_joined) == (2, True, 1)
     assert member.first_joined_at is not None
+
+
+async def test_a_churn_flag_analytics_clears_is_cleared_and_sets_off_no_win_back(world: World) -> None:
+    member_id = await world.member()
+    coupon = await world.template(await world.campaign(budget_fen=100_000))
+    await automation.create_playbook(
+        session=world.session, tenant_id=TENANT, playbook="win_back", body=PlaybookCreate(coupon_template_id=coupon.id)
+    )
+
+    async def flagged_and_runs() -> tuple[bool, int]:
+        world.session.expire_all()
+        member = await members.get_member(session=world.session, tenant_id=TENANT, member_id=member_id)
+        runs, _ = await automation.runs_of(session=world.session, tenant_id=TENANT, member_id=member_id, limit=10)
+        return member.churn_risk, len(runs)
+
+    await world.deliver("analytics-svc", MemberChurnRiskV1(member_id=member_id, score=0.8, reasons=["silent"]))
+    assert await flagged_and_runs() == (True, 1)
+    # Cleared: the flag goes, and the win-back is not even evaluated.
+    await world.deliver("analytics-svc", MemberChurnRiskV1(member_id=member_id, score=0.4, reasons=[], flagged=False))
+    assert await flagged_and_runs() == (False, 1)
+    # Raised again: evaluated again (and held back by the playbook's frequency cap).
+    await world.deliver("analytics-svc", MemberChurnRiskV1(member_id=member_id, score=0.9, reasons=["silent"]))
+    assert await flagged_and_runs() == (True, 2)
 
 
 async def test_another_tenant_cannot_see_the_member(world: World) -> None:

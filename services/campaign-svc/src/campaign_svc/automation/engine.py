@@ -31,6 +31,7 @@ from campaign_svc.tenants.service import clock_of
 from qunyun_shared.db import upsert
 from qunyun_shared.erasure import erased_among
 from qunyun_shared.events import Envelope
+from qunyun_shared.events.analytics import MemberChurnRiskV1
 from qunyun_shared.events.campaign import MerchantNotifiedV1
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import DomainError
@@ -99,12 +100,15 @@ async def evaluate(
 ) -> None:
     """Evaluates each event on its tenant's enabled rules for its type; call it after the event's facts
     are recorded on the member. Erased members are never evaluated, nor imported history: what happened
-    before it reached Qunyun sets off no welcome pack, coupon or notice."""
+    before it reached Qunyun sets off no welcome pack, coupon or notice. Nor is a churn flag analytics
+    cleared: `member.churn_risk` triggers on a flag raised."""
     # Every trigger's event is about a member: its subject is the member's id.
     occurrences = [
         _Occurrence(e.tenantid, e.id, e.type, uuid.UUID(e.data.subject()), e.data, e.time)
         for e in envelopes
-        if e.type in EVENT_FACTS and not e.imported
+        if e.type in EVENT_FACTS
+        and not e.imported
+        and not (isinstance(e.data, MemberChurnRiskV1) and not e.data.flagged)
     ]
     erased = await erased_among(session, ERASED_MEMBERS, (o.member_id for o in occurrences))
     occurrences = [o for o in occurrences if o.member_id not in erased]

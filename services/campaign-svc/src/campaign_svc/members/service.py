@@ -88,8 +88,8 @@ async def record_birthday(*, session: AsyncSession, tenant_id: str, birthday: Me
 
 
 async def record_churn_risk(*, session: AsyncSession, tenant_id: str, risk: MemberChurnRiskV1) -> None:
-    """Flags a member at risk of churning."""
-    await _update(session, tenant_id, risk.member_id, churn_risk=True)
+    """Keeps a member's churn-risk flag as analytics-svc judged it: raised, or cleared (`flagged` false)."""
+    await _update(session, tenant_id, risk.member_id, churn_risk=risk.flagged)
 
 
 async def record_engagements(*, session: AsyncSession, engaged: Sequence[tuple[str, ContentEngagedV1]]) -> None:
