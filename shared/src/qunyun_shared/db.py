@@ -1,7 +1,9 @@
 """Database plumbing: naming conventions, engines for PostgreSQL and SQLite, sessions."""
 
+import asyncio
 import functools
 import operator
+import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,11 +27,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import ARRAY, TypeDecorator, TypeEngine
+from sqlalchemy.util import await_only
 
 # Deterministic constraint names keep Alembic migrations identical on every database.
 NAMING_CONVENTION = {
@@ -55,14 +58,16 @@ _JSON_CODEC: dict[str, Any] = {
 
 
 def create_engine(url: str, *, pool_size: int = 20, server_settings: Mapping[str, str] | None = None) -> AsyncEngine:
-    """An async engine; SQLite gets WAL and a busy timeout so the relay and requests can share it.
-    `server_settings` are PostgreSQL settings for this engine's connections (ignored on SQLite)."""
+    """An async engine; SQLite gets WAL, a busy timeout and writers taking turns (see _WriteTurns) so the
+    relay, the consumer and requests can share it. `server_settings` are PostgreSQL settings for this
+    engine's connections (ignored on SQLite)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, hide_parameters=True, **_JSON_CODEC)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        _WriteTurns.of(engine).install(engine)
         return engine
     # No pre-ping: it costs a round trip on every checkout. A connection broken by a database restart
-    # fails its next use once and is then replaced; consumers retry such failures, clients get a 500.
+    # fails its next use once and is then replaced; consumers retry such failures, clients get a 503.
     # hide_parameters: a logged database error must not carry the personal data it was writing.
     return create_async_engine(
         url,
@@ -83,13 +88,82 @@ def create_engine(url: str, *, pool_size: int = 20, server_settings: Mapping[str
 _PLANNED_EACH_TIME = {"plan_cache_mode": "force_custom_plan"}
 
 
+SQLITE_BUSY_SECONDS = 10.0
+"""How long a write on SQLite waits for the database's one write lock before it fails as busy."""
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class DatabaseBusy(TimeoutError):
+    """A write waited its turn at SQLite's write lock longer than SQLITE_BUSY_SECONDS: a dependency's failure
+    (qunyun_shared.failures), waited out by consumers and answered 503 to requests."""
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_TURN = "qunyun_write_turn"  # in a pooled connection's info: the turn it holds
+
+
+class _WriteTurns:
+    """The writers of one SQLite database in this process, taking turns first come first served.
+
+    SQLite has one write lock per database, and a writer that finds it taken polls for it (the busy
+    handler) with sleeps of up to 100 ms: a writer that starts transaction after transaction (a consumer
+    working through a backlog) takes it again each time before a waiting request polls, and the request
+    fails after the busy timeout however short each transaction is. So a transaction takes its turn here at
+    its first write, where pysqlite begins it, and gives it back when its connection returns to the pool
+    (after its commit or rollback): a request waits for the transactions ahead of it, never for ones that
+    came after. Reads take no turn (WAL lets them go on beside the writer)."""
+
+    _of_database: "weakref.WeakValueDictionary[str, _WriteTurns]" = weakref.WeakValueDictionary()
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> "_WriteTurns":
+        """The turns of the engine's database file, shared by every engine on it (one of its own in memory)."""
+        database = engine.url.database
+        if not database or database == ":memory:":
+            return cls()
+        turns = cls._of_database.get(database)
+        if turns is None:
+            turns = cls._of_database[database] = cls()
+        return turns
+
+    def install(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine.sync_engine.pool, "checkin", self._checked_in)
+
+    def _before_execute(self, connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if _TURN in connection.info or not statement.lstrip()[:7].upper().startswith(_WRITES):
+            return
+        lock = self._lock_of_running_loop()
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), SQLITE_BUSY_SECONDS))
+        except TimeoutError:
+            raise DatabaseBusy(f"database is locked: no turn to write within {SQLITE_BUSY_SECONDS:g} s") from None
+        connection.info[_TURN] = lock
+
+    def _checked_in(self, _dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        lock = record.info.pop(_TURN, None)
+        if lock is not None:
+            lock.release()
+
+    def _lock_of_running_loop(self) -> asyncio.Lock:
+        # A lock waits on one event loop; a process that runs another (a script's second asyncio.run) gets a
+        # new one, which no writer of the old loop can still be holding.
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

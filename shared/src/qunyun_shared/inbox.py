@@ -39,6 +39,12 @@ causes go into the outbox in that same transaction."""
 PROCESSED, DEAD_LETTERED = "processed", "dead_lettered"
 LOOP = "consumer"  # its name among the process's background loops
 
+POLL_RECORDS = 5000  # records fetched from Kafka at once, their offsets committed together after
+# Events handled in one transaction, by database. On PostgreSQL live writes go on beside it (they lock rows, not
+# the database), so a batch is a whole poll; on SQLite each live write waits for it (one write lock per database,
+# taken in turns: qunyun_shared.db), so a batch takes a fraction of a second.
+BATCH_SIZES = {"postgresql": POLL_RECORDS, "sqlite": 200}
+
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
@@ -67,7 +73,7 @@ class EventConsumer:
         outbox: Outbox,
         health: BackgroundHealth | None = None,
         max_attempts: int = 3,
-        batch_size: int = 5000,
+        batch_size: int | None = None,
         retry_cap_seconds: float = 5.0,
     ) -> None:
         self.name = name
@@ -79,7 +85,7 @@ class EventConsumer:
         self.outbox = outbox
         self.health = health or BackgroundHealth()
         self.max_attempts = max_attempts
-        self.batch_size = batch_size
+        self.batch_size = batch_size or BATCH_SIZES.get(engine.dialect.name, BATCH_SIZES["postgresql"])
         self.retry_cap_seconds = retry_cap_seconds
         self._not_handled = frozenset(type_ for type_, _ in CATALOGUE) - set(handlers)
 
@@ -95,10 +101,10 @@ class EventConsumer:
         try:
             await self._until_dependencies_answer(consumer.start)
             while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+                batches = await consumer.getmany(timeout_ms=500, max_records=POLL_RECORDS)
                 if not batches:
                     continue
-                # One transaction for the whole poll: each partition's records stay in their order.
+                # Each partition's records stay in their order.
                 await self.handle_records([record for records in batches.values() for record in records])
                 await self._commit(consumer, {tp: records[-1].offset + 1 for tp, records in batches.items()})
         finally:
@@ -115,8 +121,9 @@ class EventConsumer:
             )
 
     async def handle_records(self, records: Sequence[ConsumerRecord]) -> None:
-        """Handles a batch: the good events together, the rest on their own; returns once each is
-        processed or parked, however long a failed dependency takes to come back."""
+        """Handles records in their order, `batch_size` events a transaction: the good events of a batch
+        together, the rest on their own; returns once each is processed or parked, however long a failed
+        dependency takes to come back."""
         deliveries: list[Delivery] = []
         for record in records:
             if self._passes_over(record):
@@ -130,8 +137,10 @@ class EventConsumer:
                 await self._park(record, exc, event_id=_position_id(record), event_type="malformed")
                 continue
             deliveries.append(Delivery(record, envelope))
-        if not deliveries:
-            return
+        for start in range(0, len(deliveries), self.batch_size):
+            await self._handle_batch(deliveries[start : start + self.batch_size])
+
+    async def _handle_batch(self, deliveries: Sequence[Delivery]) -> None:
         with metrics.HANDLER_SECONDS.labels(self.name).time():
             try:
                 await self._until_dependencies_answer(lambda: self._handle_in_one_transaction(deliveries))

@@ -5,10 +5,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import orjson
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+
+from qunyun_shared.failures import describe, is_infrastructure_failure
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _TYPE_BASE = "https://qunyun.dev/problems/"
@@ -123,7 +126,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+RETRY_AFTER_SECONDS = 1  # after a dependency failed a request: a busy database's turn comes within moments
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if is_infrastructure_failure(exc):
+        # The database (busy, locked, away), the network or Kafka failed, not the request: the same request
+        # may well succeed in a moment, and a client or the gateway may retry it then.
+        log.warning("dependency failed a request", extra={"path": request.url.path, "error": describe(exc)})
+        return problem(
+            status=503,
+            slug="temporarily-unavailable",
+            title="Temporarily unavailable",
+            detail="A resource this service needs (its database, the network) is busy or unreachable; try again shortly.",
+            instance=request.url.path,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return problem(
         status=500,
@@ -137,6 +155,9 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Makes every error the app returns a problem+json document."""
     app.add_exception_handler(Exception, _unexpected_error)
+    # Answered where they are raised, rather than by the last resort, which raises them again to the server.
+    for failure in (sqlalchemy.exc.SQLAlchemyError, TimeoutError, OSError):
+        app.add_exception_handler(failure, _unexpected_error)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
