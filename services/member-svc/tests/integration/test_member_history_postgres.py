@@ -106,9 +106,7 @@ async def test_a_brands_members_land_with_their_history_once_and_are_published_a
     assert leaves[ids[3]].left_at == datetime.fromisoformat(rows[3]["memberships"][0]["left_at"])
 
 
-async def test_a_full_batch_of_a_thousand_members_lands_whole(
-    member_svc: Platform, http: httpx.AsyncClient
-) -> None:
+async def test_a_full_batch_of_a_thousand_members_lands_whole(member_svc: Platform, http: httpx.AsyncClient) -> None:
     _, headers, communities = await brand(member_svc, http)
     rows = history(communities, 1000, "BIG")
     answered = await http.post(
