@@ -47,6 +47,16 @@ async def _id(response: httpx.Response, status: int = 201) -> str:
     return str((await _created(response, status))["id"])
 
 
+async def _finished(api: httpx.AsyncClient, job: str) -> None:
+    """Waits for a background job to end, so that the job's own progress is not read as another tenant's doing."""
+
+    async def ended() -> None:
+        status = (await api.get(job)).json()["status"]
+        assert status in ("succeeded", "failed"), status
+
+    await eventually(ended, timeout=60, interval=0.5)
+
+
 async def a_tenants_world(api: httpx.AsyncClient, marker: str, webhook_url: str) -> dict[str, str]:
     """Makes one of every kind of resource in the tenant of `api`, each named with `marker` where it has a name."""
     world = {"kpi": "gmv_fen", "playbook": "welcome_pack", "tag": "vip", "term": f"{marker}词"}
@@ -184,6 +194,7 @@ async def _accounts_and_alerts(api: httpx.AsyncClient, marker: str, world: dict[
     alert = {"kpi": "weekly_active_rate", "condition": "below", "threshold": 0.3, "level": "warning"}
     world["alert_rule_id"] = await _id(await api.post("/analytics/alerts/rules", json=alert))
     world["refit_id"] = await _id(await api.post("/analytics/segments/recompute", headers=idempotency_key()), 202)
+    await _finished(api, f"/analytics/models/refits/{world['refit_id']}")
     operator = {
         "email": f"{marker}@example.com",
         "display_name": f"{marker} operator",
