@@ -1,6 +1,20 @@
 """Kafka clients configured the one way the platform uses them."""
 
+import random
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from murmurhash2 import murmurhash2
+
+_MURMUR2_SEED = 0x9747B28C  # the seed of Kafka's murmur2 partitioner
+
+
+def partition_for_key(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """Kafka's default partitioner (the Java client's, and aiokafka's DefaultPartitioner): a key's messages
+    land on the partition every other client puts them on. Its murmur2 runs in C here: aiokafka's own, in
+    Python, cost a relay 11 µs of CPU per message for a tenant-and-member key."""
+    if key is None:
+        return random.choice(available or all_partitions)
+    return all_partitions[(murmurhash2(key, _MURMUR2_SEED) & 0x7FFFFFFF) % len(all_partitions)]
 
 
 def new_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
@@ -14,6 +28,7 @@ def new_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
         max_batch_size=256 * 1024,
         request_timeout_ms=10_000,
         retry_backoff_ms=200,
+        partitioner=partition_for_key,
     )
 
 
