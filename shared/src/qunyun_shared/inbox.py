@@ -17,7 +17,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from qunyun_shared import correlation, metrics
+from qunyun_shared import collection, correlation, metrics
 from qunyun_shared.bus import new_consumer
 from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.deadletters import REPLAY_FOR, parked_headers
@@ -124,6 +124,10 @@ class EventConsumer:
         """Handles records in their order, `batch_size` events a transaction: the good events of a batch
         together, the rest on their own; returns once each is processed or parked, however long a failed
         dependency takes to come back."""
+        with collection.held_back():
+            await self._handle_records(records)
+
+    async def _handle_records(self, records: Sequence[ConsumerRecord]) -> None:
         deliveries: list[Delivery] = []
         for record in records:
             if self._passes_over(record):

@@ -13,7 +13,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy import Select, Table, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from qunyun_shared import metrics
+from qunyun_shared import collection, metrics
 from qunyun_shared.bus import new_producer
 from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.events import Envelope, EventPayload, new_event
@@ -168,6 +168,10 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publishes the oldest unpublished rows; returns how many."""
+        with collection.held_back():
+            return await self._publish_oldest()
+
+    async def _publish_oldest(self) -> int:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(self._publishable(connection))).all()
         metrics.OUTBOX_BACKLOG.set(len(rows))

@@ -1,9 +1,11 @@
 """The outbox relay and the idempotent consumer against real PostgreSQL and Kafka."""
 
 import asyncio
+import gc
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -110,6 +112,53 @@ async def test_the_relay_publishes_everything_once_in_order_per_member(engine: A
         await eventually(outbox_emptied)
     finally:
         await stop(tasks)
+
+
+async def test_batches_are_published_and_handled_with_the_cycle_collector_held_back(
+    engine: AsyncEngine, prefix: str
+) -> None:
+    """qunyun_shared.collection: no collection rescans a batch's objects while it is under way."""
+    outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
+    async with AsyncSession(engine) as session, session.begin():
+        written = await outbox.add(session, tenant_id="t", payloads=[joined() for _ in range(3)])
+    collecting_while: dict[str, list[bool]] = {"published": [], "handled": []}
+    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
+    producer = await relay._ready_producer()
+    send = producer.send
+
+    async def watched_send(*args: Any, **kwargs: Any) -> Any:
+        collecting_while["published"].append(gc.isenabled())
+        return await send(*args, **kwargs)
+
+    producer.send = watched_send  # type: ignore[method-assign]
+
+    async def watched_handler(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
+        collecting_while["handled"].extend(gc.isenabled() for _ in events)
+
+    try:
+        assert await relay.publish_batch() == len(written)
+    finally:
+        await relay._close_producer()
+    consumer = EventConsumer(
+        name=f"it-{prefix}",
+        engine=engine,
+        inbox=TABLES.inbox,
+        handlers={"member.joined": watched_handler},
+        bootstrap_servers=KAFKA_BOOTSTRAP,
+        topic_prefix=prefix,
+        outbox=outbox,
+    )
+    tasks = await run_in_background(consumer)
+    try:
+
+        async def all_handled() -> None:
+            assert len(collecting_while["handled"]) == len(written)
+
+        await eventually(all_handled)
+    finally:
+        await stop(tasks)
+    assert collecting_while == {"published": [False] * 3, "handled": [False] * 3}
+    assert gc.isenabled()
 
 
 async def test_redelivered_events_are_handled_once_and_poison_is_dead_lettered(
