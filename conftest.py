@@ -38,3 +38,13 @@ async def tenant_api(platform: Platform, tenant: TenantKey) -> AsyncIterator[htt
         base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {tenant.api_key}"}, timeout=30
     ) as client:
         yield client
+
+
+@pytest_asyncio.fixture
+async def other_tenant_api(platform: Platform, http: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway's public API for a second brand-new tenant: the one that must see nothing."""
+    other = await platform.new_tenant(http)
+    async with httpx.AsyncClient(
+        base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {other.api_key}"}, timeout=30
+    ) as client:
+        yield client

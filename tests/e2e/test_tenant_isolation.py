@@ -3,7 +3,7 @@
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,15 +19,6 @@ from tests.support.webhook_receiver import PATH as RECEIVER_PATH
 from tests.support.webhook_receiver import Receiver, serving
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def other_tenant_api(platform: Platform, http: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    other = await platform.new_tenant(http)
-    async with httpx.AsyncClient(
-        base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {other.api_key}"}
-    ) as client:
-        yield client
 
 
 async def test_another_tenant_sees_nothing_of_a_community(

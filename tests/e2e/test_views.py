@@ -2,7 +2,7 @@
 and engagement, and their community with a scheduled item and a campaign, each read whole in one request;
 phone numbers masked for a key without personal data; and nothing for another tenant."""
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,15 +18,6 @@ pytestmark = pytest.mark.e2e
 PHONE = "13700001111"
 MEMBER_SECTIONS = ("profile", "points", "orders", "coupons", "scores", "engagement")
 COMMUNITY_SECTIONS = ("community", "kpis", "health", "schedule", "campaigns")
-
-
-@pytest.fixture
-async def other_tenant_api(platform: Platform, http: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    other = await platform.new_tenant(http)
-    async with httpx.AsyncClient(
-        base_url=f"{platform.url('gateway')}/api/v1", headers={"Authorization": f"Bearer {other.api_key}"}, timeout=30
-    ) as client:
-        yield client
 
 
 async def created(request: Awaitable[httpx.Response], status: int = 201) -> Any:

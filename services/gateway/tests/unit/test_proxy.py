@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi import FastAPI
 
@@ -268,3 +269,33 @@ async def test_fetch_gives_a_view_the_gateways_problem_when_the_service_cannot_a
     upstreams, _ = router(NotSent("refused"), NotSent("refused"), NotSent("refused"))
     status, body = await upstreams.fetch("members/1", OWNER)
     assert status == 503 and "unreachable" in body["detail"]
+
+
+async def test_a_write_naming_its_member_by_the_merchants_id_is_sent_with_the_member_id() -> None:
+    looked_up = answer(200, b'{"members": {"shop-7": "m-1"}, "unknown": [], "erased": []}')
+    upstreams, upstream = router(looked_up, answer(201, b'{"id": "o-1"}'))
+    order = {"merchant_member_id": "shop-7", "items": [{"product_id": "p", "quantity": 1, "unit_price_fen": 100}]}
+    async with gateway(upstreams) as client:
+        placed = await client.post("/api/v1/campaigns/orders", json=order, headers={"Idempotency-Key": "k-1"})
+    assert placed.status_code == 201, placed.text
+    lookup, forwarded = upstream.sent
+    assert (lookup.url, lookup.body) == ("http://member.test/members/resolve", b'{"merchant_member_ids":["shop-7"]}')
+    assert forwarded.url.endswith("/campaigns/orders")
+    assert orjson.loads(forwarded.body) == {"items": order["items"], "member_id": "m-1"}
+
+
+async def test_a_look_up_member_svc_cannot_answer_forwards_nothing() -> None:
+    upstreams, upstream = router(answer(500), upstream_attempts=1)
+    async with gateway(upstreams) as client:
+        refused = await client.post("/api/v1/campaigns/orders", json={"merchant_member_id": "shop-7", "items": []})
+    assert refused.status_code == 503, refused.text
+    assert [sent.url for sent in upstream.sent] == ["http://member.test/members/resolve"]
+
+
+async def test_a_members_own_merchant_id_goes_to_member_svc_as_written() -> None:
+    upstreams, upstream = router(answer(201, b'{"id": "m-1"}'))
+    async with gateway(upstreams) as client:
+        created = await client.post("/api/v1/members", json={"nickname": "顾客", "merchant_member_id": "shop-7"})
+    assert created.status_code == 201
+    [sent] = upstream.sent
+    assert orjson.loads(sent.body) == {"nickname": "顾客", "merchant_member_id": "shop-7"}

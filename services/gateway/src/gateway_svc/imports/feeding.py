@@ -31,7 +31,9 @@ from gateway_svc.imports.kinds import SPECS, Kind, KindSpec, Problem, Record
 from gateway_svc.imports.ledger import results_of, settle
 from gateway_svc.imports.models import ImportJob
 from gateway_svc.imports.reading import Batch, StoredText, batches_of, lines_of, records_of
+from gateway_svc.proxy import naming
 from gateway_svc.proxy.forwarding import UpstreamRouter
+from gateway_svc.proxy.naming import Resolution
 from gateway_svc.upstreams.breaker import CircuitOpen
 from gateway_svc.upstreams.clients import UpstreamAnswer
 from qunyun_shared.failures import describe, is_infrastructure_failure
@@ -43,7 +45,6 @@ from qunyun_shared.runtime import ServiceRuntime
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
-RESOLVE_PATH = "members/resolve"
 # Refusals that say "not now" rather than "not this": tried again like a service that is away.
 _NOT_NOW = frozenset({408, 425, 429})
 # Room in a request for the body's own braces and the rows' list name.
@@ -198,34 +199,27 @@ class Importer:
             return None
         wanted = sorted({r.member_ref for r in batch.records if r.member_ref is not None and not r.problems})
         if wanted:
-            found, erased = await self._resolve(job, caller, wanted)
+            resolution = await self._resolve(job, caller, wanted)
             for record in batch.records:
                 if record.member_ref is None or record.problems:
                     continue
-                if (member_id := found.get(record.member_ref)) is not None:
+                if (member_id := resolution.members.get(record.member_ref)) is not None:
                     record.row["member_id"] = member_id
                     continue
-                message = (
-                    f"the member with this merchant_member_id ({record.member_ref}) was erased"
-                    if record.member_ref in erased
-                    else f"no member has this merchant_member_id ({record.member_ref}): import the members first"
-                )
+                message = resolution.problem(record.member_ref) or ""
+                if record.member_ref not in resolution.erased:
+                    message += ": import the members first"
                 record.problems.append(Problem(record.first_line, "merchant_member_id", message))
         return batch
 
-    async def _resolve(
-        self, job: ImportJob, caller: Identity, merchant_ids: list[str]
-    ) -> tuple[dict[str, str], set[str]]:
-        """The member ids of the merchant ids that name a member, and the merchant ids of erased members."""
-        answer = await self._exchange(job, caller, RESOLVE_PATH, orjson.dumps({"merchant_member_ids": merchant_ids}))
+    async def _resolve(self, job: ImportJob, caller: Identity, merchant_ids: list[str]) -> Resolution:
+        """The members the merchant ids name, and which of them were erased."""
+        body = orjson.dumps({"merchant_member_ids": merchant_ids})
+        answer = await self._exchange(job, caller, naming.RESOLVE_PATH, body)
         try:
-            resolved = orjson.loads(answer.content)
-            members, erased = resolved["members"], resolved.get("erased", [])
-        except (ValueError, KeyError, TypeError):
-            members = erased = None
-        if not isinstance(members, dict) or not isinstance(erased, list):
-            raise JobRefused("member-svc answered a look-up of members with something other than their ids.")
-        return {str(key): str(value) for key, value in members.items()}, {str(value) for value in erased}
+            return Resolution.of(answer.content)
+        except ValueError:
+            raise JobRefused("member-svc answered a look-up of members with something other than their ids.") from None
 
     async def _send(self, job: ImportJob, caller: Identity, spec: KindSpec, sent: list[Record]) -> list[dict[str, Any]]:
         """The service's result for each record sent, in the order of `sent`."""

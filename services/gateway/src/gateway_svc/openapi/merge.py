@@ -5,6 +5,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from gateway_svc.proxy import naming
 from gateway_svc.proxy.resources import RESOURCES, Service
 from qunyun_shared import identity
 from qunyun_shared.problem_responses import PROBLEM_SCHEMA, problem_response
@@ -51,6 +52,7 @@ def merge(
             _strip_gateway_headers(public)
             for operation in _operations({path: public}):
                 _as_proxied(operation, requirement, operation_ids, service)
+                naming.document(operation, schemas, path)
             paths[PREFIX + path] = public  # the table's resources are the services', never the gateway's
     return merged
 

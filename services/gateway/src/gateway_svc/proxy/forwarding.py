@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from gateway_svc.config import Settings
 from gateway_svc.exceptions import PayloadTooLarge, UnknownRoute, UpstreamTimeout
+from gateway_svc.proxy import naming
 from gateway_svc.proxy.resources import Service, resource_of
 from gateway_svc.upstreams.breaker import CircuitBreaker
 from gateway_svc.upstreams.clients import Interrupted, NotSent, UpstreamAnswer, UpstreamClient, open_client
@@ -68,6 +69,8 @@ class UpstreamRouter:
         if resource is None:
             raise UnknownRoute(f"No API at {_PREFIX}{path}.")
         body = await self._bounded_body(request)
+        if naming.names_a_member(path, request.method, body):
+            body = await naming.with_member_id(body, lambda merchant_ids: self.look_up_members(caller, merchant_ids))
         headers = {
             name.decode(): value.decode("latin-1")
             for name, value in request.scope["headers"]
@@ -111,6 +114,17 @@ class UpstreamRouter:
         return await self.exchange(
             resource.service, "POST", "/" + quote(path), headers, body, idempotent=True, timeout=timeout
         )
+
+    async def look_up_members(self, caller: identity.Identity, merchant_ids: list[str]) -> naming.Resolution:
+        """The members of the caller's tenant the merchant's ids name, from member-svc."""
+        body = orjson.dumps({"merchant_member_ids": merchant_ids})
+        answer = await self.send_as(caller, naming.RESOLVE_PATH, body)
+        try:
+            if answer.status != 200:
+                raise ValueError(f"status {answer.status}")
+            return naming.Resolution.of(answer.content)
+        except ValueError as exc:
+            raise UpstreamUnavailable(f"The member service could not look the member up ({exc}).") from None
 
     async def exchange(
         self,
