@@ -22,7 +22,13 @@ from qunyun_shared.bus import new_consumer
 from qunyun_shared.db import insert_rows, one_of
 from qunyun_shared.deadletters import REPLAY_FOR, parked_headers
 from qunyun_shared.events import CATALOGUE, Envelope
-from qunyun_shared.events.kafka_binding import MalformedEvent, UnknownEvent, from_kafka
+from qunyun_shared.events.kafka_binding import (
+    IMPORTED_HEADER,
+    IMPORTED_VALUE,
+    MalformedEvent,
+    UnknownEvent,
+    from_kafka,
+)
 from qunyun_shared.failures import describe, is_infrastructure_failure
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.supervision import BackgroundHealth, Backoff
@@ -37,6 +43,7 @@ Handler = Callable[[AsyncSession, Outbox, Sequence[Envelope]], Awaitable[None]]
 causes go into the outbox in that same transaction."""
 
 PROCESSED, DEAD_LETTERED = "processed", "dead_lettered"
+SKIPPED_IMPORTED = "skipped_imported"  # the outcome of imported history at a handler that takes news only
 LOOP = "consumer"  # its name among the process's background loops
 
 POLL_RECORDS = 5000  # records fetched from Kafka at once, their offsets committed together after
@@ -44,6 +51,21 @@ POLL_RECORDS = 5000  # records fetched from Kafka at once, their offsets committ
 # the database), so a batch is a whole poll; on SQLite each live write waits for it (one write lock per database,
 # taken in turns: qunyun_shared.db), so a batch takes a fraction of a second.
 BATCH_SIZES = {"postgresql": POLL_RECORDS, "sqlite": 200}
+
+
+H = TypeVar("H", bound=Handler)
+
+
+def news_only(handler: H) -> H:
+    """Marks a handler that takes no imported history (Envelope.imported): the consumer passes such events
+    over by their header, undecoded and without an inbox row, and counts them. An import of a million
+    actions costs such a consumer (the gateway's webhooks, for one) nothing."""
+    setattr(handler, "_news_only", True)  # noqa: B010 - a mark on the function itself
+    return handler
+
+
+def takes_news_only(handler: Handler) -> bool:
+    return bool(getattr(handler, "_news_only", False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +110,7 @@ class EventConsumer:
         self.batch_size = batch_size or BATCH_SIZES.get(engine.dialect.name, BATCH_SIZES["postgresql"])
         self.retry_cap_seconds = retry_cap_seconds
         self._not_handled = frozenset(type_ for type_, _ in CATALOGUE) - set(handlers)
+        self._news_only = frozenset(type_ for type_, handler in handlers.items() if takes_news_only(handler))
 
     @property
     def topics(self) -> list[str]:
@@ -173,11 +196,21 @@ class EventConsumer:
             return result
 
     def _passes_over(self, record: ConsumerRecord) -> bool:
-        """Whether the record's type header names a catalogued type this consumer does not handle: its topics
-        carry every event of their producers, and those it need not decode. A type this build does not know
-        is decoded, to be counted as skipped; one without a type, to be dead-lettered."""
-        type_ = dict(record.headers).get("ce_type")  # the last one, as from_kafka reads them
-        return type_ is not None and type_.decode("utf-8", "replace") in self._not_handled
+        """Whether the record's headers say this consumer need not decode it: a catalogued type it does not
+        handle (its topics carry every event of their producers), or imported history for a handler that
+        takes news only (counted). A type this build does not know is decoded, to be counted as skipped; one
+        without a type, to be dead-lettered."""
+        headers = dict(record.headers)  # the last of a name, as from_kafka reads them
+        raw_type = headers.get("ce_type")
+        if raw_type is None:
+            return False
+        type_ = raw_type.decode("utf-8", "replace")
+        if type_ in self._not_handled:
+            return True
+        if type_ in self._news_only and headers.get(IMPORTED_HEADER) == IMPORTED_VALUE.encode():
+            metrics.EVENTS_CONSUMED.labels(self.name, type_, SKIPPED_IMPORTED).inc()
+            return True
+        return False
 
     async def _handle_in_one_transaction(self, deliveries: Sequence[Delivery], attempts: int = 1) -> None:
         async with AsyncSession(self.engine, expire_on_commit=False) as session:

@@ -12,10 +12,11 @@ import pytest_asyncio
 from sqlalchemy import Column, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from qunyun_shared import metrics
 from qunyun_shared.db import new_metadata
 from qunyun_shared.events import Envelope
 from qunyun_shared.events.member import MemberJoinedV1
-from qunyun_shared.inbox import EventConsumer, Handler
+from qunyun_shared.inbox import SKIPPED_IMPORTED, EventConsumer, Handler, news_only
 from qunyun_shared.messaging import messaging_tables
 from qunyun_shared.outbox import Outbox, OutboxRelay
 from qunyun_shared.testing import eventually, wait_until
@@ -159,6 +160,33 @@ async def test_batches_are_published_and_handled_with_the_cycle_collector_held_b
         await stop(tasks)
     assert collecting_while == {"published": [False] * 3, "handled": [False] * 3}
     assert gc.isenabled()
+
+
+async def test_a_news_only_handler_is_never_given_imported_history(engine: AsyncEngine, prefix: str) -> None:
+    outbox = Outbox(table=TABLES.outbox, source="it", topic_prefix=prefix)
+    async with AsyncSession(engine) as session, session.begin():
+        [history] = await outbox.add(session, tenant_id="t", payloads=[joined()], imported=True)
+        [news] = await outbox.add(session, tenant_id="t", payloads=[joined()])
+    handled: list[str] = []
+
+    @news_only
+    async def notify(session: AsyncSession, _outbox: Outbox, events: Sequence[Envelope]) -> None:
+        handled.extend(event.id for event in events)
+
+    skipped = metrics.EVENTS_CONSUMED.labels(f"it-{prefix}", "member.joined", SKIPPED_IMPORTED)
+    tasks = await start_pipeline(engine, outbox, notify)
+    try:
+
+        async def news_handled() -> None:
+            assert handled == [news.id]
+
+        await eventually(news_handled)
+    finally:
+        await stop(tasks)
+    async with engine.connect() as connection:
+        recorded = set((await connection.execute(select(TABLES.inbox.c.event_id))).scalars())
+    assert recorded == {news.id}, "the imported one is passed over, not recorded"
+    assert history.id not in handled and skipped._value.get() == 1
 
 
 async def test_redelivered_events_are_handled_once_and_poison_is_dead_lettered(

@@ -10,6 +10,9 @@ from qunyun_shared.events.envelope import JSON, SPEC_VERSION, Envelope
 
 Headers = list[tuple[str, bytes]]
 
+# The extension marking an event that announces imported history (Envelope.imported), present only then.
+IMPORTED_HEADER, IMPORTED_VALUE = "ce_imported", "true"
+
 _REQUIRED = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_tenantid", "ce_dataversion")
 
 
@@ -60,7 +63,7 @@ def binary_mode(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, str]]
     if envelope.correlationid:
         headers.append(("ce_correlationid", envelope.correlationid))
     if envelope.imported:
-        headers.append(("ce_imported", "true"))
+        headers.append((IMPORTED_HEADER, IMPORTED_VALUE))
     return envelope.partitionkey.encode(), envelope.data.model_dump_json().encode(), headers
 
 
@@ -92,7 +95,7 @@ def from_kafka(value: bytes | None, headers: Headers) -> Envelope:
         dataversion=version,
         data=data,
         correlationid=attrs.get("ce_correlationid", ""),
-        imported=attrs.get("ce_imported") == "true",
+        imported=attrs.get(IMPORTED_HEADER) == IMPORTED_VALUE,
         datacontenttype=attrs.get("content-type", JSON),
     )
 

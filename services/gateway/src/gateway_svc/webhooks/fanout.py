@@ -1,19 +1,12 @@
 """Fan-out: every public event on the bus becomes one delivery per enabled endpoint of its tenant that
 subscribed to its type, written in the consumer's transaction, so that an accepted event is never lost.
-
-Events announcing imported history (`envelope.imported`) go to no endpoint: a merchant importing last
-year's orders must not have each partner's system send a notice for every one of them. They are not
-written to the delivery log either (an import of a million actions would write a million rows per
-subscribed endpoint, owed to nobody); each delivery left out is counted in
-`qunyun_gateway_webhook_deliveries_skipped_total`, by event type and reason.
-"""
+Imported history never reaches it (gateway_svc.handlers)."""
 
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import orjson
-from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,12 +21,6 @@ from qunyun_shared.events.member import MemberErasedV1
 PUBLIC_EVENT_TYPES = frozenset(spec.type for spec in CATALOGUE.values() if spec.public)
 # The fields naming the member an event is about, whose erasure must reach its stored deliveries.
 _MEMBER_FIELDS = ("member_id", "author_member_id")
-
-SKIPPED = Counter(
-    "qunyun_gateway_webhook_deliveries_skipped_total",
-    "Deliveries an event would have made to subscribed endpoints but did not, by event type and reason.",
-    ["event_type", "reason"],
-)
 
 
 def body_of(envelope: Envelope) -> bytes:
@@ -80,12 +67,7 @@ async def fan_out(*, session: AsyncSession, events: Sequence[Envelope], now: dat
             erased.add(envelope.data.member_id)
         elif member_id in erased:
             continue  # a late event about an erased member takes their data nowhere
-        targets = matching(envelope, endpoints)
-        if envelope.imported:
-            if targets:
-                SKIPPED.labels(envelope.type, "imported").inc(len(targets))
-            continue
-        rows += [_delivery(envelope, endpoint, member_id, now) for endpoint in targets]
+        rows += [_delivery(envelope, endpoint, member_id, now) for endpoint in matching(envelope, endpoints)]
     if rows:
         await session.execute(upsert(session, WebhookDelivery.__table__).on_conflict_do_nothing(), rows)
     erasures = [
