@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qunyun_shared import identity
+from qunyun_shared import collection, identity
 from qunyun_shared.outbox import Outbox
 from qunyun_shared.problems import Unauthorized
 from qunyun_shared.runtime import ServiceRuntime
@@ -34,6 +34,15 @@ async def transaction(runtime: Runtime) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(transaction, scope="function")]
+
+
+async def _collection_held_back() -> AsyncIterator[None]:
+    with collection.held_back():
+        yield
+
+
+# For a route taking a batch of rows (a history import's thousand): no cycle collection while it is handled.
+BATCH = Depends(_collection_held_back)
 
 
 async def get_outbox(runtime: Runtime) -> Outbox:

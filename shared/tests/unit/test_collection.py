@@ -2,7 +2,11 @@
 
 import gc
 
+import pytest
+
 from qunyun_shared import collection
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_collector_resumes_when_the_last_of_overlapping_batches_ends() -> None:

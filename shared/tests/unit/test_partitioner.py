@@ -3,9 +3,12 @@
 import os
 import random
 
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from qunyun_shared.bus import new_producer, partition_for_key
+
+pytestmark = pytest.mark.unit
 
 
 def test_every_key_lands_on_the_partition_kafkas_default_partitioner_picks() -> None:

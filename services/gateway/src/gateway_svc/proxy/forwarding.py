@@ -70,7 +70,9 @@ class UpstreamRouter:
             raise UnknownRoute(f"No API at {_PREFIX}{path}.")
         body = await self._bounded_body(request)
         if naming.names_a_member(path, request.method, body):
-            body = await naming.with_member_id(body, lambda merchant_ids: self.look_up_members(caller, merchant_ids))
+            body = await naming.with_member_id(
+                body, lookup=lambda merchant_ids: self.look_up_members(caller, merchant_ids)
+            )
         headers = {
             name.decode(): value.decode("latin-1")
             for name, value in request.scope["headers"]

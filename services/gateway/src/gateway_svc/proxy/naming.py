@@ -59,7 +59,7 @@ def names_a_member(path: str, method: str, body: bytes) -> bool:
     return method in _WRITES and _MARK in body and _takes_member_ids(path)
 
 
-async def with_member_id(body: bytes, lookup: Lookup) -> bytes:
+async def with_member_id(*, body: bytes, lookup: Lookup) -> bytes:
     """The body with its `merchant_member_id` replaced by the member's `member_id`; a body that is not a
     JSON object naming one goes on as it is, for the service to judge."""
     try:

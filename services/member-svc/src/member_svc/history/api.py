@@ -5,13 +5,17 @@ from fastapi import APIRouter
 from member_svc.dependencies import Cipher, IdempotentRoute
 from member_svc.history import service as history
 from member_svc.history.schemas import MemberHistoryBatch
-from qunyun_shared.dependencies import CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.dependencies import BATCH, CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.history import HistoryBatchRead
 
 router = APIRouter(prefix="/members", tags=["members"], route_class=IdempotentRoute)
 
 
-@router.post("/history", summary="Import members with the communities they joined and left, when they did")
+@router.post(
+    "/history",
+    summary="Import members with the communities they joined and left, when they did",
+    dependencies=[BATCH],
+)
 async def import_member_history(
     body: MemberHistoryBatch, session: DbSession, outbox: EventOutbox, cipher: Cipher, caller: CurrentIdentity
 ) -> HistoryBatchRead:
