@@ -71,7 +71,7 @@ class UpstreamRouter:
         body = await self._bounded_body(request)
         if naming.names_a_member(path, request.method, body):
             body = await naming.with_member_id(
-                body, lookup=lambda merchant_ids: self.look_up_members(caller, merchant_ids)
+                body=body, lookup=lambda merchant_ids: self.look_up_members(caller, merchant_ids)
             )
         headers = {
             name.decode(): value.decode("latin-1")
