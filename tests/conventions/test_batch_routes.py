@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from qunyun_shared.dependencies import BATCH
+from qunyun_shared.dependencies import COLLECTION_HELD_BACK
 
 pytestmark = pytest.mark.unit
 
@@ -23,7 +23,9 @@ def test_every_history_import_route_holds_back_the_collector() -> None:
             if isinstance(route, APIRoute) and route.path.endswith("/history") and "POST" in route.methods:
                 history_routes.append(route)
                 calls = [dependency.call for dependency in route.dependant.dependencies]
-                assert BATCH.dependency in calls, f"{package} {route.path} handles its batch with the collector on"
+                assert COLLECTION_HELD_BACK.dependency in calls, (
+                    f"{package} {route.path} handles its batch with the collector on"
+                )
     assert len(history_routes) == 6
 
 

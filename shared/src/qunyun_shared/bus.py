@@ -10,8 +10,8 @@ _MURMUR2_SEED = 0x9747B28C  # the seed of Kafka's murmur2 partitioner
 
 def partition_for_key(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
     """Kafka's default partitioner (the Java client's, and aiokafka's DefaultPartitioner): a key's messages
-    land on the partition every other client puts them on. Its murmur2 runs in C here: aiokafka's own, in
-    Python, cost a relay 11 µs of CPU per message for a tenant-and-member key."""
+    land on the partition every other client puts them on. Its murmur2 is compiled here (`murmurhash2`, a
+    Rust extension): aiokafka's own, in Python, cost a relay 11 µs of CPU per message for a tenant-and-member key."""
     if key is None:
         return random.choice(available or all_partitions)
     return all_partitions[(murmurhash2(key, _MURMUR2_SEED) & 0x7FFFFFFF) % len(all_partitions)]

@@ -10,8 +10,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# Allocations after which the young generations are collected even while batches overlap without a pause
-# (a consumer's and a relay's, back to back under a backlog), so that cycles cannot pile up for good.
+# Allocations after which everything is collected even while held back (catch_up).
 OVERDUE = 1_000_000
 
 _holding = 0  # batches under way in this process: the collector resumes when the last one ends
@@ -29,5 +28,12 @@ def held_back() -> Iterator[None]:
         _holding -= 1
         if _holding == 0:
             gc.enable()
-        elif gc.get_count()[0] > OVERDUE:
-            gc.collect(1)
+        else:
+            catch_up()
+
+
+def catch_up() -> None:
+    """Collects everything if allocations have gone on long enough while held back: called where a batch
+    waits (a dependency away) and where one of overlapping batches ends, so cycles cannot pile up for good."""
+    if not gc.isenabled() and gc.get_count()[0] > OVERDUE:
+        gc.collect()

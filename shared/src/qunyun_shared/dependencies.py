@@ -42,7 +42,7 @@ async def _collection_held_back() -> AsyncIterator[None]:
 
 
 # For a route taking a batch of rows (a history import's thousand): no cycle collection while it is handled.
-BATCH = Depends(_collection_held_back)
+COLLECTION_HELD_BACK = Depends(_collection_held_back)
 
 
 async def get_outbox(runtime: Runtime) -> Outbox:

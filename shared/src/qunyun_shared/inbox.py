@@ -189,6 +189,7 @@ class EventConsumer:
                 if not is_infrastructure_failure(exc):
                     raise
                 self.health.stalled(LOOP, exc)
+                collection.catch_up()  # the batch may wait for as long as the outage lasts
                 log.warning("consumer waiting for a dependency", extra={"consumer": self.name, "error": describe(exc)})
                 await backoff.wait()
                 continue

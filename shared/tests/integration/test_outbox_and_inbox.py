@@ -45,7 +45,13 @@ async def start_pipeline(
     engine: AsyncEngine, outbox: Outbox, handler: Handler, **options: int
 ) -> list[asyncio.Task[None]]:
     """The relay publishing `outbox` and a consumer handing its member.joined events to `handler`, running."""
-    consumer = EventConsumer(
+    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
+    return await run_in_background(relay, a_consumer(engine, outbox, handler, **options))
+
+
+def a_consumer(engine: AsyncEngine, outbox: Outbox, handler: Handler, **options: int) -> EventConsumer:
+    """A consumer of the member.joined events `outbox` publishes, handing them to `handler`."""
+    return EventConsumer(
         name=f"it-{outbox.topic_prefix}",
         engine=engine,
         inbox=TABLES.inbox,
@@ -55,8 +61,6 @@ async def start_pipeline(
         outbox=outbox,
         **options,
     )
-    relay = OutboxRelay(engine=engine, outbox=outbox, bootstrap_servers=KAFKA_BOOTSTRAP, client_id="it")
-    return await run_in_background(relay, consumer)
 
 
 async def run_in_background(*loops: object) -> list[asyncio.Task[None]]:
@@ -140,16 +144,7 @@ async def test_batches_are_published_and_handled_with_the_cycle_collector_held_b
         assert await relay.publish_batch() == len(written)
     finally:
         await relay._close_producer()
-    consumer = EventConsumer(
-        name=f"it-{prefix}",
-        engine=engine,
-        inbox=TABLES.inbox,
-        handlers={"member.joined": watched_handler},
-        bootstrap_servers=KAFKA_BOOTSTRAP,
-        topic_prefix=prefix,
-        outbox=outbox,
-    )
-    tasks = await run_in_background(consumer)
+    tasks = await run_in_background(a_consumer(engine, outbox, watched_handler))
     try:
 
         async def all_handled() -> None:

@@ -1,6 +1,7 @@
 """The cycle collector is held back while batches run, and only while they do."""
 
 import gc
+import weakref
 
 import pytest
 
@@ -30,12 +31,32 @@ def test_a_failing_batch_gives_the_collector_back() -> None:
     assert gc.isenabled()
 
 
+class _Node:
+    """An object in a reference cycle: only the cycle collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
 def test_overlapping_batches_cannot_hold_off_the_collector_for_good(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(collection, "OVERDUE", 100)
     with collection.held_back():
         with collection.held_back():
+            cycle = weakref.ref(_Node())
             garbage = [[] for _ in range(1000)]
-            assert gc.get_count()[0] > 100
-        assert gc.get_count()[0] < 100, "the young generations were collected when the inner batch ended"
+            assert cycle() is not None and gc.get_count()[0] > 100
+        assert cycle() is None, "the cycle was collected when the inner batch ended, the outer still running"
         del garbage
     assert gc.isenabled()
+
+
+def test_a_batch_waiting_out_an_outage_catches_up(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(collection, "OVERDUE", 100)
+    with collection.held_back():
+        cycle = weakref.ref(_Node())
+        collection.catch_up()
+        assert cycle() is not None, "not overdue yet"
+        garbage = [[] for _ in range(1000)]
+        collection.catch_up()
+        assert cycle() is None
+        del garbage

@@ -1,6 +1,5 @@
 """The producers' partitioner puts each key where Kafka's default partitioner does."""
 
-import os
 import random
 
 import pytest
@@ -15,7 +14,7 @@ def test_every_key_lands_on_the_partition_kafkas_default_partitioner_picks() -> 
     rng = random.Random(7)
     for length in range(0, 120):
         for _ in range(20):
-            key = os.urandom(length)
+            key = rng.randbytes(length)
             partitions = list(range(rng.randint(1, 64)))
             assert partition_for_key(key, partitions, partitions) == DefaultPartitioner()(key, partitions, partitions)
 

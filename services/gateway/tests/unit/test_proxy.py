@@ -299,3 +299,36 @@ async def test_a_members_own_merchant_id_goes_to_member_svc_as_written() -> None
     assert created.status_code == 201
     [sent] = upstream.sent
     assert orjson.loads(sent.body) == {"nickname": "顾客", "merchant_member_id": "shop-7"}
+
+
+async def test_naming_a_member_by_the_merchants_id_needs_the_read_of_members() -> None:
+    orders_only = identity.Identity("tenant-a", "api_key:shop", ("integration",), frozenset({"orders:write"}))
+    upstreams, upstream = router()
+    async with gateway(upstreams, orders_only) as client:
+        refused = await client.post("/api/v1/campaigns/orders", json={"merchant_member_id": "shop-7", "items": []})
+    assert refused.status_code == 403, refused.text
+    assert upstream.sent == []
+
+
+@pytest.mark.parametrize(
+    ("body", "forwarded"),
+    [
+        ({"member_id": "m-2", "merchant_member_id": None}, {"member_id": "m-2"}),
+        ({"merchant_member_id": "shop-7", "member_id": None}, {"member_id": "m-1"}),
+    ],
+)
+async def test_a_null_merchant_or_member_id_is_no_value(body: dict[str, Any], forwarded: dict[str, Any]) -> None:
+    looked_up = answer(200, b'{"members": {"shop-7": "m-1"}, "unknown": [], "erased": []}')
+    upstreams, upstream = router(*([looked_up] if body["merchant_member_id"] else []), answer(201, b"{}"))
+    async with gateway(upstreams) as client:
+        assert (await client.post("/api/v1/campaigns/orders", json=body)).status_code == 201
+    assert orjson.loads(upstream.sent[-1].body) == forwarded
+
+
+async def test_a_merchant_id_member_svc_would_refuse_is_refused_before_any_look_up() -> None:
+    upstreams, upstream = router()
+    async with gateway(upstreams) as client:
+        refused = await client.post("/api/v1/campaigns/orders", json={"merchant_member_id": "shop\t7", "items": []})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "body.merchant_member_id"
+    assert upstream.sent == []

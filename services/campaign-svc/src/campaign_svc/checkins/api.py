@@ -9,7 +9,7 @@ from campaign_svc.checkins import history
 from campaign_svc.checkins import service as checkins
 from campaign_svc.checkins.schemas import CheckinCreate, CheckinHistoryBatch, CheckinProgress, CheckinRead
 from campaign_svc.dependencies import IdempotentRoute
-from qunyun_shared.dependencies import BATCH, CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.dependencies import COLLECTION_HELD_BACK, CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.history import HistoryBatchRead
 
 router = APIRouter(prefix="/campaigns/{campaign_id}/checkins", tags=["check-ins"], route_class=IdempotentRoute)
@@ -31,7 +31,7 @@ async def check_in(
 
 @router.post(
     "/history",
-    dependencies=[BATCH],
+    dependencies=[COLLECTION_HELD_BACK],
     summary="Import check-ins from the merchant's history (at most 1,000 a batch), within the campaign's dates: "
     "one per member and local day (the same day again is unchanged), streaks as live check-ins would make them, "
     "no milestone rewards, the events say imported",

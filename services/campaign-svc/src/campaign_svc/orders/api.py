@@ -10,7 +10,7 @@ from campaign_svc.dependencies import IdempotentRoute
 from campaign_svc.orders import history
 from campaign_svc.orders import service as orders
 from campaign_svc.orders.schemas import OrderCreate, OrderHistoryBatch, OrderPage, OrderRead, RefundCreate
-from qunyun_shared.dependencies import BATCH, CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.dependencies import COLLECTION_HELD_BACK, CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.history import HistoryBatchRead
 from qunyun_shared.idempotency import KEY_REQUIRED
 from qunyun_shared.pagination import encode_time_cursor
@@ -40,7 +40,7 @@ async def place_order(
 
 @router.post(
     "/history",
-    dependencies=[BATCH],
+    dependencies=[COLLECTION_HELD_BACK],
     summary="Import orders from the merchant's history (at most 1,000 a batch): each row is created, unchanged "
     "(imported before with the same content) or failed with its problems; no live coupon, stock or budget is "
     "touched, and the events say imported",

@@ -16,7 +16,7 @@ from content_svc.engagement.schemas import (
     EngagementRead,
     EngagementReceipt,
 )
-from qunyun_shared.dependencies import BATCH, CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.dependencies import COLLECTION_HELD_BACK, CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.history import HistoryBatchRead
 from qunyun_shared.problems import InvalidInput
 
@@ -47,7 +47,7 @@ async def report(
 
 @router.post(
     "/engagement/history",
-    dependencies=[BATCH],
+    dependencies=[COLLECTION_HELD_BACK],
     summary="Import members' actions from the brand's history",
     description="Up to 1,000 rows, each answered by its number: `created` or `unchanged` (its merchant id was "
     "imported before with the same content) with the engagement's id, or `failed` with its problems (content "

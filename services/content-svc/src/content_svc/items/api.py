@@ -18,7 +18,7 @@ from content_svc.items.schemas import (
     PostCreate,
     PostHistoryBatch,
 )
-from qunyun_shared.dependencies import BATCH, CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.dependencies import COLLECTION_HELD_BACK, CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.events.content import ContentType
 from qunyun_shared.history import HistoryBatchRead
 
@@ -40,7 +40,7 @@ async def create_item(
 
 @router.post(
     "/history",
-    dependencies=[BATCH],
+    dependencies=[COLLECTION_HELD_BACK],
     summary="Import items from the brand's history, as published then",
     description="Up to 1,000 rows, each answered by its number: `created` or `unchanged` (its merchant id was "
     "imported before with the same content) with the item's id, or `failed` with its problems; a failed row "
@@ -127,7 +127,7 @@ async def create_post(
 
 @posts_router.post(
     "/history",
-    dependencies=[BATCH],
+    dependencies=[COLLECTION_HELD_BACK],
     summary="Import members' posts from the brand's history, as posted then",
     description="Up to 1,000 rows, answered row by row as the item history is. Each post is published in its "
     "community at `posted_at` and announced by `content.posted` marked imported; its author must not be erased, "

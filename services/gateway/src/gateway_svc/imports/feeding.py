@@ -33,7 +33,6 @@ from gateway_svc.imports.models import ImportJob
 from gateway_svc.imports.reading import Batch, StoredText, batches_of, lines_of, records_of
 from gateway_svc.proxy import naming
 from gateway_svc.proxy.forwarding import UpstreamRouter
-from gateway_svc.proxy.naming import Resolution
 from gateway_svc.upstreams.breaker import CircuitOpen
 from gateway_svc.upstreams.clients import UpstreamAnswer
 from qunyun_shared.failures import describe, is_infrastructure_failure
@@ -206,18 +205,18 @@ class Importer:
                 if (member_id := resolution.members.get(record.member_ref)) is not None:
                     record.row["member_id"] = member_id
                     continue
-                message = resolution.problem(record.member_ref) or ""
+                message = resolution.missing(record.member_ref)
                 if record.member_ref not in resolution.erased:
                     message += ": import the members first"
                 record.problems.append(Problem(record.first_line, "merchant_member_id", message))
         return batch
 
-    async def _resolve(self, job: ImportJob, caller: Identity, merchant_ids: list[str]) -> Resolution:
+    async def _resolve(self, job: ImportJob, caller: Identity, merchant_ids: list[str]) -> naming.Resolution:
         """The members the merchant ids name, and which of them were erased."""
         body = orjson.dumps({"merchant_member_ids": merchant_ids})
         answer = await self._exchange(job, caller, naming.RESOLVE_PATH, body)
         try:
-            return Resolution.of(answer.content)
+            return naming.Resolution.of(answer.content)
         except ValueError:
             raise JobRefused("member-svc answered a look-up of members with something other than their ids.") from None
 

@@ -8,7 +8,6 @@ communities) are separated by `|`. Members are named by the merchant's id (`merc
 in member-svc) or by ours (`member_id`).
 """
 
-import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,12 +15,10 @@ from enum import StrEnum
 from typing import Any
 
 from gateway_svc.imports.exceptions import MalformedImport
+from gateway_svc.proxy import naming
 
 LIST_SEPARATOR = "|"
 MEMBER_COLUMNS = ("merchant_member_id", "member_id")
-# What member-svc takes as a merchant member id: a longer one would fail its look-up of a whole batch.
-MERCHANT_MEMBER_ID_CHARACTERS = 64
-_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class Kind(StrEnum):
@@ -153,9 +150,8 @@ def _member(row: dict[str, Any], cells: Mapping[str, str], line: int, problems: 
         problems.append(Problem(line, "member_id", "give member_id or merchant_member_id, not both"))
     elif ours:
         row["member_id"] = ours
-    elif len(merchants) > MERCHANT_MEMBER_ID_CHARACTERS or _CONTROL.search(merchants):
-        message = f"is longer than {MERCHANT_MEMBER_ID_CHARACTERS} characters or holds control characters"
-        problems.append(Problem(line, "merchant_member_id", message))
+    elif merchants and (problem := naming.malformed(merchants)) is not None:
+        problems.append(Problem(line, "merchant_member_id", problem))
     elif merchants:
         return merchants
     else:

@@ -1,6 +1,7 @@
 """Forwarding `/api/v1/...` to the service that owns the resource, with the caller's identity signed in."""
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway_svc import access
 from gateway_svc.config import Settings
 from gateway_svc.exceptions import PayloadTooLarge, UnknownRoute, UpstreamTimeout
 from gateway_svc.proxy import naming
@@ -20,7 +22,7 @@ from gateway_svc.upstreams.clients import Interrupted, NotSent, UpstreamAnswer, 
 from gateway_svc.upstreams.metrics import UPSTREAM_RETRIES
 from gateway_svc.upstreams.retries import RETRIED_STATUSES, RetryPolicy, is_idempotent
 from qunyun_shared import correlation, identity
-from qunyun_shared.problems import DomainError, UpstreamUnavailable
+from qunyun_shared.problems import DomainError, InvalidInput, UpstreamUnavailable
 
 _PREFIX = "/api/v1/"
 FORWARDED_REQUEST_HEADERS = frozenset({b"content-type", b"accept", b"idempotency-key"})
@@ -70,6 +72,8 @@ class UpstreamRouter:
             raise UnknownRoute(f"No API at {_PREFIX}{path}.")
         body = await self._bounded_body(request)
         if naming.names_a_member(path, request.method, body):
+            # The look-up tells whether a merchant's id names a member (or one erased): a read of members.
+            access.require(caller, naming.LOOKUP_PERMISSION)
             body = await naming.with_member_id(
                 body=body, lookup=lambda merchant_ids: self.look_up_members(caller, merchant_ids)
             )
@@ -121,12 +125,12 @@ class UpstreamRouter:
         """The members of the caller's tenant the merchant's ids name, from member-svc."""
         body = orjson.dumps({"merchant_member_ids": merchant_ids})
         answer = await self.send_as(caller, naming.RESOLVE_PATH, body)
-        try:
-            if answer.status != 200:
-                raise ValueError(f"status {answer.status}")
-            return naming.Resolution.of(answer.content)
-        except ValueError as exc:
-            raise UpstreamUnavailable(f"The member service could not look the member up ({exc}).") from None
+        if answer.status == 200:
+            with contextlib.suppress(ValueError):
+                return naming.Resolution.of(answer.content)
+        elif answer.status < 500:
+            raise InvalidInput(f"The member service refused to look the member up (status {answer.status}).")
+        raise UpstreamUnavailable(f"The member service could not look the member up (status {answer.status}).")
 
     async def exchange(
         self,

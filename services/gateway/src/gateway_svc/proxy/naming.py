@@ -6,6 +6,7 @@ imports already name members that way (imports.feeding), and a push should not n
 services take member ids only: the gateway is where a merchant's ids meet the platform's.
 """
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,11 @@ import orjson
 from qunyun_shared.problems import InvalidInput
 
 RESOLVE_PATH = "members/resolve"
+LOOKUP_PERMISSION = "members:read"
 FIELD = "merchant_member_id"
-MAX_LENGTH = 64  # member-svc's MerchantMemberId
+# What member-svc takes as a merchant member id (its MerchantMemberId): one it would refuse fails its look-up.
+MAX_LENGTH = 64
+_CONTROL = re.compile(r"[\x00-\x1f]")
 # The member resource holds members' own records, where the merchant id is a field of the member.
 _OWN_RECORDS = "members"
 _WRITES = frozenset({"POST", "PUT", "PATCH"})
@@ -44,14 +48,23 @@ class Resolution:
 
     def problem(self, merchant_id: str) -> str | None:
         """Why the merchant id names no member, if it does not."""
-        if merchant_id in self.members:
-            return None
+        return None if merchant_id in self.members else self.missing(merchant_id)
+
+    def missing(self, merchant_id: str) -> str:
+        """Why a merchant id that names no member does not."""
         if merchant_id in self.erased:
             return f"the member with this merchant_member_id ({merchant_id}) was erased"
         return f"no member of this tenant has this merchant_member_id ({merchant_id})"
 
 
 Lookup = Callable[[list[str]], Awaitable[Resolution]]
+
+
+def malformed(merchant_id: object) -> str | None:
+    """Why a value cannot be a merchant member id, if it cannot."""
+    if not isinstance(merchant_id, str) or not 1 <= len(merchant_id) <= MAX_LENGTH or _CONTROL.search(merchant_id):
+        return f"is a string of 1 to {MAX_LENGTH} characters, none of them a control character"
+    return None
 
 
 def names_a_member(path: str, method: str, body: bytes) -> bool:
@@ -61,7 +74,7 @@ def names_a_member(path: str, method: str, body: bytes) -> bool:
 
 async def with_member_id(*, body: bytes, lookup: Lookup) -> bytes:
     """The body with its `merchant_member_id` replaced by the member's `member_id`; a body that is not a
-    JSON object naming one goes on as it is, for the service to judge."""
+    JSON object naming one goes on as it is, for the service to judge. A null in either field is no value."""
     try:
         document: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -69,10 +82,12 @@ async def with_member_id(*, body: bytes, lookup: Lookup) -> bytes:
     if not isinstance(document, dict) or FIELD not in document:
         return body
     merchant_id = document.pop(FIELD)
-    if "member_id" in document:
+    if merchant_id is None:
+        return orjson.dumps(document)
+    if document.get("member_id") is not None:
         raise _refused(f"Give member_id or {FIELD}, not both.")
-    if not isinstance(merchant_id, str) or not 1 <= len(merchant_id) <= MAX_LENGTH:
-        raise _refused(f"{FIELD} is a string of 1 to {MAX_LENGTH} characters.")
+    if (problem := malformed(merchant_id)) is not None:
+        raise _refused(f"{FIELD} {problem}.")
     resolution = await lookup([merchant_id])
     if (problem := resolution.problem(merchant_id)) is not None:
         raise _refused(problem[0].upper() + problem[1:] + ".")

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from member_svc.dependencies import Cipher, IdempotentRoute
 from member_svc.history import service as history
 from member_svc.history.schemas import MemberHistoryBatch
-from qunyun_shared.dependencies import BATCH, CurrentIdentity, DbSession, EventOutbox
+from qunyun_shared.dependencies import COLLECTION_HELD_BACK, CurrentIdentity, DbSession, EventOutbox
 from qunyun_shared.history import HistoryBatchRead
 
 router = APIRouter(prefix="/members", tags=["members"], route_class=IdempotentRoute)
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/members", tags=["members"], route_class=IdempotentRo
 @router.post(
     "/history",
     summary="Import members with the communities they joined and left, when they did",
-    dependencies=[BATCH],
+    dependencies=[COLLECTION_HELD_BACK],
 )
 async def import_member_history(
     body: MemberHistoryBatch, session: DbSession, outbox: EventOutbox, cipher: Cipher, caller: CurrentIdentity
